@@ -1,0 +1,1 @@
+"""ecs-reset-bot: batch ECS password resets behind a Slack approval workflow."""
