@@ -1,0 +1,66 @@
+"""Asyncio client for the Huawei Cloud / Open Telekom Cloud ECS API; it knows nothing of Slack or workflow."""
+
+from bot.ecs.auth import (
+    AkSkAuthenticator,
+    AkSkCredentials,
+    Authenticator,
+    PasswordCredentials,
+    TokenAuthenticator,
+)
+from bot.ecs.client import BATCH_LIMIT, EcsClient
+from bot.ecs.endpoints import Cloud, Endpoints, default_endpoints
+from bot.ecs.errors import (
+    ERROR_CODES,
+    EcsApiNotFound,
+    EcsAuthError,
+    EcsBadRequest,
+    EcsBusy,
+    EcsError,
+    EcsJobTimeout,
+    EcsNotFound,
+    EcsProtocolError,
+    EcsServerError,
+    EcsThrottled,
+    EcsUnavailable,
+    InternalError,
+    error_from_response,
+)
+from bot.ecs.models import Job, JobStatus, OsType, ResetOutcome, Server, ServerResetResult, SubJob
+from bot.ecs.retry import RetryPolicy
+from bot.ecs.signer import sign_request
+
+__all__ = [
+    "BATCH_LIMIT",
+    "ERROR_CODES",
+    "AkSkAuthenticator",
+    "AkSkCredentials",
+    "Authenticator",
+    "Cloud",
+    "EcsApiNotFound",
+    "EcsAuthError",
+    "EcsBadRequest",
+    "EcsBusy",
+    "EcsClient",
+    "EcsError",
+    "EcsJobTimeout",
+    "EcsNotFound",
+    "EcsProtocolError",
+    "EcsServerError",
+    "EcsThrottled",
+    "EcsUnavailable",
+    "Endpoints",
+    "InternalError",
+    "Job",
+    "JobStatus",
+    "OsType",
+    "PasswordCredentials",
+    "ResetOutcome",
+    "RetryPolicy",
+    "Server",
+    "ServerResetResult",
+    "SubJob",
+    "TokenAuthenticator",
+    "default_endpoints",
+    "error_from_response",
+    "sign_request",
+]

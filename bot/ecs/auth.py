@@ -1,0 +1,203 @@
+"""How requests prove who sends them: AK/SK signatures, or one IAM token shared and refreshed by all."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+import aiohttp
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+from bot.ecs.errors import EcsProtocolError, error_from_response
+from bot.ecs.retry import RetryPolicy, retrying
+from bot.ecs.signer import sign_request
+from bot.ecs.transport import exchange
+
+log = logging.getLogger("bot.ecs")
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class AkSkCredentials(BaseModel):
+    """An access key pair; the secret key is hidden from repr and str."""
+
+    model_config = ConfigDict(frozen=True)
+
+    access_key: str
+    secret_key: SecretStr
+
+
+class PasswordCredentials(BaseModel):
+    """An IAM user's name, password and account (domain) name; the password is hidden from repr and str."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user: str
+    password: SecretStr
+    domain: str
+
+
+class Authenticator(Protocol):
+    """Adds authentication to a request that is otherwise complete."""
+
+    async def apply(self, method: str, url: str, headers: Mapping[str, str], body: bytes) -> dict[str, str]:
+        """Headers to add to this exact request."""
+        ...
+
+    async def on_unauthorized(self, applied: Mapping[str, str]) -> bool:
+        """Called after a 401 to a request sent with `applied`; True if sending it again may succeed."""
+        ...
+
+
+class AkSkAuthenticator:
+    """Signs each request; a 401 cannot be fixed by signing again."""
+
+    def __init__(self, credentials: AkSkCredentials, *, clock: Clock = utc_now) -> None:
+        self._credentials = credentials
+        self._clock = clock
+
+    async def apply(self, method: str, url: str, headers: Mapping[str, str], body: bytes) -> dict[str, str]:
+        return sign_request(
+            method,
+            url,
+            headers,
+            body,
+            self._credentials.access_key,
+            self._credentials.secret_key.get_secret_value(),
+            self._clock(),
+        )
+
+    async def on_unauthorized(self, applied: Mapping[str, str]) -> bool:
+        return False
+
+
+class TokenAuthenticator:
+    """Gets an IAM project-scoped token, reuses it, and refreshes it once for all concurrent callers."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        iam_endpoint: str,
+        credentials: PasswordCredentials,
+        project_id: str,
+        *,
+        timeout_s: float = 30.0,
+        retry: RetryPolicy | None = None,
+        refresh_margin: timedelta = timedelta(minutes=5),
+        clock: Clock = utc_now,
+    ) -> None:
+        self._session = session
+        self._url = f"{iam_endpoint.rstrip('/')}/v3/auth/tokens?nocatalog=true"
+        self._credentials = credentials
+        self._project_id = project_id
+        self._timeout_s = timeout_s
+        self._retry = retry or RetryPolicy()
+        self._margin = refresh_margin
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._token: str | None = None
+        self._expires_at = datetime.min.replace(tzinfo=UTC)
+
+    def __repr__(self) -> str:
+        return f"TokenAuthenticator(url={self._url!r}, user={self._credentials.user!r})"
+
+    async def apply(self, method: str, url: str, headers: Mapping[str, str], body: bytes) -> dict[str, str]:
+        return {"X-Auth-Token": await self.token()}
+
+    async def on_unauthorized(self, applied: Mapping[str, str]) -> bool:
+        async with self._lock:
+            if applied.get("X-Auth-Token") == self._token:
+                self._token = None  # the next caller fetches a new one; others already have it
+        return True
+
+    async def token(self) -> str:
+        """A token valid for at least the refresh margin; at most one IAM call in flight."""
+        current = self._valid_token()
+        if current is not None:
+            return current
+        async with self._lock:
+            current = self._valid_token()
+            if current is None:
+                current, self._expires_at = await self._fetch()
+                self._token = current
+            return current
+
+    def _valid_token(self) -> str | None:
+        if self._token is not None and self._clock() + self._margin < self._expires_at:
+            return self._token
+        return None
+
+    async def _fetch(self) -> tuple[str, datetime]:
+        body = json.dumps(
+            {
+                "auth": {
+                    "identity": {
+                        "methods": ["password"],
+                        "password": {
+                            "user": {
+                                "name": self._credentials.user,
+                                "password": self._credentials.password.get_secret_value(),
+                                "domain": {"name": self._credentials.domain},
+                            }
+                        },
+                    },
+                    "scope": {"project": {"id": self._project_id}},
+                }
+            }
+        ).encode()
+        headers = {"Content-Type": "application/json;charset=UTF-8"}
+        async for attempt in retrying(self._retry):
+            with attempt:
+                answer = await exchange(
+                    self._session, "POST", self._url, headers=headers, body=body, timeout_s=self._timeout_s
+                )
+                if not 200 <= answer.status < 300:
+                    error = error_from_response(answer.status, answer.headers, answer.body)
+                    user = self._credentials.user
+                    error.message = f"IAM refused to issue a token for user {user}: {error.message}"
+                    raise error
+        token = answer.headers.get("X-Subject-Token")
+        if not token:
+            raise EcsProtocolError(
+                "IAM answered without an X-Subject-Token header",
+                http_status=answer.status,
+                request_id=answer.request_id,
+            )
+        log.debug("ecs: obtained an IAM token for user %s", self._credentials.user)
+        return token, self._expiry(answer.body)
+
+    def _expiry(self, body: bytes) -> datetime:
+        try:
+            raw = json.loads(body)["token"]["expires_at"]
+            expires = datetime.fromisoformat(raw)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise EcsProtocolError(
+                f"IAM answered without a readable token.expires_at ({type(exc).__name__})"
+            ) from None
+        return expires if expires.tzinfo else expires.replace(tzinfo=UTC)
+
+
+def authenticator_for(
+    credentials: AkSkCredentials | PasswordCredentials,
+    *,
+    session: aiohttp.ClientSession,
+    iam_endpoint: str,
+    project_id: str,
+    timeout_s: float,
+    retry: RetryPolicy,
+) -> Authenticator:
+    """The authenticator that fits the credentials."""
+    if isinstance(credentials, AkSkCredentials):
+        return AkSkAuthenticator(credentials)
+    return TokenAuthenticator(
+        session, iam_endpoint, credentials, project_id, timeout_s=timeout_s, retry=retry
+    )
+

@@ -1,0 +1,42 @@
+"""Where the ECS and IAM APIs of each cloud and region live, so callers only name a cloud and a region."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Cloud = Literal["otc", "huaweicloud"]
+
+# OTC Swiss (eu-ch2) is a separate installation with its own domain and a differently named IAM host.
+_SPECIAL: dict[tuple[str, str], tuple[str, str]] = {
+    ("otc", "eu-ch2"): ("https://ecs.eu-ch2.sc.otc.t-systems.com", "https://iam-pub.eu-ch2.sc.otc.t-systems.com"),
+}
+
+_DOMAIN: dict[str, str] = {
+    "otc": "otc.t-systems.com",
+    "huaweicloud": "myhuaweicloud.com",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    """Base URLs (scheme and host, no trailing slash) of the ECS and IAM APIs for one target."""
+
+    ecs: str
+    iam: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ecs", self.ecs.rstrip("/"))
+        object.__setattr__(self, "iam", self.iam.rstrip("/"))
+
+
+def default_endpoints(cloud: Cloud, region: str) -> Endpoints:
+    """The public endpoints of `cloud` in `region`; pass your own `Endpoints` to override them."""
+    special = _SPECIAL.get((cloud, region))
+    if special is not None:
+        return Endpoints(ecs=special[0], iam=special[1])
+    try:
+        domain = _DOMAIN[cloud]
+    except KeyError:
+        raise ValueError(f"unknown cloud {cloud!r}; expected one of {sorted(_DOMAIN)}") from None
+    return Endpoints(ecs=f"https://ecs.{region}.{domain}", iam=f"https://iam.{region}.{domain}")

@@ -1,0 +1,287 @@
+"""One exception hierarchy for every way an ECS or IAM call can fail, each with a sentence a human can act on.
+
+The parser reads the three body shapes the clouds use (ECS, API gateway, IAM) and garbage. The sentences
+for known codes live in one table, `ERROR_CODES`. A request body is never put into an error: it may carry
+a password.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True, slots=True)
+class InternalError:
+    """One server's failure inside a batch answer (`internalError`)."""
+
+    server_id: str
+    code: str | None
+    message: str | None
+
+
+class EcsError(Exception):
+    """Base of every error raised by `bot.ecs`; attributes are safe to log (no secrets)."""
+
+    default_sentence: ClassVar[str] = "the cloud API call failed"
+    #: whether the cloud may have acted on a call that failed this way (a reset is then "unknown").
+    possibly_applied: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        http_status: int | None = None,
+        request_id: str | None = None,
+        server_id: str | None = None,
+        server_name: str | None = None,
+        cloud_message: str | None = None,
+        retry_after: float | None = None,
+        internal_errors: tuple[InternalError, ...] = (),
+    ) -> None:
+        self.message = message or self.default_sentence
+        self.code = code
+        self.http_status = http_status
+        self.request_id = request_id
+        self.server_id = server_id
+        self.server_name = server_name
+        self.cloud_message = cloud_message
+        self.retry_after = retry_after
+        self.internal_errors = internal_errors
+        self.may_have_taken_effect: bool = self.possibly_applied
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        if self.server_id and self.server_name:
+            subject = f"Server {self.server_id} ({self.server_name})"
+        elif self.server_id:
+            subject = f"Server {self.server_id}"
+        else:
+            subject = "ECS API"
+        details = [d for d in (self.code, self.http_status and f"HTTP {self.http_status}") if d]
+        if self.request_id:
+            details.append(f"request id {self.request_id}")
+        suffix = f" ({', '.join(str(d) for d in details)})" if details else ""
+        return f"{subject}: {self.message}{suffix}"
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(code={self.code!r}, http_status={self.http_status!r}, "
+            f"request_id={self.request_id!r}, server_id={self.server_id!r}, message={self.message!r})"
+        )
+
+
+class EcsThrottled(EcsError):
+    """The cloud asked us to slow down; retried with backoff."""
+
+    default_sentence = "the cloud is throttling requests; try again shortly"
+
+
+class EcsServerError(EcsError):
+    """The cloud failed on its side; retried with backoff."""
+
+    default_sentence = "the cloud had an internal error"
+    possibly_applied = True
+
+
+class EcsBusy(EcsServerError):
+    """Ecs.0603: other commands are running; nothing was done, so retrying is safe."""
+
+    possibly_applied = False
+
+
+class EcsAuthError(EcsError):
+    """Credentials are wrong, expired or not permitted for this call; never retried."""
+
+    default_sentence = "the credentials were rejected or lack permission"
+
+
+class EcsNotFound(EcsError):
+    """The server (or job) does not exist in this project."""
+
+    default_sentence = "the server does not exist in this project"
+
+
+class EcsApiNotFound(EcsError):
+    """The API path does not exist on this cloud (the batch reset was removed on some clouds)."""
+
+    default_sentence = "this cloud does not offer this API"
+
+
+class EcsBadRequest(EcsError):
+    """The cloud refused the request as it stands; never retried."""
+
+    default_sentence = "the cloud refused the request"
+
+
+class EcsUnavailable(EcsError):
+    """The cloud could not be reached or did not answer in time; retried with backoff."""
+
+    default_sentence = "the cloud API could not be reached"
+
+    def __init__(self, message: str | None = None, *, maybe_sent: bool = True, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.maybe_sent = maybe_sent
+        self.may_have_taken_effect = maybe_sent
+
+
+class EcsProtocolError(EcsError):
+    """The cloud answered something that is not the documented JSON."""
+
+    default_sentence = "the cloud sent an answer that could not be understood"
+    possibly_applied = True
+
+
+class EcsJobTimeout(EcsError):
+    """An asynchronous job did not reach a final state in the time allowed."""
+
+    default_sentence = "the job did not finish in time"
+    possibly_applied = True
+
+
+# The one table of known codes: exception class and the sentence shown to people.
+ERROR_CODES: dict[str, tuple[type[EcsError], str]] = {
+    "Ecs.0005": (EcsBadRequest, "a parameter of the request is invalid"),
+    "Ecs.0011": (EcsBadRequest, "the new password does not meet the complexity rules"),
+    "Ecs.0100": (EcsBadRequest, "the server's current status does not allow this operation"),
+    "Ecs.0114": (EcsNotFound, "the server does not exist in this project"),
+    "Ecs.0614": (EcsNotFound, "the server does not exist in this project"),
+    "Ecs.0118": (EcsBadRequest, "too many servers in one batch (at most 1000)"),
+    "Ecs.0605": (EcsBadRequest, "the server is locked"),
+    "Ecs.0611": (EcsBadRequest, "the batch operation failed for some servers"),
+    "Ecs.0603": (EcsBusy, "other commands are running on the server; retry in a minute"),
+    "Ecs.0003": (EcsAuthError, "the account is not permitted to perform this operation"),
+    "Ecs.0110": (EcsAuthError, "the account is not permitted to perform this operation"),
+    "Pdp.0001": (EcsAuthError, "the account's policies do not permit this operation"),
+    "Common.0013": (EcsAuthError, "the authentication token is invalid or expired"),
+    "Common.1503": (EcsThrottled, "the cloud is throttling requests (flow control)"),
+    "Common.0024": (EcsThrottled, "the cloud's request rate limit was exceeded"),
+    "Common.0001": (EcsServerError, "the cloud had an internal error"),
+    "APIGW.0301": (EcsAuthError, "the API gateway rejected the signature or token"),
+    "APIGW.0303": (EcsAuthError, "the request date is too far from the gateway's clock (check NTP)"),
+    "APIGW.0308": (EcsThrottled, "the API gateway is throttling requests"),
+    "APIGW.0101": (EcsApiNotFound, "this cloud does not offer this API"),
+    "APIG.0101": (EcsApiNotFound, "this cloud does not offer this API"),
+}
+
+#: Codes that are failures even when the HTTP status is 2xx.
+ERROR_CODES_ON_SUCCESS = frozenset({"Common.0024"})
+
+
+def sentence_for(code: str | None, cloud_message: str | None = None) -> str:
+    """The human sentence for a code, falling back to the cloud's own message."""
+    if code and code in ERROR_CODES:
+        return ERROR_CODES[code][1]
+    return cloud_message or "the cloud API call failed"
+
+
+def _class_for_status(status: int) -> type[EcsError]:
+    if status == 429:
+        return EcsThrottled
+    if status >= 500:
+        return EcsServerError
+    if status in (401, 403):
+        return EcsAuthError
+    if status == 404:
+        return EcsNotFound
+    if 400 <= status < 500:
+        return EcsBadRequest
+    return EcsProtocolError
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedError:
+    """The error fields found in an answer body, whatever its shape."""
+
+    code: str | None = None
+    message: str | None = None
+    request_id: str | None = None
+    internal_errors: tuple[InternalError, ...] = ()
+
+
+def parse_error_body(body: bytes) -> ParsedError | None:
+    """Read an error from any documented body shape; None if the body is not JSON at all."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict):
+        return ParsedError()
+    code = message = None
+    nested = data.get("error")
+    if isinstance(nested, dict):  # ECS, or IAM's {"error": {"code", "message", "title"}}
+        raw_code = nested.get("code")
+        code = str(raw_code) if isinstance(raw_code, str | int) else None
+        message = _str_or_none(nested.get("message")) or _str_or_none(nested.get("title"))
+    if code is None:  # gateway and IAM flat shape
+        code = _str_or_none(data.get("error_code"))
+        message = message or _str_or_none(data.get("error_msg"))
+    return ParsedError(
+        code=code,
+        message=message,
+        request_id=_str_or_none(data.get("request_id")),
+        internal_errors=parse_internal_errors(data.get("internalError")),
+    )
+
+
+def parse_internal_errors(raw: object) -> tuple[InternalError, ...]:
+    """The per-server failures of a batch answer; entries without an id are dropped."""
+    if not isinstance(raw, list):
+        return ()
+    found = []
+    for item in raw:
+        if isinstance(item, dict) and isinstance(item.get("id"), str):
+            found.append(
+                InternalError(
+                    server_id=item["id"],
+                    code=_str_or_none(item.get("error_code")),
+                    message=_str_or_none(item.get("error_message")),
+                )
+            )
+    return tuple(found)
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None  # an HTTP date: not worth the complexity, backoff applies instead
+    return max(seconds, 0.0)
+
+
+def error_from_response(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    server_id: str | None = None,
+) -> EcsError:
+    """The exception for a failed answer: class from the code if known, else from the HTTP status."""
+    parsed = parse_error_body(body)
+    if parsed is None:
+        cls = _class_for_status(status) if status >= 400 else EcsProtocolError
+        parsed = ParsedError()
+    elif parsed.code in ERROR_CODES:
+        cls = ERROR_CODES[parsed.code][0]
+    else:
+        cls = _class_for_status(status)
+    message = sentence_for(parsed.code, parsed.message) if parsed.code or parsed.message else None
+    return cls(
+        message,
+        code=parsed.code,
+        http_status=status,
+        request_id=headers.get("X-Request-Id") or parsed.request_id,
+        server_id=server_id,
+        cloud_message=parsed.message,
+        retry_after=_retry_after(headers),
+        internal_errors=parsed.internal_errors,
+    )
