@@ -1,0 +1,287 @@
+"""Runs an approved request exactly once: claim, seal the passwords, call the cloud, deliver.
+
+The generated passwords are sealed (encrypted) in the store before the first cloud call, and each
+server is marked `sent` before its call, so a process that dies mid-way leaves enough behind for
+another replica to finish the request honestly: never resending a password it cannot vouch for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from bot.config import TargetConfig
+from bot.ecs import EcsClient, ResetOutcome, ServerResetResult
+from bot.logs import forget_secret, register_secret
+from bot.metrics import EXECUTION_SECONDS, REQUESTS, SERVER_RESETS
+from bot.passwords import generate_password
+from bot.store import Store
+from bot.store.records import (
+    PasswordMode,
+    RebootMode,
+    RequestRecord,
+    RequestStatus,
+    ServerPhase,
+    ServerRecord,
+    ServerUpdate,
+)
+from bot.workflow.ports import DeliveredSecret, EventKind, Notifier, WorkflowEvent, notify_safely
+from bot.workflow.views import load_view
+
+log = logging.getLogger(__name__)
+
+LOST_IN_FLIGHT = (
+    "The bot stopped while this server's reset was in flight: the cloud may or may not have applied "
+    "the new password. Try the delivered password; if it fails, request a new reset."
+)
+NOT_ATTEMPTED = "Not attempted: the bot restarted and could not recover the generated password."
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class SealedPasswords:
+    """The password(s) of one execution; serialised only to be encrypted by the store."""
+
+    shared: str | None = field(default=None, repr=False)
+    per_server: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def generate(cls, mode: PasswordMode, server_ids: Sequence[str]) -> SealedPasswords:
+        if mode == PasswordMode.PER_SERVER:
+            return cls(per_server={sid: generate_password() for sid in server_ids})
+        return cls(shared=generate_password())
+
+    def dumps(self) -> str:
+        return json.dumps({"shared": self.shared, "per_server": dict(self.per_server)})
+
+    @classmethod
+    def loads(cls, text: str) -> SealedPasswords:
+        data = json.loads(text)
+        return cls(shared=data.get("shared"), per_server=data.get("per_server") or {})
+
+    def all(self) -> list[str]:
+        return [p for p in [self.shared, *self.per_server.values()] if p]
+
+    def for_server(self, server_id: str) -> str | None:
+        return self.per_server.get(server_id, self.shared)
+
+
+@dataclass(frozen=True)
+class ExecutionSettings:
+    worker_id: str
+    reveal_ttl: timedelta = timedelta(minutes=15)
+    lease: timedelta = timedelta(seconds=60)
+    reboot_timeout_s: float = 600.0
+    job_poll_interval_s: float = 5.0
+
+
+class Executor:
+    """Turns an approved request into cloud calls and a delivered password."""
+
+    def __init__(self, *, store: Store, targets: Mapping[str, TargetConfig], clients: Mapping[str, EcsClient],
+                 notifier: Notifier, settings: ExecutionSettings) -> None:
+        self.store = store
+        self.targets = targets
+        self.clients = clients
+        self.notifier = notifier
+        self.settings = settings
+
+    async def execute(self, request_id: int) -> None:
+        """Claims an approved request; only the one caller whose compare-and-set wins goes on."""
+        claimed = await self.store.transition(
+            request_id, {RequestStatus.APPROVED}, RequestStatus.EXECUTING, claimed_by=self.settings.worker_id
+        )
+        if claimed is None:
+            return
+        REQUESTS.labels(claimed.target, RequestStatus.EXECUTING.value).inc()
+        await self.store.add_audit(request_id, "bot", "executing", {"worker": self.settings.worker_id})
+        await self._run(claimed, resumed=False)
+
+    async def resume(self, request: RequestRecord) -> None:
+        """Finishes an execution whose worker stopped heartbeating (crash, kill -9, lost node)."""
+        await self.store.add_audit(request.id, "bot", "recovering", {
+            "worker": self.settings.worker_id, "previous_worker": request.claimed_by})
+        await self._run(request, resumed=True)
+
+    async def _run(self, request: RequestRecord, *, resumed: bool) -> None:
+        started = time.monotonic()
+        servers = await self.store.servers(request.id)
+        skipped = [s for s in servers if not s.resettable and s.phase == ServerPhase.WAITING]
+        if skipped:
+            await self.store.update_servers(request.id, [
+                ServerUpdate(s.server_id, phase=ServerPhase.SKIPPED) for s in skipped])
+        passwords = await self._passwords(request, servers, resumed)
+        for secret in passwords.all() if passwords else []:
+            register_secret(secret)
+        await notify_safely(self.notifier.request_updated(
+            await load_view(self.store, self.targets, request),
+            WorkflowEvent(EventKind.RECOVERED if resumed else EventKind.EXECUTING),
+        ), "request_updated")
+        heartbeat = asyncio.create_task(self._heartbeat(request.id), name=f"heartbeat-{request.id}")
+        reboot_note: str | None = None
+        try:
+            await self._settle_lost_calls(request.id, servers, passwords)
+            if passwords is not None:
+                await self._reset(request, servers, passwords)
+                reboot_note = await self._reboot(request)
+        except Exception as exc:
+            # Whatever went wrong, no server may stay `sent` or `waiting` on a final request.
+            log.error("execution of request #%d stopped: %s", request.id, exc)
+            await self._settle_after_error(request.id, str(exc))
+        finally:
+            heartbeat.cancel()
+        try:
+            await self._finish(request, passwords, resumed, reboot_note)
+        finally:
+            for secret in passwords.all() if passwords else []:
+                forget_secret(secret)
+            EXECUTION_SECONDS.labels(request.target).observe(time.monotonic() - started)
+
+    async def _passwords(self, request: RequestRecord, servers: list[ServerRecord], resumed: bool
+                         ) -> SealedPasswords | None:
+        if resumed:
+            sealed = await self.store.unseal_secret(request.id)
+            return SealedPasswords.loads(sealed) if sealed else None
+        to_reset = [s.server_id for s in servers if s.resettable]
+        passwords = SealedPasswords.generate(request.password_mode, to_reset)
+        await self.store.seal_secret(request.id, request.requester_id, passwords.dumps())
+        return passwords
+
+    async def _settle_lost_calls(self, request_id: int, servers: list[ServerRecord],
+                                 passwords: SealedPasswords | None) -> None:
+        """After a crash: calls in flight are unknown; calls never made fail if the password is gone."""
+        updates = [ServerUpdate(s.server_id, phase=ServerPhase.UNKNOWN, error_message=LOST_IN_FLIGHT)
+                   for s in servers if s.phase == ServerPhase.SENT]
+        if passwords is None:
+            updates += [ServerUpdate(s.server_id, phase=ServerPhase.FAILED, error_message=NOT_ATTEMPTED)
+                        for s in servers if s.resettable and s.phase == ServerPhase.WAITING]
+        if updates:
+            await self.store.update_servers(request_id, updates)
+
+    async def _reset(self, request: RequestRecord, servers: list[ServerRecord],
+                     passwords: SealedPasswords) -> None:
+        waiting = [s.server_id for s in servers if s.resettable and s.phase == ServerPhase.WAITING]
+        if not waiting:
+            return
+        client = self.clients[request.target]
+
+        async def mark_sent(ids: list[str]) -> None:
+            await self.store.update_servers(request.id, [ServerUpdate(i, phase=ServerPhase.SENT) for i in ids])
+
+        results: list[ServerResetResult]
+        if request.password_mode == PasswordMode.PER_SERVER:
+            chosen = {sid: pw for sid in waiting if (pw := passwords.for_server(sid))}
+            results = await client.reset_passwords_each(chosen, dry_run=False, on_before_call=mark_sent)
+        else:
+            assert passwords.shared is not None
+            results = await client.reset_passwords(waiting, passwords.shared, dry_run=False,
+                                                   on_before_call=mark_sent)
+        phases = {ResetOutcome.SUCCEEDED: ServerPhase.SUCCEEDED, ResetOutcome.FAILED: ServerPhase.FAILED,
+                  ResetOutcome.UNKNOWN: ServerPhase.UNKNOWN}
+        await self.store.update_servers(request.id, [
+            ServerUpdate(r.server_id, phase=phases[r.outcome], error_code=r.error_code,
+                         error_message=r.error_message) for r in results])
+        for r in results:
+            SERVER_RESETS.labels(request.target, r.outcome.value).inc()
+
+    async def _reboot(self, request: RequestRecord) -> str | None:
+        if request.reboot == RebootMode.NONE:
+            return None
+        done = [s.server_id for s in await self.store.servers(request.id) if s.phase == ServerPhase.SUCCEEDED]
+        if not done:
+            return None
+        client = self.clients[request.target]
+        kind = "hard" if request.reboot == RebootMode.HARD else "soft"
+        try:
+            job_id = await client.reboot(done, hard=request.reboot == RebootMode.HARD)
+            job = await client.wait_job(job_id, timeout_s=self.settings.reboot_timeout_s,
+                                        poll_interval_s=self.settings.job_poll_interval_s)
+        except Exception as exc:
+            return f"The {kind} restart could not be confirmed: {exc}"
+        if job.status == "SUCCESS":
+            return f"{len(done)} server(s) restarted ({kind}); the new password is in effect."
+        return f"The {kind} restart job {job_id} ended {job.status}: {job.fail_reason or 'no reason given'}."
+
+    async def _settle_after_error(self, request_id: int, why: str) -> None:
+        servers = await self.store.servers(request_id)
+        updates = [ServerUpdate(s.server_id, phase=ServerPhase.UNKNOWN, error_message=LOST_IN_FLIGHT)
+                   for s in servers if s.phase == ServerPhase.SENT]
+        updates += [ServerUpdate(s.server_id, phase=ServerPhase.FAILED, error_message=f"Not attempted: {why}")
+                    for s in servers if s.phase == ServerPhase.WAITING and s.resettable]
+        if updates:
+            await self.store.update_servers(request_id, updates)
+
+    async def _finish(self, request: RequestRecord, passwords: SealedPasswords | None, resumed: bool,
+                      reboot_note: str | None) -> None:
+        servers = await self.store.servers(request.id)
+        ok = [s for s in servers if s.phase == ServerPhase.SUCCEEDED]
+        unknown = [s for s in servers if s.phase == ServerPhase.UNKNOWN]
+        failed = [s for s in servers if s.phase == ServerPhase.FAILED]
+        attempted = len(ok) + len(unknown) + len(failed)
+        if ok and not unknown and not failed:
+            status = RequestStatus.SUCCEEDED
+        elif ok or unknown:
+            status = RequestStatus.PARTLY_FAILED
+        else:
+            status = RequestStatus.FAILED
+        parts = [f"{len(ok)} of {attempted} server(s) reset."]
+        if unknown:
+            parts.append(f"{len(unknown)} unknown.")
+        if failed:
+            parts.append(f"{len(failed)} failed.")
+        if resumed:
+            parts.append("Finished after a restart of the bot.")
+        if reboot_note:
+            parts.append(reboot_note)
+        elif ok and request.reboot == RebootMode.NONE:
+            parts.append("The new password takes effect after the server's next restart.")
+        outcome = " ".join(parts)
+        final = await self.store.transition(request.id, {RequestStatus.EXECUTING}, status, outcome_message=outcome)
+        if final is None:
+            log.warning("request #%d left executing before this worker finished it", request.id)
+            return
+        REQUESTS.labels(request.target, status.value).inc()
+        await self.store.add_audit(request.id, "bot", "finished", {
+            "status": status.value, "succeeded": len(ok), "unknown": len(unknown), "failed": len(failed)})
+        view = await load_view(self.store, self.targets, final)
+        if passwords is not None and (ok or unknown):
+            token = await self.store.arm_reveal(request.id, utcnow() + self.settings.reveal_ttl)
+            secrets = _group_secrets(passwords, ok, unknown)
+            await notify_safely(self.notifier.deliver_secret(view, secrets, token), "deliver_secret")
+            await self.store.add_audit(request.id, "bot", "delivered", {"servers": len(ok) + len(unknown)})
+        else:
+            await self.store.erase_secret(request.id)
+        await notify_safely(self.notifier.request_updated(view, WorkflowEvent(EventKind.FINISHED, note=outcome)),
+                            "request_updated")
+
+    async def _heartbeat(self, request_id: int) -> None:
+        interval = max(self.settings.lease.total_seconds() / 3, 0.05)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.store.heartbeat(request_id, self.settings.worker_id, utcnow())
+            except Exception as exc:  # a missed beat only risks an early takeover, which is safe
+                log.warning("heartbeat for request #%d failed: %s", request_id, exc)
+
+
+def _group_secrets(passwords: SealedPasswords, ok: list[ServerRecord], unknown: list[ServerRecord]
+                   ) -> list[DeliveredSecret]:
+    """One entry per password (shared) or per server, each beside the names of what it opens."""
+    secrets: list[DeliveredSecret] = []
+    for group, applied in ((ok, True), (unknown, False)):
+        if not group:
+            continue
+        if passwords.shared is not None:
+            secrets.append(DeliveredSecret(tuple(s.name for s in group), passwords.shared, applied))
+        else:
+            secrets += [DeliveredSecret((s.name,), pw, applied) for s in group
+                        if (pw := passwords.per_server.get(s.server_id))]
+    return secrets

@@ -1,0 +1,146 @@
+"""A per-target cache of the live server list, so typeahead and validation answer within Slack's 3 s."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from bot.ecs import EcsClient, EcsError, Server
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Snapshot:
+    servers: list[Server]
+    fetched_at: float
+    by_id: dict[str, Server] = field(default_factory=dict)
+    by_name: dict[str, list[Server]] = field(default_factory=dict)
+    by_ip: dict[str, list[Server]] = field(default_factory=dict)
+    haystacks: list[tuple[str, Server]] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, servers: list[Server]) -> _Snapshot:
+        snap = cls(servers=sorted(servers, key=lambda s: s.name.lower()), fetched_at=time.monotonic())
+        for server in snap.servers:
+            snap.by_id[server.id.lower()] = server
+            snap.by_name.setdefault(server.name.lower(), []).append(server)
+            for ip in server.addresses:
+                snap.by_ip.setdefault(ip, []).append(server)
+            haystack = " ".join([server.name.lower(), server.id.lower(), *server.addresses])
+            snap.haystacks.append((haystack, server))
+        return snap
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """How the names, IDs and IPs someone typed map onto real servers."""
+
+    servers: list[Server]
+    unknown: list[str]
+    ambiguous: dict[str, list[Server]]
+    duplicates: list[str]
+
+
+class InventoryUnavailable(Exception):
+    """The server list of a target could not be had in time; the sentence says why."""
+
+
+class Inventory:
+    """Holds the last server list per target and refreshes it in the background, one fetch at a time."""
+
+    def __init__(self, clients: Mapping[str, EcsClient], *, max_age_s: float = 300.0) -> None:
+        self._clients = clients
+        self._max_age_s = max_age_s
+        self._snapshots: dict[str, _Snapshot] = {}
+        self._inflight: dict[str, asyncio.Task[_Snapshot]] = {}
+
+    def _refresh_task(self, target: str) -> asyncio.Task[_Snapshot]:
+        task = self._inflight.get(target)
+        if task is None or task.done():
+            task = asyncio.get_running_loop().create_task(self._fetch(target), name=f"inventory-{target}")
+            self._inflight[target] = task
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())  # seen, logged by awaiters
+        return task
+
+    async def _fetch(self, target: str) -> _Snapshot:
+        started = time.monotonic()
+        servers = await self._clients[target].list_servers()
+        snap = _Snapshot.build(servers)
+        self._snapshots[target] = snap
+        log.info("server list of %s refreshed: %d servers in %.2fs", target, len(servers),
+                 time.monotonic() - started)
+        return snap
+
+    async def refresh(self, target: str) -> None:
+        await self._refresh_task(target)
+
+    def cached(self, target: str) -> list[Server] | None:
+        snap = self._snapshots.get(target)
+        return None if snap is None else snap.servers
+
+    async def _snapshot(self, target: str, max_wait_s: float) -> _Snapshot:
+        if target not in self._clients:
+            raise InventoryUnavailable(f"Unknown target {target}.")
+        snap = self._snapshots.get(target)
+        if snap is not None:
+            if time.monotonic() - snap.fetched_at > self._max_age_s:
+                self._refresh_task(target)  # serve the stale list now, a fresh one next time
+            return snap
+        task = self._refresh_task(target)
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), timeout=max_wait_s)
+        except TimeoutError:
+            raise InventoryUnavailable(
+                f"The server list of {target} is still loading; try again in a few seconds."
+            ) from None
+        except EcsError as exc:
+            raise InventoryUnavailable(f"Could not list the servers of {target}: {exc}") from None
+
+    async def search(self, target: str, query: str, *, limit: int = 100, max_wait_s: float = 2.0
+                     ) -> list[Server]:
+        """Servers whose name, ID or IP contains the query; names that start with it come first."""
+        snap = await self._snapshot(target, max_wait_s)
+        needle = query.strip().lower()
+        if not needle:
+            return snap.servers[:limit]
+        starts: list[Server] = []
+        contains: list[Server] = []
+        for haystack, server in snap.haystacks:
+            if needle in haystack:
+                (starts if haystack.startswith(needle) else contains).append(server)
+                if len(starts) >= limit:
+                    break
+        return (starts + contains)[:limit]
+
+    async def with_tag(self, target: str, tag: str, *, max_wait_s: float = 2.0) -> list[Server]:
+        snap = await self._snapshot(target, max_wait_s)
+        wanted = tag.strip()
+        return [s for s in snap.servers if wanted in s.tags or (("=" not in wanted) and any(
+            t.split("=", 1)[0] == wanted for t in s.tags))]
+
+    async def resolve(self, target: str, refs: Iterable[str], *, max_wait_s: float = 2.0) -> Resolution:
+        snap = await self._snapshot(target, max_wait_s)
+        found: dict[str, Server] = {}
+        unknown: list[str] = []
+        ambiguous: dict[str, list[Server]] = {}
+        duplicates: list[str] = []
+        for ref in refs:
+            key = ref.strip()
+            if not key:
+                continue
+            low = key.lower()
+            by_id = snap.by_id.get(low)
+            matches = [by_id] if by_id else snap.by_name.get(low) or snap.by_ip.get(key) or []
+            if not matches:
+                unknown.append(key)
+            elif len(matches) > 1:
+                ambiguous[key] = matches
+            elif matches[0].id in found:
+                duplicates.append(key)
+            else:
+                found[matches[0].id] = matches[0]
+        return Resolution(list(found.values()), unknown, ambiguous, duplicates)

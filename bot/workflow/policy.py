@@ -1,0 +1,62 @@
+"""Who may request and who may approve, checked on the server for every action."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+
+from bot.config import TargetConfig
+from bot.store.records import RequestRecord
+from bot.workflow.ports import Directory
+
+log = logging.getLogger(__name__)
+
+
+class Policy:
+    """Reads the targets' `requesters` and `approvers`: user IDs, or `@handle` user groups."""
+
+    def __init__(self, targets: Mapping[str, TargetConfig], directory: Directory) -> None:
+        self._targets = targets
+        self._directory = directory
+
+    async def _is_among(self, user_id: str, principals: Sequence[str]) -> bool:
+        if user_id in principals:
+            return True
+        for principal in principals:
+            if principal.startswith("@"):
+                try:
+                    members = await self._directory.members_of(principal[1:])
+                except Exception as exc:  # the directory is outside our control; fail closed
+                    log.warning("could not resolve user group %s: %s", principal, exc)
+                    continue
+                if user_id in members:
+                    return True
+        return False
+
+    async def may_request(self, user_id: str, target: str) -> bool:
+        config = self._targets.get(target)
+        if config is None:
+            return False
+        if not config.requesters:
+            return True
+        return await self._is_among(user_id, config.requesters)
+
+    async def requestable_targets(self, user_id: str) -> list[str]:
+        return [name for name in self._targets if await self.may_request(user_id, name)]
+
+    async def may_approve(self, user_id: str, target: str) -> bool:
+        config = self._targets.get(target)
+        return config is not None and await self._is_among(user_id, config.approvers)
+
+    async def refuse_decision(self, user_id: str, request: RequestRecord) -> str | None:
+        """Returns why this user may not approve or deny this request, or None if they may."""
+        if user_id == request.requester_id:
+            return f"You cannot approve or deny your own request #{request.id}."
+        if not await self.may_approve(user_id, request.target):
+            return f"You are not an approver for target {request.target}, so you cannot decide on #{request.id}."
+        return None
+
+    async def refuse_cancel(self, user_id: str, request: RequestRecord) -> str | None:
+        if user_id == request.requester_id or await self.may_approve(user_id, request.target):
+            return None
+        return f"Only the requester or an approver of {request.target} can cancel request #{request.id}."

@@ -1,0 +1,102 @@
+"""What the workflow needs from a chat front end, as protocols, so it never imports one."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from bot.store.records import DecisionRecord, RequestRecord, ServerPhase, ServerRecord
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RequestView:
+    """Everything a front end needs to draw one request, read in one go from the store."""
+
+    request: RequestRecord
+    servers: list[ServerRecord]
+    decisions: list[DecisionRecord]
+    approvers_channel: str | None = None
+
+    @property
+    def approvals(self) -> list[DecisionRecord]:
+        return [d for d in self.decisions if d.decision == "approve"]
+
+    @property
+    def denial(self) -> DecisionRecord | None:
+        return next((d for d in self.decisions if d.decision == "deny"), None)
+
+    @property
+    def resettable(self) -> list[ServerRecord]:
+        return [s for s in self.servers if s.resettable]
+
+    @property
+    def not_resettable(self) -> list[ServerRecord]:
+        return [s for s in self.servers if not s.resettable]
+
+    def servers_in(self, *phases: ServerPhase) -> list[ServerRecord]:
+        return [s for s in self.servers if s.phase in phases]
+
+
+class EventKind(StrEnum):
+    SUBMITTED = "submitted"
+    READY = "ready"
+    APPROVED_BY = "approved_by"
+    DENIED = "denied"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    EXECUTING = "executing"
+    FINISHED = "finished"
+    PREFLIGHT_FAILED = "preflight_failed"
+    RECOVERED = "recovered"
+
+
+@dataclass(frozen=True)
+class WorkflowEvent:
+    kind: EventKind
+    actor: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class DeliveredSecret:
+    """One password and the servers it opens; its repr never shows the password."""
+
+    servers: tuple[str, ...]
+    password: str = field(repr=False)
+    applied: bool = True
+    """False when the cloud may or may not have taken it (the bot stopped mid-call)."""
+
+
+class Notifier(Protocol):
+    """Tells people what happened; a front end (Slack today) implements it."""
+
+    async def request_submitted(self, view: RequestView) -> None: ...
+
+    async def request_ready(self, view: RequestView) -> None: ...
+
+    async def request_updated(self, view: RequestView, event: WorkflowEvent) -> None: ...
+
+    async def deliver_secret(
+        self, view: RequestView, secrets: Sequence[DeliveredSecret], reveal_token: str
+    ) -> None: ...
+
+    async def remind_approvers(self, view: RequestView) -> None: ...
+
+
+class Directory(Protocol):
+    """Resolves a user-group handle (without the @) to its members' user IDs."""
+
+    async def members_of(self, handle: str) -> frozenset[str]: ...
+
+
+async def notify_safely(call: Awaitable[None], what: str) -> None:
+    """A chat outage must not undo a state change that is already in the store."""
+    try:
+        await call
+    except Exception as exc:
+        log.error("could not send %s: %s", what, exc)

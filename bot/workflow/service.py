@@ -1,0 +1,380 @@
+"""The messenger-neutral request workflow: submit, pre-flight, decide, cancel, expire, status.
+
+Front ends call these with plain values and get plain results back; every state change goes
+through the store's compare-and-set, so concurrent clicks on several replicas resolve to one outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from bot.config import TargetConfig
+from bot.ecs import EcsClient, EcsError, ResetOutcome
+from bot.metrics import REQUESTS
+from bot.passwords import generate_password
+from bot.store import Store
+from bot.store.records import (
+    Decision,
+    NewRequest,
+    NewServer,
+    PasswordMode,
+    RebootMode,
+    RequestRecord,
+    RequestStatus,
+    ServerUpdate,
+)
+from bot.workflow.execution import Executor
+from bot.workflow.inventory import Inventory, InventoryUnavailable
+from bot.workflow.policy import Policy
+from bot.workflow.ports import EventKind, Notifier, RequestView, WorkflowEvent, notify_safely
+from bot.workflow.states import OPEN_STATUSES, STATUS_WORDS, TRANSITIONS, Move
+from bot.workflow.tasks import TaskKeeper
+from bot.workflow.views import load_view
+
+log = logging.getLogger(__name__)
+
+MAX_REASON_LENGTH = 1000
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Field(StrEnum):
+    """The parts of a submission an error can point at; front ends map them to their own inputs."""
+
+    TARGET = "target"
+    SERVERS = "servers"
+    REASON = "reason"
+    PASSWORD_MODE = "password_mode"
+    REBOOT = "reboot"
+
+
+@dataclass(frozen=True)
+class Submission:
+    target: str
+    requester_id: str
+    server_refs: Sequence[str]
+    reason: str
+    password_mode: PasswordMode = PasswordMode.SHARED
+    reboot: RebootMode = RebootMode.NONE
+    tag: str | None = None
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    request: RequestRecord | None
+    errors: dict[Field, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """The answer to one person's click: whether it took effect and a sentence to show them."""
+
+    ok: bool
+    message: str
+    request: RequestRecord | None = None
+
+
+class Workflow:
+    """One instance per process; all state lives in the store, so replicas can share the work."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        targets: Mapping[str, TargetConfig],
+        clients: Mapping[str, EcsClient],
+        inventory: Inventory,
+        policy: Policy,
+        notifier: Notifier,
+        tasks: TaskKeeper,
+        executor: Executor,
+    ) -> None:
+        self.store = store
+        self.targets = targets
+        self.clients = clients
+        self.inventory = inventory
+        self.policy = policy
+        self.notifier = notifier
+        self.tasks = tasks
+        self.executor = executor
+
+    # -- reading -------------------------------------------------------------------------------
+
+    async def view(self, request_id: int) -> RequestView | None:
+        request = await self.store.get_request(request_id)
+        if request is None:
+            return None
+        return await self.view_of(request)
+
+    async def view_of(self, request: RequestRecord) -> RequestView:
+        return await load_view(self.store, self.targets, request)
+
+    async def status_for(self, request_id: int, user_id: str) -> ActionResult:
+        request = await self.store.get_request(request_id)
+        if request is None:
+            return ActionResult(False, f"There is no request #{request_id}.")
+        if user_id != request.requester_id and not await self.policy.may_approve(user_id, request.target):
+            return ActionResult(False, f"Request #{request_id} is not yours to see.")
+        return ActionResult(True, f"Request #{request.id} is {STATUS_WORDS[request.status]}.", request)
+
+    async def history_for(self, user_id: str, limit: int = 10) -> list[RequestRecord]:
+        return await self.store.list_requests(requester_id=user_id, limit=limit)
+
+    # -- submission ----------------------------------------------------------------------------
+
+    async def submit(self, sub: Submission) -> SubmitResult:
+        """Validates and records a request; pre-flight then runs in the background."""
+        errors: dict[Field, str] = {}
+        target = self.targets.get(sub.target)
+        if target is None or not await self.policy.may_request(sub.requester_id, sub.target):
+            errors[Field.TARGET] = f"You may not request resets for target {sub.target!r}."
+            return SubmitResult(None, errors)
+        reason = sub.reason.strip()
+        if not reason:
+            errors[Field.REASON] = "Give a reason: approvers see it on the card."
+        elif len(reason) > MAX_REASON_LENGTH:
+            errors[Field.REASON] = f"Keep the reason under {MAX_REASON_LENGTH} characters."
+        elif target.reason_pattern and not re.search(target.reason_pattern, reason):
+            errors[Field.REASON] = (
+                f"For {target.name} the reason must match {target.reason_pattern} "
+                "(for example start with a ticket ID)."
+            )
+        if sub.password_mode == PasswordMode.PER_SERVER and not target.allow_per_server_passwords:
+            errors[Field.PASSWORD_MODE] = f"{target.name} allows only one password for the whole batch."
+        servers_error, resolved = await self._resolve_servers(target, sub)
+        if servers_error:
+            errors[Field.SERVERS] = servers_error
+        if errors:
+            return SubmitResult(None, errors)
+        now = utcnow()
+        new = NewRequest(
+            target=target.name,
+            requester_id=sub.requester_id,
+            reason=reason,
+            password_mode=sub.password_mode,
+            reboot=sub.reboot,
+            approvals_required=target.approvals_required,
+            expires_at=now + target.request_ttl,
+        )
+        request = await self.store.create_request(new, resolved)
+        await self.store.add_audit(request.id, sub.requester_id, "submitted", {
+            "target": target.name, "servers": len(resolved), "password_mode": sub.password_mode.value,
+            "reboot": sub.reboot.value,
+        })
+        REQUESTS.labels(target.name, RequestStatus.PREFLIGHT.value).inc()
+        self.tasks.spawn(self._announce_and_preflight(request.id), name=f"preflight-{request.id}")
+        return SubmitResult(request)
+
+    async def _resolve_servers(self, target: TargetConfig, sub: Submission) -> tuple[str | None, list[NewServer]]:
+        refs = [r for r in (ref.strip() for ref in sub.server_refs) if r]
+        try:
+            if sub.tag and sub.tag.strip():
+                tagged = await self.inventory.with_tag(target.name, sub.tag)
+                if not tagged:
+                    return f"No server of {target.name} has the tag {sub.tag.strip()!r}.", []
+                refs.extend(s.id for s in tagged)
+            if not refs:
+                return "Pick at least one server, paste names or IDs, or give a tag.", []
+            resolution = await self.inventory.resolve(target.name, refs)
+        except InventoryUnavailable as exc:
+            return str(exc), []
+        problems: list[str] = []
+        if resolution.unknown:
+            problems.append("Unknown servers: " + _short_list(resolution.unknown) + ".")
+        for ref, matches in list(resolution.ambiguous.items())[:3]:
+            problems.append(f"{ref!r} matches {len(matches)} servers; use its ID.")
+        if resolution.duplicates:
+            problems.append("Listed more than once: " + _short_list(resolution.duplicates) + ".")
+        if len(resolution.servers) > target.max_servers:
+            problems.append(
+                f"{len(resolution.servers)} servers is over the limit of {target.max_servers} for {target.name}."
+            )
+        if problems:
+            return " ".join(problems), []
+        return None, [
+            NewServer(
+                server_id=s.id, name=s.name, os_type=s.os_type, cloud_status=s.status, locked=s.locked,
+            )
+            for s in resolution.servers
+        ]
+
+    # -- pre-flight ----------------------------------------------------------------------------
+
+    async def _announce_and_preflight(self, request_id: int) -> None:
+        view = await self.view(request_id)
+        if view is not None:
+            await self._notify(self.notifier.request_submitted(view), "request_submitted")
+        await self.preflight(request_id)
+
+    async def preflight(self, request_id: int) -> None:
+        """Checks every server against the cloud (plug-in flag, dry run) before anyone is asked."""
+        request = await self.store.get_request(request_id)
+        if request is None or request.status != RequestStatus.PREFLIGHT:
+            return
+        client = self.clients[request.target]
+        servers = await self.store.servers(request_id)
+        try:
+            updates = await self._check_servers(client, request, [s.server_id for s in servers],
+                                                {s.server_id: s.locked for s in servers})
+        except EcsError as exc:
+            await self._move(request, Move.PREFLIGHT_FAILED, EventKind.PREFLIGHT_FAILED,
+                             outcome=f"The pre-flight check could not reach the cloud: {exc}")
+            return
+        await self.store.update_servers(request_id, updates)
+        failed = [u for u in updates if u.preflight_error]
+        if len(failed) == len(servers):
+            await self._move(request, Move.PREFLIGHT_FAILED, EventKind.PREFLIGHT_FAILED,
+                             outcome=f"None of the {len(servers)} servers can be reset; see the list.")
+            return
+        note = f"{len(failed)} of {len(servers)} servers cannot be reset and will be skipped." if failed else None
+        moved = await self._transition(request, Move.PREFLIGHT_PASSED, outcome=note)
+        if moved is None:
+            return
+        await self.store.add_audit(request_id, "bot", "preflight_passed", {
+            "resettable": len(servers) - len(failed), "skipped": len(failed)})
+        await self._notify(self.notifier.request_ready(await self.view_of(moved)), "request_ready")
+
+    async def _check_servers(
+        self, client: EcsClient, request: RequestRecord, server_ids: list[str], locked: Mapping[str, bool]
+    ) -> list[ServerUpdate]:
+        async def plugin(server_id: str) -> tuple[str, bool | None, str | None]:
+            try:
+                return server_id, await client.reset_plugin_installed(server_id), None
+            except EcsError as exc:
+                return server_id, None, str(exc)
+
+        flags = await asyncio.gather(*(plugin(sid) for sid in server_ids))
+        errors: dict[str, str] = {}
+        installed: dict[str, bool | None] = {}
+        for sid, flag, error in flags:
+            installed[sid] = flag
+            if error:
+                errors[sid] = error
+            elif locked.get(sid):
+                errors[sid] = "The server is locked."
+            elif flag is False:
+                errors[sid] = "The password reset plug-in is not installed on this server."
+        candidates = [sid for sid in server_ids if sid not in errors]
+        if candidates:
+            # A throwaway password: a dry run checks it like a real one and changes nothing.
+            results = await client.reset_passwords(candidates, generate_password(), dry_run=True)
+            for result in results:
+                if result.outcome != ResetOutcome.SUCCEEDED:
+                    errors[result.server_id] = _result_sentence(result.error_message, result.error_code)
+        return [
+            ServerUpdate(server_id=sid, plugin_installed=installed.get(sid), preflight_error=errors.get(sid),
+                         clear_preflight_error=sid not in errors)
+            for sid in server_ids
+        ]
+
+    # -- decisions -----------------------------------------------------------------------------
+
+    async def decide(self, request_id: int, user_id: str, decision: Decision, reason: str | None = None
+                     ) -> ActionResult:
+        request = await self.store.get_request(request_id)
+        if request is None:
+            return ActionResult(False, f"There is no request #{request_id}.")
+        refusal = await self.policy.refuse_decision(user_id, request)
+        if refusal:
+            await self.store.add_audit(request_id, user_id, "decision_refused", {"why": refusal})
+            return ActionResult(False, refusal, request)
+        if request.status not in OPEN_STATUSES:
+            return ActionResult(False, f"Request #{request_id} is already {STATUS_WORDS[request.status]}.",
+                                request)
+        if request.expires_at <= utcnow():
+            await self.expire(request)
+            return ActionResult(False, f"Request #{request_id} has expired.", request)
+        if decision == Decision.DENY:
+            return await self._deny(request, user_id, reason)
+        if request.status == RequestStatus.PREFLIGHT:
+            return ActionResult(False, f"Request #{request_id} is still being checked; try again shortly.",
+                                request)
+        if not await self.store.add_decision(request_id, user_id, Decision.APPROVE, reason):
+            return ActionResult(False, f"You have already decided on request #{request_id}.", request)
+        await self.store.add_audit(request_id, user_id, "approved")
+        approvals = [d for d in await self.store.decisions(request_id) if d.decision == Decision.APPROVE]
+        if len(approvals) < request.approvals_required:
+            left = request.approvals_required - len(approvals)
+            await self._notify(self.notifier.request_updated(
+                await self.view_of(request), WorkflowEvent(EventKind.APPROVED_BY, user_id)), "request_updated")
+            return ActionResult(True, f"Approved. Request #{request_id} needs {left} more approval(s).", request)
+        approved = await self._transition(request, Move.APPROVE)
+        if approved is None:
+            current = await self.store.get_request(request_id)
+            status = current.status if current else request.status
+            return ActionResult(True, f"Approved; request #{request_id} is {STATUS_WORDS[status]}.", current)
+        await self.store.add_audit(request_id, "bot", "fully_approved", {"approvals": len(approvals)})
+        self.tasks.spawn(self.executor.execute(request_id), name=f"execute-{request_id}")
+        return ActionResult(True, f"Approved. Request #{request_id} is running now.", approved)
+
+    async def _deny(self, request: RequestRecord, user_id: str, reason: str | None) -> ActionResult:
+        if not reason or not reason.strip():
+            return ActionResult(False, "Give a reason for the denial.", request)
+        await self.store.add_decision(request.id, user_id, Decision.DENY, reason.strip())
+        moved = await self._move(request, Move.DENY, EventKind.DENIED, actor=user_id,
+                                 outcome=f"Denied by <@{user_id}>: {reason.strip()}")
+        if moved is None:
+            return ActionResult(False, f"Request #{request.id} was already settled.", request)
+        return ActionResult(True, f"Request #{request.id} denied.", moved)
+
+    async def cancel(self, request_id: int, user_id: str) -> ActionResult:
+        request = await self.store.get_request(request_id)
+        if request is None:
+            return ActionResult(False, f"There is no request #{request_id}.")
+        refusal = await self.policy.refuse_cancel(user_id, request)
+        if refusal:
+            return ActionResult(False, refusal, request)
+        if request.status not in OPEN_STATUSES:
+            return ActionResult(False, f"Request #{request_id} is already {STATUS_WORDS[request.status]}; "
+                                "it can no longer be cancelled.", request)
+        moved = await self._move(request, Move.CANCEL, EventKind.CANCELLED, actor=user_id,
+                                 outcome=f"Cancelled by <@{user_id}>.")
+        if moved is None:
+            return ActionResult(False, f"Request #{request_id} was settled before the cancel arrived.", request)
+        return ActionResult(True, f"Request #{request_id} cancelled.", moved)
+
+    async def expire(self, request: RequestRecord) -> RequestRecord | None:
+        return await self._move(request, Move.EXPIRE, EventKind.EXPIRED,
+                                outcome="Expired before it was approved.")
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    async def _transition(self, request: RequestRecord, move: Move, *, outcome: str | None = None
+                          ) -> RequestRecord | None:
+        expected, new = TRANSITIONS[move]
+        moved = await self.store.transition(request.id, expected, new, outcome_message=outcome)
+        if moved is not None:
+            REQUESTS.labels(request.target, new.value).inc()
+        return moved
+
+    async def _move(self, request: RequestRecord, move: Move, kind: EventKind, *, actor: str | None = None,
+                    outcome: str | None = None) -> RequestRecord | None:
+        """A transition, its audit event and the notice to everyone involved, in that order."""
+        moved = await self._transition(request, move, outcome=outcome)
+        if moved is None:
+            return None
+        await self.store.add_audit(request.id, actor or "bot", kind.value, {"note": outcome} if outcome else None)
+        await self._notify(self.notifier.request_updated(await self.view_of(moved), WorkflowEvent(
+            kind, actor, outcome)), "request_updated")
+        return moved
+
+    async def _notify(self, call: Awaitable[None], what: str) -> None:
+        await notify_safely(call, what)
+
+
+def _short_list(items: Sequence[str], limit: int = 10) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _result_sentence(message: str | None, code: str | None) -> str:
+    text = message or "The cloud refused this server."
+    return f"{text} ({code})" if code and code not in text else text

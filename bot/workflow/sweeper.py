@@ -1,0 +1,69 @@
+"""The periodic chores that keep no request stuck: expiry, reminders, reveal erasure, recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.store.records import RequestStatus
+from bot.workflow.execution import Executor
+from bot.workflow.ports import notify_safely
+from bot.workflow.service import Workflow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SweepSettings:
+    interval_s: float = 15.0
+    remind_after: timedelta = timedelta(minutes=20)
+    preflight_stuck_after: timedelta = timedelta(minutes=2)
+
+
+class Sweeper:
+    """Each pass is safe to run on every replica at once: every change is a compare-and-set."""
+
+    def __init__(self, workflow: Workflow, executor: Executor, settings: SweepSettings) -> None:
+        self.workflow = workflow
+        self.executor = executor
+        self.settings = settings
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except Exception as exc:  # a database blip must not end the loop
+                log.error("sweep failed, retrying in %.0fs: %s", self.settings.interval_s, exc)
+            await asyncio.sleep(self.settings.interval_s)
+
+    async def sweep(self) -> None:
+        now = datetime.now(UTC)
+        store = self.workflow.store
+        for request in await store.due_for_expiry(now):
+            await self.workflow.expire(request)
+        for request in await store.due_for_reminder(now - self.settings.remind_after):
+            if await store.mark_reminded(request.id, now):
+                view = await self.workflow.view_of(request)
+                await notify_safely(self.workflow.notifier.remind_approvers(view), "remind_approvers")
+        erased = await store.erase_expired_reveals(now)
+        if erased:
+            log.info("erased %d unrevealed password(s) past their time to live", erased)
+        await self.recover(now)
+
+    async def recover(self, now: datetime | None = None) -> None:
+        """Picks up what a stopped process left: approved, executing without heartbeat, preflight."""
+        now = now or datetime.now(UTC)
+        store = self.workflow.store
+        tasks = self.workflow.tasks
+        for request in await store.requests_in({RequestStatus.APPROVED}):
+            tasks.spawn(self.executor.execute(request.id), name=f"execute-{request.id}")
+        stale_before = now - self.executor.settings.lease
+        for request in await store.stale_executions(stale_before):
+            taken = await store.take_over_execution(request.id, stale_before, self.executor.settings.worker_id, now)
+            if taken is not None:
+                tasks.spawn(self.executor.resume(taken), name=f"resume-{request.id}")
+        for request in await store.requests_in({RequestStatus.PREFLIGHT}):
+            if request.updated_at <= now - self.settings.preflight_stuck_after:
+                tasks.spawn(self.workflow.preflight(request.id), name=f"preflight-{request.id}")

@@ -1,0 +1,60 @@
+"""Owns the bot's background tasks: Bolt keeps no reference to work that outlives ack(), so we do."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class TaskKeeper:
+    """Keeps a strong reference to each task, logs its failure, and drains them at shutdown."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closing = False
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any] | None:
+        if self._closing:
+            coro.close()
+            log.warning("not starting %s: shutting down", name)
+            return None
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            log.error("background task %s failed: %s", task.get_name(), exc, exc_info=exc)
+
+    @property
+    def running(self) -> int:
+        return len(self._tasks)
+
+    async def drain(self, timeout_s: float) -> None:
+        """Lets work in flight finish for a while, then cancels the rest (recovery picks it up)."""
+        self._closing = True
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(set(self._tasks), timeout=timeout_s)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=5)
+
+    async def idle(self, timeout_s: float = 10.0) -> None:
+        """Waits until no task runs; for tests and the demo, never for synchronising the bot itself."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while self._tasks:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise TimeoutError(f"{len(self._tasks)} background tasks still running")
+            await asyncio.wait(set(self._tasks), timeout=remaining)
