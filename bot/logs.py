@@ -1,0 +1,251 @@
+"""Logging set-up: text or JSON lines, with redaction of secrets as defence in depth.
+
+The code never logs a password on purpose; this module makes sure an accident (an exception message, a
+debug dump of an HTTP request, a library at DEBUG) still prints no Slack token, no auth header and no
+secret the bot registered at run time (each generated password while it lives in memory).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import re
+import sys
+import threading
+import urllib.parse
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any, Literal, TextIO
+
+__all__ = [
+    "REDACTED",
+    "JsonFormatter",
+    "RedactionFilter",
+    "TextFormatter",
+    "configure_logging",
+    "forget_secret",
+    "redact",
+    "register_secret",
+    "registered_secret",
+]
+
+REDACTED = "[REDACTED]"
+
+# Secrets shorter than this would mangle ordinary words in every log line; real ones are longer.
+_MIN_SECRET_LENGTH = 6
+
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Slack tokens: bot, user, app-level, refresh, configuration.
+    (re.compile(r"\b(xox[a-z]|xapp|xoxe\.xox[a-z])-[A-Za-z0-9-]+"), rf"\1-{REDACTED}"),
+    # Header values: "Authorization: ...", 'X-Auth-Token': '...', x-subject-token=...
+    (
+        re.compile(
+            r"(?i)\b(authorization|x-auth-token|x-subject-token|x-slack-signature)"
+            r"([\"']?\s*[:=]\s*[\"']?)[^\"'\r\n]+"
+        ),
+        rf"\1\2{REDACTED}",
+    ),
+    # Secret-looking keys in JSON, Python reprs and query strings: "password": "...", secret_key='...'.
+    (
+        re.compile(
+            r"(?i)([\"'](?:new_password|password|passwd|secret|secret_key|sk|token|api_key)[\"']\s*:\s*)"
+            r"(\"[^\"]*\"|'[^']*')"
+        ),
+        rf"\1'{REDACTED}'",
+    ),
+    (
+        re.compile(r"(?i)\b((?:new_password|password|passwd|secret_key|api_key)=)[^\s&,;)\"'\\]+"),
+        rf"\1{REDACTED}",
+    ),
+)
+
+
+class _SecretRegistry:
+    """Strings to mask wherever they appear; counted, so two holders of one secret can each forget it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+        self._pattern: re.Pattern[str] | None = None
+
+    @staticmethod
+    def _variants(secret: str) -> set[str]:
+        """The secret as it may be printed: raw, JSON-escaped, repr-escaped, URL-encoded."""
+        return {
+            secret,
+            json.dumps(secret)[1:-1],
+            repr(secret)[1:-1],
+            urllib.parse.quote(secret, safe=""),
+            urllib.parse.quote_plus(secret, safe=""),
+        }
+
+    def add(self, secret: str) -> None:
+        if len(secret) < _MIN_SECRET_LENGTH:
+            return
+        with self._lock:
+            for v in self._variants(secret):
+                self._counts[v] += 1
+            self._pattern = None
+
+    def discard(self, secret: str) -> None:
+        if len(secret) < _MIN_SECRET_LENGTH:
+            return
+        with self._lock:
+            for v in self._variants(secret):
+                if self._counts[v] > 1:
+                    self._counts[v] -= 1
+                else:
+                    del self._counts[v]
+            self._pattern = None
+
+    def pattern(self) -> re.Pattern[str] | None:
+        with self._lock:
+            if self._pattern is None and self._counts:
+                # Longest first, so a secret that contains another is masked whole.
+                ordered = sorted(self._counts, key=len, reverse=True)
+                self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+            return self._pattern
+
+
+_registry = _SecretRegistry()
+
+
+def register_secret(secret: str) -> None:
+    """Mask `secret` in every log line until `forget_secret` is called as often as this was."""
+    _registry.add(secret)
+
+
+def forget_secret(secret: str) -> None:
+    """Stop masking `secret` (call when it is erased from memory)."""
+    _registry.discard(secret)
+
+
+@contextlib.contextmanager
+def registered_secret(secret: str) -> Iterator[str]:
+    """`with registered_secret(password):` masks it in logs for exactly the time the block holds it."""
+    register_secret(secret)
+    try:
+        yield secret
+    finally:
+        forget_secret(secret)
+
+
+def _redact_registered(text: str) -> str:
+    pattern = _registry.pattern()
+    return text if pattern is None else pattern.sub(REDACTED, text)
+
+
+def redact(text: str) -> str:
+    """`text` with registered secrets, Slack tokens and auth header values replaced by [REDACTED]."""
+    text = _redact_registered(text)
+    for regex, replacement in _PATTERNS:
+        text = regex.sub(replacement, text)
+    return text
+
+
+def _redact_value(value: Any) -> Any:
+    """Redact strings, and containers as their text (they may hold a secret anywhere inside)."""
+    if isinstance(value, str):
+        return redact(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return redact(repr(value))
+
+
+# Attributes every LogRecord has; anything else came from `extra=` and is shown as a field.
+_STANDARD_ATTRS = frozenset(
+    vars(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, None)).keys() | {"message", "asctime"}
+)
+
+
+def _extras(record: logging.LogRecord) -> dict[str, Any]:
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS and not k.startswith("_")}
+
+
+class RedactionFilter(logging.Filter):
+    """Rewrites each record before any formatter sees it: message, extras, traceback and stack."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string must not drop the record, nor leak its args
+            message = f"{record.msg!s} (unformattable arguments)"
+        record.msg, record.args = redact(message), None
+        for key, value in _extras(record).items():
+            setattr(record, key, _redact_value(value))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+class TextFormatter(logging.Formatter):
+    """`time level logger: message key=value...`; the final line is redacted once more."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        extras = _extras(record)
+        if extras:
+            fields = " ".join(f"{k}={_redact_value(v)}" for k, v in sorted(extras.items()))
+            head, sep, tail = line.partition("\n")
+            line = f"{head} [{fields}]{sep}{tail}"
+        return redact(line)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, extras, exception; values pre-redacted."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        for key, value in _extras(record).items():
+            entry.setdefault(key, _redact_value(value))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = redact(record.exc_text)
+        if record.stack_info:
+            entry["stack"] = redact(record.stack_info)
+        # Values are redacted already; a second pass of the shape patterns could cut through JSON escapes,
+        # so the encoded line only gets the registered secrets (replaced by JSON-safe text).
+        return _redact_registered(json.dumps(entry, default=str, ensure_ascii=False))
+
+
+_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+
+def configure_logging(
+    level: str = "INFO",
+    fmt: Literal["text", "json"] = "text",
+    *,
+    stream: TextIO | None = None,
+) -> logging.Handler:
+    """Replace the root handlers with one redacting handler on `stream` (stderr) and return it."""
+    name = level.strip().upper()
+    if name not in _LEVELS:
+        raise ValueError(f"log level must be one of {', '.join(_LEVELS)}, not {level!r}")
+    if fmt not in ("text", "json"):
+        raise ValueError(f"log format must be 'text' or 'json', not {fmt!r}")
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(RedactionFilter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+        old.close()
+    root.addHandler(handler)
+    root.setLevel(name)
+    logging.captureWarnings(True)
+    return handler
