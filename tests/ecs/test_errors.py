@@ -1,0 +1,136 @@
+"""Every documented error body shape maps to the right exception class and a sentence a human can act on."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.ecs import (
+    ERROR_CODES,
+    EcsApiNotFound,
+    EcsAuthError,
+    EcsBadRequest,
+    EcsError,
+    EcsNotFound,
+    EcsProtocolError,
+    EcsServerError,
+    EcsThrottled,
+    error_from_response,
+)
+from bot.ecs.errors import EcsBusy
+
+
+def body(data: object) -> bytes:
+    return json.dumps(data).encode()
+
+
+def test_ecs_shape_with_internal_errors() -> None:
+    err = error_from_response(
+        400,
+        {"X-Request-Id": "req-1"},
+        body(
+            {
+                "error": {"code": "Ecs.0611", "message": "batch failed"},
+                "internalError": [{"id": "s2", "error_code": "Ecs.0605", "error_message": "locked"}],
+            }
+        ),
+        server_id=None,
+    )
+    assert type(err) is EcsBadRequest
+    assert err.code == "Ecs.0611"
+    assert err.request_id == "req-1"
+    assert err.cloud_message == "batch failed"
+    assert [(e.server_id, e.code) for e in err.internal_errors] == [("s2", "Ecs.0605")]
+    assert str(err) == "ECS API: the batch operation failed for some servers (Ecs.0611, HTTP 400, request id req-1)"
+
+
+def test_sentence_names_the_server() -> None:
+    err = error_from_response(400, {"X-Request-Id": "abc"}, body({"error": {"code": "Ecs.0605"}}), "3f2a")
+    err.server_name = "web-1"
+    assert str(err) == "Server 3f2a (web-1): the server is locked (Ecs.0605, HTTP 400, request id abc)"
+
+
+def test_gateway_shape_request_id_from_body() -> None:
+    err = error_from_response(
+        429, {}, body({"error_code": "APIGW.0308", "error_msg": "throttled", "request_id": "gw-9"})
+    )
+    assert type(err) is EcsThrottled
+    assert err.request_id == "gw-9"
+    assert "throttling" in str(err)
+
+
+def test_header_request_id_wins_over_body() -> None:
+    err = error_from_response(
+        500, {"X-Request-Id": "hdr"}, body({"error_code": "Common.0001", "error_msg": "x", "request_id": "b"})
+    )
+    assert err.request_id == "hdr"
+    assert type(err) is EcsServerError
+
+
+def test_iam_shapes() -> None:
+    flat = error_from_response(401, {}, body({"error_code": "Common.0013", "error_msg": "bad token"}))
+    assert type(flat) is EcsAuthError
+    nested = error_from_response(
+        401, {}, body({"error": {"code": 401, "message": "The request requires authentication.", "title": "x"}})
+    )
+    assert type(nested) is EcsAuthError
+    assert nested.code == "401"
+    assert nested.message == "The request requires authentication."
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "cls"),
+    [
+        (429, "Common.1503", EcsThrottled),
+        (202, "Common.0024", EcsThrottled),
+        (500, "Common.0001", EcsServerError),
+        (501, "Ecs.0603", EcsBusy),
+        (401, "APIGW.0301", EcsAuthError),
+        (403, "Ecs.0003", EcsAuthError),
+        (403, "Ecs.0110", EcsAuthError),
+        (403, "Pdp.0001", EcsAuthError),
+        (404, "Ecs.0114", EcsNotFound),
+        (404, "Ecs.0614", EcsNotFound),
+        (404, "APIGW.0101", EcsApiNotFound),
+        (404, "APIG.0101", EcsApiNotFound),
+        (400, "Ecs.0005", EcsBadRequest),
+        (400, "Ecs.0011", EcsBadRequest),
+        (400, "Ecs.0100", EcsBadRequest),
+        (400, "Ecs.0118", EcsBadRequest),
+        (400, "Ecs.0605", EcsBadRequest),
+    ],
+)
+def test_known_codes(status: int, code: str, cls: type[EcsError]) -> None:
+    err = error_from_response(status, {}, body({"error": {"code": code, "message": "raw"}}))
+    assert type(err) is cls
+    assert err.message == ERROR_CODES[code][1]
+    assert err.http_status == status
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [(429, EcsThrottled), (503, EcsServerError), (403, EcsAuthError), (404, EcsNotFound), (409, EcsBadRequest)],
+)
+def test_unknown_code_classified_by_status_and_keeps_cloud_message(status: int, cls: type[EcsError]) -> None:
+    err = error_from_response(status, {}, body({"error": {"code": "Ecs.9999", "message": "odd thing"}}))
+    assert type(err) is cls
+    assert err.message == "odd thing"
+
+
+@pytest.mark.parametrize("raw", [b"<html>502 Bad Gateway</html>", b"", b"\xff\xfe", b"[1, 2]", b"null"])
+def test_garbage(raw: bytes) -> None:
+    assert isinstance(error_from_response(502, {}, raw), EcsServerError)
+    assert isinstance(error_from_response(400, {}, raw), EcsBadRequest)
+    assert isinstance(error_from_response(200, {}, raw), EcsProtocolError)
+
+
+def test_retry_after_seconds_read_and_dates_ignored() -> None:
+    assert error_from_response(429, {"Retry-After": "7"}, b"").retry_after == 7.0
+    assert error_from_response(429, {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, b"").retry_after is None
+
+
+def test_may_have_taken_effect() -> None:
+    assert error_from_response(500, {}, body({"error_code": "Common.0001"})).may_have_taken_effect
+    assert not error_from_response(501, {}, body({"error": {"code": "Ecs.0603"}})).may_have_taken_effect
+    assert not error_from_response(400, {}, b"").may_have_taken_effect
