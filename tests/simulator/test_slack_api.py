@@ -153,7 +153,7 @@ async def test_post_message_form_encoded_and_to_a_user(fake: FakeSlack, client: 
         await client.chat_postMessage(channel=APPROVERS, text="x", blocks=[{"type": "divider"}] * 51)
     assert err.value.response["error"] == "invalid_blocks"
     with pytest.raises(SlackApiError) as err:
-        await client.chat_postMessage(channel=APPROVERS)
+        await client.api_call("chat.postMessage", json={"channel": APPROVERS})
     assert err.value.response["error"] == "no_text"
 
 

@@ -1,0 +1,79 @@
+"""manifest.yml is what operators paste into Slack: it must be valid and grant exactly what the bot uses."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+# shared/ sits beside the repository: /work/shared next to /work/main, and <clone>/../shared in CI.
+SCHEMA = REPO.parent / "shared" / "slack" / "manifest.schema.1.0.0.json"
+EVENTS_URL = "https://bot.example.com/slack/events"
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict[str, Any]:
+    loaded = yaml.safe_load((REPO / "manifest.yml").read_text(encoding="utf-8"))
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def load_schema() -> dict[str, Any]:
+    if not SCHEMA.is_file():
+        message = f"Slack manifest schema not found at {SCHEMA}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message + " (CI must provide shared/ beside the repository)")
+        pytest.skip(message)
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    assert isinstance(schema, dict)
+    return schema
+
+
+def test_manifest_is_valid_against_the_offline_schema(manifest: dict[str, Any]) -> None:
+    schema = load_schema()
+    jsonschema.Draft7Validator.check_schema(schema)
+    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(manifest), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
+
+
+def test_display_information(manifest: dict[str, Any]) -> None:
+    display = manifest["display_information"]
+    assert display["name"] == "ECS Password Reset"
+    # The schema spells this rule "regex", which JSON Schema ignores, so check it here.
+    assert re.fullmatch(r"#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?", display["background_color"])
+    assert manifest["features"]["bot_user"]["display_name"]
+
+
+def test_slash_command(manifest: dict[str, Any]) -> None:
+    (command,) = manifest["features"]["slash_commands"]
+    assert command["command"] == "/reset-ecs-password"
+    assert command["url"] == EVENTS_URL
+    assert command["usage_hint"] == "[help | status <id> | history | cancel <id> | server names…]"
+    assert command["description"]
+
+
+def test_scopes_are_exactly_the_minimal_set(manifest: dict[str, Any]) -> None:
+    scopes = manifest["oauth_config"]["scopes"]
+    assert sorted(scopes["bot"]) == sorted(
+        ["commands", "chat:write", "im:write", "users:read", "usergroups:read"]
+    )
+    assert "user" not in scopes
+
+
+def test_interactivity_and_settings(manifest: dict[str, Any]) -> None:
+    settings = manifest["settings"]
+    assert settings["interactivity"] == {
+        "is_enabled": True,
+        "request_url": EVENTS_URL,
+        "message_menu_options_url": EVENTS_URL,
+    }
+    assert settings["socket_mode_enabled"] is True
+    assert settings["org_deploy_enabled"] is False
+    assert settings["token_rotation_enabled"] is False
