@@ -125,5 +125,5 @@ class SimState:
 #: Where the aiohttp app keeps its SimState.
 STATE = web.AppKey("simulator_state", SimState)
 #: Request keys set by the middleware: the parsed JSON body (None when empty) and whether it parsed.
-BODY = "sim_json_body"
-BODY_OK = "sim_json_ok"
+BODY = web.RequestKey("sim_json_body", object)
+BODY_OK = web.RequestKey("sim_json_ok", bool)
