@@ -1,0 +1,48 @@
+"""Persistence for the bot: requests, approvals, audit trail and sealed one-time secrets."""
+
+from bot.store.errors import SecretUnreadable, StoreError, StoreUnavailable, UnknownRequest
+from bot.store.records import (
+    FINAL_STATUSES,
+    AuditRecord,
+    Decision,
+    DecisionRecord,
+    NewRequest,
+    NewServer,
+    PasswordMode,
+    RebootMode,
+    RequestRecord,
+    RequestStatus,
+    RevealOutcome,
+    RevealResult,
+    ServerPhase,
+    ServerRecord,
+    ServerUpdate,
+)
+from bot.store.sealing import Sealer, generate_key, split_keys
+from bot.store.store import Store
+
+__all__ = [
+    "FINAL_STATUSES",
+    "AuditRecord",
+    "Decision",
+    "DecisionRecord",
+    "NewRequest",
+    "NewServer",
+    "PasswordMode",
+    "RebootMode",
+    "RequestRecord",
+    "RequestStatus",
+    "RevealOutcome",
+    "RevealResult",
+    "Sealer",
+    "SecretUnreadable",
+    "ServerPhase",
+    "ServerRecord",
+    "ServerUpdate",
+    "Store",
+    "StoreError",
+    "StoreUnavailable",
+    "UnknownRequest",
+    "generate_key",
+    "split_keys",
+]

@@ -1,0 +1,1 @@
+"""Alembic scripts for the store; run in code by Store.migrate(), no alembic.ini needed."""

@@ -1,0 +1,143 @@
+"""The database tables, written once so the store and the migrations' drift test agree on them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names so alembic can alter them identically on SQLite and PostgreSQL.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps that are always timezone-aware UTC, even on SQLite which stores naive text."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware UTC datetime")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            # SQLite compares timestamps as text: one naive UTC format keeps the ordering right.
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    @property
+    def python_type(self) -> type[Any]:
+        return datetime
+
+
+requests = Table(
+    "requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("target", String(200), nullable=False),
+    Column("requester_id", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("password_mode", String(20), nullable=False),
+    Column("reboot", String(20), nullable=False),
+    Column("approvals_required", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("outcome_message", Text, nullable=True),
+    Column("claimed_by", String(200), nullable=True),
+    Column("heartbeat_at", UTCDateTime, nullable=True),
+    Column("reminded_at", UTCDateTime, nullable=True),
+    Column("message_refs", JSON, nullable=False),
+    Index(None, "status"),
+    Index(None, "requester_id"),
+)
+
+request_servers = Table(
+    "request_servers",
+    metadata,
+    Column("request_id", Integer, ForeignKey("requests.id", ondelete="CASCADE"), primary_key=True),
+    Column("server_id", String(64), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("os_type", String(32), nullable=True),
+    Column("cloud_status", String(32), nullable=True),
+    Column("locked", Boolean, nullable=False),
+    Column("plugin_installed", Boolean, nullable=True),
+    Column("preflight_error", Text, nullable=True),
+    Column("phase", String(20), nullable=False),
+    Column("error_code", String(64), nullable=True),
+    Column("error_message", Text, nullable=True),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", Integer, ForeignKey("requests.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("decision", String(20), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    # One decision per approver per request: the database, not the workflow, enforces it.
+    UniqueConstraint("request_id", "user_id"),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # No foreign key: the trail outlives anything it mentions and may concern no request at all.
+    Column("request_id", Integer, nullable=True),
+    Column("actor", String(200), nullable=False),
+    Column("event", String(100), nullable=False),
+    Column("detail", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "request_id"),
+)
+
+reveals = Table(
+    "reveals",
+    metadata,
+    Column("token", String(64), primary_key=True),
+    Column("request_id", Integer, ForeignKey("requests.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", String(64), nullable=False),
+    # Fernet ciphertext only; NULL once revealed, expired or erased.
+    Column("ciphertext", LargeBinary, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("revealed_at", UTCDateTime, nullable=True),
+    UniqueConstraint("request_id"),
+)

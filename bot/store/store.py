@@ -1,0 +1,701 @@
+"""The one place that reads and writes the database: compare-and-set moves, sealed secrets, the audit trail.
+
+Every state change is a single conditional statement (or one short transaction), so two replicas clicking
+at once cannot both win. SQLite is the default; PostgreSQL is for several replicas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import zlib
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from asyncpg.exceptions import PostgresConnectionError as _PgConnectionError  # type: ignore[import-untyped]
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    RowMapping,
+    String,
+    Text,
+    and_,
+    bindparam,
+    case,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from bot.store import schema
+from bot.store.errors import StoreUnavailable, UnknownRequest
+from bot.store.records import (
+    AuditRecord,
+    Decision,
+    DecisionRecord,
+    NewRequest,
+    NewServer,
+    PasswordMode,
+    RebootMode,
+    RequestRecord,
+    RequestStatus,
+    RevealOutcome,
+    RevealResult,
+    ServerPhase,
+    ServerRecord,
+    ServerUpdate,
+)
+from bot.store.sealing import Sealer
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Any fixed number works: it only has to be the same on every replica (crc32 of a schema for isolation).
+_MIGRATION_LOCK_KEY = 0x45435352  # "ECSR"
+_SQLITE_BUSY_TIMEOUT_MS = 15_000
+_R = schema.requests
+_S = schema.request_servers
+_D = schema.decisions
+_A = schema.audit_events
+_V = schema.reveals
+
+_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout, OSError, TimeoutError, _PgConnectionError)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def normalise_url(url: str) -> URL:
+    """Accept the URLs operators write (sqlite:///…, postgres://…) and pick the async drivers."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite" and parsed.drivername != "sqlite+aiosqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    elif backend in ("postgresql", "postgres") and parsed.drivername != "postgresql+asyncpg":
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    elif backend not in ("sqlite", "postgresql"):
+        raise ValueError(
+            f"unsupported database {backend!r}: use sqlite+aiosqlite:// or postgresql+asyncpg://"
+        )
+    return parsed
+
+
+def _is_memory(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+class Store:
+    """Async access to requests, servers, decisions, audit events and sealed secrets.
+
+    Build it with `await Store.open(url, secret_keys=[...])`, then `await store.migrate()` once at start.
+    Timestamps in and out are timezone-aware UTC. Audit `detail` must never hold a secret: the workflow
+    passes only ids, names, counts and error codes there (the store cannot tell a password from a name).
+    """
+
+    def __init__(self, engine: AsyncEngine, sealer: Sealer, *, schema_name: str | None = None) -> None:
+        self._engine = engine
+        self._sealer = sealer
+        self._schema_name = schema_name
+        self._is_sqlite = engine.dialect.name == "sqlite"
+        self._display_url = engine.url.render_as_string(hide_password=True)
+        # An in-memory SQLite database is one shared connection: take turns on it.
+        self._memory_lock = asyncio.Lock() if _is_memory(engine.url) else None
+
+    def __repr__(self) -> str:
+        return f"Store({self._display_url!r})"
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+
+    @classmethod
+    async def open(
+        cls,
+        url: str,
+        *,
+        secret_keys: Sequence[str],
+        echo: bool = False,
+        schema: str | None = None,
+        connect_timeout: float = 5.0,
+    ) -> Store:
+        """Build the engine without connecting; `schema` (PostgreSQL only) puts every table in that schema."""
+        sealer = Sealer(secret_keys)
+        parsed = normalise_url(url)
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
+        if parsed.get_backend_name() == "sqlite":
+            if schema is not None:
+                raise ValueError("schema= is only supported on PostgreSQL")
+            if _is_memory(parsed):
+                kwargs["poolclass"] = StaticPool
+            else:
+                assert parsed.database is not None
+                await asyncio.to_thread(_make_parent_folder, parsed.database)
+                kwargs["pool_pre_ping"] = True
+            kwargs["connect_args"] = {"timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000}
+        else:
+            server_settings = {"application_name": "ecs-reset-bot"}
+            if schema is not None:
+                server_settings["search_path"] = schema
+            kwargs.update(
+                pool_pre_ping=True,
+                pool_timeout=max(connect_timeout * 2, 10.0),
+                connect_args={
+                    "timeout": connect_timeout,
+                    "command_timeout": 60,
+                    "server_settings": server_settings,
+                },
+            )
+        engine = create_async_engine(parsed, **kwargs)
+        if engine.dialect.name == "sqlite":
+            _configure_sqlite(engine)
+        return cls(engine, sealer, schema_name=schema)
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def ping(self) -> None:
+        """Raise StoreUnavailable unless the database answers a trivial query."""
+        async with self._begin() as conn:
+            await conn.execute(select(1))
+
+    async def migrate(self) -> None:
+        """Bring the schema to the newest revision; safe to run on every start and on replicas at once."""
+        async with self._begin(write=True) as conn:
+            if conn.dialect.name == "postgresql":
+                key = _MIGRATION_LOCK_KEY
+                if self._schema_name is not None:
+                    key = zlib.crc32(self._schema_name.encode("utf-8"))
+                # Held until commit: a second replica waits, then finds the schema already at head.
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+            await conn.run_sync(_upgrade_to_head)
+
+    # -- plumbing --------------------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _begin(self, *, write: bool = False) -> AsyncIterator[AsyncConnection]:
+        """One transaction; connection trouble becomes StoreUnavailable without SQL or parameters."""
+        try:
+            if self._memory_lock is not None:
+                async with self._memory_lock, self._transaction(write) as conn:
+                    yield conn
+            else:
+                async with self._transaction(write) as conn:
+                    yield conn
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(self._describe(exc)) from exc
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise StoreUnavailable(self._describe(exc)) from exc
+            raise
+
+    @asynccontextmanager
+    async def _transaction(self, write: bool) -> AsyncIterator[AsyncConnection]:
+        async with self._engine.connect() as conn:
+            if write and self._is_sqlite:
+                # Take SQLite's write lock up front so read-then-write transactions wait instead of failing.
+                conn = await conn.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+            async with conn.begin():
+                yield conn
+
+    def _describe(self, exc: BaseException) -> str:
+        orig = getattr(exc, "orig", None) or exc
+        reason = str(orig).strip().splitlines()[0] if str(orig).strip() else ""
+        kind = type(orig).__name__
+        return f"database {self._display_url} is unavailable: {kind}" + (f": {reason}" if reason else "")
+
+    # -- requests --------------------------------------------------------------------------------------------
+
+    async def create_request(self, new: NewRequest, servers: Sequence[NewServer]) -> RequestRecord:
+        """Insert the request and all its servers in one transaction: all or nothing."""
+        now = _utcnow()
+        async with self._begin(write=True) as conn:
+            row = (
+                (
+                    await conn.execute(
+                        insert(_R)
+                        .values(
+                            target=new.target,
+                            requester_id=new.requester_id,
+                            reason=new.reason,
+                            password_mode=new.password_mode.value,
+                            reboot=new.reboot.value,
+                            approvals_required=new.approvals_required,
+                            status=new.status.value,
+                            created_at=now,
+                            updated_at=now,
+                            expires_at=new.expires_at,
+                            message_refs={},
+                        )
+                        .returning(_R)
+                    )
+                )
+                .mappings()
+                .one()
+            )
+            if servers:
+                await conn.execute(
+                    insert(_S),
+                    [
+                        {
+                            "request_id": row["id"],
+                            "server_id": s.server_id,
+                            "name": s.name,
+                            "os_type": s.os_type,
+                            "cloud_status": s.cloud_status,
+                            "locked": s.locked,
+                            "plugin_installed": s.plugin_installed,
+                            "preflight_error": s.preflight_error,
+                            "phase": ServerPhase.WAITING.value,
+                        }
+                        for s in servers
+                    ],
+                )
+        return _request(row)
+
+    async def get_request(self, request_id: int) -> RequestRecord | None:
+        async with self._begin() as conn:
+            row = (await conn.execute(select(_R).where(_R.c.id == request_id))).mappings().first()
+        return None if row is None else _request(row)
+
+    async def list_requests(
+        self,
+        *,
+        requester_id: str | None = None,
+        target: str | None = None,
+        statuses: Collection[RequestStatus] | None = None,
+        limit: int = 20,
+    ) -> list[RequestRecord]:
+        """Newest first."""
+        query = select(_R).order_by(_R.c.id.desc()).limit(limit)
+        if requester_id is not None:
+            query = query.where(_R.c.requester_id == requester_id)
+        if target is not None:
+            query = query.where(_R.c.target == target)
+        if statuses is not None:
+            query = query.where(_R.c.status.in_([s.value for s in statuses]))
+        return await self._requests(query)
+
+    async def transition(
+        self,
+        request_id: int,
+        expected: Collection[RequestStatus],
+        new: RequestStatus,
+        *,
+        outcome_message: str | None = None,
+        claimed_by: str | None = None,
+        now: datetime | None = None,
+    ) -> RequestRecord | None:
+        """Compare-and-set: move to `new` only from one of `expected`; None when someone else moved it first.
+
+        One UPDATE … WHERE status IN (…) RETURNING: the database decides the single winner. Claiming
+        (`claimed_by`) also starts the heartbeat.
+        """
+        if not expected:
+            return None
+        now = now or _utcnow()
+        values: dict[str, Any] = {"status": new.value, "updated_at": now}
+        if outcome_message is not None:
+            values["outcome_message"] = outcome_message
+        if claimed_by is not None:
+            values["claimed_by"] = claimed_by
+            values["heartbeat_at"] = now
+        stmt = (
+            update(_R)
+            .where(_R.c.id == request_id, _R.c.status.in_([s.value for s in expected]))
+            .values(**values)
+            .returning(_R)
+        )
+        async with self._begin(write=True) as conn:
+            row = (await conn.execute(stmt)).mappings().first()
+        return None if row is None else _request(row)
+
+    async def heartbeat(self, request_id: int, claimed_by: str, now: datetime) -> bool:
+        """Prove the executing worker is alive; False when it lost the claim (so it must stop)."""
+        stmt = (
+            update(_R)
+            .where(
+                _R.c.id == request_id,
+                _R.c.claimed_by == claimed_by,
+                _R.c.status == RequestStatus.EXECUTING.value,
+            )
+            .values(heartbeat_at=now)
+        )
+        async with self._begin(write=True) as conn:
+            result = await conn.execute(stmt)
+        return result.rowcount == 1
+
+    async def stale_executions(self, older_than: datetime) -> list[RequestRecord]:
+        """Executions whose worker stopped beating before `older_than`: candidates for recovery."""
+        # A claim without a heartbeat yet counts from its last update.
+        query = (
+            select(_R)
+            .where(
+                _R.c.status == RequestStatus.EXECUTING.value,
+                or_(
+                    _R.c.heartbeat_at < older_than,
+                    and_(_R.c.heartbeat_at.is_(None), _R.c.updated_at < older_than),
+                ),
+            )
+            .order_by(_R.c.id)
+        )
+        return await self._requests(query)
+
+    async def requests_in(self, statuses: Collection[RequestStatus]) -> list[RequestRecord]:
+        """Every request in those statuses, oldest first (for recovery at start)."""
+        if not statuses:
+            return []
+        query = select(_R).where(_R.c.status.in_([s.value for s in statuses])).order_by(_R.c.id)
+        return await self._requests(query)
+
+    async def due_for_expiry(self, now: datetime) -> list[RequestRecord]:
+        """Requests still waiting (pre-flight or pending) whose expiry time has come."""
+        waiting = [RequestStatus.PREFLIGHT.value, RequestStatus.PENDING.value]
+        query = select(_R).where(_R.c.status.in_(waiting), _R.c.expires_at <= now).order_by(_R.c.expires_at)
+        return await self._requests(query)
+
+    async def due_for_reminder(self, before: datetime) -> list[RequestRecord]:
+        """Pending requests created before `before` that nobody has been reminded about yet."""
+        query = (
+            select(_R)
+            .where(
+                _R.c.status == RequestStatus.PENDING.value,
+                _R.c.reminded_at.is_(None),
+                _R.c.created_at <= before,
+            )
+            .order_by(_R.c.id)
+        )
+        return await self._requests(query)
+
+    async def mark_reminded(self, request_id: int, now: datetime) -> bool:
+        """Compare-and-set on reminded_at: True for the one replica that should send the reminder."""
+        stmt = update(_R).where(_R.c.id == request_id, _R.c.reminded_at.is_(None)).values(reminded_at=now)
+        async with self._begin(write=True) as conn:
+            result = await conn.execute(stmt)
+        return result.rowcount == 1
+
+    async def set_message_ref(self, request_id: int, key: str, value: str) -> None:
+        """Remember where a Slack message lives (e.g. the card's channel and ts), merged with the others."""
+        async with self._begin(write=True) as conn:
+            current = (
+                await conn.execute(select(_R.c.message_refs).where(_R.c.id == request_id).with_for_update())
+            ).scalar_one_or_none()
+            if current is None:
+                raise UnknownRequest(f"request {request_id} does not exist")
+            merged = {**current, key: value}
+            await conn.execute(update(_R).where(_R.c.id == request_id).values(message_refs=merged))
+
+    async def _requests(self, query: Any) -> list[RequestRecord]:
+        async with self._begin() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [_request(row) for row in rows]
+
+    # -- servers ---------------------------------------------------------------------------------------------
+
+    async def servers(self, request_id: int) -> list[ServerRecord]:
+        query = select(_S).where(_S.c.request_id == request_id).order_by(_S.c.name, _S.c.server_id)
+        async with self._begin() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [_server(row) for row in rows]
+
+    async def update_servers(self, request_id: int, updates: Sequence[ServerUpdate]) -> None:
+        """Apply many per-server changes with one executemany; a None field keeps its stored value."""
+        if not updates:
+            return
+        c = _S.c
+        stmt = (
+            update(_S)
+            .where(c.request_id == bindparam("b_request_id"), c.server_id == bindparam("b_server_id"))
+            .values(
+                phase=func.coalesce(bindparam("b_phase", type_=String), c.phase),
+                error_code=func.coalesce(bindparam("b_error_code", type_=String), c.error_code),
+                error_message=func.coalesce(bindparam("b_error_message", type_=Text), c.error_message),
+                os_type=func.coalesce(bindparam("b_os_type", type_=String), c.os_type),
+                cloud_status=func.coalesce(bindparam("b_cloud_status", type_=String), c.cloud_status),
+                locked=func.coalesce(bindparam("b_locked", type_=Boolean), c.locked),
+                plugin_installed=func.coalesce(
+                    bindparam("b_plugin_installed", type_=Boolean), c.plugin_installed
+                ),
+                preflight_error=case(
+                    (bindparam("b_clear_preflight_error", type_=Boolean), None),
+                    else_=func.coalesce(bindparam("b_preflight_error", type_=Text), c.preflight_error),
+                ),
+            )
+        )
+        params = [
+            {
+                "b_request_id": request_id,
+                "b_server_id": u.server_id,
+                "b_phase": None if u.phase is None else u.phase.value,
+                "b_error_code": u.error_code,
+                "b_error_message": u.error_message,
+                "b_os_type": u.os_type,
+                "b_cloud_status": u.cloud_status,
+                "b_locked": u.locked,
+                "b_plugin_installed": u.plugin_installed,
+                "b_clear_preflight_error": u.clear_preflight_error,
+                "b_preflight_error": u.preflight_error,
+            }
+            for u in updates
+        ]
+        async with self._begin(write=True) as conn:
+            await conn.execute(stmt, params)
+
+    # -- decisions and audit ---------------------------------------------------------------------------------
+
+    async def add_decision(
+        self, request_id: int, user_id: str, decision: Decision, reason: str | None
+    ) -> bool:
+        """Record one approver's decision; False if they had already decided (the UNIQUE constraint)."""
+        stmt = insert(_D).values(
+            request_id=request_id,
+            user_id=user_id,
+            decision=decision.value,
+            reason=reason,
+            created_at=_utcnow(),
+        )
+        try:
+            async with self._begin(write=True) as conn:
+                await conn.execute(stmt)
+        except IntegrityError:
+            if await self.get_request(request_id) is None:
+                raise UnknownRequest(f"request {request_id} does not exist") from None
+            return False
+        return True
+
+    async def decisions(self, request_id: int) -> list[DecisionRecord]:
+        """In the order they were made."""
+        query = select(_D).where(_D.c.request_id == request_id).order_by(_D.c.id)
+        async with self._begin() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [
+            DecisionRecord(
+                request_id=row["request_id"],
+                user_id=row["user_id"],
+                decision=Decision(row["decision"]),
+                reason=row["reason"],
+                created_at=row["created_at"],
+            )
+            for row in rows
+        ]
+
+    async def add_audit(
+        self,
+        request_id: int | None,
+        actor: str,
+        event: str,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Append to the trail. `detail` must be JSON-serialisable and must never contain a secret."""
+        stmt = insert(_A).values(
+            request_id=request_id, actor=actor, event=event, detail=dict(detail or {}), created_at=_utcnow()
+        )
+        async with self._begin(write=True) as conn:
+            await conn.execute(stmt)
+
+    async def audit(self, request_id: int | None = None, limit: int = 200) -> list[AuditRecord]:
+        """The latest `limit` events (of one request, or of all), returned oldest first."""
+        query = select(_A).order_by(_A.c.id.desc()).limit(limit)
+        if request_id is not None:
+            query = query.where(_A.c.request_id == request_id)
+        async with self._begin() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [
+            AuditRecord(
+                id=row["id"],
+                request_id=row["request_id"],
+                actor=row["actor"],
+                event=row["event"],
+                detail=dict(row["detail"] or {}),
+                created_at=row["created_at"],
+            )
+            for row in reversed(rows)
+        ]
+
+    # -- sealed secrets and the one-time reveal --------------------------------------------------------------
+
+    async def seal_secret(self, request_id: int, user_id: str, plaintext: str) -> str:
+        """Keep the generated password(s) encrypted so a crash before delivery loses nothing.
+
+        `plaintext` is opaque to the store (the workflow may JSON-encode one password per server). Not
+        revealable until `arm_reveal`. Sealing again for the same request replaces the secret and the token.
+        """
+        token = secrets.token_urlsafe(32)
+        ciphertext = self._sealer.seal(plaintext)
+        now = _utcnow()
+        async with self._begin(write=True) as conn:
+            exists = (
+                await conn.execute(select(_V.c.token).where(_V.c.request_id == request_id).with_for_update())
+            ).first()
+            values = {
+                "token": token,
+                "user_id": user_id,
+                "ciphertext": ciphertext,
+                "created_at": now,
+                "expires_at": None,
+                "revealed_at": None,
+            }
+            if exists is None:
+                try:
+                    await conn.execute(insert(_V).values(request_id=request_id, **values))
+                except IntegrityError:
+                    raise UnknownRequest(f"request {request_id} does not exist") from None
+            else:
+                await conn.execute(update(_V).where(_V.c.request_id == request_id).values(**values))
+        return token
+
+    async def unseal_secret(self, request_id: int) -> str | None:
+        """Decrypt to resume an execution after a crash; None once revealed, expired or erased."""
+        query = select(_V.c.ciphertext).where(_V.c.request_id == request_id)
+        async with self._begin() as conn:
+            ciphertext = (await conn.execute(query)).scalar_one_or_none()
+        return None if ciphertext is None else self._sealer.unseal(ciphertext)
+
+    async def arm_reveal(self, request_id: int, expires_at: datetime) -> str:
+        """Make the sealed secret revealable until `expires_at`; returns the token for the Reveal button."""
+        stmt = (
+            update(_V)
+            .where(_V.c.request_id == request_id, _V.c.ciphertext.is_not(None))
+            .values(expires_at=expires_at)
+            .returning(_V.c.token)
+        )
+        async with self._begin(write=True) as conn:
+            token = (await conn.execute(stmt)).scalar_one_or_none()
+        if token is None:
+            raise UnknownRequest(f"request {request_id} has no sealed secret to reveal")
+        return str(token)
+
+    async def take_reveal(self, token: str, user_id: str, now: datetime) -> RevealResult:
+        """Hand the secret out exactly once: one UPDATE clears it and returns it, so only one taker wins."""
+        stmt = (
+            update(_V)
+            .where(
+                _V.c.token == token,
+                _V.c.user_id == user_id,
+                _V.c.ciphertext.is_not(None),
+                _V.c.expires_at.is_not(None),
+                _V.c.expires_at > now,
+            )
+            .values(ciphertext=None, revealed_at=now)
+            .returning(_V.c.ciphertext, _V.c.request_id)
+        )
+        async with self._begin(write=True) as conn:
+            won = (await conn.execute(stmt)).first()
+            if won is not None:
+                # Decrypt before commit: with a wrong key this raises and the secret stays sealed.
+                secret = self._sealer.unseal(won.ciphertext)
+                return RevealResult(RevealOutcome.REVEALED, request_id=won.request_id, secret=secret)
+            row = (await conn.execute(select(_V).where(_V.c.token == token))).mappings().first()
+        return _why_not_revealed(row, user_id, now)
+
+    async def erase_expired_reveals(self, now: datetime) -> int:
+        """Drop ciphertexts whose reveal window has closed; returns how many were erased."""
+        stmt = (
+            update(_V)
+            .where(_V.c.ciphertext.is_not(None), _V.c.expires_at.is_not(None), _V.c.expires_at <= now)
+            .values(ciphertext=None)
+        )
+        async with self._begin(write=True) as conn:
+            result = await conn.execute(stmt)
+        return int(result.rowcount)
+
+    async def erase_secret(self, request_id: int) -> None:
+        """Forget the secret for good (request failed, cancelled, or delivered another way)."""
+        stmt = update(_V).where(_V.c.request_id == request_id).values(ciphertext=None)
+        async with self._begin(write=True) as conn:
+            await conn.execute(stmt)
+
+
+def _why_not_revealed(row: RowMapping | None, user_id: str, now: datetime) -> RevealResult:
+    if row is None or row["expires_at"] is None:
+        # Unknown, or sealed but never armed: nothing to reveal through this token.
+        return RevealResult(RevealOutcome.NOT_FOUND)
+    request_id = row["request_id"]
+    if row["user_id"] != user_id:
+        return RevealResult(RevealOutcome.WRONG_USER, request_id=request_id)
+    if row["revealed_at"] is not None:
+        return RevealResult(RevealOutcome.ALREADY_REVEALED, request_id=request_id)
+    return RevealResult(RevealOutcome.EXPIRED, request_id=request_id)
+
+
+def _make_parent_folder(database: str) -> None:
+    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _upgrade_to_head(connection: Connection) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    """WAL and a busy timeout so writers in one process queue up; we issue BEGIN ourselves (see below)."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Stop the driver's own implicit BEGIN so ours (possibly IMMEDIATE) is the one that counts.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            if not _is_memory(engine.url):
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))
+
+
+def _request(row: RowMapping) -> RequestRecord:
+    return RequestRecord(
+        id=row["id"],
+        target=row["target"],
+        requester_id=row["requester_id"],
+        reason=row["reason"],
+        password_mode=PasswordMode(row["password_mode"]),
+        reboot=RebootMode(row["reboot"]),
+        approvals_required=row["approvals_required"],
+        status=RequestStatus(row["status"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        expires_at=row["expires_at"],
+        outcome_message=row["outcome_message"],
+        claimed_by=row["claimed_by"],
+        heartbeat_at=row["heartbeat_at"],
+        reminded_at=row["reminded_at"],
+        message_refs=dict(row["message_refs"] or {}),
+    )
+
+
+def _server(row: RowMapping) -> ServerRecord:
+    return ServerRecord(
+        request_id=row["request_id"],
+        server_id=row["server_id"],
+        name=row["name"],
+        os_type=row["os_type"],
+        cloud_status=row["cloud_status"],
+        locked=bool(row["locked"]),
+        plugin_installed=row["plugin_installed"],
+        preflight_error=row["preflight_error"],
+        phase=ServerPhase(row["phase"]),
+        error_code=row["error_code"],
+        error_message=row["error_message"],
+    )

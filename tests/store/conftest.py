@@ -1,0 +1,157 @@
+"""Store fixtures: every store test runs on a SQLite file and on PostgreSQL (in a schema of its own)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from bot.store import NewRequest, NewServer, PasswordMode, RebootMode, Store, generate_key
+
+DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+PG_URL = os.environ.get("BOT_TEST_POSTGRES_URL", DEFAULT_PG_URL)
+_pg_problem: list[str | None] = []  # cached answer to "does PostgreSQL answer?"
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The SQLAlchemy URL as a plain libpq DSN for direct asyncpg connections."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _probe_postgres() -> str | None:
+    try:
+        conn = await asyncpg.connect(asyncpg_dsn(PG_URL), timeout=3)
+        await conn.close()
+    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+async def require_postgres() -> None:
+    """Skip with the reason when PostgreSQL does not answer; under CI=true, fail loudly instead."""
+    if not _pg_problem:
+        _pg_problem.append(await _probe_postgres())
+    problem = _pg_problem[0]
+    if problem is None:
+        return
+    shown = make_url(PG_URL).render_as_string(hide_password=True)
+    message = f"PostgreSQL at {shown} (BOT_TEST_POSTGRES_URL) does not answer: {problem}"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@dataclass
+class Database:
+    """Where a test's store lives: a SQLite file, or a fresh PostgreSQL schema dropped afterwards."""
+
+    backend: str
+    url: str
+    schema: str | None = None
+    path: Path | None = None
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    if request.param == "sqlite":
+        path = tmp_path / "state" / "bot.db"
+        yield Database("sqlite", f"sqlite+aiosqlite:///{path}", path=path)
+        return
+    await require_postgres()
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    conn = await asyncpg.connect(asyncpg_dsn(PG_URL), timeout=5)
+    try:
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
+    finally:
+        await conn.close()
+    try:
+        yield Database("postgres", PG_URL, schema=schema)
+    finally:
+        conn = await asyncpg.connect(asyncpg_dsn(PG_URL), timeout=5)
+        try:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        finally:
+            await conn.close()
+
+
+@pytest.fixture
+def secret_key() -> str:
+    return generate_key()
+
+
+StoreFactory = Callable[..., Awaitable[Store]]
+
+
+@pytest.fixture
+async def open_store(database: Database, secret_key: str) -> AsyncIterator[StoreFactory]:
+    """Opens extra stores on the same database (a second replica); all are closed at the end."""
+    opened: list[Store] = []
+
+    async def factory(*, secret_keys: list[str] | None = None, migrate: bool = True) -> Store:
+        store = await Store.open(
+            database.url, secret_keys=secret_keys or [secret_key], schema=database.schema
+        )
+        opened.append(store)
+        if migrate:
+            await store.migrate()
+        return store
+
+    yield factory
+    for store in opened:
+        await store.close()
+
+
+@pytest.fixture
+async def store(open_store: StoreFactory) -> Store:
+    return await open_store()
+
+
+@pytest.fixture
+def make_request() -> Callable[..., NewRequest]:
+    """Builds a NewRequest; a fixture rather than an import so the test tree needs no package layout."""
+    return new_request
+
+
+@pytest.fixture
+def make_servers() -> Callable[[int], list[NewServer]]:
+    return servers
+
+
+def new_request(
+    *,
+    requester_id: str = "U_REQ",
+    target: str = "prod-eu-de",
+    expires_in: timedelta = timedelta(hours=1),
+    **overrides: object,
+) -> NewRequest:
+    values: dict[str, object] = {
+        "target": target,
+        "requester_id": requester_id,
+        "reason": "INC-42 locked out of the database hosts",
+        "password_mode": PasswordMode.SHARED,
+        "reboot": RebootMode.SOFT,
+        "approvals_required": 2,
+        "expires_at": datetime.now(UTC) + expires_in,
+    }
+    values.update(overrides)
+    return NewRequest(**values)  # type: ignore[arg-type]
+
+
+def servers(count: int = 2) -> list[NewServer]:
+    return [
+        NewServer(
+            server_id=f"{i:08d}-0000-4000-8000-000000000000",
+            name=f"web-{i:05d}",
+            os_type="Linux",
+            cloud_status="ACTIVE",
+            plugin_installed=True,
+        )
+        for i in range(count)
+    ]
