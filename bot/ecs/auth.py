@@ -200,4 +200,3 @@ def authenticator_for(
     return TokenAuthenticator(
         session, iam_endpoint, credentials, project_id, timeout_s=timeout_s, retry=retry
     )
-

@@ -9,7 +9,10 @@ Cloud = Literal["otc", "huaweicloud"]
 
 # OTC Swiss (eu-ch2) is a separate installation with its own domain and a differently named IAM host.
 _SPECIAL: dict[tuple[str, str], tuple[str, str]] = {
-    ("otc", "eu-ch2"): ("https://ecs.eu-ch2.sc.otc.t-systems.com", "https://iam-pub.eu-ch2.sc.otc.t-systems.com"),
+    ("otc", "eu-ch2"): (
+        "https://ecs.eu-ch2.sc.otc.t-systems.com",
+        "https://iam-pub.eu-ch2.sc.otc.t-systems.com",
+    ),
 }
 
 _DOMAIN: dict[str, str] = {

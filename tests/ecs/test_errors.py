@@ -42,7 +42,10 @@ def test_ecs_shape_with_internal_errors() -> None:
     assert err.request_id == "req-1"
     assert err.cloud_message == "batch failed"
     assert [(e.server_id, e.code) for e in err.internal_errors] == [("s2", "Ecs.0605")]
-    assert str(err) == "ECS API: the batch operation failed for some servers (Ecs.0611, HTTP 400, request id req-1)"
+    assert (
+        str(err)
+        == "ECS API: the batch operation failed for some servers (Ecs.0611, HTTP 400, request id req-1)"
+    )
 
 
 def test_sentence_names_the_server() -> None:
@@ -72,7 +75,9 @@ def test_iam_shapes() -> None:
     flat = error_from_response(401, {}, body({"error_code": "Common.0013", "error_msg": "bad token"}))
     assert type(flat) is EcsAuthError
     nested = error_from_response(
-        401, {}, body({"error": {"code": 401, "message": "The request requires authentication.", "title": "x"}})
+        401,
+        {},
+        body({"error": {"code": 401, "message": "The request requires authentication.", "title": "x"}}),
     )
     assert type(nested) is EcsAuthError
     assert nested.code == "401"
@@ -110,7 +115,13 @@ def test_known_codes(status: int, code: str, cls: type[EcsError]) -> None:
 
 @pytest.mark.parametrize(
     ("status", "cls"),
-    [(429, EcsThrottled), (503, EcsServerError), (403, EcsAuthError), (404, EcsNotFound), (409, EcsBadRequest)],
+    [
+        (429, EcsThrottled),
+        (503, EcsServerError),
+        (403, EcsAuthError),
+        (404, EcsNotFound),
+        (409, EcsBadRequest),
+    ],
 )
 def test_unknown_code_classified_by_status_and_keeps_cloud_message(status: int, cls: type[EcsError]) -> None:
     err = error_from_response(status, {}, body({"error": {"code": "Ecs.9999", "message": "odd thing"}}))

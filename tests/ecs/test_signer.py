@@ -6,11 +6,11 @@ import json
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.sdk_request import SdkRequest
 from huaweicloudsdkcore.signer.signer import Signer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.ecs.signer import canonical_uri, encode_query, sign_request
 
