@@ -41,7 +41,9 @@ async def test_expires_at_follows_the_configured_lifetime(api: Api, clock: FakeC
             }
         },
     )
-    expires = datetime.strptime(answer.body["token"]["expires_at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    expires = datetime.strptime(answer.body["token"]["expires_at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=UTC
+    )
     assert expires.timestamp() == clock() + 600
     clock.advance(599)
     assert (await api.call("GET", api.ecs("/cloudservers/detail"), token=token)).status == 200
@@ -51,7 +53,12 @@ async def test_expires_at_follows_the_configured_lifetime(api: Api, clock: FakeC
 
 
 async def test_wrong_credentials_and_scope_are_refused(api: Api) -> None:
-    for overrides in ({"password": "wrong"}, {"name": "nobody"}, {"domain": "other"}, {"project_id": "f" * 32}):
+    for overrides in (
+        {"password": "wrong"},
+        {"name": "nobody"},
+        {"domain": "other"},
+        {"project_id": "f" * 32},
+    ):
         user = api.sim.users[0]
         body = {
             "auth": {

@@ -11,7 +11,9 @@ async def test_pages_cover_the_fleet_once_in_order(api: Api) -> None:
     seen: list[str] = []
     page = 1
     while True:
-        answer = await api.call("GET", api.ecs("/cloudservers/detail"), params={"offset": str(page), "limit": "15"})
+        answer = await api.call(
+            "GET", api.ecs("/cloudservers/detail"), params={"offset": str(page), "limit": "15"}
+        )
         assert answer.status == 200
         assert answer.body["count"] == 40
         if not answer.body["servers"]:
@@ -23,7 +25,9 @@ async def test_pages_cover_the_fleet_once_in_order(api: Api) -> None:
 
 
 async def test_server_shape(api: Api) -> None:
-    server = api.sim.fleet.add("win-db", os_type="Windows", locked=True, tags=["env=prod"], addresses=["10.9.9.9"])
+    server = api.sim.fleet.add(
+        "win-db", os_type="Windows", locked=True, tags=["env=prod"], addresses=["10.9.9.9"]
+    )
     answer = await api.call("GET", api.ecs("/cloudservers/detail"), params={"name": "win-db"})
     [shown] = answer.body["servers"]
     assert shown["id"] == server.id
@@ -32,7 +36,12 @@ async def test_server_shape(api: Api) -> None:
     assert shown["locked"] is True
     assert shown["tags"] == ["env=prod"]
     [[address]] = shown["addresses"].values()
-    assert address == {"addr": "10.9.9.9", "version": 4, "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": ""}
+    assert address == {
+        "addr": "10.9.9.9",
+        "version": 4,
+        "OS-EXT-IPS:type": "fixed",
+        "OS-EXT-IPS-MAC:mac_addr": "",
+    }
 
 
 async def test_filters(api: Api) -> None:
@@ -79,8 +88,12 @@ async def test_reset_flag_is_a_string(api: Api) -> None:
 
 
 def test_generate_is_deterministic_and_honours_shares() -> None:
-    one = Fleet.generate(2000, seed=3, windows_share=0.3, stopped_share=0.1, no_plugin_share=0.2, locked_share=0.05)
-    two = Fleet.generate(2000, seed=3, windows_share=0.3, stopped_share=0.1, no_plugin_share=0.2, locked_share=0.05)
+    one = Fleet.generate(
+        2000, seed=3, windows_share=0.3, stopped_share=0.1, no_plugin_share=0.2, locked_share=0.05
+    )
+    two = Fleet.generate(
+        2000, seed=3, windows_share=0.3, stopped_share=0.1, no_plugin_share=0.2, locked_share=0.05
+    )
     assert [(s.id, s.name, s.os_type, s.status, s.locked, s.tags) for s in one] == [
         (s.id, s.name, s.os_type, s.status, s.locked, s.tags) for s in two
     ]
