@@ -306,9 +306,7 @@ class FakeSlack:
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        bound_port = sockets[0].getsockname()[1] if sockets else port
+        bound_port = next((a[1] for a in self._runner.addresses if isinstance(a, tuple)), port)
         self.url = f"http://{host}:{bound_port}"
         self.api_url = self.url + "/api/"
         return self.url
@@ -353,7 +351,7 @@ class FakeSlack:
     def new_trigger_id(self, user_id: str | None = None) -> str:
         """Mint a trigger id, valid once and for `trigger_ttl` seconds, to embed in a signed payload."""
         n = next(self._ids)
-        trigger_id = f"{n}.{abs(hash(self.team_id)) % 10**12}.{secrets.token_hex(16)}"
+        trigger_id = f"{n}.{secrets.randbelow(10**12)}.{secrets.token_hex(16)}"
         self._triggers[trigger_id] = _Trigger(user_id, self.clock())
         return trigger_id
 
@@ -557,7 +555,7 @@ class FakeSlack:
         return injection
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
-        """What Bolt's ``respond()`` posts to: recorded as method ``response_url``."""
+        """What Bolt's ``respond()`` posts to: recorded as method ``response_url`` (args + ``_channel``)."""
         key = request.match_info["key"]
         try:
             payload = await request.json()

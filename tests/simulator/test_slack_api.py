@@ -395,6 +395,11 @@ async def bolt(fake: FakeSlack) -> AsyncIterator[tuple[str, list[str]]]:
         ran.append(f"submitted {reason}")
         await ack()
 
+    @app.view_closed("reset_request")
+    async def closed(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        ran.append(f"closed by {body['user']['id']} cleared={body['is_cleared']}")
+
     @app.options("server_search")
     async def options(ack: Any, body: dict[str, Any]) -> None:
         await ack(options=[{"text": {"type": "plain_text", "text": body["value"]}, "value": "id-1"}])
@@ -485,3 +490,38 @@ async def test_forged_or_stale_signature_gets_401(fake: FakeSlack, bolt: tuple[s
         async with session.post(url, data=body + b"&text=tampered", headers=headers) as response:
             assert response.status == 401
     assert ran == []
+
+
+async def test_view_closed_reaches_the_listener(fake: FakeSlack, bolt: tuple[str, list[str]]) -> None:
+    url, ran = bolt
+    requests = SlackRequests(SECRET, slack=fake)
+    status, _ = await requests.deliver(url, requests.view_closed(user_id=ANN, view=MODAL))
+    assert status == 200
+    assert ran == ["closed by U0ANN cleared=False"]
+
+
+async def test_response_url_works_five_times(fake: FakeSlack) -> None:
+    url = fake.new_response_url(APPROVERS, ANN)
+    async with aiohttp.ClientSession() as session:
+        statuses = []
+        for n in range(6):
+            async with session.post(url, json={"text": f"update {n}"}) as response:
+                statuses.append(response.status)
+    assert statuses == [200] * 5 + [404]
+    assert [e.text for e in fake.ephemerals(APPROVERS, ANN)] == [f"update {n}" for n in range(5)]
+
+
+async def test_form_encoded_views_open_and_modal_action_payload(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    opened = await client.api_call(
+        "views.open", data={"trigger_id": fake.new_trigger_id(ANN), "view": json.dumps(MODAL)}
+    )
+    view_id = opened["view"]["id"]
+    requests = SlackRequests(SECRET, slack=fake)
+    body, _ = requests.block_actions(user_id=ANN, action_id="mode", view={"id": view_id}, value="batch")
+    payload = json.loads(urllib.parse.parse_qs(body.decode())["payload"][0])
+    assert payload["container"] == {"type": "view", "view_id": view_id}
+    assert payload["view"]["callback_id"] == "reset_request"
+    assert payload["view"]["hash"] == fake.view(view_id).hash
+    assert "response_url" not in payload
