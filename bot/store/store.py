@@ -579,27 +579,32 @@ class Store:
         return str(token)
 
     async def take_reveal(self, token: str, user_id: str, now: datetime) -> RevealResult:
-        """Hand the secret out exactly once: one UPDATE clears it and returns it, so only one taker wins."""
-        stmt = (
-            update(_V)
-            .where(
-                _V.c.token == token,
-                _V.c.user_id == user_id,
-                _V.c.ciphertext.is_not(None),
-                _V.c.expires_at.is_not(None),
-                _V.c.expires_at > now,
-            )
-            .values(ciphertext=None, revealed_at=now)
-            .returning(_V.c.ciphertext, _V.c.request_id)
-        )
+        """Hand the secret out exactly once to its owner, within its window, then forget it.
+
+        The row is locked (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite) and cleared by a guarded
+        UPDATE in the same transaction, so concurrent takers on any replica see it revealed. (A lone
+        UPDATE … RETURNING cannot do it: RETURNING yields the new, already cleared, ciphertext.)
+        """
         async with self._begin(write=True) as conn:
-            won = (await conn.execute(stmt)).first()
-            if won is not None:
-                # Decrypt before commit: with a wrong key this raises and the secret stays sealed.
-                secret = self._sealer.unseal(won.ciphertext)
-                return RevealResult(RevealOutcome.REVEALED, request_id=won.request_id, secret=secret)
-            row = (await conn.execute(select(_V).where(_V.c.token == token))).mappings().first()
-        return _why_not_revealed(row, user_id, now)
+            row = (
+                (await conn.execute(select(_V).where(_V.c.token == token).with_for_update()))
+                .mappings()
+                .first()
+            )
+            refusal = _why_not_revealable(row, user_id, now)
+            if refusal is not None:
+                return refusal
+            assert row is not None
+            cleared = await conn.execute(
+                update(_V)
+                .where(_V.c.token == token, _V.c.ciphertext.is_not(None))
+                .values(ciphertext=None, revealed_at=now)
+            )
+            if cleared.rowcount != 1:  # impossible under the lock; the guard keeps it exactly once anyway
+                return RevealResult(RevealOutcome.ALREADY_REVEALED, request_id=row["request_id"])
+            # Decrypt before commit: a wrong key raises, the transaction rolls back, nothing is lost.
+            secret = self._sealer.unseal(row["ciphertext"])
+            return RevealResult(RevealOutcome.REVEALED, request_id=row["request_id"], secret=secret)
 
     async def erase_expired_reveals(self, now: datetime) -> int:
         """Drop ciphertexts whose reveal window has closed; returns how many were erased."""
@@ -619,7 +624,8 @@ class Store:
             await conn.execute(stmt)
 
 
-def _why_not_revealed(row: RowMapping | None, user_id: str, now: datetime) -> RevealResult:
+def _why_not_revealable(row: RowMapping | None, user_id: str, now: datetime) -> RevealResult | None:
+    """None when the row may be revealed now to this user; otherwise the reason it may not."""
     if row is None or row["expires_at"] is None:
         # Unknown, or sealed but never armed: nothing to reveal through this token.
         return RevealResult(RevealOutcome.NOT_FOUND)
@@ -628,7 +634,9 @@ def _why_not_revealed(row: RowMapping | None, user_id: str, now: datetime) -> Re
         return RevealResult(RevealOutcome.WRONG_USER, request_id=request_id)
     if row["revealed_at"] is not None:
         return RevealResult(RevealOutcome.ALREADY_REVEALED, request_id=request_id)
-    return RevealResult(RevealOutcome.EXPIRED, request_id=request_id)
+    if row["ciphertext"] is None or row["expires_at"] <= now:
+        return RevealResult(RevealOutcome.EXPIRED, request_id=request_id)
+    return None
 
 
 def _make_parent_folder(database: str) -> None:

@@ -155,3 +155,34 @@ def servers(count: int = 2) -> list[NewServer]:
         )
         for i in range(count)
     ]
+
+
+@pytest.fixture
+def dump_database(database: Database) -> Callable[[], Awaitable[bytes]]:
+    """Everything the database holds on disk (SQLite files) or as text (every column of every table)."""
+
+    async def dump() -> bytes:
+        if database.path is not None:
+            chunks = []
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                candidate = database.path.with_name(database.path.name + suffix)
+                if candidate.exists():
+                    chunks.append(candidate.read_bytes())
+            return b"\n".join(chunks)
+        conn = await asyncpg.connect(asyncpg_dsn(PG_URL), timeout=5)
+        try:
+            columns = await conn.fetch(
+                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = $1",
+                database.schema,
+            )
+            lines = []
+            for col in columns:
+                rows = await conn.fetch(
+                    f'SELECT "{col["column_name"]}"::text AS v FROM "{database.schema}"."{col["table_name"]}"'
+                )
+                lines.extend(f"{col['table_name']}.{col['column_name']}={r['v']}" for r in rows)
+            return "\n".join(lines).encode()
+        finally:
+            await conn.close()
+
+    return dump

@@ -1,0 +1,67 @@
+"""Exactly once across replicas: two Store instances on one database race for the same request."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from bot.store import NewRequest, RequestStatus, RevealOutcome, Store
+
+StoreFactory = Callable[..., Awaitable[Store]]
+
+
+async def test_fifty_concurrent_claims_have_exactly_one_winner(
+    store: Store, open_store: StoreFactory, make_request: Callable[..., NewRequest]
+) -> None:
+    replica_b = await open_store()
+    req = await store.create_request(make_request(status=RequestStatus.PENDING), [])
+
+    async def claim(worker: int) -> str | None:
+        replica = store if worker % 2 else replica_b
+        won = await replica.transition(
+            req.id, {RequestStatus.PENDING}, RequestStatus.EXECUTING, claimed_by=f"worker-{worker}"
+        )
+        return None if won is None else won.claimed_by
+
+    results = await asyncio.gather(*(claim(i) for i in range(50)))
+    winners = [r for r in results if r is not None]
+    assert len(winners) == 1
+    final = await replica_b.get_request(req.id)
+    assert final is not None
+    assert final.status is RequestStatus.EXECUTING
+    assert final.claimed_by == winners[0]
+
+
+async def test_approve_and_cancel_race_ends_in_one_state(
+    store: Store, open_store: StoreFactory, make_request: Callable[..., NewRequest]
+) -> None:
+    replica_b = await open_store()
+    for _ in range(10):
+        req = await store.create_request(make_request(status=RequestStatus.PENDING), [])
+        approve = store.transition(req.id, {RequestStatus.PENDING}, RequestStatus.APPROVED)
+        cancel = replica_b.transition(req.id, {RequestStatus.PENDING}, RequestStatus.CANCELLED)
+        results = await asyncio.gather(approve, cancel)
+        moved = [r for r in results if r is not None]
+        assert len(moved) == 1
+        final = await store.get_request(req.id)
+        assert final is not None
+        assert final.status is moved[0].status
+
+
+async def test_concurrent_reveals_hand_out_the_secret_once(
+    store: Store, open_store: StoreFactory, make_request: Callable[..., NewRequest]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    replica_b = await open_store()
+    req = await store.create_request(make_request(), [])
+    await store.seal_secret(req.id, "U_REQ", "Sup3r-Secret!pw")
+    token = await store.arm_reveal(req.id, datetime.now(UTC) + timedelta(minutes=15))
+    now = datetime.now(UTC)
+    results = await asyncio.gather(
+        *((store if i % 2 else replica_b).take_reveal(token, "U_REQ", now) for i in range(20))
+    )
+    outcomes = [r.outcome for r in results]
+    assert outcomes.count(RevealOutcome.REVEALED) == 1
+    assert outcomes.count(RevealOutcome.ALREADY_REVEALED) == 19
+    assert [r.secret for r in results if r.secret] == ["Sup3r-Secret!pw"]

@@ -1,0 +1,153 @@
+"""Sealed secrets: encrypted at rest, revealed once to the right user, erased after use or expiry."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.store import (
+    NewRequest,
+    RevealOutcome,
+    Sealer,
+    SecretUnreadable,
+    Store,
+    UnknownRequest,
+    generate_key,
+    split_keys,
+)
+
+StoreFactory = Callable[..., Awaitable[Store]]
+LATER = timedelta(minutes=15)
+
+
+async def test_seal_then_unseal_for_recovery(store: Store, make_request: Callable[..., NewRequest]) -> None:
+    req = await store.create_request(make_request(), [])
+    assert await store.unseal_secret(req.id) is None
+    token = await store.seal_secret(req.id, "U_REQ", '{"s-1": "Aa1!aaaaaaaa"}')
+    assert len(token) >= 32
+    assert await store.unseal_secret(req.id) == '{"s-1": "Aa1!aaaaaaaa"}'
+    # Sealed but not armed: the token does not reveal anything yet.
+    result = await store.take_reveal(token, "U_REQ", datetime.now(UTC))
+    assert result.outcome is RevealOutcome.NOT_FOUND
+    assert result.secret is None
+    await store.erase_secret(req.id)
+    assert await store.unseal_secret(req.id) is None
+
+
+async def test_sealing_again_replaces_secret_and_token(
+    store: Store, make_request: Callable[..., NewRequest]
+) -> None:
+    req = await store.create_request(make_request(), [])
+    first = await store.seal_secret(req.id, "U_REQ", "first")
+    second = await store.seal_secret(req.id, "U_REQ", "second")
+    assert first != second
+    assert await store.unseal_secret(req.id) == "second"
+    assert await store.arm_reveal(req.id, datetime.now(UTC) + LATER) == second
+    with pytest.raises(UnknownRequest):
+        await store.seal_secret(999_999, "U_REQ", "x")
+
+
+async def test_reveal_once_to_the_requester(store: Store, make_request: Callable[..., NewRequest]) -> None:
+    req = await store.create_request(make_request(), [])
+    await store.seal_secret(req.id, "U_REQ", "Pa55-word!")
+    token = await store.arm_reveal(req.id, datetime.now(UTC) + LATER)
+    now = datetime.now(UTC)
+
+    wrong = await store.take_reveal(token, "U_INTRUDER", now)
+    assert wrong.outcome is RevealOutcome.WRONG_USER
+    assert wrong.secret is None
+
+    first = await store.take_reveal(token, "U_REQ", now)
+    assert first.outcome is RevealOutcome.REVEALED
+    assert first.secret == "Pa55-word!"
+    assert first.request_id == req.id
+    assert "Pa55-word!" not in repr(first)
+
+    again = await store.take_reveal(token, "U_REQ", now)
+    assert again.outcome is RevealOutcome.ALREADY_REVEALED
+    assert again.secret is None
+    assert await store.unseal_secret(req.id) is None
+    assert (await store.take_reveal("no-such-token", "U_REQ", now)).outcome is RevealOutcome.NOT_FOUND
+    with pytest.raises(UnknownRequest):
+        await store.arm_reveal(req.id, now + LATER)  # nothing left to arm
+
+
+async def test_expired_reveal_and_erasure(store: Store, make_request: Callable[..., NewRequest]) -> None:
+    now = datetime.now(UTC)
+    old = await store.create_request(make_request(), [])
+    fresh = await store.create_request(make_request(), [])
+    unarmed = await store.create_request(make_request(), [])
+    await store.seal_secret(old.id, "U_REQ", "old-secret")
+    await store.seal_secret(fresh.id, "U_REQ", "fresh-secret")
+    await store.seal_secret(unarmed.id, "U_REQ", "unarmed-secret")
+    old_token = await store.arm_reveal(old.id, now - timedelta(seconds=1))
+    await store.arm_reveal(fresh.id, now + LATER)
+
+    expired = await store.take_reveal(old_token, "U_REQ", now)
+    assert expired.outcome is RevealOutcome.EXPIRED
+    assert expired.secret is None
+    assert await store.erase_expired_reveals(now) == 1
+    assert await store.erase_expired_reveals(now) == 0
+    assert await store.unseal_secret(old.id) is None
+    assert await store.unseal_secret(fresh.id) == "fresh-secret"
+    assert await store.unseal_secret(unarmed.id) == "unarmed-secret"  # still needed for recovery
+    assert (await store.take_reveal(old_token, "U_REQ", now)).outcome is RevealOutcome.EXPIRED
+
+
+async def test_canary_password_never_rests_in_clear(
+    store: Store,
+    make_request: Callable[..., NewRequest],
+    dump_database: Callable[[], Awaitable[bytes]],
+) -> None:
+    canary = "Canary-" + secrets.token_hex(12) + "!"
+    req = await store.create_request(make_request(), [])
+    await store.seal_secret(req.id, "U_REQ", canary)
+    await store.arm_reveal(req.id, datetime.now(UTC) + LATER)
+    await store.add_audit(req.id, "system", "secret.sealed", {"servers": 1})
+    await store.close()  # checkpoint nothing away: the scan below also reads the WAL
+
+    dumped = await dump_database()
+    assert b"secret.sealed" in dumped  # the dump does see the data
+    for form in (canary.encode(), canary.encode().hex().encode(), base64.b64encode(canary.encode())):
+        assert form not in dumped
+
+
+async def test_key_rotation_old_key_still_decrypts(
+    open_store: StoreFactory, make_request: Callable[..., NewRequest]
+) -> None:
+    old_key, new_key = generate_key(), generate_key()
+    before = await open_store(secret_keys=[old_key])
+    req = await before.create_request(make_request(), [])
+    await before.seal_secret(req.id, "U_REQ", "sealed-under-old-key")
+
+    rotated = await open_store(secret_keys=[new_key, old_key])
+    assert await rotated.unseal_secret(req.id) == "sealed-under-old-key"
+    token = await rotated.arm_reveal(req.id, datetime.now(UTC) + LATER)
+
+    lost = await open_store(secret_keys=[new_key])
+    with pytest.raises(SecretUnreadable):
+        await lost.take_reveal(token, "U_REQ", datetime.now(UTC))
+    # The failed decrypt rolled back: the right key still reveals it.
+    result = await rotated.take_reveal(token, "U_REQ", datetime.now(UTC))
+    assert result.secret == "sealed-under-old-key"
+
+
+def test_sealer_checks_keys_and_hides_them() -> None:
+    key = generate_key()
+    sealer = Sealer([key])
+    assert key not in repr(sealer)
+    ciphertext = sealer.seal("hunter2")
+    assert b"hunter2" not in ciphertext
+    assert sealer.unseal(ciphertext) == "hunter2"
+    with pytest.raises(ValueError, match="not a valid Fernet key") as caught:
+        Sealer(["not-a-key"])
+    assert "not-a-key" not in str(caught.value)
+    with pytest.raises(ValueError, match="no secret key"):
+        Sealer([])
+    with pytest.raises(TypeError):
+        Sealer(key)  # type: ignore[arg-type]
+    assert split_keys(f" {key}, other\n") == [key, "other"]
