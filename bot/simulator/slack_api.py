@@ -811,7 +811,7 @@ class FakeSlack:
         self._messages.setdefault(channel, []).append(message)
         where = self._where(channel)
         if thread_ts:
-            where += f", thread {thread_ts}"
+            where += ", in thread"
         self._show(f"[{where}] bot: {render_message(text, blocks, self)}")
         return message
 
