@@ -85,7 +85,6 @@ class Api:
         token: str | None = None,
         auth: bool = True,
         raw: bytes | None = None,
-        timeout: float | None = None,
         **sign_options: Any,
     ) -> Answer:
         url = URL(self.sim.url + path)
@@ -98,10 +97,7 @@ class Api:
             headers = self.signed_headers(method, url, body, **sign_options)
         else:
             headers = {"Content-Type": "application/json"}
-        client_timeout = aiohttp.ClientTimeout(total=timeout) if timeout else None
-        async with self.session.request(
-            method, url, data=body or None, headers=headers, timeout=client_timeout
-        ) as response:
+        async with self.session.request(method, url, data=body or None, headers=headers) as response:
             text = await response.text()
             parsed = jsonlib.loads(text) if text else None
             return Answer(response.status, CIMultiDict(response.headers), parsed)

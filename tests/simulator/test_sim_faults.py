@@ -1,0 +1,167 @@
+"""Injected faults, latency, the call record (passwords masked) and in-flight counting."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+
+import aiohttp
+import pytest
+from conftest import Api
+
+from bot.simulator.testing import running_simulator
+
+DETAIL = "/cloudservers/detail"
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "code"),
+    [
+        ("throttle", 429, "APIGW.0308"),
+        ("flow_control", 429, "Common.1503"),
+        ("server_error", 500, "Common.0001"),
+        ("busy", 501, "Ecs.0603"),
+        ("flow_limit_202", 202, "Common.0024"),
+    ],
+)
+async def test_error_faults_fire_the_given_number_of_times(
+    api: Api, kind: str, status: int, code: str
+) -> None:
+    fault = api.sim.add_fault(kind, "cloudservers/detail", times=2)  # type: ignore[arg-type]
+    for _ in range(2):
+        answer = await api.call("GET", api.ecs(DETAIL))
+        assert answer.status == status
+        assert code in (answer.body.get("error_code"), answer.body.get("error", {}).get("code"))
+        assert "Retry-After" not in answer.headers
+        assert answer.headers["X-Request-Id"]
+    assert (await api.call("GET", api.ecs(DETAIL))).status == 200
+    assert fault.hits == 2
+    assert [c.error_code for c in api.sim.calls_to("detail")] == [code, code, None]
+
+
+async def test_retry_after_and_always_on_faults(api: Api) -> None:
+    api.sim.add_fault("throttle", method="PUT", times=None, retry_after=2)
+    for _ in range(3):
+        answer = await api.call("PUT", api.ecs("/cloudservers/os-reset-passwords"), json={})
+        assert (answer.status, answer.headers["Retry-After"]) == (429, "2")
+    assert (await api.call("GET", api.ecs(DETAIL))).status == 200  # method does not match
+    api.sim.clear_faults()
+    assert (await api.call("PUT", api.ecs("/cloudservers/os-reset-passwords"), json={})).status == 400
+
+
+async def test_malformed_json(api: Api) -> None:
+    api.sim.add_fault("malformed_json", DETAIL)
+    async with api.session.get(api.sim.url + api.ecs(DETAIL)) as response:
+        assert response.status == 200
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(await response.text())
+
+
+@pytest.mark.parametrize("kind", ["reset", "disconnect"])
+async def test_dropped_connections(api: Api, kind: str) -> None:
+    # aiohttp retries an idempotent request once after a dropped connection: fire twice.
+    api.sim.add_fault(kind, DETAIL, times=2)  # type: ignore[arg-type]
+    with pytest.raises((aiohttp.ClientOSError, aiohttp.ServerDisconnectedError)):
+        await api.call("GET", api.ecs(DETAIL))
+    assert [c.status for c in api.sim.calls_to(DETAIL)] == [0, 0]
+    assert (await api.call("GET", api.ecs(DETAIL))).status == 200
+
+
+async def test_timeout_holds_the_request_until_the_client_gives_up() -> None:
+    async with running_simulator() as sim, aiohttp.ClientSession() as session:
+        sim.add_fault("timeout", DETAIL, hold_s=60)
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            await session.get(
+                sim.url + f"/v1/{sim.project_id}{DETAIL}", timeout=aiohttp.ClientTimeout(total=0.3)
+            )
+        assert time.monotonic() - started < 5
+        await asyncio.wait_for(_until(lambda: sim.in_flight == 1), 5)
+        # stop() releases the held request instead of waiting 60 s.
+    assert time.monotonic() - started < 10
+    assert sim.in_flight == 0
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    """Poll a plain counter or buffer (nothing to await on); callers bound it with wait_for."""
+    while not condition():  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+
+
+async def test_latency_is_applied_and_adjustable(api: Api) -> None:
+    api.sim.latency_s = 0.2
+    started = time.monotonic()
+    await api.call("GET", api.ecs(DETAIL))
+    assert time.monotonic() - started >= 0.2
+    api.sim.latency_s = 0.0
+    started = time.monotonic()
+    await api.call("GET", api.ecs(DETAIL))
+    assert time.monotonic() - started < 0.2
+
+
+async def test_max_in_flight_counts_concurrent_requests(api: Api) -> None:
+    api.sim.latency_s = 0.1
+    await asyncio.gather(*(api.call("GET", api.ecs(DETAIL)) for _ in range(12)))
+    assert api.sim.max_in_flight == 12
+    assert api.sim.in_flight == 0
+    api.sim.reset_stats()
+    await asyncio.gather(*(api.call("GET", api.ecs(DETAIL)) for _ in range(3)))
+    assert api.sim.max_in_flight == 3
+    assert len(api.sim.calls) == 3
+
+
+async def test_records_never_hold_a_password(api: Api) -> None:
+    canary = "Canary:Pw9x"
+    server = next(iter(api.sim.fleet))
+    await api.call(
+        "PUT",
+        api.ecs("/cloudservers/os-reset-passwords"),
+        json={"new_password": canary, "servers": [{"id": server.id}]},
+    )
+    await api.call(
+        "PUT",
+        api.ecs(f"/cloudservers/{server.id}/os-reset-password"),
+        json={"reset-password": {"new_password": canary}},
+    )
+    await api.call(
+        "PUT", api.ecs("/cloudservers/os-reset-passwords"), raw=f'{{"new_password": "{canary}"'.encode()
+    )
+    await api.token()
+    assert api.sim.fleet.password_matches(server.id, canary)
+    dump = repr(api.sim.calls) + repr(list(api.sim.fleet)) + repr(api.sim)
+    assert canary not in dump
+    assert api.sim.users[0].password not in dump
+    batch = api.sim.calls_to("os-reset-passwords", "PUT")[0]
+    assert batch.body == {"new_password": "***", "servers": [{"id": server.id}]}
+    assert batch.status == 200
+    assert batch.request_id
+
+
+async def test_every_response_has_a_request_id(api: Api) -> None:
+    answers = [
+        await api.call("GET", api.ecs(DETAIL)),
+        await api.call("GET", api.ecs(DETAIL), auth=False),
+        await api.call("GET", "/nowhere", auth=False),
+        await api.call("POST", "/v3/auth/tokens", json={}, auth=False),
+    ]
+    ids = [a.headers["X-Request-Id"] for a in answers]
+    assert len(set(ids)) == 4
+    assert [c.request_id for c in api.sim.calls] == ids
+
+
+async def test_serve_forever_prints_what_it_accepts() -> None:
+    import io
+
+    from bot.simulator import DEMO_ACCESS_KEY, DEMO_PROJECT_ID, DEMO_SECRET_KEY, DEMO_USER, serve_forever
+
+    out = io.StringIO()
+    task = asyncio.create_task(serve_forever(0, servers=5, seed=1, latency_ms=0, out=out))
+    await asyncio.wait_for(_until(lambda: "listening" in out.getvalue()), 5)
+    text = out.getvalue()
+    for fact in (DEMO_PROJECT_ID, DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_USER.name, "http://127.0.0.1:"):
+        assert fact in text
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
