@@ -197,7 +197,7 @@ class _Injection:
     retry_after: int = 0
 
 
-class SlackApiError(Exception):
+class MethodError(Exception):
     """Raised inside a method handler to answer ``{"ok": false, "error": ...}``."""
 
     def __init__(self, error: str) -> None:
@@ -208,7 +208,7 @@ class SlackApiError(Exception):
 def _require(args: Mapping[str, Any], name: str, error: str = "invalid_arguments") -> str:
     value = args.get(name)
     if value is None or value == "":
-        raise SlackApiError(error)
+        raise MethodError(error)
     return str(value)
 
 
@@ -512,7 +512,7 @@ class FakeSlack:
             return answer({"ok": False, "error": failure.error})
         try:
             result = self._handlers[method](args)
-        except SlackApiError as exc:
+        except MethodError as exc:
             await self._record(SlackCall(method, args, now, 200, exc.error))
             return answer({"ok": False, "error": exc.error})
         await self._record(SlackCall(method, args, now))
@@ -615,7 +615,7 @@ class FakeSlack:
         text, blocks = self._content(args, MAX_MESSAGE_BLOCKS)
         thread_ts = str(args["thread_ts"]) if args.get("thread_ts") else None
         if thread_ts is not None and not self._has(channel, thread_ts):
-            raise SlackApiError("thread_not_found")
+            raise MethodError("thread_not_found")
         message = self._store_message(channel, text, blocks, thread_ts)
         return {"channel": channel, "ts": message.ts, "message": message.as_api()}
 
@@ -623,7 +623,7 @@ class FakeSlack:
         channel = _require(args, "channel", "channel_not_found")
         ts = _require(args, "ts", "message_not_found")
         if not self._has(channel, ts):
-            raise SlackApiError("message_not_found")
+            raise MethodError("message_not_found")
         message = self.message(channel, ts)
         text, blocks = self._content(args, MAX_MESSAGE_BLOCKS)
         message.text, message.blocks, message.edited = text, blocks, True
@@ -634,7 +634,7 @@ class FakeSlack:
         channel = self._channel(args)
         user = _require(args, "user", "user_not_found")
         if user not in self.users:
-            raise SlackApiError("user_not_found")
+            raise MethodError("user_not_found")
         text, blocks = self._content(args, MAX_MESSAGE_BLOCKS)
         thread_ts = str(args["thread_ts"]) if args.get("thread_ts") else None
         ephemeral = self._store_ephemeral(channel, user, text, blocks, thread_ts)
@@ -652,7 +652,7 @@ class FakeSlack:
         channel = _require(args, "channel", "channel_not_found")
         ts = _require(args, "ts", "message_not_found")
         if not self._has(channel, ts):
-            raise SlackApiError("message_not_found")
+            raise MethodError("message_not_found")
         self._messages[channel] = [m for m in self._messages[channel] if m.ts != ts]
         self._show(f"[{self._where(channel)}] bot deleted a message")
         return {"channel": channel, "ts": ts}
@@ -662,10 +662,10 @@ class FakeSlack:
             return {"channel": {"id": str(args["channel"])}, "no_op": True, "already_open": True}
         users = [u for u in str(args.get("users") or "").split(",") if u]
         if not users:
-            raise SlackApiError("users_list_not_supplied")
+            raise MethodError("users_list_not_supplied")
         for user in users:
             if user not in self.users:
-                raise SlackApiError("user_not_found")
+                raise MethodError("user_not_found")
         if len(users) == 1:
             channel_id = self.dm_channel(users[0])
         else:
@@ -689,9 +689,9 @@ class FakeSlack:
         user = trigger.user or ""
         stack = self._modal_stacks.get(user, [])
         if not stack:
-            raise SlackApiError("not_found")
+            raise MethodError("not_found")
         if len(stack) >= MAX_VIEW_STACK:
-            raise SlackApiError("push_limit_reached")
+            raise MethodError("push_limit_reached")
         stored = self._new_view(user, view, root=self._views[stack[0]].id, previous=stack[-1])
         stack.append(stored.id)
         self._show(f"[modal for {self._who(user)}, pushed] {render_view(stored.view, self)}")
@@ -707,11 +707,11 @@ class FakeSlack:
                 (v for v in self._views.values() if v.view.get("external_id") == args["external_id"]), None
             )
         else:
-            raise SlackApiError("invalid_arguments")
+            raise MethodError("invalid_arguments")
         if stored is None or stored.closed:
-            raise SlackApiError("not_found")
+            raise MethodError("not_found")
         if args.get("hash") and args["hash"] != stored.hash:
-            raise SlackApiError("hash_conflict")
+            raise MethodError("hash_conflict")
         stored.view = self._complete_view(view, stored.view.get("state"))
         stored.hash = self._new_hash()
         self._show(f"[modal for {self._who(stored.user)}, updated] {render_view(stored.view, self)}")
@@ -720,11 +720,11 @@ class FakeSlack:
     def _views_publish(self, args: JsonDict) -> JsonDict:
         user = _require(args, "user_id", "invalid_arguments")
         if user not in self.users:
-            raise SlackApiError("user_not_found")
+            raise MethodError("user_not_found")
         view = self._view_arg(args, modal=False)
         existing = self.home(user)
         if existing is not None and args.get("hash") and args["hash"] != existing.hash:
-            raise SlackApiError("hash_conflict")
+            raise MethodError("hash_conflict")
         if existing is None:
             existing = self._new_view(user, view, root=None)
             self._homes[user] = existing.id
@@ -736,7 +736,7 @@ class FakeSlack:
     def _users_info(self, args: JsonDict) -> JsonDict:
         user = self.users.get(str(args.get("user") or ""))
         if user is None:
-            raise SlackApiError("user_not_found")
+            raise MethodError("user_not_found")
         return {"user": user.as_api(self.team_id)}
 
     def _users_lookup_by_email(self, args: JsonDict) -> JsonDict:
@@ -744,7 +744,7 @@ class FakeSlack:
         for user in self.users.values():
             if user.email and user.email.lower() == email:
                 return {"user": user.as_api(self.team_id)}
-        raise SlackApiError("users_not_found")
+        raise MethodError("users_not_found")
 
     def _usergroups_list(self, args: JsonDict) -> JsonDict:
         include_users = _as_bool(args.get("include_users", False))
@@ -753,7 +753,7 @@ class FakeSlack:
     def _usergroups_users_list(self, args: JsonDict) -> JsonDict:
         group = self.usergroups.get(str(args.get("usergroup") or ""))
         if group is None:
-            raise SlackApiError("no_such_subteam")
+            raise MethodError("no_such_subteam")
         return {"users": list(group.members)}
 
     def _reactions_add(self, args: JsonDict) -> JsonDict:
@@ -761,10 +761,10 @@ class FakeSlack:
         ts = _require(args, "timestamp", "message_not_found")
         name = _require(args, "name", "invalid_name")
         if not self._has(channel, ts):
-            raise SlackApiError("message_not_found")
+            raise MethodError("message_not_found")
         names = self._reactions.setdefault((channel, ts), [])
         if name in names:
-            raise SlackApiError("already_reacted")
+            raise MethodError("already_reacted")
         names.append(name)
         return {}
 
@@ -786,7 +786,7 @@ class FakeSlack:
         # Posting to a user id lands in the app's DM with that user, as on Slack.
         if channel[:1] in ("U", "W"):
             if channel not in self.users:
-                raise SlackApiError("channel_not_found")
+                raise MethodError("channel_not_found")
             channel = self.dm_channel(channel)
         return channel
 
@@ -795,11 +795,11 @@ class FakeSlack:
         text = str(args.get("text") or "")
         blocks = args.get("blocks") or []
         if not isinstance(blocks, list):
-            raise SlackApiError("invalid_blocks_format")
+            raise MethodError("invalid_blocks_format")
         if not text and not blocks and not args.get("attachments"):
-            raise SlackApiError("no_text")
+            raise MethodError("no_text")
         if len(blocks) > max_blocks:
-            raise SlackApiError("invalid_blocks")
+            raise MethodError("invalid_blocks")
         return text, [b for b in blocks if isinstance(b, dict)]
 
     def _store_message(
@@ -819,29 +819,29 @@ class FakeSlack:
         trigger_id = str(args.get("trigger_id") or "")
         trigger = self._triggers.get(trigger_id)
         if trigger is None:
-            raise SlackApiError("invalid_trigger_id")
+            raise MethodError("invalid_trigger_id")
         if trigger.used or self.clock() - trigger.issued > self.trigger_ttl:
-            raise SlackApiError("expired_trigger_id")
+            raise MethodError("expired_trigger_id")
         trigger.used = True
         return trigger
 
     def _view_arg(self, args: JsonDict, *, modal: bool = True) -> JsonDict:
         view = args.get("view")
         if not isinstance(view, dict):
-            raise SlackApiError("invalid_arguments")
+            raise MethodError("invalid_arguments")
         if modal:
             if view.get("type") != "modal":
-                raise SlackApiError("invalid_arguments")
+                raise MethodError("invalid_arguments")
             for key in ("title", "submit", "close"):
                 part = view.get(key)
                 if isinstance(part, dict) and len(str(part.get("text", ""))) > MAX_MODAL_TEXT:
-                    raise SlackApiError("invalid_arguments")
+                    raise MethodError("invalid_arguments")
             if not isinstance(view.get("title"), dict):
-                raise SlackApiError("invalid_arguments")
+                raise MethodError("invalid_arguments")
         if len(view.get("blocks") or []) > MAX_MODAL_BLOCKS:
-            raise SlackApiError("invalid_arguments")
+            raise MethodError("invalid_arguments")
         if len(str(view.get("private_metadata") or "")) > MAX_PRIVATE_METADATA:
-            raise SlackApiError("invalid_arguments")
+            raise MethodError("invalid_arguments")
         return view
 
     def _complete_view(self, view: JsonDict, state: Any) -> JsonDict:
