@@ -506,18 +506,24 @@ def _friendly(error: Mapping[str, Any]) -> str:
 
 
 def _friendly_errors(exc: ValidationError) -> list[str]:
-    """One line per error, minus missing endpoints of a target whose cloud or region is itself wrong."""
+    """One line per mistake: a misspelt key and the key it should have been give one line, not two;
+    a target whose cloud or region is wrong does not also get "endpoint required" lines."""
     errors = exc.errors(include_url=False)
     bad_place = {e["loc"][:2] for e in errors if len(e["loc"]) == 3 and e["loc"][2] in ("cloud", "region")}
-    return [
-        _friendly(e)
-        for e in errors
-        if not (
-            e["type"] == "missing"
-            and e["loc"][:2] in bad_place
-            and e["loc"][2:] in (("ecs_endpoint",), ("iam_endpoint",))
-        )
-    ]
+    misspelt: set[tuple[int | str, ...]] = set()
+    for e in errors:
+        if e["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(str(e["loc"][-1]), _known_fields(e["loc"]), n=1)
+            misspelt.update((*e["loc"][:-1], c) for c in close)
+    kept = []
+    for e in errors:
+        loc = e["loc"]
+        if e["type"] == "missing" and (
+            loc in misspelt or (loc[:2] in bad_place and loc[2:] in (("ecs_endpoint",), ("iam_endpoint",)))
+        ):
+            continue
+        kept.append(_friendly(e))
+    return kept
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -36,29 +36,22 @@ REDACTED = "[REDACTED]"
 # Secrets shorter than this would mangle ordinary words in every log line; real ones are longer.
 _MIN_SECRET_LENGTH = 6
 
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+# Secret-shaped text; the group named `secret` is what gets masked, the rest stays readable.
+_PATTERNS: tuple[re.Pattern[str], ...] = (
     # Slack tokens: bot, user, app-level, refresh, configuration.
-    (re.compile(r"\b(xox[a-z]|xapp|xoxe\.xox[a-z])-[A-Za-z0-9-]+"), rf"\1-{REDACTED}"),
+    re.compile(r"\b(?:xox[a-z]|xapp|xoxe\.xox[a-z])-(?P<secret>[A-Za-z0-9-]+)"),
     # Header values: "Authorization: ...", 'X-Auth-Token': '...', x-subject-token=...
-    (
-        re.compile(
-            r"(?i)\b(authorization|x-auth-token|x-subject-token|x-slack-signature)"
-            r"([\"']?\s*[:=]\s*[\"']?)[^\"'\r\n]+"
-        ),
-        rf"\1\2{REDACTED}",
+    re.compile(
+        r"(?i)\b(?:authorization|x-auth-token|x-subject-token|x-slack-signature)"
+        r"[\"']?\s*[:=]\s*[\"']?(?P<secret>[^\"'\r\n]+)"
     ),
-    # Secret-looking keys in JSON, Python reprs and query strings: "password": "...", secret_key='...'.
-    (
-        re.compile(
-            r"(?i)([\"'](?:new_password|password|passwd|secret|secret_key|sk|token|api_key)[\"']\s*:\s*)"
-            r"(\"[^\"]*\"|'[^']*')"
-        ),
-        rf"\1'{REDACTED}'",
+    # Secret-looking keys in JSON and Python reprs: "password": "...", 'secret_key': '...'.
+    re.compile(
+        r"(?i)[\"'](?:new_password|password|passwd|secret|secret_key|sk|token|api_key)[\"']\s*:\s*"
+        r"[\"'](?P<secret>[^\"']+)"
     ),
-    (
-        re.compile(r"(?i)\b((?:new_password|password|passwd|secret_key|api_key)=)[^\s&,;)\"'\\]+"),
-        rf"\1{REDACTED}",
-    ),
+    # ... and in query strings and keyword dumps: password=...
+    re.compile(r"(?i)\b(?:new_password|password|passwd|secret_key|api_key)=(?P<secret>[^\s&,;)\"'\\]+)"),
 )
 
 
@@ -132,17 +125,38 @@ def registered_secret(secret: str) -> Iterator[str]:
         forget_secret(secret)
 
 
-def _redact_registered(text: str) -> str:
+def _mask(text: str, spans: list[tuple[int, int]]) -> str:
+    """Replace the union of `spans` by REDACTED; spans are found on the original text, so one
+    replacement can never hide the rest of another secret from its pattern."""
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        elif end > start:
+            merged.append([start, end])
+    out, position = [], 0
+    for start, end in merged:
+        out += [text[position:start], REDACTED]
+        position = end
+    out.append(text[position:])
+    return "".join(out)
+
+
+def _registered_spans(text: str) -> list[tuple[int, int]]:
     pattern = _registry.pattern()
-    return text if pattern is None else pattern.sub(REDACTED, text)
+    return [] if pattern is None else [m.span() for m in pattern.finditer(text)]
+
+
+def _redact_registered(text: str) -> str:
+    return _mask(text, _registered_spans(text))
 
 
 def redact(text: str) -> str:
     """`text` with registered secrets, Slack tokens and auth header values replaced by [REDACTED]."""
-    text = _redact_registered(text)
-    for regex, replacement in _PATTERNS:
-        text = regex.sub(replacement, text)
-    return text
+    spans = _registered_spans(text)
+    for regex in _PATTERNS:
+        spans.extend(m.span("secret") for m in regex.finditer(text))
+    return _mask(text, spans)
 
 
 def _redact_value(value: Any) -> Any:
