@@ -1,0 +1,196 @@
+"""Every client call against the team's ECS + IAM simulator (bot.simulator) over real HTTP.
+
+The simulator verifies AK/SK signatures and tokens itself, so these tests also prove that what the client
+sends is exactly what it signed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from bot.ecs import (
+    AkSkCredentials,
+    EcsAuthError,
+    EcsClient,
+    EcsNotFound,
+    EcsProtocolError,
+    Endpoints,
+    JobStatus,
+    PasswordCredentials,
+    ResetOutcome,
+    RetryPolicy,
+)
+from bot.simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_USER, Fleet, Simulator
+from ecs.fake_cloud import FAST_RETRY
+
+PASSWORD = "Sim-Canary7!pw"
+AKSK = AkSkCredentials(access_key=DEMO_ACCESS_KEY, secret_key=DEMO_SECRET_KEY)
+TOKEN = PasswordCredentials(user=DEMO_USER.name, password=DEMO_USER.password, domain=DEMO_USER.domain)
+
+
+def small_fleet() -> Fleet:
+    fleet = Fleet()
+    fleet.add("web-1", id="s1", tags=["env=prod"], addresses=["10.1.0.1"])
+    fleet.add("web-2", id="s2", os_type="Windows")
+    fleet.add("db-1", id="s3", locked=True)
+    fleet.add("db-2", id="s4", plugin_installed=False, status="SHUTOFF")
+    return fleet
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[Simulator]:
+    simulator = Simulator(small_fleet(), job_polls_to_finish=2)
+    await simulator.start()
+    yield simulator
+    await simulator.stop()
+
+
+def client_for(
+    sim: Simulator,
+    session: aiohttp.ClientSession,
+    credentials: AkSkCredentials | PasswordCredentials = AKSK,
+    **kwargs: object,
+) -> EcsClient:
+    return EcsClient(
+        session,
+        Endpoints(ecs=sim.url, iam=sim.url),
+        sim.project_id,
+        credentials,
+        retry=kwargs.pop("retry", FAST_RETRY),  # type: ignore[arg-type]
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize("credentials", [AKSK, TOKEN], ids=["aksk", "token"])
+async def test_reads(
+    sim: Simulator, session: aiohttp.ClientSession, credentials: AkSkCredentials | PasswordCredentials
+) -> None:
+    client = client_for(sim, session, credentials)
+    await client.check_access()
+    servers = {s.id: s for s in await client.list_servers()}
+    assert set(servers) == {"s1", "s2", "s3", "s4"}
+    assert servers["s1"].addresses == ["10.1.0.1"]
+    assert servers["s1"].tags == ["env=prod"]
+    assert servers["s2"].os_type == "Windows"
+    assert servers["s3"].locked
+    assert {s.id for s in await client.list_servers(name="db")} == {"s3", "s4"}
+    assert (await client.get_server("s4")).status == "SHUTOFF"
+    assert await client.reset_plugin_installed("s1") is True
+    assert await client.reset_plugin_installed("s4") is False
+    with pytest.raises(EcsNotFound):
+        await client.get_server("nope")
+    if credentials is TOKEN:
+        assert sim.tokens_issued == 1
+
+
+async def test_pagination_over_a_large_fleet(session: aiohttp.ClientSession) -> None:
+    async with Simulator(Fleet.generate(2345)) as sim:
+        servers = await client_for(sim, session).list_servers()
+        assert len(servers) == 2345
+        assert len({s.id for s in servers}) == 2345
+        assert len(sim.calls_to("/cloudservers/detail")) == 3
+
+
+@pytest.mark.parametrize("credentials", [AKSK, TOKEN], ids=["aksk", "token"])
+async def test_batch_reset(
+    sim: Simulator, session: aiohttp.ClientSession, credentials: AkSkCredentials | PasswordCredentials
+) -> None:
+    client = client_for(sim, session, credentials)
+    dry = {r.server_id: r for r in await client.reset_passwords(["s1", "s2", "s3"], PASSWORD, dry_run=True)}
+    assert dry["s1"].outcome is ResetOutcome.SUCCEEDED
+    assert not sim.fleet.password_matches("s1", PASSWORD)
+
+    results = {
+        r.server_id: r for r in await client.reset_passwords(["s1", "s2", "s3"], PASSWORD, dry_run=False)
+    }
+    assert results["s1"].outcome is ResetOutcome.SUCCEEDED
+    assert results["s2"].outcome is ResetOutcome.SUCCEEDED
+    assert results["s3"].outcome is ResetOutcome.FAILED
+    assert results["s3"].error_code is not None
+    assert sim.fleet.password_matches("s1", PASSWORD)
+    assert sim.fleet.password_matches("s2", PASSWORD)
+    assert not sim.fleet.password_matches("s3", PASSWORD)
+    assert client.batch_reset_supported is True
+
+
+async def test_chunking_and_bound_on_a_large_fleet(session: aiohttp.ClientSession) -> None:
+    fleet = Fleet.generate(2500, stopped_share=0, no_plugin_share=0, locked_share=0)
+    async with Simulator(fleet, latency_s=0.02) as sim:
+        ids = [s.id for s in fleet]
+        results = await client_for(sim, session, max_concurrency=2).reset_passwords(
+            ids, PASSWORD, dry_run=True
+        )
+        assert [r.outcome for r in results] == [ResetOutcome.SUCCEEDED] * 2500
+        batches = sim.calls_to("/os-reset-passwords", "PUT")
+        assert sorted(len(c.body["servers"]) for c in batches) == [500, 1000, 1000]
+        assert sim.max_in_flight <= 2
+
+
+async def test_per_server_passwords(sim: Simulator, session: aiohttp.ClientSession) -> None:
+    passwords = {"s1": PASSWORD + "a", "s2": PASSWORD + "b"}
+    results = await client_for(sim, session).reset_passwords_each(passwords, dry_run=False)
+    assert [r.outcome for r in results] == [ResetOutcome.SUCCEEDED] * 2
+    assert sim.fleet.password_matches("s1", passwords["s1"])
+    assert sim.fleet.password_matches("s2", passwords["s2"])
+
+
+async def test_fallback_when_the_batch_api_is_missing(sim: Simulator, session: aiohttp.ClientSession) -> None:
+    sim.batch_api_available = False
+    client = client_for(sim, session)
+    dry = await client.reset_passwords(["s1"], PASSWORD, dry_run=True)
+    assert [(r.outcome, r.checked) for r in dry] == [(ResetOutcome.SUCCEEDED, False)]
+    results = {r.server_id: r for r in await client.reset_passwords(["s1", "s3"], PASSWORD, dry_run=False)}
+    assert results["s1"].outcome is ResetOutcome.SUCCEEDED
+    assert results["s3"].outcome is ResetOutcome.FAILED
+    assert sim.fleet.password_matches("s1", PASSWORD)
+    assert client.batch_reset_supported is False
+
+
+async def test_reboot_and_wait(sim: Simulator, session: aiohttp.ClientSession) -> None:
+    client = client_for(sim, session)
+    (job_id,) = await client.reboot(["s1", "s2"], hard=False)
+    job = await client.wait_job(job_id, timeout_s=10, poll_interval_s=0.001)
+    assert job.status is JobStatus.SUCCESS
+    assert {s.server_id for s in job.sub_jobs} == {"s1", "s2"}
+
+
+async def test_revoked_token_reauthenticates(sim: Simulator, session: aiohttp.ClientSession) -> None:
+    client = client_for(sim, session, TOKEN)
+    await client.get_server("s1")
+    sim.revoke_tokens()
+    await client.get_server("s1")
+    assert sim.tokens_issued == 2
+
+
+async def test_wrong_secret_key_is_an_auth_error(sim: Simulator, session: aiohttp.ClientSession) -> None:
+    wrong = AkSkCredentials(access_key=DEMO_ACCESS_KEY, secret_key="not-the-key")
+    with pytest.raises(EcsAuthError):
+        await client_for(sim, session, wrong).get_server("s1")
+    assert len(sim.calls_to("/cloudservers/s1")) == 1
+
+
+@pytest.mark.parametrize(
+    "kind", ["throttle", "flow_control", "server_error", "busy", "flow_limit_202", "reset", "disconnect"]
+)
+async def test_transient_faults_are_retried(
+    sim: Simulator, session: aiohttp.ClientSession, kind: str
+) -> None:
+    fault = sim.add_fault(kind, r"/cloudservers/s1$", times=2, retry_after=0.001)  # type: ignore[arg-type]
+    assert (await client_for(sim, session).get_server("s1")).id == "s1"
+    assert fault.hits == 2
+    assert len(sim.calls_to("/cloudservers/s1")) >= 1
+
+
+async def test_timeout_fault(sim: Simulator, session: aiohttp.ClientSession) -> None:
+    sim.add_fault("timeout", r"/cloudservers/s1$", times=1)
+    client = client_for(sim, session, timeout_s=0.2)
+    assert (await client.get_server("s1")).id == "s1"
+
+
+async def test_malformed_answer_is_a_protocol_error(sim: Simulator, session: aiohttp.ClientSession) -> None:
+    sim.add_fault("malformed_json", r"/cloudservers/s1$", times=None)
+    with pytest.raises(EcsProtocolError):
+        await client_for(sim, session, retry=RetryPolicy(2, 5, 0.001, 0.005)).get_server("s1")
