@@ -581,20 +581,24 @@ def load_config(path: str | os.PathLike[str], *, environ: Mapping[str, str] | No
 # Environment settings
 
 
-def _fernet_key(value: SecretStr | None) -> SecretStr | None:
-    """A Fernet key is 32 bytes in URL-safe base64; checked here so a bad key fails at start-up."""
+def _fernet_keys(value: SecretStr | None) -> SecretStr | None:
+    """Fernet keys (32 bytes in URL-safe base64), comma-separated for rotation: the first encrypts, all
+    decrypt. Checked here so a bad key fails at start-up, not at the first reveal."""
     if value is None:
         return None
-    try:
-        raw = base64.urlsafe_b64decode(value.get_secret_value().encode("ascii"))
-    except (binascii.Error, ValueError, UnicodeEncodeError):
-        raw = b""
-    if len(raw) != 32:
-        raise ValueError(
-            "must be 32 bytes in URL-safe base64 (a Fernet key); generate one with: python -c "
-            '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
-        )
-    return value
+    parts = [p.strip() for p in value.get_secret_value().split(",")]
+    for number, part in enumerate(parts, start=1):
+        try:
+            raw = base64.urlsafe_b64decode(part.encode("ascii"))
+        except (binascii.Error, ValueError, UnicodeEncodeError):
+            raw = b""
+        if len(raw) != 32:
+            which = f"key {number} of {len(parts)} " if len(parts) > 1 else ""
+            raise ValueError(
+                f"{which}must be 32 bytes in URL-safe base64 (a Fernet key); generate one with: python -c "
+                '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+            )
+    return SecretStr(",".join(parts))
 
 
 class Settings(BaseSettings):
@@ -617,6 +621,7 @@ class Settings(BaseSettings):
     )
     config_path: Path | None = Field(default=None, validation_alias="BOT_CONFIG")
     secret_key: SecretStr | None = Field(default=None, validation_alias="BOT_SECRET_KEY")
+    """One Fernet key, or several comma-separated for rotation (the first encrypts)."""
     log_level: Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"] = Field(
         default="INFO", validation_alias="BOT_LOG_LEVEL"
     )
@@ -651,7 +656,7 @@ class Settings(BaseSettings):
     @field_validator("secret_key")
     @classmethod
     def _valid_fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
-        return _fernet_key(value)
+        return _fernet_keys(value)
 
     @field_validator("slack_api_url")
     @classmethod
@@ -694,9 +699,21 @@ class Settings(BaseSettings):
             )
         return problems
 
+    @property
+    def secret_keys(self) -> list[SecretStr]:
+        """BOT_SECRET_KEY split into its keys, newest (encrypting) first; empty when unset."""
+        if self.secret_key is None:
+            return []
+        return [SecretStr(k) for k in self.secret_key.get_secret_value().split(",")]
+
     def secrets(self) -> Iterator[SecretStr]:
         """The secret settings that are set, e.g. to register them with the log redaction."""
-        for value in (self.slack_bot_token, self.slack_signing_secret, self.slack_app_token, self.secret_key):
+        for value in (
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            *self.secret_keys,
+        ):
             if value is not None:
                 yield value
 

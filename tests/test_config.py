@@ -23,7 +23,7 @@ from bot.config import (
     load_settings,
     parse_duration,
 )
-from bot.logs import redact
+from bot.logs import forget_secret, redact
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 FERNET_KEY = base64.urlsafe_b64encode(b"k" * 32).decode()
@@ -513,5 +513,18 @@ def test_app_config_reports_everything_and_registers_secrets(tmp_path: Path) -> 
     app = load_app_config(env)
     assert app.bot.targets[0].name == "prod-eu-de"
     assert app.settings.mode == "http"
-    assert "signing-canary-secret" not in redact("sig signing-canary-secret")
-    assert SK_SECRET not in redact(f"sk {SK_SECRET}")
+    try:
+        assert "signing-canary-secret" not in redact("sig signing-canary-secret")
+        assert SK_SECRET not in redact(f"sk {SK_SECRET}")
+    finally:
+        for secret in app.secrets():
+            forget_secret(secret.get_secret_value())
+
+
+def test_secret_key_rotation_list() -> None:
+    other = base64.urlsafe_b64encode(b"o" * 32).decode()
+    s = load_settings({"BOT_SECRET_KEY": f"{FERNET_KEY}, {other}"})
+    assert [k.get_secret_value() for k in s.secret_keys] == [FERNET_KEY, other]
+    with pytest.raises(ConfigError, match="key 2 of 2"):
+        load_settings({"BOT_SECRET_KEY": f"{FERNET_KEY},short"})
+    assert load_settings({}).secret_keys == []
