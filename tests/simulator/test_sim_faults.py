@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import aiohttp
 import pytest
-from conftest import Api
+from sim_http import Api
 
 from bot.simulator.testing import running_simulator
 

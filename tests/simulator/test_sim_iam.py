@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from conftest import Api, FakeClock
+from sim_http import Api, FakeClock
 
 
 async def test_token_is_issued_and_accepted(api: Api, clock: FakeClock) -> None:

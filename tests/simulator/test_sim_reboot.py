@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Api, FakeClock
+from sim_http import Api, FakeClock
 
 from bot.simulator import Fleet, Simulator
 

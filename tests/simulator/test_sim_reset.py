@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Api
 from hypothesis import given
 from hypothesis import strategies as st
+from sim_http import Api
 
 from bot.simulator.password_rules import password_violations
 

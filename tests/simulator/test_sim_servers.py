@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Api
+from sim_http import Api
 
 from bot.simulator import Fleet
 

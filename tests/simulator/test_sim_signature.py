@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from conftest import Api, FakeClock
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.sdk_request import SdkRequest
 from huaweicloudsdkcore.signer.signer import Signer
+from sim_http import Api, FakeClock
 
 from bot.simulator import DEMO_ACCESS_KEY, Simulator
 from bot.simulator.signature import parse_authorization, sign, signature_valid
