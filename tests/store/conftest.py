@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -157,6 +159,22 @@ def servers(count: int = 2) -> list[NewServer]:
     ]
 
 
+async def _pg_dump(schema: str | None) -> bytes:
+    """The real pg_dump of the test schema when the client is installed (its version may not match)."""
+    if schema is None or shutil.which("pg_dump") is None:
+        return b""
+    url = make_url(PG_URL)
+    args = ["--host", url.host or "127.0.0.1", "--port", str(url.port or 5432), "--schema", schema]
+    if url.username:
+        args += ["--username", url.username]
+    env = {**os.environ, "PGPASSWORD": url.password or ""}
+    proc = await asyncio.create_subprocess_exec(
+        "pg_dump", *args, url.database or "postgres", stdout=asyncio.subprocess.PIPE, env=env
+    )
+    out, _ = await proc.communicate()
+    return out if proc.returncode == 0 else b""
+
+
 @pytest.fixture
 def dump_database(database: Database) -> Callable[[], Awaitable[bytes]]:
     """Everything the database holds on disk (SQLite files) or as text (every column of every table)."""
@@ -181,8 +199,8 @@ def dump_database(database: Database) -> Callable[[], Awaitable[bytes]]:
                     f'SELECT "{col["column_name"]}"::text AS v FROM "{database.schema}"."{col["table_name"]}"'
                 )
                 lines.extend(f"{col['table_name']}.{col['column_name']}={r['v']}" for r in rows)
-            return "\n".join(lines).encode()
         finally:
             await conn.close()
+        return "\n".join(lines).encode() + b"\n" + await _pg_dump(database.schema)
 
     return dump
