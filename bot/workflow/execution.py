@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot.config import TargetConfig
+from bot.config import Target
 from bot.ecs import EcsClient, ResetOutcome, ServerResetResult
 from bot.logs import forget_secret, register_secret
 from bot.metrics import EXECUTION_SECONDS, REQUESTS, SERVER_RESETS
@@ -86,7 +86,7 @@ class ExecutionSettings:
 class Executor:
     """Turns an approved request into cloud calls and a delivered password."""
 
-    def __init__(self, *, store: Store, targets: Mapping[str, TargetConfig], clients: Mapping[str, EcsClient],
+    def __init__(self, *, store: Store, targets: Mapping[str, Target], clients: Mapping[str, EcsClient],
                  notifier: Notifier, settings: ExecutionSettings) -> None:
         self.store = store
         self.targets = targets
@@ -201,14 +201,18 @@ class Executor:
         client = self.clients[request.target]
         kind = "hard" if request.reboot == RebootMode.HARD else "soft"
         try:
-            job_id = await client.reboot(done, hard=request.reboot == RebootMode.HARD)
-            job = await client.wait_job(job_id, timeout_s=self.settings.reboot_timeout_s,
-                                        poll_interval_s=self.settings.job_poll_interval_s)
+            job_ids = await client.reboot(done, hard=request.reboot == RebootMode.HARD)
+            jobs = await asyncio.gather(*(client.wait_job(
+                job_id, timeout_s=self.settings.reboot_timeout_s, poll_interval_s=self.settings.job_poll_interval_s)
+                for job_id in job_ids))
         except Exception as exc:
             return f"The {kind} restart could not be confirmed: {exc}"
-        if job.status == "SUCCESS":
+        failed = [job for job in jobs if job.status != "SUCCESS"]
+        if not failed:
             return f"{len(done)} server(s) restarted ({kind}); the new password is in effect."
-        return f"The {kind} restart job {job_id} ended {job.status}: {job.fail_reason or 'no reason given'}."
+        reasons = "; ".join(f"job {job.job_id} ended {job.status}: {job.fail_reason or 'no reason given'}"
+                            for job in failed)
+        return f"The {kind} restart did not complete: {reasons}."
 
     async def _settle_after_error(self, request_id: int, why: str) -> None:
         servers = await self.store.servers(request_id)
@@ -253,9 +257,10 @@ class Executor:
             "status": status.value, "succeeded": len(ok), "unknown": len(unknown), "failed": len(failed)})
         view = await load_view(self.store, self.targets, final)
         if passwords is not None and (ok or unknown):
-            token = await self.store.arm_reveal(request.id, utcnow() + self.settings.reveal_ttl)
-            secrets = _group_secrets(passwords, ok, unknown)
-            await notify_safely(self.notifier.deliver_secret(view, secrets, token), "deliver_secret")
+            expires_at = utcnow() + self.settings.reveal_ttl
+            token = await self.store.arm_reveal(request.id, expires_at)
+            secrets = delivered_secrets(passwords, servers)
+            await notify_safely(self.notifier.deliver_secret(view, secrets, token, expires_at), "deliver_secret")
             await self.store.add_audit(request.id, "bot", "delivered", {"servers": len(ok) + len(unknown)})
         else:
             await self.store.erase_secret(request.id)
@@ -272,9 +277,10 @@ class Executor:
                 log.warning("heartbeat for request #%d failed: %s", request_id, exc)
 
 
-def _group_secrets(passwords: SealedPasswords, ok: list[ServerRecord], unknown: list[ServerRecord]
-                   ) -> list[DeliveredSecret]:
-    """One entry per password (shared) or per server, each beside the names of what it opens."""
+def delivered_secrets(passwords: SealedPasswords, servers: Sequence[ServerRecord]) -> list[DeliveredSecret]:
+    """What a request's requester gets: the passwords of servers that were (or may have been) reset."""
+    ok = [s for s in servers if s.phase == ServerPhase.SUCCEEDED]
+    unknown = [s for s in servers if s.phase == ServerPhase.UNKNOWN]
     secrets: list[DeliveredSecret] = []
     for group, applied in ((ok, True), (unknown, False)):
         if not group:

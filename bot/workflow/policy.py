@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 
-from bot.config import TargetConfig
+from bot.config import Target
 from bot.store.records import RequestRecord
 from bot.workflow.ports import Directory
 
@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 class Policy:
     """Reads the targets' `requesters` and `approvers`: user IDs, or `@handle` user groups."""
 
-    def __init__(self, targets: Mapping[str, TargetConfig], directory: Directory) -> None:
+    def __init__(self, targets: Mapping[str, Target], directory: Directory) -> None:
         self._targets = targets
         self._directory = directory
 

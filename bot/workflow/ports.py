@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -82,7 +83,7 @@ class Notifier(Protocol):
     async def request_updated(self, view: RequestView, event: WorkflowEvent) -> None: ...
 
     async def deliver_secret(
-        self, view: RequestView, secrets: Sequence[DeliveredSecret], reveal_token: str
+        self, view: RequestView, secrets: Sequence[DeliveredSecret], reveal_token: str, reveal_expires_at: datetime
     ) -> None: ...
 
     async def remind_approvers(self, view: RequestView) -> None: ...

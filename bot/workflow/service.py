@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from bot.config import TargetConfig
+from bot.config import Target
 from bot.ecs import EcsClient, EcsError, ResetOutcome
 from bot.metrics import REQUESTS
 from bot.passwords import generate_password
@@ -27,12 +27,21 @@ from bot.store.records import (
     RebootMode,
     RequestRecord,
     RequestStatus,
+    RevealOutcome,
+    RevealResult,
     ServerUpdate,
 )
-from bot.workflow.execution import Executor
+from bot.workflow.execution import Executor, SealedPasswords, delivered_secrets
 from bot.workflow.inventory import Inventory, InventoryUnavailable
 from bot.workflow.policy import Policy
-from bot.workflow.ports import EventKind, Notifier, RequestView, WorkflowEvent, notify_safely
+from bot.workflow.ports import (
+    DeliveredSecret,
+    EventKind,
+    Notifier,
+    RequestView,
+    WorkflowEvent,
+    notify_safely,
+)
 from bot.workflow.states import OPEN_STATUSES, STATUS_WORDS, TRANSITIONS, Move
 from bot.workflow.tasks import TaskKeeper
 from bot.workflow.views import load_view
@@ -89,7 +98,7 @@ class Workflow:
         self,
         *,
         store: Store,
-        targets: Mapping[str, TargetConfig],
+        targets: Mapping[str, Target],
         clients: Mapping[str, EcsClient],
         inventory: Inventory,
         policy: Policy,
@@ -105,6 +114,7 @@ class Workflow:
         self.notifier = notifier
         self.tasks = tasks
         self.executor = executor
+        self._notify_locks: dict[int, asyncio.Lock] = {}
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -173,7 +183,7 @@ class Workflow:
         self.tasks.spawn(self._announce_and_preflight(request.id), name=f"preflight-{request.id}")
         return SubmitResult(request)
 
-    async def _resolve_servers(self, target: TargetConfig, sub: Submission) -> tuple[str | None, list[NewServer]]:
+    async def _resolve_servers(self, target: Target, sub: Submission) -> tuple[str | None, list[NewServer]]:
         refs = [r for r in (ref.strip() for ref in sub.server_refs) if r]
         try:
             if sub.tag and sub.tag.strip():
@@ -209,9 +219,7 @@ class Workflow:
     # -- pre-flight ----------------------------------------------------------------------------
 
     async def _announce_and_preflight(self, request_id: int) -> None:
-        view = await self.view(request_id)
-        if view is not None:
-            await self._notify(self.notifier.request_submitted(view), "request_submitted")
+        await self._notify(request_id, "request_submitted", self.notifier.request_submitted)
         await self.preflight(request_id)
 
     async def preflight(self, request_id: int) -> None:
@@ -240,7 +248,7 @@ class Workflow:
             return
         await self.store.add_audit(request_id, "bot", "preflight_passed", {
             "resettable": len(servers) - len(failed), "skipped": len(failed)})
-        await self._notify(self.notifier.request_ready(await self.view_of(moved)), "request_ready")
+        await self._notify(request_id, "request_ready", self.notifier.request_ready)
 
     async def _check_servers(
         self, client: EcsClient, request: RequestRecord, server_ids: list[str], locked: Mapping[str, bool]
@@ -303,8 +311,8 @@ class Workflow:
         approvals = [d for d in await self.store.decisions(request_id) if d.decision == Decision.APPROVE]
         if len(approvals) < request.approvals_required:
             left = request.approvals_required - len(approvals)
-            await self._notify(self.notifier.request_updated(
-                await self.view_of(request), WorkflowEvent(EventKind.APPROVED_BY, user_id)), "request_updated")
+            event = WorkflowEvent(EventKind.APPROVED_BY, user_id)
+            await self._notify(request_id, "request_updated", lambda v: self.notifier.request_updated(v, event))
             return ActionResult(True, f"Approved. Request #{request_id} needs {left} more approval(s).", request)
         approved = await self._transition(request, Move.APPROVE)
         if approved is None:
@@ -362,12 +370,36 @@ class Workflow:
         if moved is None:
             return None
         await self.store.add_audit(request.id, actor or "bot", kind.value, {"note": outcome} if outcome else None)
-        await self._notify(self.notifier.request_updated(await self.view_of(moved), WorkflowEvent(
-            kind, actor, outcome)), "request_updated")
+        event = WorkflowEvent(kind, actor, outcome)
+        await self._notify(request.id, "request_updated", lambda v: self.notifier.request_updated(v, event))
         return moved
 
-    async def _notify(self, call: Awaitable[None], what: str) -> None:
-        await notify_safely(call, what)
+    async def _notify(self, request_id: int, what: str, send: Callable[[RequestView], Awaitable[None]]) -> None:
+        """Sends in the background, in order per request, drawn from the latest state of the request,
+        so a click's answer never waits on Slack and a slow message never shows a stale card."""
+        lock = self._notify_locks.setdefault(request_id, asyncio.Lock())
+
+        async def run() -> None:
+            async with lock:
+                view = await self.view(request_id)
+                if view is not None:
+                    await notify_safely(send(view), what)
+
+        self.tasks.spawn(run(), name=f"notify-{what}-{request_id}")
+
+    # -- the one-time reveal -------------------------------------------------------------------
+
+    async def reveal(self, token: str, user_id: str) -> tuple[RevealResult, list[DeliveredSecret]]:
+        result = await self.store.take_reveal(token, user_id, utcnow())
+        await self.store.add_audit(result.request_id, user_id, f"reveal_{result.outcome.value}")
+        if result.outcome != RevealOutcome.REVEALED or result.secret is None or result.request_id is None:
+            return result, []
+        passwords = SealedPasswords.loads(result.secret)
+        servers = await self.store.servers(result.request_id)
+        return RevealResult(result.outcome, result.request_id), delivered_secrets(passwords, servers)
+
+    async def save_message_ref(self, request_id: int, key: str, value: str) -> None:
+        await self.store.set_message_ref(request_id, key, value)
 
 
 def _short_list(items: Sequence[str], limit: int = 10) -> str:

@@ -1,0 +1,148 @@
+"""Command line: `run` the bot, play the `demo`, check the setup with `doctor`, or start the `simulator`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+import click
+from aiohttp import web
+
+from bot.config import AppConfig, ConfigError, load_app_config
+from bot.logs import configure_logging
+
+log = logging.getLogger("bot")
+
+
+def _has_slack_credentials() -> bool:
+    return bool(os.environ.get("SLACK_BOT_TOKEN"))
+
+
+def _load() -> AppConfig:
+    try:
+        return load_app_config()
+    except ConfigError as exc:
+        click.echo(f"The configuration has problems; nothing was started.\n{exc}", err=True)
+        sys.exit(2)
+
+
+@click.group(invoke_without_command=True)
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """ecs-reset-bot: batch ECS password resets behind a Slack approval workflow."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(run)
+
+
+@main.command()
+def run() -> None:
+    """Serve Slack (Socket Mode or HTTP); without Slack credentials, play the demo instead."""
+    if not _has_slack_credentials():
+        click.echo("No SLACK_BOT_TOKEN set: running the demo on the built-in simulators.\n", err=True)
+        sys.exit(asyncio.run(_demo()))
+    config = _load()
+    configure_logging(config.settings.log_level, config.settings.log_format)
+    asyncio.run(_serve(config))
+
+
+async def _serve(config: AppConfig) -> None:
+    from bot.app import Runtime
+
+    runtime = await Runtime.build(config)
+    await runtime.start()
+    settings = config.settings
+    runner = web.AppRunner(runtime.web_app(), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+    socket_handler = None
+    if settings.mode == "socket":
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        assert settings.slack_app_token is not None
+        socket_handler = AsyncSocketModeHandler(runtime.app, settings.slack_app_token.get_secret_value())
+        await socket_handler.connect_async()
+        log.info("connected to Slack in Socket Mode; health and metrics on port %d", settings.http_port)
+    else:
+        log.info("serving Slack on http://%s:%d/slack/events", settings.http_host, settings.http_port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down: finishing work in flight")
+    if socket_handler is not None:
+        await socket_handler.close_async()
+    await runner.cleanup()
+    await runtime.close()
+
+
+async def _demo() -> int:
+    from bot.demo import run_demo
+
+    configure_logging("WARNING", "text")
+    return await run_demo()
+
+
+@main.command()
+def demo() -> None:
+    """Play one request end to end on the simulators and print what each person sees."""
+    sys.exit(asyncio.run(_demo()))
+
+
+@main.command()
+def doctor() -> None:
+    """Check the configuration, the Slack token and each target's credentials, read-only."""
+    config = _load()
+    configure_logging("WARNING", config.settings.log_format)
+    sys.exit(asyncio.run(_doctor(config)))
+
+
+async def _doctor(config: AppConfig) -> int:
+    import aiohttp
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.app import ecs_client
+
+    problems = 0
+    click.echo(f"configuration: OK ({len(config.bot.targets)} target(s), mode {config.settings.mode})")
+    async with aiohttp.ClientSession() as session:
+        token = config.settings.slack_bot_token
+        client = AsyncWebClient(token=token.get_secret_value() if token else None,
+                                base_url=config.settings.slack_api_url, session=session)
+        try:
+            auth = await client.auth_test()
+            click.echo(f"slack: OK (bot {auth.get('user')} in {auth.get('team')})")
+        except Exception as exc:
+            problems += 1
+            click.echo(f"slack: FAILED: {exc}")
+        for target in config.bot.targets:
+            ecs = ecs_client(session, target, concurrency=2, timeout_s=15)
+            try:
+                await ecs.check_access()
+                click.echo(f"target {target.name}: OK ({target.ecs_endpoint})")
+            except Exception as exc:
+                problems += 1
+                click.echo(f"target {target.name}: FAILED: {exc}")
+    return 1 if problems else 0
+
+
+@main.command()
+@click.option("--port", default=8900, show_default=True, help="Port to listen on (127.0.0.1).")
+@click.option("--servers", default=50, show_default=True, help="How many servers the fake fleet has.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the generated fleet.")
+@click.option("--latency-ms", default=0.0, show_default=True, help="Delay added to every call.")
+def simulator(port: int, servers: int, seed: int, latency_ms: float) -> None:
+    """Run the fake ECS + IAM API for trying the bot without a cloud."""
+    from bot.simulator import serve_forever
+
+    try:
+        asyncio.run(serve_forever(port, servers=servers, seed=seed, latency_ms=latency_ms))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

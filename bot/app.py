@@ -1,0 +1,174 @@
+"""Builds the bot from its configuration: one session, one store, the workflow, and Bolt on top.
+
+Reading `Runtime.build` is reading the whole wiring; `start`/`close` own the background work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import slack
+from bot.config import AkSkAuth, AppConfig, Target
+from bot.ecs import AkSkCredentials, EcsClient, Endpoints, PasswordCredentials, RetryPolicy
+from bot.metrics import BACKGROUND_TASKS, REGISTRY
+from bot.slack.context import SlackContext
+from bot.slack.directory import SlackDirectory
+from bot.slack.notifier import SlackNotifier
+from bot.store import Store
+from bot.workflow import (
+    ExecutionSettings,
+    Executor,
+    Inventory,
+    Policy,
+    Sweeper,
+    SweepSettings,
+    TaskKeeper,
+    Workflow,
+)
+
+log = logging.getLogger(__name__)
+
+
+def worker_id() -> str:
+    """Names this process in the store's claims, so a replica knows whose execution it takes over."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def ecs_client(session: aiohttp.ClientSession, target: Target, *, concurrency: int, timeout_s: float,
+               retry: RetryPolicy | None = None) -> EcsClient:
+    credentials: AkSkCredentials | PasswordCredentials
+    if isinstance(target.auth, AkSkAuth):
+        credentials = AkSkCredentials(access_key=target.auth.access_key.get_secret_value(),
+                                      secret_key=target.auth.secret_key)
+    else:
+        credentials = PasswordCredentials(user=target.auth.user.get_secret_value(),
+                                          password=target.auth.password, domain=target.auth.domain)
+    return EcsClient(session, Endpoints(ecs=target.ecs_endpoint, iam=target.iam_endpoint), target.project_id,
+                     credentials, max_concurrency=concurrency, timeout_s=timeout_s, retry=retry)
+
+
+@dataclass
+class Tuning:
+    """Timings that tests and the demo shorten; production keeps the defaults."""
+
+    sweep_interval_s: float = 15.0
+    lease: timedelta = timedelta(seconds=60)
+    job_poll_interval_s: float = 5.0
+    drain_timeout_s: float = 20.0
+    retry: RetryPolicy | None = None
+    slack_retries: bool = True
+
+
+@dataclass
+class Runtime:
+    config: AppConfig
+    session: aiohttp.ClientSession
+    store: Store
+    slack_client: AsyncWebClient
+    app: AsyncApp
+    workflow: Workflow
+    sweeper: Sweeper
+    tasks: TaskKeeper
+    tuning: Tuning
+    _loops: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    @classmethod
+    async def build(cls, config: AppConfig, *, tuning: Tuning | None = None) -> Runtime:
+        tuning = tuning or Tuning()
+        settings = config.settings
+        secret_key = settings.secret_key.get_secret_value() if settings.secret_key else ""
+        store = await Store.open(settings.database_url, secret_keys=[k for k in secret_key.split(",") if k])
+        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=10))
+        targets: Mapping[str, Target] = {t.name: t for t in config.bot.targets}
+        clients = {
+            name: ecs_client(session, t, concurrency=settings.ecs_concurrency,
+                             timeout_s=settings.ecs_timeout.total_seconds(), retry=tuning.retry)
+            for name, t in targets.items()
+        }
+        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+        retry_handlers = [AsyncConnectionErrorRetryHandler(), AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+                          AsyncServerErrorRetryHandler(max_retry_count=2)] if tuning.slack_retries else []
+        slack_client = AsyncWebClient(token=token, base_url=settings.slack_api_url, session=session,
+                                      retry_handlers=retry_handlers)
+        tasks = TaskKeeper()
+        notifier = SlackNotifier(slack_client, audit_channel=settings.audit_channel)
+        executor = Executor(store=store, targets=targets, clients=clients, notifier=notifier,
+                            settings=ExecutionSettings(worker_id=worker_id(), reveal_ttl=settings.reveal_ttl,
+                                                       lease=tuning.lease,
+                                                       job_poll_interval_s=tuning.job_poll_interval_s))
+        workflow = Workflow(store=store, targets=targets, clients=clients, inventory=Inventory(clients),
+                            policy=Policy(targets, SlackDirectory(slack_client)), notifier=notifier, tasks=tasks,
+                            executor=executor)
+        notifier.save_ref = workflow.save_message_ref
+        signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+        app = AsyncApp(client=slack_client, signing_secret=signing_secret, process_before_response=True,
+                       request_verification_enabled=settings.mode == "http")
+        slack.register(app, SlackContext(workflow=workflow, notifier=notifier, tasks=tasks))
+
+        @app.error
+        async def report(error: Exception, body: dict[str, Any]) -> None:
+            kind = body.get("type") or body.get("command") or "request"
+            log.error("listener for %s failed: %s", kind, error, exc_info=error)
+
+        sweeper = Sweeper(workflow, executor, SweepSettings(interval_s=tuning.sweep_interval_s))
+        return cls(config, session, store, slack_client, app, workflow, sweeper, tasks, tuning)
+
+    async def start(self) -> None:
+        """Schema first, then whatever a previous process left behind, then the periodic chores."""
+        await self.store.migrate()
+        await self.sweeper.recover()
+        self._loops.append(asyncio.create_task(self.sweeper.run_forever(), name="sweeper"))
+        for name in self.workflow.targets:
+            self.tasks.spawn(self._warm(name), name=f"warm-{name}")
+
+    async def _warm(self, target: str) -> None:
+        try:
+            await self.workflow.inventory.refresh(target)
+        except Exception as exc:
+            log.warning("could not load the server list of %s yet: %s", target, exc)
+
+    async def close(self) -> None:
+        """Finishes work in flight for a while; what is cut off is recovered by the next start."""
+        for loop in self._loops:
+            loop.cancel()
+        await asyncio.gather(*self._loops, return_exceptions=True)
+        await self.tasks.drain(self.tuning.drain_timeout_s)
+        await self.store.close()
+        await self.session.close()
+
+    def web_app(self) -> web.Application:
+        """Slack's endpoint plus health and metrics, on one aiohttp server."""
+        web_app = self.app.web_app(path="/slack/events") if self.config.settings.mode == "http" else web.Application()
+        web_app.router.add_get("/healthz", self._healthz)
+        web_app.router.add_get("/metrics", self._metrics)
+        return web_app
+
+    async def _healthz(self, _: web.Request) -> web.Response:
+        try:
+            await asyncio.wait_for(self.store.ping(), 2.0)
+        except Exception as exc:
+            return web.json_response({"ok": False, "database": str(exc)}, status=503)
+        return web.json_response({"ok": True, "background_tasks": self.tasks.running})
+
+    async def _metrics(self, _: web.Request) -> web.Response:
+        BACKGROUND_TASKS.set(self.tasks.running)
+        return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -1,0 +1,203 @@
+"""A whole world on localhost: the ECS simulator, a fake Slack, and the real bot between them.
+
+`python -m bot demo` (and `run` without Slack credentials) plays one request through it and prints
+what each person would see; the end-to-end tests and the benchmarks drive the same `World`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from cryptography.fernet import Fernet
+
+from bot.app import Runtime, Tuning
+from bot.config import load_app_config
+from bot.simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_USER, Fleet, Simulator
+from bot.simulator.slack_api import (
+    FAKE_BOT_TOKEN,
+    FakeSlack,
+    SlackCall,
+    SlackRequests,
+    SlackUser,
+    StoredMessage,
+)
+from bot.slack import ids
+
+DEMO_TARGETS = Path(__file__).with_name("demo_targets.yml")
+SIGNING_SECRET = "demo-signing-secret"  # noqa: S105 - a fixed value for a local fake workspace
+REQUESTER = "UDEMOREQUESTER"
+APPROVERS = ("UDEMOAPPROVER1", "UDEMOAPPROVER2")
+APPROVERS_CHANNEL = "CDEMOAPPROVALS"
+
+
+def demo_environment(sim_url: str, slack_api_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    """Everything the bot reads from the environment, pointing at the local fakes."""
+    return {
+        "SLACK_BOT_TOKEN": FAKE_BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack_api_url,
+        "BOT_MODE": "http",
+        "BOT_CONFIG": str(DEMO_TARGETS),
+        "BOT_DATABASE_URL": f"sqlite+aiosqlite:///{data_dir / 'demo.sqlite3'}",
+        "BOT_SECRET_KEY": Fernet.generate_key().decode(),
+        "BOT_SIMULATOR_URL": sim_url,
+        "DEMO_ACCESS_KEY": DEMO_ACCESS_KEY,
+        "DEMO_SECRET_KEY": DEMO_SECRET_KEY,
+        "DEMO_IAM_USER": DEMO_USER.name,
+        "DEMO_IAM_PASSWORD": DEMO_USER.password,
+        **extra,
+    }
+
+
+@dataclass
+class World:
+    """The simulator, the fake Slack and one bot, all started; `close()` stops them in reverse."""
+
+    sim: Simulator
+    slack: FakeSlack
+    runtime: Runtime
+    bot_url: str
+    requests: SlackRequests
+    http: aiohttp.ClientSession
+    _runner: web.AppRunner
+    _tmp: tempfile.TemporaryDirectory[str] | None = None
+    seen: int = field(default=0)
+
+    @classmethod
+    async def start(cls, *, servers: int = 40, seed: int = 7, env: Mapping[str, str] | None = None,
+                    tuning: Tuning | None = None, printer: Callable[[str], None] | None = None,
+                    fleet: Fleet | None = None, latency_s: float = 0.0) -> World:
+        sim = Simulator(fleet or Fleet.generate(servers, seed=seed), latency_s=latency_s)
+        await sim.start()
+        slack = FakeSlack(
+            users=[SlackUser(REQUESTER, "alice", "Alice (on call)"), SlackUser(APPROVERS[0], "bob", "Bob (lead)"),
+                   SlackUser(APPROVERS[1], "carol", "Carol (security)")],
+            channels={APPROVERS_CHANNEL: "ecs-approvals"}, printer=printer,
+        )
+        await slack.start()
+        tmp = tempfile.TemporaryDirectory(prefix="ecs-reset-bot-")
+        environ = demo_environment(sim.url, slack.api_url, Path(tmp.name), **(env or {}))
+        runtime = await Runtime.build(load_app_config(environ, register_secrets=True), tuning=tuning or Tuning(
+            sweep_interval_s=1.0, job_poll_interval_s=0.05, drain_timeout_s=5.0))
+        await runtime.start()
+        runner = web.AppRunner(runtime.web_app(), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        return cls(sim, slack, runtime, f"http://{host}:{port}", SlackRequests(SIGNING_SECRET, slack=slack),
+                   aiohttp.ClientSession(), runner, tmp)
+
+    async def close(self) -> None:
+        await self.http.close()
+        await self._runner.cleanup()
+        await self.runtime.close()
+        await self.slack.stop()
+        await self.sim.stop()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    async def send(self, request: Any) -> tuple[int, str]:
+        return await self.requests.deliver(f"{self.bot_url}/slack/events", request, self.http)
+
+    async def wait(self, method: str, predicate: Callable[[SlackCall], bool] | None = None,
+                   timeout: float = 10.0) -> SlackCall:  # noqa: ASYNC109
+        return await self.slack.wait_for(method, predicate, timeout)
+
+    # -- the moves people make -----------------------------------------------------------------
+
+    async def open_modal(self, user_id: str, text: str = "") -> dict[str, Any]:
+        since = len(self.slack.calls())
+        status, _ = await self.send(self.requests.slash_command(ids.COMMAND, text, user_id=user_id))
+        assert status == 200, status
+        call = await self.slack.wait_for("views.open", lambda c: True, 10.0, since=since)
+        view = call.args["view"]
+        return json.loads(view) if isinstance(view, str) else dict(view)
+
+    async def submit(self, user_id: str, view: Mapping[str, Any], *, target: str, servers: list[str],
+                     reason: str, mode: str = "shared", reboot: str = "none", tag: str | None = None
+                     ) -> tuple[int, str]:
+        values = submission_values(target=target, paste="\n".join(servers), reason=reason, mode=mode, reboot=reboot,
+                                   tag=tag)
+        return await self.send(self.requests.view_submission(user_id=user_id, view=view, values=values))
+
+    async def card_for(self, request_id: int | None = None, timeout: float = 15.0  # noqa: ASYNC109
+                       ) -> StoredMessage:
+        """The approval card as it stands now in the approvers' channel (it is edited in place)."""
+        def is_card(call: SlackCall) -> bool:
+            if call.args.get("channel") != APPROVERS_CHANNEL or call.args.get("thread_ts"):
+                return False
+            return request_id is None or f"#{request_id} " in str(call.args.get("text"))
+
+        call = await self.slack.wait_for("chat.postMessage", is_card, timeout)
+        return self.message_like(APPROVERS_CHANNEL, str(call.args.get("text")).split(" by ")[0])
+
+    def message_like(self, channel: str, text_start: str) -> StoredMessage:
+        for message in reversed(self.slack.messages(channel)):
+            if message.thread_ts is None and message.text.startswith(text_start):
+                return message
+        raise LookupError(f"no message starting {text_start!r} in {channel}")
+
+    async def click(self, user_id: str, action_id: str, message: StoredMessage) -> tuple[int, str]:
+        """Clicks the button `action_id` of a message as `user_id` would, value and all."""
+        return await self.send(self.requests.block_actions(
+            user_id=user_id, action_id=action_id, value=button_value(message.blocks, action_id),
+            channel_id=message.channel, message_ts=message.ts, message=message.as_api()))
+
+
+def submission_values(*, target: str, paste: str, reason: str, mode: str = "shared", reboot: str = "none",
+                      tag: str | None = None, picked: list[str] | None = None) -> dict[str, Any]:
+    """The modal's `state.values` as Slack sends them on submit."""
+    return {
+        ids.TARGET_BLOCK: {ids.TARGET_ACTION: {"type": "static_select",
+                                               "selected_option": {"value": target}}},
+        ids.SERVERS_BLOCK: {ids.SERVERS_ACTION: {"type": "multi_external_select", "selected_options": [
+            {"value": v} for v in picked or []]}},
+        ids.PASTE_BLOCK: {ids.PASTE_ACTION: {"type": "plain_text_input", "value": paste or None}},
+        ids.TAG_BLOCK: {ids.TAG_ACTION: {"type": "plain_text_input", "value": tag}},
+        ids.MODE_BLOCK: {ids.MODE_ACTION: {"type": "radio_buttons", "selected_option": {"value": mode}}},
+        ids.REBOOT_BLOCK: {ids.REBOOT_ACTION: {"type": "radio_buttons", "selected_option": {"value": reboot}}},
+        ids.REASON_BLOCK: {ids.REASON_ACTION: {"type": "plain_text_input", "value": reason}},
+    }
+
+
+def button_value(blocks: list[dict[str, Any]], action_id: str) -> str:
+    for block in blocks:
+        for element in block.get("elements") or []:
+            if isinstance(element, dict) and element.get("action_id") == action_id:
+                return str(element["value"])
+    raise LookupError(f"no {action_id} button in the message")
+
+
+async def run_demo(printer: Callable[[str], None] = print) -> int:
+    """One request from slash command to revealed password, narrated."""
+    world = await World.start(printer=None)
+    try:
+        servers = [s.name for s in list(world.sim.fleet)[:40] if s.plugin_installed and not s.locked][:3]
+        printer(f"Simulator at {world.sim.url}; fake Slack at {world.slack.url}; bot at {world.bot_url}\n")
+        view = await world.open_modal(REQUESTER, " ".join(servers))
+        status, answer = await world.submit(REQUESTER, view, target="demo-aksk", servers=servers,
+                                            reason="OPS-42 root password lost after migration", reboot="soft")
+        if status != 200 or answer.strip():
+            printer(f"the bot refused the request form ({status}): {answer}")
+            return 1
+        card = await world.card_for()
+        await world.click(APPROVERS[0], ids.APPROVE_ACTION, card)
+        offer = await world.wait("chat.postMessage", lambda c: "ready to reveal" in str(c.args.get("text")), 30)
+        await world.click(REQUESTER, ids.REVEAL_ACTION,
+                          world.message_like(str(offer.args["channel"]), "Your new password"))
+        await world.wait("views.open", lambda c: ids.REVEAL_MODAL in json.dumps(c.args.get("view")), 10)
+        await world.wait("chat.postMessage", lambda c: "server(s) reset" in str(c.args.get("text")), 30)
+        await world.runtime.tasks.idle()
+        printer(world.slack.transcript())
+        return 0
+    finally:
+        await world.close()

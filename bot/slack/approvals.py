@@ -1,0 +1,89 @@
+"""Approve and Deny on the approval card, and the deny-reason modal; every click is re-authorised."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack import ids
+from bot.slack.blocks.modals import deny_modal, notice_modal
+from bot.slack.context import ACK_BUDGET_S, SlackContext
+from bot.slack.replies import request_id_of, tell_clicker
+from bot.store.records import Decision
+
+log = logging.getLogger(__name__)
+
+
+def register(app: AsyncApp, ctx: SlackContext) -> None:
+    @app.action(ids.APPROVE_ACTION)
+    async def approve(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        ctx.tasks.spawn(_approve(ctx, client, body, action), name="approve-click")
+
+    @app.action(ids.DENY_ACTION)
+    async def deny(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        ctx.tasks.spawn(_open_deny(ctx, client, body, action), name="deny-click")
+
+    @app.view(ids.DENY_MODAL)
+    async def deny_reason(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user_id = str(body["user"]["id"])
+        metadata = str(view.get("private_metadata") or "")
+        values = (view.get("state") or {}).get("values") or {}
+        reason = str(((values.get(ids.DENY_REASON_BLOCK) or {}).get(ids.DENY_REASON_ACTION) or {}).get("value")
+                     or "")
+        if not metadata.isdigit():
+            await ack(response_action="errors", errors={ids.DENY_REASON_BLOCK: "This form is damaged; close it."})
+            return
+        try:
+            result = await asyncio.wait_for(
+                ctx.workflow.decide(int(metadata), user_id, Decision.DENY, reason), ACK_BUDGET_S)
+        except Exception as exc:
+            log.error("deny of #%s by %s failed: %s", metadata, user_id, exc)
+            await ack(response_action="errors", errors={
+                ids.DENY_REASON_BLOCK: "The bot could not record the denial right now; try again in a minute."})
+            return
+        if not result.ok:
+            await ack(response_action="errors", errors={ids.DENY_REASON_BLOCK: result.message})
+            return
+        await ack()
+
+
+async def _approve(ctx: SlackContext, client: AsyncWebClient, body: dict[str, Any], action: dict[str, Any]) -> None:
+    request_id = request_id_of(action)
+    user_id = str(body["user"]["id"])
+    if request_id is None:
+        await tell_clicker(client, body, "This button is damaged; nothing was approved.")
+        return
+    try:
+        result = await ctx.workflow.decide(request_id, user_id, Decision.APPROVE)
+    except Exception as exc:
+        log.error("approve of #%d by %s failed: %s", request_id, user_id, exc)
+        await tell_clicker(client, body, f"Your approval of #{request_id} could not be recorded (the bot's database "
+                                  "did not answer). Nothing changed; click again in a minute.")
+        return
+    await tell_clicker(client, body, result.message)
+
+
+async def _open_deny(ctx: SlackContext, client: AsyncWebClient, body: dict[str, Any], action: dict[str, Any]
+                     ) -> None:
+    request_id = request_id_of(action)
+    user_id = str(body["user"]["id"])
+    trigger_id = str(body.get("trigger_id") or "")
+    refusal: str | None = "This button is damaged; nothing was denied." if request_id is None else None
+    if request_id is not None:
+        try:
+            request = await asyncio.wait_for(ctx.workflow.store.get_request(request_id), 1.0)
+            refusal = (f"There is no request #{request_id}." if request is None
+                       else await asyncio.wait_for(ctx.workflow.policy.refuse_decision(user_id, request), 1.0))
+        except Exception as exc:  # decide() checks again on submit; the modal must open in time
+            log.warning("pre-check of deny #%s skipped: %s", request_id, exc)
+    if refusal or request_id is None:
+        await client.views_open(trigger_id=trigger_id, view=notice_modal("Cannot deny", refusal or ""))
+        return
+    await client.views_open(trigger_id=trigger_id, view=deny_modal(
+        request_id, f"Denying ends request #{request_id}; the requester sees your reason."))

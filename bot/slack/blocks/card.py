@@ -1,0 +1,78 @@
+"""The approval card in the approvers' channel, redrawn in place at every step of a request."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmObject, DividerBlock
+
+from bot.slack import ids
+from bot.slack.blocks.common import (
+    context,
+    escape,
+    markdown,
+    server_line,
+    server_lines,
+    slack_date,
+    status_line,
+)
+from bot.store.records import PasswordMode, RebootMode, RequestStatus
+from bot.workflow import RequestView
+
+WHAT_RUNS = {
+    PasswordMode.SHARED: "one new password for all servers",
+    PasswordMode.PER_SERVER: "a different new password for each server",
+}
+RESTART = {
+    RebootMode.NONE: "no restart (the password takes effect at the next restart)",
+    RebootMode.SOFT: "a soft restart afterwards",
+    RebootMode.HARD: "a hard restart afterwards",
+}
+
+
+def card_text(view: RequestView) -> str:
+    """The notification fallback: no password, no server details, just what and who."""
+    r = view.request
+    return f"Password reset request #{r.id} for {r.target} by <@{r.requester_id}>: {r.status.value}"
+
+
+def approval_card(view: RequestView) -> list[Block]:
+    r = view.request
+    resettable = view.resettable
+    blocks: list[Block] = [
+        markdown(f"*Password reset request #{r.id}* for *{escape(r.target)}*\n{status_line(r.status)}"),
+        markdown(f"*Requested by* <@{r.requester_id}>\n*Reason:* {escape(r.reason)}"),
+        markdown(
+            f"*What will run:* reset the login password of {len(resettable)} server(s) with "
+            f"{WHAT_RUNS[r.password_mode]}, then {RESTART[r.reboot]}. The password goes only to the requester."
+        ),
+        markdown(f"*Servers ({len(view.servers)})*\n{server_lines(view.servers)}"),
+    ]
+    if view.not_resettable and r.status == RequestStatus.PENDING:
+        blocks.append(context(f":warning: {len(view.not_resettable)} server(s) failed the pre-flight check and "
+                              "will be skipped."))
+    approvals = view.approvals
+    decided = [f"approved by <@{d.user_id}>" for d in approvals]
+    if view.denial:
+        decided.append(f"denied by <@{view.denial.user_id}>: {escape(view.denial.reason or '')}")
+    progress = f"{len(approvals)} of {r.approvals_required} approval(s)"
+    blocks.append(context(f"{progress}. " + ("; ".join(decided) + "." if decided else "")))
+    if r.outcome_message:
+        blocks.append(markdown(f"*Outcome:* {escape(r.outcome_message)}"))
+    if r.status == RequestStatus.PENDING:
+        blocks += [
+            context(f"Expires {slack_date(r.expires_at)}."),
+            ActionsBlock(block_id=f"decide-{r.id}", elements=[
+                ButtonElement(text="Approve", action_id=ids.APPROVE_ACTION, value=str(r.id), style="primary",
+                              confirm=ConfirmObject(title="Approve this reset?", confirm="Approve", deny="Back",
+                                                    text=f"{len(resettable)} server(s) of {r.target} get a "
+                                                         "new login password.")),
+                ButtonElement(text="Deny", action_id=ids.DENY_ACTION, value=str(r.id), style="danger"),
+            ]),
+        ]
+    blocks.append(DividerBlock())
+    return blocks
+
+
+def results_thread(view: RequestView, chunk: int = 40) -> list[str]:
+    """Per-server results for the card's thread, in messages that stay under Slack's text limit."""
+    lines = [server_line(s) for s in view.servers]
+    return ["\n".join(lines[i:i + chunk]) for i in range(0, len(lines), chunk)]

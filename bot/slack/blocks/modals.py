@@ -1,0 +1,118 @@
+"""The modals: the reset request form, the deny reason, and the one-time password reveal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from slack_sdk.models.blocks import (
+    ExternalDataMultiSelectElement,
+    InputBlock,
+    Option,
+    PlainTextInputElement,
+    PlainTextObject,
+    RadioButtonsElement,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.slack import ids
+from bot.slack.blocks.common import context, escape, markdown
+from bot.store.records import PasswordMode, RebootMode
+from bot.workflow import DeliveredSecret
+
+MODE_OPTIONS = [
+    Option(value=PasswordMode.SHARED.value, text="One password for the whole batch"),
+    Option(value=PasswordMode.PER_SERVER.value, text="One password per server"),
+]
+REBOOT_OPTIONS = [
+    Option(value=RebootMode.NONE.value, text="No restart (takes effect at the next restart)"),
+    Option(value=RebootMode.SOFT.value, text="Soft restart after the reset"),
+    Option(value=RebootMode.HARD.value, text="Hard restart after the reset"),
+]
+
+
+def request_modal(targets: Sequence[str], *, prefill: str = "", reason_hint: str | None = None) -> View:
+    target_options = [Option(value=t, text=t) for t in targets]
+    target_select = StaticSelectElement(
+        action_id=ids.TARGET_ACTION, options=target_options, placeholder="Cloud project",
+        initial_option=target_options[0] if len(target_options) == 1 else None,
+    )
+    return View(
+        type="modal",
+        callback_id=ids.REQUEST_MODAL,
+        title="Reset ECS passwords",
+        submit="Check and submit",
+        close="Cancel",
+        blocks=[
+            InputBlock(block_id=ids.TARGET_BLOCK, label="Target", element=target_select),
+            InputBlock(
+                block_id=ids.SERVERS_BLOCK, label="Servers", optional=True,
+                hint="Type part of a name, ID or IP address.",
+                element=ExternalDataMultiSelectElement(
+                    action_id=ids.SERVERS_ACTION, placeholder="Search servers", min_query_length=0,
+                    max_selected_items=100,
+                ),
+            ),
+            InputBlock(
+                block_id=ids.PASTE_BLOCK, label="Or paste names or IDs", optional=True,
+                hint="One per line, or separated by commas or spaces.",
+                element=PlainTextInputElement(
+                    action_id=ids.PASTE_ACTION, multiline=True, initial_value=prefill or None,
+                    placeholder="web-0001, web-0002 …",
+                ),
+            ),
+            InputBlock(
+                block_id=ids.TAG_BLOCK, label="Or every server with this tag", optional=True,
+                element=PlainTextInputElement(action_id=ids.TAG_ACTION, placeholder="env=prod"),
+            ),
+            InputBlock(
+                block_id=ids.MODE_BLOCK, label="Password",
+                element=RadioButtonsElement(action_id=ids.MODE_ACTION, options=MODE_OPTIONS,
+                                            initial_option=MODE_OPTIONS[0]),
+            ),
+            InputBlock(
+                block_id=ids.REBOOT_BLOCK, label="Restart",
+                element=RadioButtonsElement(action_id=ids.REBOOT_ACTION, options=REBOOT_OPTIONS,
+                                            initial_option=REBOOT_OPTIONS[0]),
+            ),
+            InputBlock(
+                block_id=ids.REASON_BLOCK, label="Reason", hint=reason_hint,
+                element=PlainTextInputElement(action_id=ids.REASON_ACTION, multiline=True, max_length=1000,
+                                              placeholder="Ticket and why you need it"),
+            ),
+        ],
+    )
+
+
+def deny_modal(request_id: int, context_text: str) -> View:
+    return View(
+        type="modal", callback_id=ids.DENY_MODAL, title=f"Deny request #{request_id}", submit="Deny",
+        close="Back", private_metadata=str(request_id),
+        blocks=[
+            context(context_text),
+            InputBlock(block_id=ids.DENY_REASON_BLOCK, label="Why?",
+                       element=PlainTextInputElement(action_id=ids.DENY_REASON_ACTION, multiline=True,
+                                                     max_length=500)),
+        ],
+    )
+
+
+def reveal_modal(request_id: int, secrets: Sequence[DeliveredSecret]) -> View:
+    """The only view that carries a password: shown once, to the requester, never stored by Slack."""
+    blocks = [context(f"Request #{request_id}. Copy it now: this cannot be shown again.")]
+    for secret in secrets[:40]:
+        names = ", ".join(f"`{escape(n)}`" for n in secret.servers[:20])
+        more = f" and {len(secret.servers) - 20} more" if len(secret.servers) > 20 else ""
+        caveat = "" if secret.applied else " _(may not have been applied)_"
+        blocks.append(markdown(f"{names}{more}{caveat}\n```{secret.password}```"))
+    return View(type="modal", callback_id=ids.REVEAL_MODAL, title="Your new password",
+                close="Done", blocks=blocks)
+
+
+def notice_modal(title: str, text: str) -> View:
+    return View(type="modal", title=title, close="OK", blocks=[markdown(text)])
+
+
+def server_option(name: str, server_id: str, detail: str) -> Option:
+    label = f"{name} ({detail})"
+    return Option(value=server_id, text=PlainTextObject(text=label[:75]))

@@ -1,0 +1,35 @@
+"""Slack user groups as the workflow's Directory: one `usergroups.list` call, cached for minutes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+
+class SlackDirectory:
+    """Maps `@handle` to member IDs; stale entries are refreshed by one caller while others wait."""
+
+    def __init__(self, client: AsyncWebClient, *, max_age_s: float = 300.0) -> None:
+        self.client = client
+        self.max_age_s = max_age_s
+        self._members: dict[str, frozenset[str]] = {}
+        self._fetched_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def _refresh(self) -> None:
+        async with self._lock:
+            if time.monotonic() - self._fetched_at < self.max_age_s:
+                return
+            response = await self.client.usergroups_list(include_users=True)
+            members: dict[str, frozenset[str]] = {}
+            for group in response.get("usergroups") or []:
+                members[str(group.get("handle"))] = frozenset(group.get("users") or [])
+            self._members = members
+            self._fetched_at = time.monotonic()
+
+    async def members_of(self, handle: str) -> frozenset[str]:
+        if time.monotonic() - self._fetched_at >= self.max_age_s:
+            await self._refresh()
+        return self._members.get(handle, frozenset())

@@ -1,0 +1,23 @@
+"""Every callback, action and block id the bot registers, so listeners and builders cannot drift."""
+
+from __future__ import annotations
+
+COMMAND = "/reset-ecs-password"
+
+REQUEST_MODAL = "reset_request"
+DENY_MODAL = "deny_reason"
+REVEAL_MODAL = "reveal_password"
+
+TARGET_BLOCK, TARGET_ACTION = "target", "target_select"
+SERVERS_BLOCK, SERVERS_ACTION = "servers", "servers_search"
+PASTE_BLOCK, PASTE_ACTION = "paste", "servers_paste"
+TAG_BLOCK, TAG_ACTION = "tag", "tag_filter"
+MODE_BLOCK, MODE_ACTION = "password_mode", "password_mode_pick"
+REBOOT_BLOCK, REBOOT_ACTION = "reboot", "reboot_pick"
+REASON_BLOCK, REASON_ACTION = "reason", "reason_text"
+DENY_REASON_BLOCK, DENY_REASON_ACTION = "deny_reason", "deny_reason_text"
+
+APPROVE_ACTION = "approve_request"
+DENY_ACTION = "deny_request"
+CANCEL_ACTION = "cancel_request"
+REVEAL_ACTION = "reveal_password"

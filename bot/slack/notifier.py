@@ -1,0 +1,147 @@
+"""Slack's side of the workflow's Notifier: cards, DMs, thread replies, and the private delivery."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+
+from slack_sdk.models.blocks import Block
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack.blocks.card import approval_card, card_text, results_thread
+from bot.slack.blocks.common import STATUS_EMOJI
+from bot.slack.blocks.dm import ephemeral_passwords, requester_status, reveal_offer
+from bot.workflow import DeliveredSecret, EventKind, RequestView, WorkflowEvent
+
+log = logging.getLogger(__name__)
+
+SaveRef = Callable[[int, str, str], Awaitable[None]]
+
+CARD, DM, REVEAL = "card", "dm", "reveal"
+
+THREAD_NOTES: dict[EventKind, str] = {
+    EventKind.APPROVED_BY: ":white_check_mark: Approved by <@{actor}>.",
+    EventKind.DENIED: ":no_entry: Denied by <@{actor}>.",
+    EventKind.CANCELLED: ":heavy_minus_sign: Cancelled by <@{actor}>.",
+    EventKind.EXPIRED: ":alarm_clock: Expired before enough approvals; <@{requester}> can submit it again.",
+    EventKind.EXECUTING: ":gear: Approved; resetting now.",
+    EventKind.RECOVERED: ":recycle: The bot restarted during this reset and is finishing it.",
+    EventKind.FINISHED: "{status_emoji} {note}",
+    EventKind.PREFLIGHT_FAILED: ":red_circle: Pre-flight failed: {note}",
+}
+REQUESTER_NOTES: dict[EventKind, str] = {
+    EventKind.DENIED: ":no_entry: Your request #{id} was denied by <@{actor}>.",
+    EventKind.EXPIRED: ":alarm_clock: Your request #{id} expired before it was approved.",
+    EventKind.FINISHED: "Your request #{id} is finished: {note}",
+    EventKind.PREFLIGHT_FAILED: ":red_circle: Your request #{id} cannot run: {note}",
+}
+
+
+def _ref(value: str | None) -> tuple[str, str] | None:
+    if not value or ":" not in value:
+        return None
+    channel, ts = value.split(":", 1)
+    return channel, ts
+
+
+class SlackNotifier:
+    """Every Slack write the workflow causes; message locations are kept in the request's refs."""
+
+    def __init__(self, client: AsyncWebClient, *, audit_channel: str | None = None) -> None:
+        self.client = client
+        self.audit_channel = audit_channel
+        self.save_ref: SaveRef | None = None
+        self._dm_channels: dict[str, str] = {}
+
+    async def dm_channel(self, user_id: str) -> str:
+        channel = self._dm_channels.get(user_id)
+        if channel is None:
+            response = await self.client.conversations_open(users=user_id)
+            channel = str(response["channel"]["id"])
+            self._dm_channels[user_id] = channel
+        return channel
+
+    async def _remember(self, request_id: int, key: str, channel: str, ts: str) -> None:
+        if self.save_ref is not None:
+            await self.save_ref(request_id, key, f"{channel}:{ts}")
+
+    async def _post(self, channel: str, text: str, blocks: Sequence[Block] | None = None,
+                    thread_ts: str | None = None) -> tuple[str, str]:
+        response = await self.client.chat_postMessage(
+            channel=channel, text=text, blocks=list(blocks) if blocks else None, thread_ts=thread_ts,
+            unfurl_links=False, unfurl_media=False,
+        )
+        return str(response["channel"]), str(response["ts"])
+
+    async def request_submitted(self, view: RequestView) -> None:
+        r = view.request
+        channel = await self.dm_channel(r.requester_id)
+        channel, ts = await self._post(channel, f"Request #{r.id} received; checking it with the cloud.",
+                                       requester_status(view))
+        await self._remember(r.id, DM, channel, ts)
+        await self._audit(f"#{r.id} submitted by <@{r.requester_id}> for {r.target} ({len(view.servers)} servers)")
+
+    async def request_ready(self, view: RequestView) -> None:
+        r = view.request
+        if view.approvers_channel is None:
+            log.error("no approvers channel for target %s; request #%d cannot be shown", r.target, r.id)
+            return
+        channel, ts = await self._post(view.approvers_channel, card_text(view), approval_card(view))
+        await self._remember(r.id, CARD, channel, ts)
+        await self._update_dm(view)
+
+    async def request_updated(self, view: RequestView, event: WorkflowEvent) -> None:
+        r = view.request
+        card = _ref(r.message_refs.get(CARD))
+        if card:
+            await self.client.chat_update(channel=card[0], ts=card[1], text=card_text(view),
+                                          blocks=approval_card(view))
+            template = THREAD_NOTES.get(event.kind)
+            if template:
+                note = template.format(actor=event.actor, requester=r.requester_id, note=event.note or "",
+                                       status_emoji=STATUS_EMOJI[r.status])
+                await self._post(card[0], note, thread_ts=card[1])
+            if event.kind == EventKind.FINISHED:
+                for chunk in results_thread(view):
+                    await self._post(card[0], chunk, thread_ts=card[1])
+        await self._update_dm(view)
+        requester_note = REQUESTER_NOTES.get(event.kind)
+        if requester_note and event.actor != r.requester_id:
+            channel = await self.dm_channel(r.requester_id)
+            await self._post(channel, requester_note.format(id=r.id, actor=event.actor, note=event.note or ""))
+        await self._audit(f"#{r.id} {event.kind.value}" + (f" by <@{event.actor}>" if event.actor else ""))
+
+    async def _update_dm(self, view: RequestView) -> None:
+        dm = _ref(view.request.message_refs.get(DM))
+        if dm:
+            await self.client.chat_update(channel=dm[0], ts=dm[1], text=f"Request #{view.request.id}",
+                                          blocks=requester_status(view))
+
+    async def deliver_secret(self, view: RequestView, secrets: Sequence[DeliveredSecret], reveal_token: str,
+                             reveal_expires_at: datetime) -> None:
+        r = view.request
+        channel = await self.dm_channel(r.requester_id)
+        try:
+            await self.client.chat_postEphemeral(
+                channel=channel, user=r.requester_id, text=f"New password(s) for request #{r.id}",
+                blocks=ephemeral_passwords(r.id, secrets),
+            )
+        except Exception as exc:  # not guaranteed anyway: the Reveal button below is the reliable path
+            log.warning("ephemeral delivery for request #%d failed: %s", r.id, exc)
+        channel, ts = await self._post(channel, f"Your new password for request #{r.id} is ready to reveal once.",
+                                       reveal_offer(r.id, reveal_token, reveal_expires_at))
+        await self._remember(r.id, REVEAL, channel, ts)
+
+    async def remind_approvers(self, view: RequestView) -> None:
+        card = _ref(view.request.message_refs.get(CARD))
+        if card:
+            await self._post(card[0], f":bell: Request #{view.request.id} is still waiting for approval.",
+                             thread_ts=card[1])
+
+    async def _audit(self, line: str) -> None:
+        if self.audit_channel:
+            try:
+                await self._post(self.audit_channel, line)
+            except Exception as exc:
+                log.warning("audit channel post failed: %s", exc)

@@ -1,0 +1,118 @@
+"""The request modal: server typeahead, and the submission with its inline errors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot.slack import ids
+from bot.slack.blocks.modals import server_option
+from bot.slack.context import ACK_BUDGET_S, SlackContext
+from bot.store.records import PasswordMode, RebootMode
+from bot.workflow import Field, InventoryUnavailable, Submission
+
+log = logging.getLogger(__name__)
+
+FIELD_BLOCKS = {
+    Field.TARGET: ids.TARGET_BLOCK,
+    Field.SERVERS: ids.SERVERS_BLOCK,
+    Field.REASON: ids.REASON_BLOCK,
+    Field.PASSWORD_MODE: ids.MODE_BLOCK,
+    Field.REBOOT: ids.REBOOT_BLOCK,
+}
+MAX_PASTED = 5000
+SPLIT = re.compile(r"[\s,;]+")
+
+
+def _value(values: dict[str, Any], block: str, action: str) -> dict[str, Any]:
+    entry = (values.get(block) or {}).get(action)
+    return entry if isinstance(entry, dict) else {}
+
+
+def _selected(values: dict[str, Any], block: str, action: str) -> str | None:
+    option = _value(values, block, action).get("selected_option")
+    return str(option["value"]) if isinstance(option, dict) and "value" in option else None
+
+
+def parse_submission(user_id: str, values: dict[str, Any]) -> tuple[Submission | None, dict[str, str]]:
+    """Turns the modal's state into a Submission, or block errors for what cannot even be read."""
+    errors: dict[str, str] = {}
+    target = _selected(values, ids.TARGET_BLOCK, ids.TARGET_ACTION)
+    if not target:
+        errors[ids.TARGET_BLOCK] = "Pick a target."
+    picked = _value(values, ids.SERVERS_BLOCK, ids.SERVERS_ACTION).get("selected_options") or []
+    refs = [str(o["value"]) for o in picked if isinstance(o, dict) and "value" in o]
+    pasted = str(_value(values, ids.PASTE_BLOCK, ids.PASTE_ACTION).get("value") or "")
+    pasted_refs = [r for r in SPLIT.split(pasted) if r]
+    if len(pasted_refs) > MAX_PASTED:
+        errors[ids.PASTE_BLOCK] = f"Paste at most {MAX_PASTED} names or IDs at once."
+    tag = _value(values, ids.TAG_BLOCK, ids.TAG_ACTION).get("value")
+    reason = str(_value(values, ids.REASON_BLOCK, ids.REASON_ACTION).get("value") or "")
+    try:
+        mode = PasswordMode(_selected(values, ids.MODE_BLOCK, ids.MODE_ACTION) or PasswordMode.SHARED)
+    except ValueError:
+        errors[ids.MODE_BLOCK] = "Pick one of the password options."
+        mode = PasswordMode.SHARED
+    try:
+        reboot = RebootMode(_selected(values, ids.REBOOT_BLOCK, ids.REBOOT_ACTION) or RebootMode.NONE)
+    except ValueError:
+        errors[ids.REBOOT_BLOCK] = "Pick one of the restart options."
+        reboot = RebootMode.NONE
+    if errors or target is None:
+        return None, errors
+    return Submission(target=target, requester_id=user_id, server_refs=refs + pasted_refs, reason=reason,
+                      password_mode=mode, reboot=reboot, tag=str(tag) if tag else None), {}
+
+
+def register(app: AsyncApp, ctx: SlackContext) -> None:
+    @app.view(ids.REQUEST_MODAL)
+    async def submit_request(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user_id = str(body["user"]["id"])
+        values = (view.get("state") or {}).get("values") or {}
+        submission, errors = parse_submission(user_id, values)
+        if submission is None:
+            await ack(response_action="errors", errors=errors)
+            return
+        try:
+            result = await asyncio.wait_for(ctx.workflow.submit(submission), ACK_BUDGET_S)
+        except Exception as exc:
+            log.error("submission by %s could not be recorded: %s", user_id, exc)
+            await ack(response_action="errors", errors={
+                ids.REASON_BLOCK: "The bot could not record the request right now (its database or the cloud "
+                                  "did not answer in time). Nothing was created; submit again in a minute."})
+            return
+        if result.errors:
+            block_errors = {FIELD_BLOCKS[f]: msg for f, msg in result.errors.items()}
+            if ids.SERVERS_BLOCK in block_errors and not _value(values, ids.SERVERS_BLOCK, ids.SERVERS_ACTION).get(
+                    "selected_options"):
+                block_errors[ids.PASTE_BLOCK] = block_errors.pop(ids.SERVERS_BLOCK)
+            await ack(response_action="errors", errors={k: v[:2000] for k, v in block_errors.items()})
+            return
+        await ack()
+
+    @app.options(ids.SERVERS_ACTION)
+    async def server_options(ack: AsyncAck, body: dict[str, Any]) -> None:
+        user_id = str(body["user"]["id"])
+        values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
+        target = _selected(values, ids.TARGET_BLOCK, ids.TARGET_ACTION)
+        if target is None:
+            allowed = await ctx.workflow.policy.requestable_targets(user_id)
+            target = allowed[0] if len(allowed) == 1 else None
+        if target is None or not await ctx.workflow.policy.may_request(user_id, target):
+            await ack(options=[])
+            return
+        try:
+            servers = await ctx.workflow.inventory.search(target, str(body.get("value") or ""), limit=100,
+                                                          max_wait_s=ACK_BUDGET_S)
+        except InventoryUnavailable as exc:
+            log.warning("server search on %s failed: %s", target, exc)
+            await ack(options=[])
+            return
+        options = [server_option(s.name, s.id, ", ".join(
+            p for p in (s.addresses[0] if s.addresses else None, s.os_type, s.status) if p)).to_dict()
+            for s in servers]
+        await ack(options=options)
