@@ -188,3 +188,24 @@ def test_credentials_hide_secrets() -> None:
     aksk = AkSkCredentials(access_key="AK", secret_key="SK-Canary-1")
     assert "SK-Canary-1" not in repr(aksk) + str(aksk)
     assert "Iam-Canary-Pw1" not in repr(CREDS) + str(CREDS)
+
+
+async def test_concurrent_401s_share_one_reauthentication(
+    cloud: FakeCloud, session: aiohttp.ClientSession
+) -> None:
+    cloud.on("POST", IAM, IamFake())
+
+    def ecs(request: Recorded) -> web.Response:
+        if request.headers["X-Auth-Token"] == "tok-1":
+            return reply(401, {"error": {"code": "Common.0013", "message": "revoked"}})
+        return reply(200, SERVER)
+
+    cloud.on("GET", SERVER_PATH, ecs)
+    client = token_client(cloud, session, Clock(), max_concurrency=20)
+    # all 20 wait for tok-1, send it, get 401: only one of them may fetch tok-2
+    servers = await asyncio.gather(*(client.get_server("s1") for _ in range(20)))
+    assert len(servers) == 20
+    assert len(cloud.calls("POST", IAM)) == 2
+    tokens = [c.headers["X-Auth-Token"] for c in cloud.calls("GET", SERVER_PATH)]
+    assert tokens.count("tok-1") == 20
+    assert tokens.count("tok-2") == 20
