@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -63,7 +64,7 @@ async def _serve(config: AppConfig) -> None:
 
         assert settings.slack_app_token is not None
         socket_handler = AsyncSocketModeHandler(runtime.app, settings.slack_app_token.get_secret_value())
-        await socket_handler.connect_async()
+        await socket_handler.connect_async()  # type: ignore[no-untyped-call]
         log.info("connected to Slack in Socket Mode; health and metrics on port %d", settings.http_port)
     else:
         log.info("serving Slack on http://%s:%d/slack/events", settings.http_host, settings.http_port)
@@ -74,7 +75,7 @@ async def _serve(config: AppConfig) -> None:
     await stop.wait()
     log.info("shutting down: finishing work in flight")
     if socket_handler is not None:
-        await socket_handler.close_async()
+        await socket_handler.close_async()  # type: ignore[no-untyped-call]
     await runner.cleanup()
     await runtime.close()
 
@@ -110,8 +111,11 @@ async def _doctor(config: AppConfig) -> int:
     click.echo(f"configuration: OK ({len(config.bot.targets)} target(s), mode {config.settings.mode})")
     async with aiohttp.ClientSession() as session:
         token = config.settings.slack_bot_token
-        client = AsyncWebClient(token=token.get_secret_value() if token else None,
-                                base_url=config.settings.slack_api_url, session=session)
+        client = AsyncWebClient(
+            token=token.get_secret_value() if token else None,
+            base_url=config.settings.slack_api_url,
+            session=session,
+        )
         try:
             auth = await client.auth_test()
             click.echo(f"slack: OK (bot {auth.get('user')} in {auth.get('team')})")
@@ -138,10 +142,8 @@ def simulator(port: int, servers: int, seed: int, latency_ms: float) -> None:
     """Run the fake ECS + IAM API for trying the bot without a cloud."""
     from bot.simulator import serve_forever
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_forever(port, servers=servers, seed=seed, latency_ms=latency_ms))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

@@ -53,17 +53,32 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def ecs_client(session: aiohttp.ClientSession, target: Target, *, concurrency: int, timeout_s: float,
-               retry: RetryPolicy | None = None) -> EcsClient:
+def ecs_client(
+    session: aiohttp.ClientSession,
+    target: Target,
+    *,
+    concurrency: int,
+    timeout_s: float,
+    retry: RetryPolicy | None = None,
+) -> EcsClient:
     credentials: AkSkCredentials | PasswordCredentials
     if isinstance(target.auth, AkSkAuth):
-        credentials = AkSkCredentials(access_key=target.auth.access_key.get_secret_value(),
-                                      secret_key=target.auth.secret_key)
+        credentials = AkSkCredentials(
+            access_key=target.auth.access_key.get_secret_value(), secret_key=target.auth.secret_key
+        )
     else:
-        credentials = PasswordCredentials(user=target.auth.user.get_secret_value(),
-                                          password=target.auth.password, domain=target.auth.domain)
-    return EcsClient(session, Endpoints(ecs=target.ecs_endpoint, iam=target.iam_endpoint), target.project_id,
-                     credentials, max_concurrency=concurrency, timeout_s=timeout_s, retry=retry)
+        credentials = PasswordCredentials(
+            user=target.auth.user.get_secret_value(), password=target.auth.password, domain=target.auth.domain
+        )
+    return EcsClient(
+        session,
+        Endpoints(ecs=target.ecs_endpoint, iam=target.iam_endpoint),
+        target.project_id,
+        credentials,
+        max_concurrency=concurrency,
+        timeout_s=timeout_s,
+        retry=retry,
+    )
 
 
 @dataclass
@@ -100,28 +115,62 @@ class Runtime:
         session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=10))
         targets: Mapping[str, Target] = {t.name: t for t in config.bot.targets}
         clients = {
-            name: ecs_client(session, t, concurrency=settings.ecs_concurrency,
-                             timeout_s=settings.ecs_timeout.total_seconds(), retry=tuning.retry)
+            name: ecs_client(
+                session,
+                t,
+                concurrency=settings.ecs_concurrency,
+                timeout_s=settings.ecs_timeout.total_seconds(),
+                retry=tuning.retry,
+            )
             for name, t in targets.items()
         }
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-        retry_handlers = [AsyncConnectionErrorRetryHandler(), AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-                          AsyncServerErrorRetryHandler(max_retry_count=2)] if tuning.slack_retries else []
-        slack_client = AsyncWebClient(token=token, base_url=settings.slack_api_url, session=session,
-                                      retry_handlers=retry_handlers)
+        retry_handlers = (
+            [
+                AsyncConnectionErrorRetryHandler(),
+                AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+                AsyncServerErrorRetryHandler(max_retry_count=2),
+            ]
+            if tuning.slack_retries
+            else []
+        )
+        slack_client = AsyncWebClient(
+            token=token, base_url=settings.slack_api_url, session=session, retry_handlers=retry_handlers
+        )
         tasks = TaskKeeper()
         notifier = SlackNotifier(slack_client, audit_channel=settings.audit_channel)
-        executor = Executor(store=store, targets=targets, clients=clients, notifier=notifier,
-                            settings=ExecutionSettings(worker_id=worker_id(), reveal_ttl=settings.reveal_ttl,
-                                                       lease=tuning.lease,
-                                                       job_poll_interval_s=tuning.job_poll_interval_s))
-        workflow = Workflow(store=store, targets=targets, clients=clients, inventory=Inventory(clients),
-                            policy=Policy(targets, SlackDirectory(slack_client)), notifier=notifier, tasks=tasks,
-                            executor=executor)
+        executor = Executor(
+            store=store,
+            targets=targets,
+            clients=clients,
+            notifier=notifier,
+            settings=ExecutionSettings(
+                worker_id=worker_id(),
+                reveal_ttl=settings.reveal_ttl,
+                lease=tuning.lease,
+                job_poll_interval_s=tuning.job_poll_interval_s,
+            ),
+        )
+        workflow = Workflow(
+            store=store,
+            targets=targets,
+            clients=clients,
+            inventory=Inventory(clients),
+            policy=Policy(targets, SlackDirectory(slack_client)),
+            notifier=notifier,
+            tasks=tasks,
+            executor=executor,
+        )
         notifier.save_ref = workflow.save_message_ref
-        signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
-        app = AsyncApp(client=slack_client, signing_secret=signing_secret, process_before_response=True,
-                       request_verification_enabled=settings.mode == "http")
+        signing_secret = (
+            settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+        )
+        app = AsyncApp(
+            client=slack_client,
+            signing_secret=signing_secret,
+            process_before_response=True,
+            request_verification_enabled=settings.mode == "http",
+        )
         slack.register(app, SlackContext(workflow=workflow, notifier=notifier, tasks=tasks))
 
         @app.error
@@ -157,7 +206,11 @@ class Runtime:
 
     def web_app(self) -> web.Application:
         """Slack's endpoint plus health and metrics, on one aiohttp server."""
-        web_app = self.app.web_app(path="/slack/events") if self.config.settings.mode == "http" else web.Application()
+        web_app = (
+            self.app.web_app(path="/slack/events")
+            if self.config.settings.mode == "http"
+            else web.Application()
+        )
         web_app.router.add_get("/healthz", self._healthz)
         web_app.router.add_get("/metrics", self._metrics)
         return web_app

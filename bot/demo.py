@@ -6,7 +6,6 @@ what each person would see; the end-to-end tests and the benchmarks drive the sa
 
 from __future__ import annotations
 
-import asyncio
 import json
 import tempfile
 from collections.abc import Callable, Mapping
@@ -32,7 +31,7 @@ from bot.simulator.slack_api import (
 from bot.slack import ids
 
 DEMO_TARGETS = Path(__file__).with_name("demo_targets.yml")
-SIGNING_SECRET = "demo-signing-secret"  # noqa: S105 - a fixed value for a local fake workspace
+SIGNING_SECRET = "demo-signing-secret"
 REQUESTER = "UDEMOREQUESTER"
 APPROVERS = ("UDEMOAPPROVER1", "UDEMOAPPROVER2")
 APPROVERS_CHANNEL = "CDEMOAPPROVALS"
@@ -72,29 +71,51 @@ class World:
     seen: int = field(default=0)
 
     @classmethod
-    async def start(cls, *, servers: int = 40, seed: int = 7, env: Mapping[str, str] | None = None,
-                    tuning: Tuning | None = None, printer: Callable[[str], None] | None = None,
-                    fleet: Fleet | None = None, latency_s: float = 0.0) -> World:
+    async def start(
+        cls,
+        *,
+        servers: int = 40,
+        seed: int = 7,
+        env: Mapping[str, str] | None = None,
+        tuning: Tuning | None = None,
+        printer: Callable[[str], None] | None = None,
+        fleet: Fleet | None = None,
+        latency_s: float = 0.0,
+    ) -> World:
         sim = Simulator(fleet or Fleet.generate(servers, seed=seed), latency_s=latency_s)
         await sim.start()
         slack = FakeSlack(
-            users=[SlackUser(REQUESTER, "alice", "Alice (on call)"), SlackUser(APPROVERS[0], "bob", "Bob (lead)"),
-                   SlackUser(APPROVERS[1], "carol", "Carol (security)")],
-            channels={APPROVERS_CHANNEL: "ecs-approvals"}, printer=printer,
+            users=[
+                SlackUser(REQUESTER, "alice", "Alice (on call)"),
+                SlackUser(APPROVERS[0], "bob", "Bob (lead)"),
+                SlackUser(APPROVERS[1], "carol", "Carol (security)"),
+            ],
+            channels={APPROVERS_CHANNEL: "ecs-approvals"},
+            printer=printer,
         )
         await slack.start()
         tmp = tempfile.TemporaryDirectory(prefix="ecs-reset-bot-")
         environ = demo_environment(sim.url, slack.api_url, Path(tmp.name), **(env or {}))
-        runtime = await Runtime.build(load_app_config(environ, register_secrets=True), tuning=tuning or Tuning(
-            sweep_interval_s=1.0, job_poll_interval_s=0.05, drain_timeout_s=5.0))
+        runtime = await Runtime.build(
+            load_app_config(environ, register_secrets=True),
+            tuning=tuning or Tuning(sweep_interval_s=1.0, job_poll_interval_s=0.05, drain_timeout_s=5.0),
+        )
         await runtime.start()
         runner = web.AppRunner(runtime.web_app(), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         host, port = runner.addresses[0][:2]
-        return cls(sim, slack, runtime, f"http://{host}:{port}", SlackRequests(SIGNING_SECRET, slack=slack),
-                   aiohttp.ClientSession(), runner, tmp)
+        return cls(
+            sim,
+            slack,
+            runtime,
+            f"http://{host}:{port}",
+            SlackRequests(SIGNING_SECRET, slack=slack),
+            aiohttp.ClientSession(),
+            runner,
+            tmp,
+        )
 
     async def close(self) -> None:
         await self.http.close()
@@ -108,8 +129,9 @@ class World:
     async def send(self, request: Any) -> tuple[int, str]:
         return await self.requests.deliver(f"{self.bot_url}/slack/events", request, self.http)
 
-    async def wait(self, method: str, predicate: Callable[[SlackCall], bool] | None = None,
-                   timeout: float = 10.0) -> SlackCall:  # noqa: ASYNC109
+    async def wait(
+        self, method: str, predicate: Callable[[SlackCall], bool] | None = None, timeout: float = 10.0  # noqa: ASYNC109
+    ) -> SlackCall:
         return await self.slack.wait_for(method, predicate, timeout)
 
     # -- the moves people make -----------------------------------------------------------------
@@ -122,16 +144,30 @@ class World:
         view = call.args["view"]
         return json.loads(view) if isinstance(view, str) else dict(view)
 
-    async def submit(self, user_id: str, view: Mapping[str, Any], *, target: str, servers: list[str],
-                     reason: str, mode: str = "shared", reboot: str = "none", tag: str | None = None
-                     ) -> tuple[int, str]:
-        values = submission_values(target=target, paste="\n".join(servers), reason=reason, mode=mode, reboot=reboot,
-                                   tag=tag)
+    async def submit(
+        self,
+        user_id: str,
+        view: Mapping[str, Any],
+        *,
+        target: str,
+        servers: list[str],
+        reason: str,
+        mode: str = "shared",
+        reboot: str = "none",
+        tag: str | None = None,
+    ) -> tuple[int, str]:
+        values = submission_values(
+            target=target, paste="\n".join(servers), reason=reason, mode=mode, reboot=reboot, tag=tag
+        )
         return await self.send(self.requests.view_submission(user_id=user_id, view=view, values=values))
 
-    async def card_for(self, request_id: int | None = None, timeout: float = 15.0  # noqa: ASYNC109
-                       ) -> StoredMessage:
+    async def card_for(
+        self,
+        request_id: int | None = None,
+        timeout: float = 15.0,  # noqa: ASYNC109
+    ) -> StoredMessage:
         """The approval card as it stands now in the approvers' channel (it is edited in place)."""
+
         def is_card(call: SlackCall) -> bool:
             if call.args.get("channel") != APPROVERS_CHANNEL or call.args.get("thread_ts"):
                 return False
@@ -148,23 +184,45 @@ class World:
 
     async def click(self, user_id: str, action_id: str, message: StoredMessage) -> tuple[int, str]:
         """Clicks the button `action_id` of a message as `user_id` would, value and all."""
-        return await self.send(self.requests.block_actions(
-            user_id=user_id, action_id=action_id, value=button_value(message.blocks, action_id),
-            channel_id=message.channel, message_ts=message.ts, message=message.as_api()))
+        return await self.send(
+            self.requests.block_actions(
+                user_id=user_id,
+                action_id=action_id,
+                value=button_value(message.blocks, action_id),
+                channel_id=message.channel,
+                message_ts=message.ts,
+                message=message.as_api(),
+            )
+        )
 
 
-def submission_values(*, target: str, paste: str, reason: str, mode: str = "shared", reboot: str = "none",
-                      tag: str | None = None, picked: list[str] | None = None) -> dict[str, Any]:
+def submission_values(
+    *,
+    target: str,
+    paste: str,
+    reason: str,
+    mode: str = "shared",
+    reboot: str = "none",
+    tag: str | None = None,
+    picked: list[str] | None = None,
+) -> dict[str, Any]:
     """The modal's `state.values` as Slack sends them on submit."""
     return {
-        ids.TARGET_BLOCK: {ids.TARGET_ACTION: {"type": "static_select",
-                                               "selected_option": {"value": target}}},
-        ids.SERVERS_BLOCK: {ids.SERVERS_ACTION: {"type": "multi_external_select", "selected_options": [
-            {"value": v} for v in picked or []]}},
+        ids.TARGET_BLOCK: {
+            ids.TARGET_ACTION: {"type": "static_select", "selected_option": {"value": target}}
+        },
+        ids.SERVERS_BLOCK: {
+            ids.SERVERS_ACTION: {
+                "type": "multi_external_select",
+                "selected_options": [{"value": v} for v in picked or []],
+            }
+        },
         ids.PASTE_BLOCK: {ids.PASTE_ACTION: {"type": "plain_text_input", "value": paste or None}},
         ids.TAG_BLOCK: {ids.TAG_ACTION: {"type": "plain_text_input", "value": tag}},
         ids.MODE_BLOCK: {ids.MODE_ACTION: {"type": "radio_buttons", "selected_option": {"value": mode}}},
-        ids.REBOOT_BLOCK: {ids.REBOOT_ACTION: {"type": "radio_buttons", "selected_option": {"value": reboot}}},
+        ids.REBOOT_BLOCK: {
+            ids.REBOOT_ACTION: {"type": "radio_buttons", "selected_option": {"value": reboot}}
+        },
         ids.REASON_BLOCK: {ids.REASON_ACTION: {"type": "plain_text_input", "value": reason}},
     }
 
@@ -184,16 +242,25 @@ async def run_demo(printer: Callable[[str], None] = print) -> int:
         servers = [s.name for s in list(world.sim.fleet)[:40] if s.plugin_installed and not s.locked][:3]
         printer(f"Simulator at {world.sim.url}; fake Slack at {world.slack.url}; bot at {world.bot_url}\n")
         view = await world.open_modal(REQUESTER, " ".join(servers))
-        status, answer = await world.submit(REQUESTER, view, target="demo-aksk", servers=servers,
-                                            reason="OPS-42 root password lost after migration", reboot="soft")
+        status, answer = await world.submit(
+            REQUESTER,
+            view,
+            target="demo-aksk",
+            servers=servers,
+            reason="OPS-42 root password lost after migration",
+            reboot="soft",
+        )
         if status != 200 or answer.strip():
             printer(f"the bot refused the request form ({status}): {answer}")
             return 1
         card = await world.card_for()
         await world.click(APPROVERS[0], ids.APPROVE_ACTION, card)
-        offer = await world.wait("chat.postMessage", lambda c: "ready to reveal" in str(c.args.get("text")), 30)
-        await world.click(REQUESTER, ids.REVEAL_ACTION,
-                          world.message_like(str(offer.args["channel"]), "Your new password"))
+        offer = await world.wait(
+            "chat.postMessage", lambda c: "ready to reveal" in str(c.args.get("text")), 30
+        )
+        await world.click(
+            REQUESTER, ids.REVEAL_ACTION, world.message_like(str(offer.args["channel"]), "Your new password")
+        )
         await world.wait("views.open", lambda c: ids.REVEAL_MODAL in json.dumps(c.args.get("view")), 10)
         await world.wait("chat.postMessage", lambda c: "server(s) reset" in str(c.args.get("text")), 30)
         await world.runtime.tasks.idle()

@@ -7,14 +7,19 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 REQUESTS = Counter(
-    "ecs_reset_requests_total", "Reset requests by the state they reached", ["target", "status"],
+    "ecs_reset_requests_total",
+    "Reset requests by the state they reached",
+    ["target", "status"],
     registry=REGISTRY,
 )
 SERVER_RESETS = Counter(
     "ecs_reset_servers_total", "Per-server reset outcomes", ["target", "outcome"], registry=REGISTRY
 )
 EXECUTION_SECONDS = Histogram(
-    "ecs_reset_execution_seconds", "Time from claim to final state", ["target"], registry=REGISTRY,
+    "ecs_reset_execution_seconds",
+    "Time from claim to final state",
+    ["target"],
+    registry=REGISTRY,
     buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600),
 )
 BACKGROUND_TASKS = Gauge("ecs_reset_background_tasks", "Background tasks in flight", registry=REGISTRY)

@@ -20,12 +20,16 @@ log = logging.getLogger(__name__)
 
 def register(app: AsyncApp, ctx: SlackContext) -> None:
     @app.action(ids.APPROVE_ACTION)
-    async def approve(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
+    async def approve(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         await ack()
         ctx.tasks.spawn(_approve(ctx, client, body, action), name="approve-click")
 
     @app.action(ids.DENY_ACTION)
-    async def deny(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
+    async def deny(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         await ack()
         ctx.tasks.spawn(_open_deny(ctx, client, body, action), name="deny-click")
 
@@ -34,18 +38,27 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
         user_id = str(body["user"]["id"])
         metadata = str(view.get("private_metadata") or "")
         values = (view.get("state") or {}).get("values") or {}
-        reason = str(((values.get(ids.DENY_REASON_BLOCK) or {}).get(ids.DENY_REASON_ACTION) or {}).get("value")
-                     or "")
+        reason = str(
+            ((values.get(ids.DENY_REASON_BLOCK) or {}).get(ids.DENY_REASON_ACTION) or {}).get("value") or ""
+        )
         if not metadata.isdigit():
-            await ack(response_action="errors", errors={ids.DENY_REASON_BLOCK: "This form is damaged; close it."})
+            await ack(
+                response_action="errors", errors={ids.DENY_REASON_BLOCK: "This form is damaged; close it."}
+            )
             return
         try:
             result = await asyncio.wait_for(
-                ctx.workflow.decide(int(metadata), user_id, Decision.DENY, reason), ACK_BUDGET_S)
+                ctx.workflow.decide(int(metadata), user_id, Decision.DENY, reason), ACK_BUDGET_S
+            )
         except Exception as exc:
             log.error("deny of #%s by %s failed: %s", metadata, user_id, exc)
-            await ack(response_action="errors", errors={
-                ids.DENY_REASON_BLOCK: "The bot could not record the denial right now; try again in a minute."})
+            await ack(
+                response_action="errors",
+                errors={
+                    ids.DENY_REASON_BLOCK: "The bot could not record the denial right now; "
+                    "try again in a minute."
+                },
+            )
             return
         if not result.ok:
             await ack(response_action="errors", errors={ids.DENY_REASON_BLOCK: result.message})
@@ -53,7 +66,9 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
         await ack()
 
 
-async def _approve(ctx: SlackContext, client: AsyncWebClient, body: dict[str, Any], action: dict[str, Any]) -> None:
+async def _approve(
+    ctx: SlackContext, client: AsyncWebClient, body: dict[str, Any], action: dict[str, Any]
+) -> None:
     request_id = request_id_of(action)
     user_id = str(body["user"]["id"])
     if request_id is None:
@@ -63,14 +78,19 @@ async def _approve(ctx: SlackContext, client: AsyncWebClient, body: dict[str, An
         result = await ctx.workflow.decide(request_id, user_id, Decision.APPROVE)
     except Exception as exc:
         log.error("approve of #%d by %s failed: %s", request_id, user_id, exc)
-        await tell_clicker(client, body, f"Your approval of #{request_id} could not be recorded (the bot's database "
-                                  "did not answer). Nothing changed; click again in a minute.")
+        await tell_clicker(
+            client,
+            body,
+            f"Your approval of #{request_id} could not be recorded (the bot's database "
+            "did not answer). Nothing changed; click again in a minute.",
+        )
         return
     await tell_clicker(client, body, result.message)
 
 
-async def _open_deny(ctx: SlackContext, client: AsyncWebClient, body: dict[str, Any], action: dict[str, Any]
-                     ) -> None:
+async def _open_deny(
+    ctx: SlackContext, client: AsyncWebClient, body: dict[str, Any], action: dict[str, Any]
+) -> None:
     request_id = request_id_of(action)
     user_id = str(body["user"]["id"])
     trigger_id = str(body.get("trigger_id") or "")
@@ -78,12 +98,17 @@ async def _open_deny(ctx: SlackContext, client: AsyncWebClient, body: dict[str, 
     if request_id is not None:
         try:
             request = await asyncio.wait_for(ctx.workflow.store.get_request(request_id), 1.0)
-            refusal = (f"There is no request #{request_id}." if request is None
-                       else await asyncio.wait_for(ctx.workflow.policy.refuse_decision(user_id, request), 1.0))
+            refusal = (
+                f"There is no request #{request_id}."
+                if request is None
+                else await asyncio.wait_for(ctx.workflow.policy.refuse_decision(user_id, request), 1.0)
+            )
         except Exception as exc:  # decide() checks again on submit; the modal must open in time
             log.warning("pre-check of deny #%s skipped: %s", request_id, exc)
     if refusal or request_id is None:
         await client.views_open(trigger_id=trigger_id, view=notice_modal("Cannot deny", refusal or ""))
         return
-    await client.views_open(trigger_id=trigger_id, view=deny_modal(
-        request_id, f"Denying ends request #{request_id}; the requester sees your reason."))
+    await client.views_open(
+        trigger_id=trigger_id,
+        view=deny_modal(request_id, f"Denying ends request #{request_id}; the requester sees your reason."),
+    )

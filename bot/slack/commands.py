@@ -40,12 +40,16 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
                 answer = await asyncio.wait_for(_subcommand(ctx, word, rest.strip(), user_id), ACK_BUDGET_S)
             except Exception as exc:
                 log.warning("/%s %s failed: %s", ids.COMMAND, word, exc)
-                answer = "I could not read the requests right now; nothing was changed. Try again in a minute."
+                answer = (
+                    "I could not read the requests right now; nothing was changed. Try again in a minute."
+                )
             await ack(text=answer)
         else:
             await ack()
-            ctx.tasks.spawn(_open_modal(ctx, client, user_id, str(command["trigger_id"]), text),
-                            name=f"open-modal-{user_id}")
+            ctx.tasks.spawn(
+                _open_modal(ctx, client, user_id, str(command["trigger_id"]), text),
+                name=f"open-modal-{user_id}",
+            )
 
 
 async def _subcommand(ctx: SlackContext, word: str, arg: str, user_id: str) -> str:
@@ -54,8 +58,10 @@ async def _subcommand(ctx: SlackContext, word: str, arg: str, user_id: str) -> s
         requests = await workflow.history_for(user_id)
         if not requests:
             return "You have no requests yet."
-        return "\n".join(f"#{r.id} {r.target}: {STATUS_WORDS[r.status]} ({r.created_at:%Y-%m-%d %H:%M} UTC)"
-                         for r in requests)
+        return "\n".join(
+            f"#{r.id} {r.target}: {STATUS_WORDS[r.status]} ({r.created_at:%Y-%m-%d %H:%M} UTC)"
+            for r in requests
+        )
     number = arg.lstrip("#")
     if not number.isdigit():
         return f"Usage: `{ids.COMMAND} {word} <request number>`"
@@ -67,12 +73,16 @@ async def _subcommand(ctx: SlackContext, word: str, arg: str, user_id: str) -> s
     return (await workflow.cancel(int(number), user_id)).message
 
 
-async def _open_modal(ctx: SlackContext, client: AsyncWebClient, user_id: str, trigger_id: str,
-                      prefill_text: str) -> None:
+async def _open_modal(
+    ctx: SlackContext, client: AsyncWebClient, user_id: str, trigger_id: str, prefill_text: str
+) -> None:
     targets = await ctx.workflow.policy.requestable_targets(user_id)
     if not targets:
-        view = notice_modal("Not allowed", "You may not request password resets for any target. "
-                                           "Ask the bot's operator to add you to a target's requesters.")
+        view = notice_modal(
+            "Not allowed",
+            "You may not request password resets for any target. "
+            "Ask the bot's operator to add you to a target's requesters.",
+        )
     else:
         patterns = {ctx.workflow.targets[t].reason_pattern for t in targets} - {None}
         hint = f"Must match {next(iter(patterns))}" if len(patterns) == 1 else None

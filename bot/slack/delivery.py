@@ -10,17 +10,17 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import ids
-from bot.slack.replies import request_id_of, tell_clicker
 from bot.slack.blocks.dm import reveal_done
 from bot.slack.blocks.modals import notice_modal, reveal_modal
 from bot.slack.context import SlackContext
+from bot.slack.replies import request_id_of, tell_clicker
 from bot.store.records import RevealOutcome
 
 log = logging.getLogger(__name__)
 
 REVEAL_REFUSALS = {
     RevealOutcome.ALREADY_REVEALED: "This password was already revealed once and has been erased. "
-                                    "If you did not keep it, request a new reset.",
+    "If you did not keep it, request a new reset.",
     RevealOutcome.EXPIRED: "This reveal has expired and the password was erased. Request a new reset.",
     RevealOutcome.NOT_FOUND: "There is nothing to reveal here.",
     RevealOutcome.WRONG_USER: "Only the requester can reveal this password.",
@@ -29,17 +29,23 @@ REVEAL_REFUSALS = {
 
 def register(app: AsyncApp, ctx: SlackContext) -> None:
     @app.action(ids.CANCEL_ACTION)
-    async def cancel(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
+    async def cancel(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         await ack()
         ctx.tasks.spawn(_cancel(ctx, client, body, action), name="cancel-click")
 
     @app.action(ids.REVEAL_ACTION)
-    async def reveal(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
+    async def reveal(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         await ack()
         ctx.tasks.spawn(_reveal(ctx, client, body, action), name="reveal-click")
 
 
-async def _cancel(ctx: SlackContext, client: AsyncWebClient, body: dict[str, Any], action: dict[str, Any]) -> None:
+async def _cancel(
+    ctx: SlackContext, client: AsyncWebClient, body: dict[str, Any], action: dict[str, Any]
+) -> None:
     request_id = request_id_of(action)
     if request_id is None:
         await tell_clicker(client, body, "This button is damaged; nothing was cancelled.")
@@ -49,18 +55,25 @@ async def _cancel(ctx: SlackContext, client: AsyncWebClient, body: dict[str, Any
         await tell_clicker(client, body, result.message)
 
 
-async def _reveal(ctx: SlackContext, client: AsyncWebClient, body: dict[str, Any], action: dict[str, Any]) -> None:
+async def _reveal(
+    ctx: SlackContext, client: AsyncWebClient, body: dict[str, Any], action: dict[str, Any]
+) -> None:
     user_id = str(body["user"]["id"])
     token = str(action.get("value") or "")[:200]
     trigger_id = str(body.get("trigger_id") or "")
     result, secrets = await ctx.workflow.reveal(token, user_id)
     if result.outcome != RevealOutcome.REVEALED or result.request_id is None:
-        await client.views_open(trigger_id=trigger_id,
-                                view=notice_modal("Nothing to reveal", REVEAL_REFUSALS[result.outcome]))
+        await client.views_open(
+            trigger_id=trigger_id, view=notice_modal("Nothing to reveal", REVEAL_REFUSALS[result.outcome])
+        )
         return
     await client.views_open(trigger_id=trigger_id, view=reveal_modal(result.request_id, secrets))
     message = body.get("message") or {}
     channel = (body.get("channel") or {}).get("id")
     if channel and message.get("ts"):
-        await client.chat_update(channel=str(channel), ts=str(message["ts"]), text="Password revealed",
-                                 blocks=reveal_done(result.request_id, datetime.now(UTC)))
+        await client.chat_update(
+            channel=str(channel),
+            ts=str(message["ts"]),
+            text="Password revealed",
+            blocks=reveal_done(result.request_id, datetime.now(UTC)),
+        )

@@ -66,21 +66,29 @@ class SlackNotifier:
         if self.save_ref is not None:
             await self.save_ref(request_id, key, f"{channel}:{ts}")
 
-    async def _post(self, channel: str, text: str, blocks: Sequence[Block] | None = None,
-                    thread_ts: str | None = None) -> tuple[str, str]:
+    async def _post(
+        self, channel: str, text: str, blocks: Sequence[Block] | None = None, thread_ts: str | None = None
+    ) -> tuple[str, str]:
         response = await self.client.chat_postMessage(
-            channel=channel, text=text, blocks=list(blocks) if blocks else None, thread_ts=thread_ts,
-            unfurl_links=False, unfurl_media=False,
+            channel=channel,
+            text=text,
+            blocks=list(blocks) if blocks else None,
+            thread_ts=thread_ts,
+            unfurl_links=False,
+            unfurl_media=False,
         )
         return str(response["channel"]), str(response["ts"])
 
     async def request_submitted(self, view: RequestView) -> None:
         r = view.request
         channel = await self.dm_channel(r.requester_id)
-        channel, ts = await self._post(channel, f"Request #{r.id} received; checking it with the cloud.",
-                                       requester_status(view))
+        channel, ts = await self._post(
+            channel, f"Request #{r.id} received; checking it with the cloud.", requester_status(view)
+        )
         await self._remember(r.id, DM, channel, ts)
-        await self._audit(f"#{r.id} submitted by <@{r.requester_id}> for {r.target} ({len(view.servers)} servers)")
+        await self._audit(
+            f"#{r.id} submitted by <@{r.requester_id}> for {r.target} ({len(view.servers)} servers)"
+        )
 
     async def request_ready(self, view: RequestView) -> None:
         r = view.request
@@ -95,12 +103,17 @@ class SlackNotifier:
         r = view.request
         card = _ref(r.message_refs.get(CARD))
         if card:
-            await self.client.chat_update(channel=card[0], ts=card[1], text=card_text(view),
-                                          blocks=approval_card(view))
+            await self.client.chat_update(
+                channel=card[0], ts=card[1], text=card_text(view), blocks=approval_card(view)
+            )
             template = THREAD_NOTES.get(event.kind)
             if template:
-                note = template.format(actor=event.actor, requester=r.requester_id, note=event.note or "",
-                                       status_emoji=STATUS_EMOJI[r.status])
+                note = template.format(
+                    actor=event.actor,
+                    requester=r.requester_id,
+                    note=event.note or "",
+                    status_emoji=STATUS_EMOJI[r.status],
+                )
                 await self._post(card[0], note, thread_ts=card[1])
             if event.kind == EventKind.FINISHED:
                 for chunk in results_thread(view):
@@ -109,35 +122,51 @@ class SlackNotifier:
         requester_note = REQUESTER_NOTES.get(event.kind)
         if requester_note and event.actor != r.requester_id:
             channel = await self.dm_channel(r.requester_id)
-            await self._post(channel, requester_note.format(id=r.id, actor=event.actor, note=event.note or ""))
+            await self._post(
+                channel, requester_note.format(id=r.id, actor=event.actor, note=event.note or "")
+            )
         await self._audit(f"#{r.id} {event.kind.value}" + (f" by <@{event.actor}>" if event.actor else ""))
 
     async def _update_dm(self, view: RequestView) -> None:
         dm = _ref(view.request.message_refs.get(DM))
         if dm:
-            await self.client.chat_update(channel=dm[0], ts=dm[1], text=f"Request #{view.request.id}",
-                                          blocks=requester_status(view))
+            await self.client.chat_update(
+                channel=dm[0], ts=dm[1], text=f"Request #{view.request.id}", blocks=requester_status(view)
+            )
 
-    async def deliver_secret(self, view: RequestView, secrets: Sequence[DeliveredSecret], reveal_token: str,
-                             reveal_expires_at: datetime) -> None:
+    async def deliver_secret(
+        self,
+        view: RequestView,
+        secrets: Sequence[DeliveredSecret],
+        reveal_token: str,
+        reveal_expires_at: datetime,
+    ) -> None:
         r = view.request
         channel = await self.dm_channel(r.requester_id)
         try:
             await self.client.chat_postEphemeral(
-                channel=channel, user=r.requester_id, text=f"New password(s) for request #{r.id}",
+                channel=channel,
+                user=r.requester_id,
+                text=f"New password(s) for request #{r.id}",
                 blocks=ephemeral_passwords(r.id, secrets),
             )
         except Exception as exc:  # not guaranteed anyway: the Reveal button below is the reliable path
             log.warning("ephemeral delivery for request #%d failed: %s", r.id, exc)
-        channel, ts = await self._post(channel, f"Your new password for request #{r.id} is ready to reveal once.",
-                                       reveal_offer(r.id, reveal_token, reveal_expires_at))
+        channel, ts = await self._post(
+            channel,
+            f"Your new password for request #{r.id} is ready to reveal once.",
+            reveal_offer(r.id, reveal_token, reveal_expires_at),
+        )
         await self._remember(r.id, REVEAL, channel, ts)
 
     async def remind_approvers(self, view: RequestView) -> None:
         card = _ref(view.request.message_refs.get(CARD))
         if card:
-            await self._post(card[0], f":bell: Request #{view.request.id} is still waiting for approval.",
-                             thread_ts=card[1])
+            await self._post(
+                card[0],
+                f":bell: Request #{view.request.id} is still waiting for approval.",
+                thread_ts=card[1],
+            )
 
     async def _audit(self, line: str) -> None:
         if self.audit_channel:

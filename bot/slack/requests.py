@@ -64,8 +64,15 @@ def parse_submission(user_id: str, values: dict[str, Any]) -> tuple[Submission |
         reboot = RebootMode.NONE
     if errors or target is None:
         return None, errors
-    return Submission(target=target, requester_id=user_id, server_refs=refs + pasted_refs, reason=reason,
-                      password_mode=mode, reboot=reboot, tag=str(tag) if tag else None), {}
+    return Submission(
+        target=target,
+        requester_id=user_id,
+        server_refs=refs + pasted_refs,
+        reason=reason,
+        password_mode=mode,
+        reboot=reboot,
+        tag=str(tag) if tag else None,
+    ), {}
 
 
 def register(app: AsyncApp, ctx: SlackContext) -> None:
@@ -81,14 +88,20 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
             result = await asyncio.wait_for(ctx.workflow.submit(submission), ACK_BUDGET_S)
         except Exception as exc:
             log.error("submission by %s could not be recorded: %s", user_id, exc)
-            await ack(response_action="errors", errors={
-                ids.REASON_BLOCK: "The bot could not record the request right now (its database or the cloud "
-                                  "did not answer in time). Nothing was created; submit again in a minute."})
+            await ack(
+                response_action="errors",
+                errors={
+                    ids.REASON_BLOCK: "The bot could not record the request right now "
+                    "(its database or the cloud "
+                    "did not answer in time). Nothing was created; submit again in a minute."
+                },
+            )
             return
         if result.errors:
             block_errors = {FIELD_BLOCKS[f]: msg for f, msg in result.errors.items()}
-            if ids.SERVERS_BLOCK in block_errors and not _value(values, ids.SERVERS_BLOCK, ids.SERVERS_ACTION).get(
-                    "selected_options"):
+            if ids.SERVERS_BLOCK in block_errors and not _value(
+                values, ids.SERVERS_BLOCK, ids.SERVERS_ACTION
+            ).get("selected_options"):
                 block_errors[ids.PASTE_BLOCK] = block_errors.pop(ids.SERVERS_BLOCK)
             await ack(response_action="errors", errors={k: v[:2000] for k, v in block_errors.items()})
             return
@@ -106,13 +119,19 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
             await ack(options=[])
             return
         try:
-            servers = await ctx.workflow.inventory.search(target, str(body.get("value") or ""), limit=100,
-                                                          max_wait_s=ACK_BUDGET_S)
+            servers = await ctx.workflow.inventory.search(
+                target, str(body.get("value") or ""), limit=100, max_wait_s=ACK_BUDGET_S
+            )
         except InventoryUnavailable as exc:
             log.warning("server search on %s failed: %s", target, exc)
             await ack(options=[])
             return
-        options = [server_option(s.name, s.id, ", ".join(
-            p for p in (s.addresses[0] if s.addresses else None, s.os_type, s.status) if p)).to_dict()
-            for s in servers]
+        options = [
+            server_option(
+                s.name,
+                s.id,
+                ", ".join(p for p in (s.addresses[0] if s.addresses else None, s.os_type, s.status) if p),
+            ).to_dict()
+            for s in servers
+        ]
         await ack(options=options)

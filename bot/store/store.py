@@ -182,6 +182,7 @@ class Store:
                 # Held until commit: a second replica waits, then finds the schema already at head.
                 await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
             await conn.run_sync(_upgrade_to_head)
+        log.info("database schema is up to date", extra={"database": self._display_url})
 
     # -- plumbing --------------------------------------------------------------------------------------------
 
@@ -353,6 +354,27 @@ class Store:
             .order_by(_R.c.id)
         )
         return await self._requests(query)
+
+    async def take_over_execution(
+        self, request_id: int, stale_before: datetime, claimed_by: str, now: datetime
+    ) -> RequestRecord | None:
+        """Compare-and-set on the heartbeat: one replica, and only one, inherits a dead worker's execution."""
+        stmt = (
+            update(_R)
+            .where(
+                _R.c.id == request_id,
+                _R.c.status == RequestStatus.EXECUTING.value,
+                or_(
+                    _R.c.heartbeat_at < stale_before,
+                    and_(_R.c.heartbeat_at.is_(None), _R.c.updated_at < stale_before),
+                ),
+            )
+            .values(claimed_by=claimed_by, heartbeat_at=now, updated_at=now)
+            .returning(_R)
+        )
+        async with self._begin(write=True) as conn:
+            row = (await conn.execute(stmt)).mappings().first()
+        return None if row is None else _request(row)
 
     async def requests_in(self, statuses: Collection[RequestStatus]) -> list[RequestRecord]:
         """Every request in those statuses, oldest first (for recovery at start)."""

@@ -13,7 +13,7 @@ from bot.workflow.ports import (
 )
 from bot.workflow.service import ActionResult, Field, Submission, SubmitResult, Workflow
 from bot.workflow.states import OPEN_STATUSES, STATUS_WORDS
-from bot.workflow.sweeper import SweepSettings, Sweeper
+from bot.workflow.sweeper import Sweeper, SweepSettings
 from bot.workflow.tasks import TaskKeeper
 
 __all__ = [

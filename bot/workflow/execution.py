@@ -86,8 +86,15 @@ class ExecutionSettings:
 class Executor:
     """Turns an approved request into cloud calls and a delivered password."""
 
-    def __init__(self, *, store: Store, targets: Mapping[str, Target], clients: Mapping[str, EcsClient],
-                 notifier: Notifier, settings: ExecutionSettings) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        targets: Mapping[str, Target],
+        clients: Mapping[str, EcsClient],
+        notifier: Notifier,
+        settings: ExecutionSettings,
+    ) -> None:
         self.store = store
         self.targets = targets
         self.clients = clients
@@ -107,8 +114,12 @@ class Executor:
 
     async def resume(self, request: RequestRecord) -> None:
         """Finishes an execution whose worker stopped heartbeating (crash, kill -9, lost node)."""
-        await self.store.add_audit(request.id, "bot", "recovering", {
-            "worker": self.settings.worker_id, "previous_worker": request.claimed_by})
+        await self.store.add_audit(
+            request.id,
+            "bot",
+            "recovering",
+            {"worker": self.settings.worker_id, "previous_worker": request.claimed_by},
+        )
         await self._run(request, resumed=True)
 
     async def _run(self, request: RequestRecord, *, resumed: bool) -> None:
@@ -116,15 +127,19 @@ class Executor:
         servers = await self.store.servers(request.id)
         skipped = [s for s in servers if not s.resettable and s.phase == ServerPhase.WAITING]
         if skipped:
-            await self.store.update_servers(request.id, [
-                ServerUpdate(s.server_id, phase=ServerPhase.SKIPPED) for s in skipped])
+            await self.store.update_servers(
+                request.id, [ServerUpdate(s.server_id, phase=ServerPhase.SKIPPED) for s in skipped]
+            )
         passwords = await self._passwords(request, servers, resumed)
         for secret in passwords.all() if passwords else []:
             register_secret(secret)
-        await notify_safely(self.notifier.request_updated(
-            await load_view(self.store, self.targets, request),
-            WorkflowEvent(EventKind.RECOVERED if resumed else EventKind.EXECUTING),
-        ), "request_updated")
+        await notify_safely(
+            self.notifier.request_updated(
+                await load_view(self.store, self.targets, request),
+                WorkflowEvent(EventKind.RECOVERED if resumed else EventKind.EXECUTING),
+            ),
+            "request_updated",
+        )
         heartbeat = asyncio.create_task(self._heartbeat(request.id), name=f"heartbeat-{request.id}")
         reboot_note: str | None = None
         try:
@@ -145,8 +160,9 @@ class Executor:
                 forget_secret(secret)
             EXECUTION_SECONDS.labels(request.target).observe(time.monotonic() - started)
 
-    async def _passwords(self, request: RequestRecord, servers: list[ServerRecord], resumed: bool
-                         ) -> SealedPasswords | None:
+    async def _passwords(
+        self, request: RequestRecord, servers: list[ServerRecord], resumed: bool
+    ) -> SealedPasswords | None:
         if resumed:
             sealed = await self.store.unseal_secret(request.id)
             return SealedPasswords.loads(sealed) if sealed else None
@@ -155,26 +171,36 @@ class Executor:
         await self.store.seal_secret(request.id, request.requester_id, passwords.dumps())
         return passwords
 
-    async def _settle_lost_calls(self, request_id: int, servers: list[ServerRecord],
-                                 passwords: SealedPasswords | None) -> None:
+    async def _settle_lost_calls(
+        self, request_id: int, servers: list[ServerRecord], passwords: SealedPasswords | None
+    ) -> None:
         """After a crash: calls in flight are unknown; calls never made fail if the password is gone."""
-        updates = [ServerUpdate(s.server_id, phase=ServerPhase.UNKNOWN, error_message=LOST_IN_FLIGHT)
-                   for s in servers if s.phase == ServerPhase.SENT]
+        updates = [
+            ServerUpdate(s.server_id, phase=ServerPhase.UNKNOWN, error_message=LOST_IN_FLIGHT)
+            for s in servers
+            if s.phase == ServerPhase.SENT
+        ]
         if passwords is None:
-            updates += [ServerUpdate(s.server_id, phase=ServerPhase.FAILED, error_message=NOT_ATTEMPTED)
-                        for s in servers if s.resettable and s.phase == ServerPhase.WAITING]
+            updates += [
+                ServerUpdate(s.server_id, phase=ServerPhase.FAILED, error_message=NOT_ATTEMPTED)
+                for s in servers
+                if s.resettable and s.phase == ServerPhase.WAITING
+            ]
         if updates:
             await self.store.update_servers(request_id, updates)
 
-    async def _reset(self, request: RequestRecord, servers: list[ServerRecord],
-                     passwords: SealedPasswords) -> None:
+    async def _reset(
+        self, request: RequestRecord, servers: list[ServerRecord], passwords: SealedPasswords
+    ) -> None:
         waiting = [s.server_id for s in servers if s.resettable and s.phase == ServerPhase.WAITING]
         if not waiting:
             return
         client = self.clients[request.target]
 
         async def mark_sent(ids: list[str]) -> None:
-            await self.store.update_servers(request.id, [ServerUpdate(i, phase=ServerPhase.SENT) for i in ids])
+            await self.store.update_servers(
+                request.id, [ServerUpdate(i, phase=ServerPhase.SENT) for i in ids]
+            )
 
         results: list[ServerResetResult]
         if request.password_mode == PasswordMode.PER_SERVER:
@@ -182,13 +208,26 @@ class Executor:
             results = await client.reset_passwords_each(chosen, dry_run=False, on_before_call=mark_sent)
         else:
             assert passwords.shared is not None
-            results = await client.reset_passwords(waiting, passwords.shared, dry_run=False,
-                                                   on_before_call=mark_sent)
-        phases = {ResetOutcome.SUCCEEDED: ServerPhase.SUCCEEDED, ResetOutcome.FAILED: ServerPhase.FAILED,
-                  ResetOutcome.UNKNOWN: ServerPhase.UNKNOWN}
-        await self.store.update_servers(request.id, [
-            ServerUpdate(r.server_id, phase=phases[r.outcome], error_code=r.error_code,
-                         error_message=r.error_message) for r in results])
+            results = await client.reset_passwords(
+                waiting, passwords.shared, dry_run=False, on_before_call=mark_sent
+            )
+        phases = {
+            ResetOutcome.SUCCEEDED: ServerPhase.SUCCEEDED,
+            ResetOutcome.FAILED: ServerPhase.FAILED,
+            ResetOutcome.UNKNOWN: ServerPhase.UNKNOWN,
+        }
+        await self.store.update_servers(
+            request.id,
+            [
+                ServerUpdate(
+                    r.server_id,
+                    phase=phases[r.outcome],
+                    error_code=r.error_code,
+                    error_message=r.error_message,
+                )
+                for r in results
+            ],
+        )
         for r in results:
             SERVER_RESETS.labels(request.target, r.outcome.value).inc()
 
@@ -202,29 +241,48 @@ class Executor:
         kind = "hard" if request.reboot == RebootMode.HARD else "soft"
         try:
             job_ids = await client.reboot(done, hard=request.reboot == RebootMode.HARD)
-            jobs = await asyncio.gather(*(client.wait_job(
-                job_id, timeout_s=self.settings.reboot_timeout_s, poll_interval_s=self.settings.job_poll_interval_s)
-                for job_id in job_ids))
+            jobs = await asyncio.gather(
+                *(
+                    client.wait_job(
+                        job_id,
+                        timeout_s=self.settings.reboot_timeout_s,
+                        poll_interval_s=self.settings.job_poll_interval_s,
+                    )
+                    for job_id in job_ids
+                )
+            )
         except Exception as exc:
             return f"The {kind} restart could not be confirmed: {exc}"
         failed = [job for job in jobs if job.status != "SUCCESS"]
         if not failed:
             return f"{len(done)} server(s) restarted ({kind}); the new password is in effect."
-        reasons = "; ".join(f"job {job.job_id} ended {job.status}: {job.fail_reason or 'no reason given'}"
-                            for job in failed)
+        reasons = "; ".join(
+            f"job {job.job_id} ended {job.status}: {job.fail_reason or 'no reason given'}" for job in failed
+        )
         return f"The {kind} restart did not complete: {reasons}."
 
     async def _settle_after_error(self, request_id: int, why: str) -> None:
         servers = await self.store.servers(request_id)
-        updates = [ServerUpdate(s.server_id, phase=ServerPhase.UNKNOWN, error_message=LOST_IN_FLIGHT)
-                   for s in servers if s.phase == ServerPhase.SENT]
-        updates += [ServerUpdate(s.server_id, phase=ServerPhase.FAILED, error_message=f"Not attempted: {why}")
-                    for s in servers if s.phase == ServerPhase.WAITING and s.resettable]
+        updates = [
+            ServerUpdate(s.server_id, phase=ServerPhase.UNKNOWN, error_message=LOST_IN_FLIGHT)
+            for s in servers
+            if s.phase == ServerPhase.SENT
+        ]
+        updates += [
+            ServerUpdate(s.server_id, phase=ServerPhase.FAILED, error_message=f"Not attempted: {why}")
+            for s in servers
+            if s.phase == ServerPhase.WAITING and s.resettable
+        ]
         if updates:
             await self.store.update_servers(request_id, updates)
 
-    async def _finish(self, request: RequestRecord, passwords: SealedPasswords | None, resumed: bool,
-                      reboot_note: str | None) -> None:
+    async def _finish(
+        self,
+        request: RequestRecord,
+        passwords: SealedPasswords | None,
+        resumed: bool,
+        reboot_note: str | None,
+    ) -> None:
         servers = await self.store.servers(request.id)
         ok = [s for s in servers if s.phase == ServerPhase.SUCCEEDED]
         unknown = [s for s in servers if s.phase == ServerPhase.UNKNOWN]
@@ -248,24 +306,34 @@ class Executor:
         elif ok and request.reboot == RebootMode.NONE:
             parts.append("The new password takes effect after the server's next restart.")
         outcome = " ".join(parts)
-        final = await self.store.transition(request.id, {RequestStatus.EXECUTING}, status, outcome_message=outcome)
+        final = await self.store.transition(
+            request.id, {RequestStatus.EXECUTING}, status, outcome_message=outcome
+        )
         if final is None:
             log.warning("request #%d left executing before this worker finished it", request.id)
             return
         REQUESTS.labels(request.target, status.value).inc()
-        await self.store.add_audit(request.id, "bot", "finished", {
-            "status": status.value, "succeeded": len(ok), "unknown": len(unknown), "failed": len(failed)})
+        await self.store.add_audit(
+            request.id,
+            "bot",
+            "finished",
+            {"status": status.value, "succeeded": len(ok), "unknown": len(unknown), "failed": len(failed)},
+        )
         view = await load_view(self.store, self.targets, final)
         if passwords is not None and (ok or unknown):
             expires_at = utcnow() + self.settings.reveal_ttl
             token = await self.store.arm_reveal(request.id, expires_at)
             secrets = delivered_secrets(passwords, servers)
-            await notify_safely(self.notifier.deliver_secret(view, secrets, token, expires_at), "deliver_secret")
+            await notify_safely(
+                self.notifier.deliver_secret(view, secrets, token, expires_at), "deliver_secret"
+            )
             await self.store.add_audit(request.id, "bot", "delivered", {"servers": len(ok) + len(unknown)})
         else:
             await self.store.erase_secret(request.id)
-        await notify_safely(self.notifier.request_updated(view, WorkflowEvent(EventKind.FINISHED, note=outcome)),
-                            "request_updated")
+        await notify_safely(
+            self.notifier.request_updated(view, WorkflowEvent(EventKind.FINISHED, note=outcome)),
+            "request_updated",
+        )
 
     async def _heartbeat(self, request_id: int) -> None:
         interval = max(self.settings.lease.total_seconds() / 3, 0.05)
@@ -288,6 +356,9 @@ def delivered_secrets(passwords: SealedPasswords, servers: Sequence[ServerRecord
         if passwords.shared is not None:
             secrets.append(DeliveredSecret(tuple(s.name for s in group), passwords.shared, applied))
         else:
-            secrets += [DeliveredSecret((s.name,), pw, applied) for s in group
-                        if (pw := passwords.per_server.get(s.server_id))]
+            secrets += [
+                DeliveredSecret((s.name,), pw, applied)
+                for s in group
+                if (pw := passwords.per_server.get(s.server_id))
+            ]
     return secrets

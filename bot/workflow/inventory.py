@@ -71,8 +71,12 @@ class Inventory:
         servers = await self._clients[target].list_servers()
         snap = _Snapshot.build(servers)
         self._snapshots[target] = snap
-        log.info("server list of %s refreshed: %d servers in %.2fs", target, len(servers),
-                 time.monotonic() - started)
+        log.info(
+            "server list of %s refreshed: %d servers in %.2fs",
+            target,
+            len(servers),
+            time.monotonic() - started,
+        )
         return snap
 
     async def refresh(self, target: str) -> None:
@@ -100,8 +104,9 @@ class Inventory:
         except EcsError as exc:
             raise InventoryUnavailable(f"Could not list the servers of {target}: {exc}") from None
 
-    async def search(self, target: str, query: str, *, limit: int = 100, max_wait_s: float = 2.0
-                     ) -> list[Server]:
+    async def search(
+        self, target: str, query: str, *, limit: int = 100, max_wait_s: float = 2.0
+    ) -> list[Server]:
         """Servers whose name, ID or IP contains the query; names that start with it come first."""
         snap = await self._snapshot(target, max_wait_s)
         needle = query.strip().lower()
@@ -119,8 +124,11 @@ class Inventory:
     async def with_tag(self, target: str, tag: str, *, max_wait_s: float = 2.0) -> list[Server]:
         snap = await self._snapshot(target, max_wait_s)
         wanted = tag.strip()
-        return [s for s in snap.servers if wanted in s.tags or (("=" not in wanted) and any(
-            t.split("=", 1)[0] == wanted for t in s.tags))]
+        return [
+            s
+            for s in snap.servers
+            if wanted in s.tags or (("=" not in wanted) and any(t.split("=", 1)[0] == wanted for t in s.tags))
+        ]
 
     async def resolve(self, target: str, refs: Iterable[str], *, max_wait_s: float = 2.0) -> Resolution:
         snap = await self._snapshot(target, max_wait_s)

@@ -53,7 +53,9 @@ class Policy:
         if user_id == request.requester_id:
             return f"You cannot approve or deny your own request #{request.id}."
         if not await self.may_approve(user_id, request.target):
-            return f"You are not an approver for target {request.target}, so you cannot decide on #{request.id}."
+            return (
+                f"You are not an approver for target {request.target}, so you cannot decide on #{request.id}."
+            )
         return None
 
     async def refuse_cancel(self, user_id: str, request: RequestRecord) -> str | None:

@@ -83,7 +83,11 @@ class Notifier(Protocol):
     async def request_updated(self, view: RequestView, event: WorkflowEvent) -> None: ...
 
     async def deliver_secret(
-        self, view: RequestView, secrets: Sequence[DeliveredSecret], reveal_token: str, reveal_expires_at: datetime
+        self,
+        view: RequestView,
+        secrets: Sequence[DeliveredSecret],
+        reveal_token: str,
+        reveal_expires_at: datetime,
     ) -> None: ...
 
     async def remind_approvers(self, view: RequestView) -> None: ...

@@ -175,10 +175,17 @@ class Workflow:
             expires_at=now + target.request_ttl,
         )
         request = await self.store.create_request(new, resolved)
-        await self.store.add_audit(request.id, sub.requester_id, "submitted", {
-            "target": target.name, "servers": len(resolved), "password_mode": sub.password_mode.value,
-            "reboot": sub.reboot.value,
-        })
+        await self.store.add_audit(
+            request.id,
+            sub.requester_id,
+            "submitted",
+            {
+                "target": target.name,
+                "servers": len(resolved),
+                "password_mode": sub.password_mode.value,
+                "reboot": sub.reboot.value,
+            },
+        )
         REQUESTS.labels(target.name, RequestStatus.PREFLIGHT.value).inc()
         self.tasks.spawn(self._announce_and_preflight(request.id), name=f"preflight-{request.id}")
         return SubmitResult(request)
@@ -205,13 +212,18 @@ class Workflow:
             problems.append("Listed more than once: " + _short_list(resolution.duplicates) + ".")
         if len(resolution.servers) > target.max_servers:
             problems.append(
-                f"{len(resolution.servers)} servers is over the limit of {target.max_servers} for {target.name}."
+                f"{len(resolution.servers)} servers is over the limit of {target.max_servers} "
+                f"for {target.name}."
             )
         if problems:
             return " ".join(problems), []
         return None, [
             NewServer(
-                server_id=s.id, name=s.name, os_type=s.os_type, cloud_status=s.status, locked=s.locked,
+                server_id=s.id,
+                name=s.name,
+                os_type=s.os_type,
+                cloud_status=s.status,
+                locked=s.locked,
             )
             for s in resolution.servers
         ]
@@ -230,24 +242,41 @@ class Workflow:
         client = self.clients[request.target]
         servers = await self.store.servers(request_id)
         try:
-            updates = await self._check_servers(client, request, [s.server_id for s in servers],
-                                                {s.server_id: s.locked for s in servers})
+            updates = await self._check_servers(
+                client, request, [s.server_id for s in servers], {s.server_id: s.locked for s in servers}
+            )
         except EcsError as exc:
-            await self._move(request, Move.PREFLIGHT_FAILED, EventKind.PREFLIGHT_FAILED,
-                             outcome=f"The pre-flight check could not reach the cloud: {exc}")
+            await self._move(
+                request,
+                Move.PREFLIGHT_FAILED,
+                EventKind.PREFLIGHT_FAILED,
+                outcome=f"The pre-flight check could not reach the cloud: {exc}",
+            )
             return
         await self.store.update_servers(request_id, updates)
         failed = [u for u in updates if u.preflight_error]
         if len(failed) == len(servers):
-            await self._move(request, Move.PREFLIGHT_FAILED, EventKind.PREFLIGHT_FAILED,
-                             outcome=f"None of the {len(servers)} servers can be reset; see the list.")
+            await self._move(
+                request,
+                Move.PREFLIGHT_FAILED,
+                EventKind.PREFLIGHT_FAILED,
+                outcome=f"None of the {len(servers)} servers can be reset; see the list.",
+            )
             return
-        note = f"{len(failed)} of {len(servers)} servers cannot be reset and will be skipped." if failed else None
+        note = (
+            f"{len(failed)} of {len(servers)} servers cannot be reset and will be skipped."
+            if failed
+            else None
+        )
         moved = await self._transition(request, Move.PREFLIGHT_PASSED, outcome=note)
         if moved is None:
             return
-        await self.store.add_audit(request_id, "bot", "preflight_passed", {
-            "resettable": len(servers) - len(failed), "skipped": len(failed)})
+        await self.store.add_audit(
+            request_id,
+            "bot",
+            "preflight_passed",
+            {"resettable": len(servers) - len(failed), "skipped": len(failed)},
+        )
         await self._notify(request_id, "request_ready", self.notifier.request_ready)
 
     async def _check_servers(
@@ -278,15 +307,20 @@ class Workflow:
                 if result.outcome != ResetOutcome.SUCCEEDED:
                     errors[result.server_id] = _result_sentence(result.error_message, result.error_code)
         return [
-            ServerUpdate(server_id=sid, plugin_installed=installed.get(sid), preflight_error=errors.get(sid),
-                         clear_preflight_error=sid not in errors)
+            ServerUpdate(
+                server_id=sid,
+                plugin_installed=installed.get(sid),
+                preflight_error=errors.get(sid),
+                clear_preflight_error=sid not in errors,
+            )
             for sid in server_ids
         ]
 
     # -- decisions -----------------------------------------------------------------------------
 
-    async def decide(self, request_id: int, user_id: str, decision: Decision, reason: str | None = None
-                     ) -> ActionResult:
+    async def decide(
+        self, request_id: int, user_id: str, decision: Decision, reason: str | None = None
+    ) -> ActionResult:
         request = await self.store.get_request(request_id)
         if request is None:
             return ActionResult(False, f"There is no request #{request_id}.")
@@ -295,16 +329,18 @@ class Workflow:
             await self.store.add_audit(request_id, user_id, "decision_refused", {"why": refusal})
             return ActionResult(False, refusal, request)
         if request.status not in OPEN_STATUSES:
-            return ActionResult(False, f"Request #{request_id} is already {STATUS_WORDS[request.status]}.",
-                                request)
+            return ActionResult(
+                False, f"Request #{request_id} is already {STATUS_WORDS[request.status]}.", request
+            )
         if request.expires_at <= utcnow():
             await self.expire(request)
             return ActionResult(False, f"Request #{request_id} has expired.", request)
         if decision == Decision.DENY:
             return await self._deny(request, user_id, reason)
         if request.status == RequestStatus.PREFLIGHT:
-            return ActionResult(False, f"Request #{request_id} is still being checked; try again shortly.",
-                                request)
+            return ActionResult(
+                False, f"Request #{request_id} is still being checked; try again shortly.", request
+            )
         if not await self.store.add_decision(request_id, user_id, Decision.APPROVE, reason):
             return ActionResult(False, f"You have already decided on request #{request_id}.", request)
         await self.store.add_audit(request_id, user_id, "approved")
@@ -312,8 +348,12 @@ class Workflow:
         if len(approvals) < request.approvals_required:
             left = request.approvals_required - len(approvals)
             event = WorkflowEvent(EventKind.APPROVED_BY, user_id)
-            await self._notify(request_id, "request_updated", lambda v: self.notifier.request_updated(v, event))
-            return ActionResult(True, f"Approved. Request #{request_id} needs {left} more approval(s).", request)
+            await self._notify(
+                request_id, "request_updated", lambda v: self.notifier.request_updated(v, event)
+            )
+            return ActionResult(
+                True, f"Approved. Request #{request_id} needs {left} more approval(s).", request
+            )
         approved = await self._transition(request, Move.APPROVE)
         if approved is None:
             current = await self.store.get_request(request_id)
@@ -327,8 +367,13 @@ class Workflow:
         if not reason or not reason.strip():
             return ActionResult(False, "Give a reason for the denial.", request)
         await self.store.add_decision(request.id, user_id, Decision.DENY, reason.strip())
-        moved = await self._move(request, Move.DENY, EventKind.DENIED, actor=user_id,
-                                 outcome=f"Denied by <@{user_id}>: {reason.strip()}")
+        moved = await self._move(
+            request,
+            Move.DENY,
+            EventKind.DENIED,
+            actor=user_id,
+            outcome=f"Denied by <@{user_id}>: {reason.strip()}",
+        )
         if moved is None:
             return ActionResult(False, f"Request #{request.id} was already settled.", request)
         return ActionResult(True, f"Request #{request.id} denied.", moved)
@@ -341,40 +386,60 @@ class Workflow:
         if refusal:
             return ActionResult(False, refusal, request)
         if request.status not in OPEN_STATUSES:
-            return ActionResult(False, f"Request #{request_id} is already {STATUS_WORDS[request.status]}; "
-                                "it can no longer be cancelled.", request)
-        moved = await self._move(request, Move.CANCEL, EventKind.CANCELLED, actor=user_id,
-                                 outcome=f"Cancelled by <@{user_id}>.")
+            return ActionResult(
+                False,
+                f"Request #{request_id} is already {STATUS_WORDS[request.status]}; "
+                "it can no longer be cancelled.",
+                request,
+            )
+        moved = await self._move(
+            request, Move.CANCEL, EventKind.CANCELLED, actor=user_id, outcome=f"Cancelled by <@{user_id}>."
+        )
         if moved is None:
-            return ActionResult(False, f"Request #{request_id} was settled before the cancel arrived.", request)
+            return ActionResult(
+                False, f"Request #{request_id} was settled before the cancel arrived.", request
+            )
         return ActionResult(True, f"Request #{request_id} cancelled.", moved)
 
     async def expire(self, request: RequestRecord) -> RequestRecord | None:
-        return await self._move(request, Move.EXPIRE, EventKind.EXPIRED,
-                                outcome="Expired before it was approved.")
+        return await self._move(
+            request, Move.EXPIRE, EventKind.EXPIRED, outcome="Expired before it was approved."
+        )
 
     # -- plumbing ------------------------------------------------------------------------------
 
-    async def _transition(self, request: RequestRecord, move: Move, *, outcome: str | None = None
-                          ) -> RequestRecord | None:
+    async def _transition(
+        self, request: RequestRecord, move: Move, *, outcome: str | None = None
+    ) -> RequestRecord | None:
         expected, new = TRANSITIONS[move]
         moved = await self.store.transition(request.id, expected, new, outcome_message=outcome)
         if moved is not None:
             REQUESTS.labels(request.target, new.value).inc()
         return moved
 
-    async def _move(self, request: RequestRecord, move: Move, kind: EventKind, *, actor: str | None = None,
-                    outcome: str | None = None) -> RequestRecord | None:
+    async def _move(
+        self,
+        request: RequestRecord,
+        move: Move,
+        kind: EventKind,
+        *,
+        actor: str | None = None,
+        outcome: str | None = None,
+    ) -> RequestRecord | None:
         """A transition, its audit event and the notice to everyone involved, in that order."""
         moved = await self._transition(request, move, outcome=outcome)
         if moved is None:
             return None
-        await self.store.add_audit(request.id, actor or "bot", kind.value, {"note": outcome} if outcome else None)
+        await self.store.add_audit(
+            request.id, actor or "bot", kind.value, {"note": outcome} if outcome else None
+        )
         event = WorkflowEvent(kind, actor, outcome)
         await self._notify(request.id, "request_updated", lambda v: self.notifier.request_updated(v, event))
         return moved
 
-    async def _notify(self, request_id: int, what: str, send: Callable[[RequestView], Awaitable[None]]) -> None:
+    async def _notify(
+        self, request_id: int, what: str, send: Callable[[RequestView], Awaitable[None]]
+    ) -> None:
         """Sends in the background, in order per request, drawn from the latest state of the request,
         so a click's answer never waits on Slack and a slow message never shows a stale card."""
         lock = self._notify_locks.setdefault(request_id, asyncio.Lock())

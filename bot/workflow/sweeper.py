@@ -61,7 +61,9 @@ class Sweeper:
             tasks.spawn(self.executor.execute(request.id), name=f"execute-{request.id}")
         stale_before = now - self.executor.settings.lease
         for request in await store.stale_executions(stale_before):
-            taken = await store.take_over_execution(request.id, stale_before, self.executor.settings.worker_id, now)
+            taken = await store.take_over_execution(
+                request.id, stale_before, self.executor.settings.worker_id, now
+            )
             if taken is not None:
                 tasks.spawn(self.executor.resume(taken), name=f"resume-{request.id}")
         for request in await store.requests_in({RequestStatus.PREFLIGHT}):

@@ -42,13 +42,18 @@ def approval_card(view: RequestView) -> list[Block]:
         markdown(f"*Requested by* <@{r.requester_id}>\n*Reason:* {escape(r.reason)}"),
         markdown(
             f"*What will run:* reset the login password of {len(resettable)} server(s) with "
-            f"{WHAT_RUNS[r.password_mode]}, then {RESTART[r.reboot]}. The password goes only to the requester."
+            f"{WHAT_RUNS[r.password_mode]}, then {RESTART[r.reboot]}. "
+            "The password goes only to the requester."
         ),
         markdown(f"*Servers ({len(view.servers)})*\n{server_lines(view.servers)}"),
     ]
     if view.not_resettable and r.status == RequestStatus.PENDING:
-        blocks.append(context(f":warning: {len(view.not_resettable)} server(s) failed the pre-flight check and "
-                              "will be skipped."))
+        blocks.append(
+            context(
+                f":warning: {len(view.not_resettable)} server(s) failed the pre-flight check and "
+                "will be skipped."
+            )
+        )
     approvals = view.approvals
     decided = [f"approved by <@{d.user_id}>" for d in approvals]
     if view.denial:
@@ -60,13 +65,24 @@ def approval_card(view: RequestView) -> list[Block]:
     if r.status == RequestStatus.PENDING:
         blocks += [
             context(f"Expires {slack_date(r.expires_at)}."),
-            ActionsBlock(block_id=f"decide-{r.id}", elements=[
-                ButtonElement(text="Approve", action_id=ids.APPROVE_ACTION, value=str(r.id), style="primary",
-                              confirm=ConfirmObject(title="Approve this reset?", confirm="Approve", deny="Back",
-                                                    text=f"{len(resettable)} server(s) of {r.target} get a "
-                                                         "new login password.")),
-                ButtonElement(text="Deny", action_id=ids.DENY_ACTION, value=str(r.id), style="danger"),
-            ]),
+            ActionsBlock(
+                block_id=f"decide-{r.id}",
+                elements=[
+                    ButtonElement(
+                        text="Approve",
+                        action_id=ids.APPROVE_ACTION,
+                        value=str(r.id),
+                        style="primary",
+                        confirm=ConfirmObject(
+                            title="Approve this reset?",
+                            confirm="Approve",
+                            deny="Back",
+                            text=f"{len(resettable)} server(s) of {r.target} get a new login password.",
+                        ),
+                    ),
+                    ButtonElement(text="Deny", action_id=ids.DENY_ACTION, value=str(r.id), style="danger"),
+                ],
+            ),
         ]
     blocks.append(DividerBlock())
     return blocks
@@ -75,4 +91,4 @@ def approval_card(view: RequestView) -> list[Block]:
 def results_thread(view: RequestView, chunk: int = 40) -> list[str]:
     """Per-server results for the card's thread, in messages that stay under Slack's text limit."""
     lines = [server_line(s) for s in view.servers]
-    return ["\n".join(lines[i:i + chunk]) for i in range(0, len(lines), chunk)]
+    return ["\n".join(lines[i : i + chunk]) for i in range(0, len(lines), chunk)]

@@ -56,8 +56,12 @@ def context(text: str) -> ContextBlock:
 
 
 PHASE_ICON = {
-    "waiting": "•", "skipped": ":heavy_minus_sign:", "sent": ":gear:", "succeeded": ":white_check_mark:",
-    "failed": ":x:", "unknown": ":grey_question:",
+    "waiting": "•",
+    "skipped": ":heavy_minus_sign:",
+    "sent": ":gear:",
+    "succeeded": ":white_check_mark:",
+    "failed": ":x:",
+    "unknown": ":grey_question:",
 }
 
 

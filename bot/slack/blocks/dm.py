@@ -15,23 +15,41 @@ from bot.workflow import OPEN_STATUSES, DeliveredSecret, RequestView
 def requester_status(view: RequestView) -> list[Block]:
     r = view.request
     blocks: list[Block] = [
-        markdown(f"Your password reset request *#{r.id}* for *{escape(r.target)}* "
-                 f"({len(view.servers)} server(s))\n{status_line(r.status)}"),
+        markdown(
+            f"Your password reset request *#{r.id}* for *{escape(r.target)}* "
+            f"({len(view.servers)} server(s))\n{status_line(r.status)}"
+        ),
     ]
     if r.outcome_message:
         blocks.append(context(escape(r.outcome_message)))
     if r.status in OPEN_STATUSES:
-        blocks.append(ActionsBlock(block_id=f"cancel-{r.id}", elements=[
-            ButtonElement(text="Cancel request", action_id=ids.CANCEL_ACTION, value=str(r.id), style="danger",
-                          confirm=ConfirmObject(title="Cancel this request?", text="Approvers will be told.",
-                                                confirm="Cancel it", deny="Keep it")),
-        ]))
+        blocks.append(
+            ActionsBlock(
+                block_id=f"cancel-{r.id}",
+                elements=[
+                    ButtonElement(
+                        text="Cancel request",
+                        action_id=ids.CANCEL_ACTION,
+                        value=str(r.id),
+                        style="danger",
+                        confirm=ConfirmObject(
+                            title="Cancel this request?",
+                            text="Approvers will be told.",
+                            confirm="Cancel it",
+                            deny="Keep it",
+                        ),
+                    ),
+                ],
+            )
+        )
     return blocks
 
 
 def ephemeral_passwords(request_id: int, secrets: Sequence[DeliveredSecret]) -> list[Block]:
     """The ephemeral copy: Slack does not store it, and may not show it, hence the Reveal fallback."""
-    blocks: list[Block] = [markdown(f":key: New password(s) for request *#{request_id}* (only you see this):")]
+    blocks: list[Block] = [
+        markdown(f":key: New password(s) for request *#{request_id}* (only you see this):")
+    ]
     for secret in secrets[:45]:
         names = ", ".join(f"`{escape(n)}`" for n in secret.servers[:20])
         more = f" and {len(secret.servers) - 20} more" if len(secret.servers) > 20 else ""
@@ -42,15 +60,24 @@ def ephemeral_passwords(request_id: int, secrets: Sequence[DeliveredSecret]) -> 
 
 def reveal_offer(request_id: int, token: str, expires_at: datetime) -> list[Block]:
     return [
-        markdown(f":lock: The new password(s) for request *#{request_id}* are ready. If you did not see them "
-                 "above, reveal them once here."),
-        ActionsBlock(block_id=f"reveal-{request_id}", elements=[
-            ButtonElement(text="Reveal once", action_id=ids.REVEAL_ACTION, value=token, style="primary"),
-        ]),
+        markdown(
+            f":lock: The new password(s) for request *#{request_id}* are ready. If you did not see them "
+            "above, reveal them once here."
+        ),
+        ActionsBlock(
+            block_id=f"reveal-{request_id}",
+            elements=[
+                ButtonElement(text="Reveal once", action_id=ids.REVEAL_ACTION, value=token, style="primary"),
+            ],
+        ),
         context(f"The reveal works once and expires {slack_date(expires_at)}."),
     ]
 
 
 def reveal_done(request_id: int, when: datetime) -> list[Block]:
-    return [markdown(f":white_check_mark: The password(s) for request *#{request_id}* were revealed "
-                     f"{slack_date(when)} and erased from the bot.")]
+    return [
+        markdown(
+            f":white_check_mark: The password(s) for request *#{request_id}* were revealed "
+            f"{slack_date(when)} and erased from the bot."
+        )
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from slack_sdk.models.blocks import (
+    Block,
     ExternalDataMultiSelectElement,
     InputBlock,
     Option,
@@ -34,7 +35,9 @@ REBOOT_OPTIONS = [
 def request_modal(targets: Sequence[str], *, prefill: str = "", reason_hint: str | None = None) -> View:
     target_options = [Option(value=t, text=t) for t in targets]
     target_select = StaticSelectElement(
-        action_id=ids.TARGET_ACTION, options=target_options, placeholder="Cloud project",
+        action_id=ids.TARGET_ACTION,
+        options=target_options,
+        placeholder="Cloud project",
         initial_option=target_options[0] if len(target_options) == 1 else None,
     )
     return View(
@@ -46,39 +49,59 @@ def request_modal(targets: Sequence[str], *, prefill: str = "", reason_hint: str
         blocks=[
             InputBlock(block_id=ids.TARGET_BLOCK, label="Target", element=target_select),
             InputBlock(
-                block_id=ids.SERVERS_BLOCK, label="Servers", optional=True,
+                block_id=ids.SERVERS_BLOCK,
+                label="Servers",
+                optional=True,
                 hint="Type part of a name, ID or IP address.",
                 element=ExternalDataMultiSelectElement(
-                    action_id=ids.SERVERS_ACTION, placeholder="Search servers", min_query_length=0,
+                    action_id=ids.SERVERS_ACTION,
+                    placeholder="Search servers",
+                    min_query_length=0,
                     max_selected_items=100,
                 ),
             ),
             InputBlock(
-                block_id=ids.PASTE_BLOCK, label="Or paste names or IDs", optional=True,
+                block_id=ids.PASTE_BLOCK,
+                label="Or paste names or IDs",
+                optional=True,
                 hint="One per line, or separated by commas or spaces.",
                 element=PlainTextInputElement(
-                    action_id=ids.PASTE_ACTION, multiline=True, initial_value=prefill or None,
+                    action_id=ids.PASTE_ACTION,
+                    multiline=True,
+                    initial_value=prefill or None,
                     placeholder="web-0001, web-0002 …",
                 ),
             ),
             InputBlock(
-                block_id=ids.TAG_BLOCK, label="Or every server with this tag", optional=True,
+                block_id=ids.TAG_BLOCK,
+                label="Or every server with this tag",
+                optional=True,
                 element=PlainTextInputElement(action_id=ids.TAG_ACTION, placeholder="env=prod"),
             ),
             InputBlock(
-                block_id=ids.MODE_BLOCK, label="Password",
-                element=RadioButtonsElement(action_id=ids.MODE_ACTION, options=MODE_OPTIONS,
-                                            initial_option=MODE_OPTIONS[0]),
+                block_id=ids.MODE_BLOCK,
+                label="Password",
+                element=RadioButtonsElement(
+                    action_id=ids.MODE_ACTION, options=MODE_OPTIONS, initial_option=MODE_OPTIONS[0]
+                ),
             ),
             InputBlock(
-                block_id=ids.REBOOT_BLOCK, label="Restart",
-                element=RadioButtonsElement(action_id=ids.REBOOT_ACTION, options=REBOOT_OPTIONS,
-                                            initial_option=REBOOT_OPTIONS[0]),
+                block_id=ids.REBOOT_BLOCK,
+                label="Restart",
+                element=RadioButtonsElement(
+                    action_id=ids.REBOOT_ACTION, options=REBOOT_OPTIONS, initial_option=REBOOT_OPTIONS[0]
+                ),
             ),
             InputBlock(
-                block_id=ids.REASON_BLOCK, label="Reason", hint=reason_hint,
-                element=PlainTextInputElement(action_id=ids.REASON_ACTION, multiline=True, max_length=1000,
-                                              placeholder="Ticket and why you need it"),
+                block_id=ids.REASON_BLOCK,
+                label="Reason",
+                hint=reason_hint,
+                element=PlainTextInputElement(
+                    action_id=ids.REASON_ACTION,
+                    multiline=True,
+                    max_length=1000,
+                    placeholder="Ticket and why you need it",
+                ),
             ),
         ],
     )
@@ -86,27 +109,36 @@ def request_modal(targets: Sequence[str], *, prefill: str = "", reason_hint: str
 
 def deny_modal(request_id: int, context_text: str) -> View:
     return View(
-        type="modal", callback_id=ids.DENY_MODAL, title=f"Deny request #{request_id}", submit="Deny",
-        close="Back", private_metadata=str(request_id),
+        type="modal",
+        callback_id=ids.DENY_MODAL,
+        title=f"Deny request #{request_id}",
+        submit="Deny",
+        close="Back",
+        private_metadata=str(request_id),
         blocks=[
             context(context_text),
-            InputBlock(block_id=ids.DENY_REASON_BLOCK, label="Why?",
-                       element=PlainTextInputElement(action_id=ids.DENY_REASON_ACTION, multiline=True,
-                                                     max_length=500)),
+            InputBlock(
+                block_id=ids.DENY_REASON_BLOCK,
+                label="Why?",
+                element=PlainTextInputElement(
+                    action_id=ids.DENY_REASON_ACTION, multiline=True, max_length=500
+                ),
+            ),
         ],
     )
 
 
 def reveal_modal(request_id: int, secrets: Sequence[DeliveredSecret]) -> View:
     """The only view that carries a password: shown once, to the requester, never stored by Slack."""
-    blocks = [context(f"Request #{request_id}. Copy it now: this cannot be shown again.")]
+    blocks: list[Block] = [context(f"Request #{request_id}. Copy it now: this cannot be shown again.")]
     for secret in secrets[:40]:
         names = ", ".join(f"`{escape(n)}`" for n in secret.servers[:20])
         more = f" and {len(secret.servers) - 20} more" if len(secret.servers) > 20 else ""
         caveat = "" if secret.applied else " _(may not have been applied)_"
         blocks.append(markdown(f"{names}{more}{caveat}\n```{secret.password}```"))
-    return View(type="modal", callback_id=ids.REVEAL_MODAL, title="Your new password",
-                close="Done", blocks=blocks)
+    return View(
+        type="modal", callback_id=ids.REVEAL_MODAL, title="Your new password", close="Done", blocks=blocks
+    )
 
 
 def notice_modal(title: str, text: str) -> View:
