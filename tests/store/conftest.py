@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy.engine import make_url
 
@@ -193,7 +193,7 @@ def dump_database(database: Database) -> Callable[[], Awaitable[bytes]]:
                 "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = $1",
                 database.schema,
             )
-            lines = []
+            lines: list[str] = []
             for col in columns:
                 rows = await conn.fetch(
                     f'SELECT "{col["column_name"]}"::text AS v FROM "{database.schema}"."{col["table_name"]}"'

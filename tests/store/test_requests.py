@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -55,6 +55,21 @@ async def test_timestamps_round_trip_as_aware_utc(
     assert got is not None
     assert got.expires_at == expires
     assert got.expires_at.tzinfo is not None
+
+
+async def test_other_time_zones_are_stored_as_the_same_instant(
+    store: Store, make_request: Callable[..., NewRequest]
+) -> None:
+    india = timezone(timedelta(hours=5, minutes=30))
+    expires = datetime(2031, 5, 6, 1, 0, tzinfo=india)  # 2031-05-05 19:30 UTC
+    created = await store.create_request(make_request(expires_at=expires), [])
+    assert created.expires_at == expires
+    assert created.expires_at.utcoffset() == timedelta(0)
+    just_before = datetime(2031, 5, 5, 19, 29, tzinfo=UTC)
+    assert await store.due_for_expiry(just_before) == []
+    assert [
+        r.id for r in await store.due_for_expiry(just_before.astimezone(india) + timedelta(minutes=1))
+    ] == [created.id]
 
 
 async def test_naive_datetime_is_refused(store: Store, make_request: Callable[..., NewRequest]) -> None:
