@@ -26,6 +26,7 @@ from bot.config import (
 from bot.logs import forget_secret, redact
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+DEMO_TARGETS = Path(__file__).resolve().parent.parent / "bot" / "demo_targets.yml"
 FERNET_KEY = base64.urlsafe_b64encode(b"k" * 32).decode()
 AK_SECRET = "AKIA-canary-access"
 SK_SECRET = "sk-canary-Secret-1234"
@@ -132,8 +133,8 @@ def test_password_auth_and_defaults(tmp_path: Path) -> None:
     assert t.request_ttl == timedelta(hours=1)
 
 
-@pytest.mark.parametrize("name", ["targets.yml", "targets.demo.yml"])
-def test_examples_load(name: str) -> None:
+@pytest.mark.parametrize("path", [EXAMPLES / "targets.yml", DEMO_TARGETS])
+def test_examples_load(path: Path) -> None:
     env = {
         **ENV,
         "OTC_CH_USER": "u",
@@ -145,18 +146,18 @@ def test_examples_load(name: str) -> None:
         "DEMO_IAM_USER": "u",
         "DEMO_IAM_PASSWORD": "p" * 8,
     }
-    config = load_config(EXAMPLES / name, environ=env)
+    config = load_config(path, environ=env)
     assert len({t.name for t in config.targets}) == len(config.targets)
 
 
 def test_demo_endpoints_follow_simulator_url() -> None:
     env = {"DEMO_ACCESS_KEY": "a", "DEMO_SECRET_KEY": "s", "DEMO_IAM_USER": "u", "DEMO_IAM_PASSWORD": "p"}
-    default = load_config(EXAMPLES / "targets.demo.yml", environ=env)
+    default = load_config(DEMO_TARGETS, environ=env)
     assert [t.name for t in default.targets] == ["demo-aksk", "demo-iam"]
     assert {t.auth.type for t in default.targets} == {"aksk", "password"}
     assert default.targets[0].ecs_endpoint == "http://127.0.0.1:8900"
     moved = load_config(
-        EXAMPLES / "targets.demo.yml", environ={**env, "BOT_SIMULATOR_URL": "http://127.0.0.1:54321/"}
+        DEMO_TARGETS, environ={**env, "BOT_SIMULATOR_URL": "http://127.0.0.1:54321/"}
     )
     for t in moved.targets:
         assert t.ecs_endpoint == t.iam_endpoint == "http://127.0.0.1:54321"
