@@ -50,9 +50,13 @@ def run() -> None:
 
 
 async def _serve(config: AppConfig) -> None:
-    from bot.app import Runtime
+    from bot.app import Runtime, Tuning
 
-    runtime = await Runtime.build(config)
+    tuning = Tuning(
+        lease=config.settings.execution_lease,
+        sweep_interval_s=config.settings.sweep_interval.total_seconds(),
+    )
+    runtime = await Runtime.build(config, tuning=tuning)
     await runtime.start()
     settings = config.settings
     runner = web.AppRunner(runtime.web_app(), access_log=None)

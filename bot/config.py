@@ -632,6 +632,10 @@ class Settings(BaseSettings):
     )
     ecs_timeout: Duration = Field(default=timedelta(seconds=30), validation_alias="BOT_ECS_TIMEOUT")
     audit_channel: ChannelId | None = Field(default=None, validation_alias="BOT_AUDIT_CHANNEL")
+    execution_lease: Duration = Field(default=timedelta(seconds=60), validation_alias="BOT_EXECUTION_LEASE")
+    """How long an execution without a heartbeat stays its worker's before another replica takes over."""
+    sweep_interval: Duration = Field(default=timedelta(seconds=15), validation_alias="BOT_SWEEP_INTERVAL")
+    """How often expiry, reminders, reveal erasure and recovery run."""
 
     @model_validator(mode="before")
     @classmethod
