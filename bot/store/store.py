@@ -21,6 +21,7 @@ from alembic.config import Config
 from asyncpg.exceptions import PostgresConnectionError as _PgConnectionError  # type: ignore[import-untyped]
 from sqlalchemy import (
     Boolean,
+    ColumnElement,
     Connection,
     RowMapping,
     String,
@@ -341,15 +342,11 @@ class Store:
 
     async def stale_executions(self, older_than: datetime) -> list[RequestRecord]:
         """Executions whose worker stopped beating before `older_than`: candidates for recovery."""
-        # A claim without a heartbeat yet counts from its last update.
         query = (
             select(_R)
             .where(
                 _R.c.status == RequestStatus.EXECUTING.value,
-                or_(
-                    _R.c.heartbeat_at < older_than,
-                    and_(_R.c.heartbeat_at.is_(None), _R.c.updated_at < older_than),
-                ),
+                _stale(older_than),
             )
             .order_by(_R.c.id)
         )
@@ -364,10 +361,7 @@ class Store:
             .where(
                 _R.c.id == request_id,
                 _R.c.status == RequestStatus.EXECUTING.value,
-                or_(
-                    _R.c.heartbeat_at < stale_before,
-                    and_(_R.c.heartbeat_at.is_(None), _R.c.updated_at < stale_before),
-                ),
+                _stale(stale_before),
             )
             .values(claimed_by=claimed_by, heartbeat_at=now, updated_at=now)
             .returning(_R)
@@ -644,6 +638,14 @@ class Store:
         stmt = update(_V).where(_V.c.request_id == request_id).values(ciphertext=None)
         async with self._begin(write=True) as conn:
             await conn.execute(stmt)
+
+
+def _stale(before: datetime) -> ColumnElement[bool]:
+    """An execution whose worker last beat before `before`; a claim never beaten counts from its update."""
+    return or_(
+        _R.c.heartbeat_at < before,
+        and_(_R.c.heartbeat_at.is_(None), _R.c.updated_at < before),
+    )
 
 
 def _why_not_revealable(row: RowMapping | None, user_id: str, now: datetime) -> RevealResult | None:

@@ -65,3 +65,30 @@ async def test_concurrent_reveals_hand_out_the_secret_once(
     assert outcomes.count(RevealOutcome.REVEALED) == 1
     assert outcomes.count(RevealOutcome.ALREADY_REVEALED) == 19
     assert [r.secret for r in results if r.secret] == ["Sup3r-Secret!pw"]
+
+
+async def test_one_replica_takes_over_a_dead_execution(
+    store: Store, open_store: StoreFactory, make_request: Callable[..., NewRequest]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    replica_b = await open_store()
+    long_ago = datetime.now(UTC) - timedelta(minutes=10)
+    req = await store.create_request(make_request(), [])
+    await store.transition(
+        req.id, {RequestStatus.PREFLIGHT}, RequestStatus.EXECUTING, claimed_by="dead", now=long_ago
+    )
+    now = datetime.now(UTC)
+    results = await asyncio.gather(
+        *(
+            (store if i % 2 else replica_b).take_over_execution(
+                req.id, now - timedelta(minutes=1), f"rescuer-{i}", now
+            )
+            for i in range(30)
+        )
+    )
+    winners = [r for r in results if r is not None]
+    assert len(winners) == 1
+    final = await store.get_request(req.id)
+    assert final is not None
+    assert final.claimed_by == winners[0].claimed_by

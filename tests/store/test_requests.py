@@ -117,15 +117,18 @@ async def test_heartbeat_and_stale_executions(store: Store, make_request: Callab
     stale = await store.stale_executions(t0 + timedelta(seconds=31))
     assert [r.id for r in stale] == [req.id]
 
-    # Recovery takes the claim over with a CAS; the old worker's heartbeat then fails.
-    taken = await store.transition(
-        req.id, {RequestStatus.EXECUTING}, RequestStatus.EXECUTING, claimed_by="b", now=t0 + timedelta(60)
+    # Recovery takes the claim over with a CAS on the heartbeat; the old worker's heartbeat then fails.
+    assert await store.take_over_execution(req.id, t0 + timedelta(seconds=10), "b", t0) is None
+    taken = await store.take_over_execution(
+        req.id, t0 + timedelta(seconds=31), "b", t0 + timedelta(seconds=60)
     )
     assert taken is not None
     assert taken.claimed_by == "b"
+    assert taken.heartbeat_at == t0 + timedelta(seconds=60)
     assert not await store.heartbeat(req.id, "a", t0 + timedelta(seconds=61))
     await store.transition(req.id, {RequestStatus.EXECUTING}, RequestStatus.FAILED)
     assert not await store.heartbeat(req.id, "b", t0 + timedelta(seconds=62))
+    assert await store.stale_executions(t0 + timedelta(hours=1)) == []
 
 
 async def test_requests_in_expiry_and_reminders(
