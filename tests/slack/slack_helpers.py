@@ -1,0 +1,201 @@
+"""Moves and look-ups shared by the Slack front-end tests (imported by name, like tests/simulator's sim_http)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from bot.demo import APPROVERS, APPROVERS_CHANNEL, DEMO_TARGETS, REQUESTER, World, button_value
+from bot.simulator.slack_api import EphemeralMessage, SlackCall, StoredMessage
+from bot.slack import ids
+from bot.store.records import RequestRecord, RequestStatus
+
+GOOD_REASON = "OPS-42 root password lost after migration"
+OUTSIDER = "UOUTSIDER"
+PASSWORD_BLOCK = re.compile(r"```(.+?)```", re.DOTALL)
+NAME_IN_BACKTICKS = re.compile(r"`([^`]+)`")
+
+__all__ = [
+    "APPROVERS",
+    "APPROVERS_CHANNEL",
+    "GOOD_REASON",
+    "OUTSIDER",
+    "REQUESTER",
+]
+
+
+def resettable_servers(world: World, count: int, *, skip: int = 0) -> list[str]:
+    """Names of servers the simulator will reset without complaint (plug-in, unlocked, running)."""
+    names = [s.name for s in world.sim.fleet if s.plugin_installed and not s.locked and s.status == "ACTIVE"]
+    names.sort()
+    chosen = names[skip : skip + count]
+    assert len(chosen) == count, f"the fleet has only {len(names)} resettable servers"
+    return chosen
+
+
+def server_id(world: World, name: str) -> str:
+    server = world.sim.fleet.by_name(name)
+    assert server is not None, name
+    return server.id
+
+
+def effects(world: World, since: int = 0) -> list[SlackCall]:
+    """Calls the bot made on someone's behalf since `since` (Bolt's own auth.test is bookkeeping)."""
+    return [c for c in world.slack.calls()[since:] if c.method != "auth.test"]
+
+
+def view_json(call: SlackCall) -> dict[str, Any]:
+    view = call.args.get("view")
+    return json.loads(view) if isinstance(view, str) else dict(view or {})
+
+
+def block_texts(blocks: Iterable[dict[str, Any]]) -> str:
+    """Every text a person reads in these blocks, joined (sections, fields, context elements)."""
+    parts: list[str] = []
+    for block in blocks:
+        text = block.get("text")
+        if isinstance(text, dict):
+            parts.append(str(text.get("text", "")))
+        for item in list(block.get("fields") or []) + list(block.get("elements") or []):
+            if isinstance(item, dict) and "text" in item:
+                inner = item["text"]
+                parts.append(str(inner.get("text", "") if isinstance(inner, dict) else inner))
+    return "\n".join(parts)
+
+
+def passwords_by_server(blocks: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """Reads `server -> password` from the ephemeral or the reveal modal (names in `backticks`)."""
+    found: dict[str, str] = {}
+    for block in blocks:
+        text = block.get("text")
+        if not isinstance(text, dict):
+            continue
+        body = str(text.get("text", ""))
+        secret = PASSWORD_BLOCK.search(body)
+        if secret is None:
+            continue
+        for name in NAME_IN_BACKTICKS.findall(body[: secret.start()]):
+            found[name] = secret.group(1)
+    return found
+
+
+async def submit_request(
+    world: World,
+    servers: list[str],
+    *,
+    target: str = "demo-aksk",
+    reason: str = GOOD_REASON,
+    mode: str = "shared",
+    user: str = REQUESTER,
+) -> RequestRecord:
+    """Slash command, modal, submission: returns the recorded request once its card is posted."""
+    view = await world.open_modal(user, " ".join(servers))
+    status, answer = await world.submit(user, view, target=target, servers=servers, reason=reason, mode=mode)
+    assert status == 200 and not answer.strip(), (status, answer)
+    request = (await world.runtime.store.list_requests(requester_id=user, limit=1))[0]
+    await world.card_for(request.id)
+    return request
+
+
+def card(world: World, request_id: int) -> StoredMessage:
+    """The approval card of a request as it stands now."""
+    return world.message_like(APPROVERS_CHANNEL, f"Password reset request #{request_id} ")
+
+
+async def card_where(
+    world: World,
+    request_id: int,
+    predicate: Callable[[StoredMessage], bool],
+    timeout: float = 15.0,  # noqa: ASYNC109
+) -> StoredMessage:
+    """Waits until the card (edited in place) satisfies `predicate`."""
+
+    def edited(call: SlackCall) -> bool:
+        return call.args.get("channel") == APPROVERS_CHANNEL and predicate(card(world, request_id))
+
+    if not predicate(card(world, request_id)):
+        await world.slack.wait_for("chat.update", edited, timeout)
+    return card(world, request_id)
+
+
+def card_says(text: str) -> Callable[[StoredMessage], bool]:
+    return lambda message: text in block_texts(message.blocks)
+
+
+async def status_of(world: World, request_id: int) -> RequestStatus:
+    request = await world.runtime.store.get_request(request_id)
+    assert request is not None
+    return request.status
+
+
+async def wait_status(
+    world: World,
+    request_id: int,
+    *statuses: RequestStatus,
+    timeout: float = 15.0,  # noqa: ASYNC109
+) -> RequestStatus:
+    """Polls the store until the request reaches one of `statuses` (the bot works after ack)."""
+
+    async with asyncio.timeout(timeout):
+        while (current := await status_of(world, request_id)) not in statuses:
+            await asyncio.sleep(0.02)
+    return current
+
+
+async def ephemeral_for(world: World, user: str = REQUESTER, *, since: int = 0) -> SlackCall:
+    """The next chat.postEphemeral to `user` (refusals and deliveries arrive this way)."""
+    return await world.slack.wait_for(
+        "chat.postEphemeral", lambda c: c.args.get("user") == user, 10.0, since=since
+    )
+
+
+async def delivered_passwords(world: World, request_id: int) -> tuple[SlackCall, dict[str, str]]:
+    """The ephemeral carrying the passwords of a request, and what it says per server."""
+    call = await world.slack.wait_for(
+        "chat.postEphemeral",
+        lambda c: f"request #{request_id}" in str(c.args.get("text")) and c.args.get("user") == REQUESTER,
+        20.0,
+    )
+    return call, passwords_by_server(call.args.get("blocks") or [])
+
+
+async def reveal_offer(world: World, request_id: int) -> StoredMessage:
+    """The normal DM with the Reveal button, as it stands now."""
+    call = await world.slack.wait_for(
+        "chat.postMessage",
+        lambda c: f"request #{request_id} is ready to reveal" in str(c.args.get("text")),
+        20.0,
+    )
+    return world.message_like(str(call.args["channel"]), f"Your new password for request #{request_id} ")
+
+
+def ephemerals_to(world: World, user: str) -> list[EphemeralMessage]:
+    return world.slack.ephemerals(user=user)
+
+
+def reveal_button_value(message: StoredMessage) -> str:
+    return button_value(message.blocks, ids.REVEAL_ACTION)
+
+
+def targets_file(folder: Path, overrides: dict[str, dict[str, str]]) -> Path:
+    """A copy of the demo targets with some lines replaced per target (e.g. restricted requesters)."""
+    lines = DEMO_TARGETS.read_text().splitlines()
+    current: str | None = None
+    out: list[str] = []
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("- name:"):
+            current = stripped.split(":", 1)[1].strip()
+        key = stripped.split(":", 1)[0]
+        if current in overrides and key in overrides[current] and not stripped.startswith("- name"):
+            indent = line[: len(line) - len(line.lstrip())]
+            out.append(f"{indent}{key}: {overrides[current][key]}")
+        else:
+            out.append(line)
+    path = folder / "targets.yml"
+    path.write_text("\n".join(out) + "\n")
+    return path
