@@ -1,0 +1,176 @@
+"""Submission: every validation error creates nothing; a good one is pre-flighted against the cloud."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.store import PasswordMode, RequestStatus
+from bot.workflow import Field, Submission, SubmitResult
+
+from .conftest import REQUESTER, TARGET_NAME, Env, EnvFactory
+
+
+def _submission(**overrides: Any) -> Submission:
+    values: dict[str, Any] = {
+        "target": TARGET_NAME,
+        "requester_id": REQUESTER,
+        "server_refs": ["web-01"],
+        "reason": "INC-7 root password lost",
+    }
+    values.update(overrides)
+    return Submission(**values)
+
+
+async def _refused(env: Env, sub: Submission) -> SubmitResult:
+    result = await env.workflow.submit(sub)
+    await env.settle()
+    assert result.request is None
+    assert result.errors
+    assert await env.store.list_requests() == [], "a refused submission must create nothing"
+    assert await env.store.audit() == []
+    assert env.notifier.notices == []
+    assert env.resets(dry_run=True) == [] and env.resets() == []
+    return result
+
+
+async def test_target_not_allowed(make_env: EnvFactory) -> None:
+    env = await make_env(requesters=["UONCALL1"])
+    result = await _refused(env, _submission())
+    assert set(result.errors) == {Field.TARGET}
+    assert TARGET_NAME in result.errors[Field.TARGET]
+    result = await _refused(env, _submission(target="nowhere", requester_id="UONCALL1"))
+    assert "'nowhere'" in result.errors[Field.TARGET]
+
+
+@pytest.mark.parametrize(
+    ("reason", "expected"),
+    [
+        ("   ", "Give a reason"),
+        ("INC-1 " + "x" * 1000, "under 1000 characters"),
+        ("no ticket here", "must match ^[A-Z]+-[0-9]+"),
+    ],
+)
+async def test_reason_problems(make_env: EnvFactory, reason: str, expected: str) -> None:
+    env = await make_env(reason_pattern="^[A-Z]+-[0-9]+")
+    result = await _refused(env, _submission(reason=reason))
+    assert set(result.errors) == {Field.REASON}
+    assert expected in result.errors[Field.REASON]
+
+
+async def test_per_server_passwords_not_allowed(make_env: EnvFactory) -> None:
+    env = await make_env(allow_per_server_passwords=False)
+    result = await _refused(env, _submission(password_mode=PasswordMode.PER_SERVER))
+    assert set(result.errors) == {Field.PASSWORD_MODE}
+    assert "one password for the whole batch" in result.errors[Field.PASSWORD_MODE]
+
+
+@pytest.mark.parametrize(
+    ("refs", "expected"),
+    [
+        (["web-01", "nope-1", "nope-2"], "Unknown servers: nope-1, nope-2."),
+        (["web-01", "10.0.1.1"], "Listed more than once: 10.0.1.1."),
+        (["twin"], "'twin' matches 2 servers; use its ID."),
+        ([], "Pick at least one server"),
+        (["  ", ""], "Pick at least one server"),
+        (["web-01", "web-02", "web-03"], "3 servers is over the limit of 2 for prod-eu-de."),
+    ],
+)
+async def test_server_problems(make_env: EnvFactory, refs: list[str], expected: str) -> None:
+    env = await make_env(max_servers=2)
+    result = await _refused(env, _submission(server_refs=refs))
+    assert set(result.errors) == {Field.SERVERS}
+    assert expected in result.errors[Field.SERVERS]
+
+
+async def test_tag_without_servers(env: Env) -> None:
+    result = await _refused(env, _submission(server_refs=[], tag="team=nobody"))
+    assert "has the tag 'team=nobody'" in result.errors[Field.SERVERS]
+
+
+async def test_several_errors_at_once(make_env: EnvFactory) -> None:
+    env = await make_env(allow_per_server_passwords=False)
+    result = await _refused(
+        env, _submission(reason="", server_refs=["nope"], password_mode=PasswordMode.PER_SERVER)
+    )
+    assert set(result.errors) == {Field.REASON, Field.SERVERS, Field.PASSWORD_MODE}
+
+
+async def test_good_submission_is_preflighted_then_pending(env: Env) -> None:
+    env.sim.fleet.add("broken-01", status="ERROR", addresses=["10.0.9.1"])
+    result = await env.workflow.submit(
+        _submission(server_refs=["web-01", "win-01", "locked-01", "noplug-01", "broken-01"])
+    )
+    assert result.errors == {}
+    assert result.request is not None
+    assert result.request.status == RequestStatus.PREFLIGHT
+    await env.settle()
+    request = await env.store.get_request(result.request.id)
+    assert request is not None
+    assert request.status == RequestStatus.PENDING
+    assert request.outcome_message == "3 of 5 servers cannot be reset and will be skipped."
+    servers = {s.name: s for s in await env.store.servers(request.id)}
+    assert servers["web-01"].preflight_error is None and servers["web-01"].plugin_installed is True
+    assert servers["win-01"].preflight_error is None and servers["win-01"].os_type == "Windows"
+    assert servers["locked-01"].preflight_error == "The server is locked."
+    assert servers["locked-01"].locked
+    assert servers["noplug-01"].plugin_installed is False
+    assert "plug-in is not installed" in (servers["noplug-01"].preflight_error or "")
+    assert "ERROR" in (servers["broken-01"].preflight_error or "") or "status" in (
+        servers["broken-01"].preflight_error or ""
+    )
+    # One dry run, only for the servers that passed the local checks; nothing was really reset.
+    dry = env.resets(dry_run=True)
+    assert len(dry) == 1
+    assert sorted(s["id"] for s in dry[0].body["servers"]) == sorted(
+        env.sid(n) for n in ("web-01", "win-01", "broken-01")
+    )
+    assert env.resets() == []
+    assert not any(s.password_hash for s in env.sim.fleet)
+    assert env.notifier.kinds(request.id) == ["request_submitted", "request_ready"]
+    ready = env.notifier.of(request.id, "request_ready")[0].view
+    assert ready.request.status == RequestStatus.PENDING
+    assert ready.approvers_channel == "CAPPROVERS"
+    assert [s.name for s in ready.resettable] == ["web-01", "win-01"]
+    events = [a.event for a in await env.store.audit(request.id)]
+    assert events == ["submitted", "preflight_passed"]
+
+
+async def test_submission_by_tag(env: Env) -> None:
+    result = await env.workflow.submit(_submission(server_refs=["web-01"], tag="env=dev"))
+    assert result.request is not None
+    await env.settle()
+    names = sorted(s.name for s in await env.store.servers(result.request.id))
+    assert names == ["locked-01", "noplug-01", "web-01"]
+
+
+async def test_all_servers_failing_preflight_fails_the_request(env: Env) -> None:
+    result = await env.workflow.submit(_submission(server_refs=["locked-01", "noplug-01"]))
+    assert result.request is not None
+    await env.settle()
+    request = await env.store.get_request(result.request.id)
+    assert request is not None
+    assert request.status == RequestStatus.FAILED
+    assert request.outcome_message == "None of the 2 servers can be reset; see the list."
+    assert env.notifier.kinds(request.id) == ["request_submitted", "request_updated"]
+    assert env.notifier.events(request.id) == ["preflight_failed"]
+    assert env.resets(dry_run=True) == []
+
+
+async def test_cloud_failure_during_preflight_fails_with_a_sentence(env: Env) -> None:
+    await env.workflow.inventory.refresh(TARGET_NAME)  # the list loaded before the cloud broke
+    env.sim.add_fault("server_error", r"os-resetpwd-flag|os-reset-passwords", times=None)
+    result = await env.workflow.submit(_submission(server_refs=["web-01", "web-02"]))
+    assert result.request is not None
+    await env.settle()
+    request = await env.store.get_request(result.request.id)
+    assert request is not None
+    assert request.status == RequestStatus.FAILED
+    assert request.outcome_message
+    for server in await env.store.servers(request.id):
+        # The sentence says what went wrong, with the code a support ticket needs.
+        assert "the cloud had an internal error" in (server.preflight_error or "")
+        assert "Common.0001" in (server.preflight_error or "")
+    assert env.notifier.events(request.id) == ["preflight_failed"]
+    assert env.resets() == []
