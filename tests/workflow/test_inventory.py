@@ -86,7 +86,8 @@ async def test_one_twin_can_be_picked_by_its_id(env: Env) -> None:
     twin_ids = [s.id for s in env.sim.fleet if s.name == "twin"]
     resolution = await env.workflow.inventory.resolve(T, twin_ids)
     assert sorted(s.id for s in resolution.servers) == sorted(twin_ids)
-    assert not resolution.ambiguous and not resolution.unknown
+    assert not resolution.ambiguous
+    assert not resolution.unknown
 
 
 async def test_tag_filter_by_pair_and_by_key(env: Env) -> None:

@@ -64,7 +64,9 @@ async def test_approvers_by_id_and_group(make_target: Callable[..., Target]) -> 
     assert not await policy.may_approve("UBOSS", "other-target")
     assert await policy.refuse_decision("ULEAD", _request()) is None
     refusal = await policy.refuse_decision("UNOBODY", _request())
-    assert refusal is not None and "not an approver" in refusal and "#7" in refusal
+    assert refusal is not None
+    assert "not an approver" in refusal
+    assert "#7" in refusal
 
 
 async def test_requester_cannot_decide_own_request_even_as_approver(
@@ -92,4 +94,5 @@ async def test_cancel_by_requester_or_approver_only(make_target: Callable[..., T
     assert await policy.refuse_cancel("UREQ1", _request()) is None
     assert await policy.refuse_cancel("UAPP1", _request()) is None
     refusal = await policy.refuse_cancel("USTRANGER", _request())
-    assert refusal is not None and "#7" in refusal
+    assert refusal is not None
+    assert "#7" in refusal

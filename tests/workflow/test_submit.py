@@ -31,7 +31,8 @@ async def _refused(env: Env, sub: Submission) -> SubmitResult:
     assert await env.store.list_requests() == [], "a refused submission must create nothing"
     assert await env.store.audit() == []
     assert env.notifier.notices == []
-    assert env.resets(dry_run=True) == [] and env.resets() == []
+    assert env.resets(dry_run=True) == []
+    assert env.resets() == []
     return result
 
 
@@ -111,8 +112,10 @@ async def test_good_submission_is_preflighted_then_pending(env: Env) -> None:
     assert request.status == RequestStatus.PENDING
     assert request.outcome_message == "3 of 5 servers cannot be reset and will be skipped."
     servers = {s.name: s for s in await env.store.servers(request.id)}
-    assert servers["web-01"].preflight_error is None and servers["web-01"].plugin_installed is True
-    assert servers["win-01"].preflight_error is None and servers["win-01"].os_type == "Windows"
+    assert servers["web-01"].preflight_error is None
+    assert servers["web-01"].plugin_installed is True
+    assert servers["win-01"].preflight_error is None
+    assert servers["win-01"].os_type == "Windows"
     assert servers["locked-01"].preflight_error == "The server is locked."
     assert servers["locked-01"].locked
     assert servers["noplug-01"].plugin_installed is False
