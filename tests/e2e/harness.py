@@ -207,7 +207,7 @@ class BotProcess:
             return self.proc.returncode if self.proc else None
         self.proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while self.proc.poll() is None and time.monotonic() < deadline:
+        while self.proc.poll() is None and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         if self.proc.poll() is None:
             self.proc.kill()
@@ -376,7 +376,8 @@ class Stack:
         """Submits and waits for the card; returns the request number and the card."""
         since = self.slack.call_count
         status, answer = await self.submit(user_id, servers or self.resettable(2), **kwargs)
-        assert status == 200 and not answer.strip(), (status, answer)
+        assert status == 200, (status, answer)
+        assert not answer.strip(), answer
         call = await self.slack.wait_for(
             "chat.postMessage",
             lambda c: c.args.get("channel") == APPROVERS_CHANNEL and not c.args.get("thread_ts"),
