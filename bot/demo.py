@@ -141,6 +141,10 @@ class World:
         status, _ = await self.send(self.requests.slash_command(ids.COMMAND, text, user_id=user_id))
         assert status == 200, status
         call = await self.slack.wait_for("views.open", lambda c: True, 10.0, since=since)
+        opened = self.slack.open_views(user_id)
+        if call.ok and opened:
+            # As Slack echoes it (with its id), so a submission closes or updates this very modal.
+            return self.slack.view_payload(opened[-1].id)
         view = call.args["view"]
         return json.loads(view) if isinstance(view, str) else dict(view)
 

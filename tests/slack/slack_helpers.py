@@ -1,8 +1,7 @@
-"""Moves and look-ups shared by the Slack front-end tests (imported by name, like tests/simulator's sim_http)."""
+"""Moves and look-ups shared by the Slack front-end tests (imported by name, like sim_http)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -95,7 +94,8 @@ async def submit_request(
     """Slash command, modal, submission: returns the recorded request once its card is posted."""
     view = await world.open_modal(user, " ".join(servers))
     status, answer = await world.submit(user, view, target=target, servers=servers, reason=reason, mode=mode)
-    assert status == 200 and not answer.strip(), (status, answer)
+    assert status == 200, answer
+    assert not answer.strip(), answer
     request = (await world.runtime.store.list_requests(requester_id=user, limit=1))[0]
     await world.card_for(request.id)
     return request
@@ -130,20 +130,6 @@ async def status_of(world: World, request_id: int) -> RequestStatus:
     request = await world.runtime.store.get_request(request_id)
     assert request is not None
     return request.status
-
-
-async def wait_status(
-    world: World,
-    request_id: int,
-    *statuses: RequestStatus,
-    timeout: float = 15.0,  # noqa: ASYNC109
-) -> RequestStatus:
-    """Polls the store until the request reaches one of `statuses` (the bot works after ack)."""
-
-    async with asyncio.timeout(timeout):
-        while (current := await status_of(world, request_id)) not in statuses:
-            await asyncio.sleep(0.02)
-    return current
 
 
 async def ephemeral_for(world: World, user: str = REQUESTER, *, since: int = 0) -> SlackCall:

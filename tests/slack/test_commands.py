@@ -1,4 +1,4 @@
-"""`/reset-ecs-password` over real HTTP: every sub-command answers in the HTTP response, the rest opens a modal."""
+"""`/reset-ecs-password` over signed HTTP: sub-commands answer in the response, the rest open a modal."""
 
 from __future__ import annotations
 
@@ -45,7 +45,9 @@ async def test_help_answers_in_the_http_response(world: World) -> None:
     status, answer, elapsed = await command(world, "help")
     assert status == 200
     assert elapsed < SLACK_DEADLINE_S
-    assert "status <id>" in answer and "history" in answer and "cancel <id>" in answer
+    assert "status <id>" in answer
+    assert "history" in answer
+    assert "cancel <id>" in answer
     await world.runtime.tasks.idle()
     assert effects(world, since) == [], "help must not call Slack"
 
@@ -97,9 +99,11 @@ async def test_cancel(world: World) -> None:
     _, answer, _ = await command(world, f"cancel {request.id}")
     assert answer == f"Request #{request.id} cancelled."
     stored = await world.runtime.store.get_request(request.id)
-    assert stored is not None and stored.status == "cancelled"
+    assert stored is not None
+    assert stored.status == "cancelled"
     _, answer, _ = await command(world, f"cancel {request.id}")
-    assert "already cancelled" in answer and "can no longer be cancelled" in answer
+    assert "already cancelled" in answer
+    assert "can no longer be cancelled" in answer
 
 
 @pytest.mark.parametrize("text", ["status", "status abc", "cancel", "cancel -3", "STATUS 1x"])
@@ -166,7 +170,7 @@ def _unavailable(*_: Any, **__: Any) -> Any:
     return fail()
 
 
-@pytest.mark.parametrize("text", ["status 1", "history", "cancel 1"])
+@pytest.mark.parametrize("text", ["status 1", "cancel 1"])
 async def test_database_that_does_not_answer(
     world: World, monkeypatch: pytest.MonkeyPatch, text: str
 ) -> None:
@@ -202,7 +206,8 @@ async def test_database_file_gone(world: World, tmp_path: Any) -> None:
     store._engine = create_async_engine(f"sqlite+aiosqlite:///{folder}")
     try:
         status, answer, elapsed = await command(world, "history")
-        assert status == 200 and elapsed < SLACK_DEADLINE_S
+        assert status == 200
+        assert elapsed < SLACK_DEADLINE_S
         assert "could not read the requests" in answer
     finally:
         await store._engine.dispose()

@@ -1,0 +1,247 @@
+"""The request modal over signed HTTP: inline errors create nothing; a good submission posts the card."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from slack_helpers import (
+    APPROVERS_CHANNEL,
+    GOOD_REASON,
+    REQUESTER,
+    block_texts,
+    resettable_servers,
+    server_id,
+)
+
+from bot.demo import World, submission_values
+from bot.slack import ids
+
+SLACK_DEADLINE_S = 3.0
+
+
+async def submit_values(world: World, values: dict[str, Any], user: str = REQUESTER) -> tuple[int, str]:
+    view = await world.open_modal(user)
+    return await world.send(world.requests.view_submission(user_id=user, view=view, values=values))
+
+
+async def assert_inline_error(world: World, status: int, body: str, block: str, words: str) -> None:
+    """The answer is `errors` on exactly `block`, and the store holds no request at all."""
+    assert status == 200
+    answer = json.loads(body)
+    assert answer["response_action"] == "errors"
+    assert list(answer["errors"]) == [block]
+    assert words in answer["errors"][block]
+    assert await world.runtime.store.list_requests() == []
+    await world.runtime.tasks.idle()
+    assert world.slack.calls("chat.postMessage") == []
+
+
+async def test_unknown_server(world: World) -> None:
+    good = resettable_servers(world, 1)
+    status, body = await world.submit(
+        REQUESTER,
+        await world.open_modal(REQUESTER),
+        target="demo-aksk",
+        servers=[*good, "no-such-server"],
+        reason=GOOD_REASON,
+    )
+    await assert_inline_error(world, status, body, ids.PASTE_BLOCK, "Unknown servers: no-such-server.")
+
+
+async def test_unknown_server_picked_in_the_search_box(world: World) -> None:
+    values = submission_values(target="demo-aksk", paste="", reason=GOOD_REASON, picked=["not-an-id"])
+    status, body = await submit_values(world, values)
+    await assert_inline_error(world, status, body, ids.SERVERS_BLOCK, "Unknown servers: not-an-id.")
+
+
+async def test_duplicate_servers(world: World) -> None:
+    name = resettable_servers(world, 1)[0]
+    status, body = await world.submit(
+        REQUESTER,
+        await world.open_modal(REQUESTER),
+        target="demo-aksk",
+        servers=[name, server_id(world, name)],
+        reason=GOOD_REASON,
+    )
+    await assert_inline_error(world, status, body, ids.PASTE_BLOCK, "Listed more than once")
+
+
+async def test_reason_must_match_the_targets_pattern(world: World) -> None:
+    status, body = await world.submit(
+        REQUESTER,
+        await world.open_modal(REQUESTER),
+        target="demo-aksk",
+        servers=resettable_servers(world, 1),
+        reason="because I forgot it",
+    )
+    await assert_inline_error(world, status, body, ids.REASON_BLOCK, "must match ^[A-Z]+-[0-9]+")
+
+
+async def test_reason_is_required(world: World) -> None:
+    status, body = await world.submit(
+        REQUESTER,
+        await world.open_modal(REQUESTER),
+        target="demo-iam",
+        servers=resettable_servers(world, 1),
+        reason="   ",
+    )
+    await assert_inline_error(world, status, body, ids.REASON_BLOCK, "Give a reason")
+
+
+async def test_no_servers(world: World) -> None:
+    status, body = await world.submit(
+        REQUESTER, await world.open_modal(REQUESTER), target="demo-aksk", servers=[], reason=GOOD_REASON
+    )
+    await assert_inline_error(world, status, body, ids.PASTE_BLOCK, "Pick at least one server")
+
+
+async def test_no_target_picked(world: World) -> None:
+    values = submission_values(target="demo-aksk", paste="web-0001", reason=GOOD_REASON)
+    values[ids.TARGET_BLOCK][ids.TARGET_ACTION]["selected_option"] = None
+    status, body = await submit_values(world, values)
+    await assert_inline_error(world, status, body, ids.TARGET_BLOCK, "Pick a target.")
+
+
+async def test_unknown_tag(world: World) -> None:
+    status, body = await world.submit(
+        REQUESTER,
+        await world.open_modal(REQUESTER),
+        target="demo-aksk",
+        servers=[],
+        reason=GOOD_REASON,
+        tag="env=nowhere",
+    )
+    await assert_inline_error(world, status, body, ids.PASTE_BLOCK, "has the tag 'env=nowhere'")
+
+
+async def test_target_not_allowed(restricted_world: World) -> None:
+    world = restricted_world
+    status, body = await world.submit(
+        REQUESTER,
+        await world.open_modal(REQUESTER),
+        target="demo-iam",
+        servers=resettable_servers(world, 1),
+        reason=GOOD_REASON,
+    )
+    await assert_inline_error(world, status, body, ids.TARGET_BLOCK, "may not request resets for target")
+
+
+async def test_forged_target_value_is_refused(world: World) -> None:
+    status, body = await world.submit(
+        REQUESTER,
+        await world.open_modal(REQUESTER),
+        target="prod-somewhere-else",
+        servers=resettable_servers(world, 1),
+        reason=GOOD_REASON,
+    )
+    await assert_inline_error(world, status, body, ids.TARGET_BLOCK, "may not request resets")
+
+
+async def test_good_submission_posts_the_card(world: World) -> None:
+    names = resettable_servers(world, 2)
+    view = await world.open_modal(REQUESTER, " ".join(names))
+    opened = world.slack.open_views(REQUESTER)
+    assert len(opened) == 1
+    status, body = await world.submit(REQUESTER, view, target="demo-aksk", servers=names, reason=GOOD_REASON)
+    assert status == 200
+    assert body.strip() == "", "an empty ack closes the modal"
+    assert world.slack.open_views(REQUESTER) == []
+    assert opened[0].closed
+
+    [request] = await world.runtime.store.list_requests()
+    assert request.requester_id == REQUESTER
+    assert request.target == "demo-aksk"
+    assert request.reason == GOOD_REASON
+    stored = await world.runtime.store.servers(request.id)
+    assert sorted(s.name for s in stored) == names
+
+    dm = await world.wait("chat.postMessage", lambda c: str(c.args.get("channel", "")).startswith("D"), 10.0)
+    assert dm.args["channel"] == world.slack.dm_channel(REQUESTER)
+    assert f"Request #{request.id} received" in str(dm.args["text"])
+
+    card = await world.card_for(request.id)
+    assert card.channel == APPROVERS_CHANNEL
+    text = block_texts(card.blocks)
+    for name in names:
+        assert name in text
+    assert GOOD_REASON in text
+    buttons = [e for b in card.blocks if b["type"] == "actions" for e in b["elements"]]
+    assert [b["action_id"] for b in buttons] == [ids.APPROVE_ACTION, ids.DENY_ACTION]
+    assert [b["value"] for b in buttons] == [str(request.id), str(request.id)]
+
+
+async def test_pasted_names_split_on_commas_and_newlines(world: World) -> None:
+    names = resettable_servers(world, 3)
+    values = submission_values(
+        target="demo-aksk",
+        paste=f"{names[0]}, {names[1]};\n\n{server_id(world, names[2])}",
+        reason=GOOD_REASON,
+    )
+    status, body = await submit_values(world, values)
+    assert (status, body.strip()) == (200, "")
+    [request] = await world.runtime.store.list_requests()
+    assert sorted(s.name for s in await world.runtime.store.servers(request.id)) == names
+
+
+def _modal_with_target(world: World, user: str, target: str | None) -> dict[str, Any]:
+    """The open request modal as a block_suggestion carries it, with `target` picked."""
+    [opened] = world.slack.open_views(user)
+    picked: dict[str, Any] = {"type": "static_select", "selected_option": None}
+    if target is not None:
+        picked["selected_option"] = {"value": target}
+    return {"id": opened.id, "state": {"values": {ids.TARGET_BLOCK: {ids.TARGET_ACTION: picked}}}}
+
+
+async def options(
+    world: World, typed: str, target: str | None, user: str = REQUESTER
+) -> list[dict[str, Any]]:
+    await world.open_modal(user)
+    view = _modal_with_target(world, user, target)
+    started = time.monotonic()
+    status, body = await world.send(
+        world.requests.block_suggestion(user_id=user, action_id=ids.SERVERS_ACTION, value=typed, view=view)
+    )
+    assert status == 200
+    assert time.monotonic() - started < SLACK_DEADLINE_S
+    return list(json.loads(body)["options"])
+
+
+@pytest.mark.parametrize("how", ["name", "id", "ip"])
+async def test_options_match_name_id_or_ip(world: World, how: str) -> None:
+    server = next(s for s in world.sim.fleet if s.name == "web-0017")
+    typed = {"name": "web-0017", "id": server.id[:13], "ip": server.addresses[0]}[how]
+    found = await options(world, typed, "demo-aksk")
+    assert server.id in [o["value"] for o in found]
+    first = next(o for o in found if o["value"] == server.id)
+    assert first["text"]["text"].startswith("web-0017 (")
+    assert server.addresses[0] in first["text"]["text"]
+    assert len(first["text"]["text"]) <= 75
+
+
+async def test_options_for_a_prefix_list_many(world: World) -> None:
+    found = await options(world, "web-00", "demo-iam")
+    assert len(found) == len(world.sim.fleet)
+    assert all(o["text"]["text"].startswith("web-00") for o in found)
+
+
+async def test_options_without_a_picked_target_use_the_only_allowed_one(restricted_world: World) -> None:
+    found = await options(restricted_world, "web-0001", None)
+    assert [o["text"]["text"].split(" ")[0] for o in found][:1] == ["web-0001"]
+
+
+async def test_options_for_a_target_the_user_may_not_use(restricted_world: World) -> None:
+    assert await options(restricted_world, "web", "demo-iam") == []
+
+
+async def test_options_for_an_unknown_target(world: World) -> None:
+    assert await options(world, "web", "nowhere") == []
+
+
+async def test_options_when_the_cloud_is_slow_still_answer_in_time(make_world: Any) -> None:
+    """A cold inventory behind a slow cloud: the answer is empty but within Slack's deadline."""
+    world: World = await make_world(latency_s=2.5)
+    await world.open_modal(REQUESTER)
+    assert await options(world, "web", "demo-aksk") == []
