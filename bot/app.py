@@ -110,8 +110,9 @@ class Runtime:
     async def build(cls, config: AppConfig, *, tuning: Tuning | None = None) -> Runtime:
         tuning = tuning or Tuning()
         settings = config.settings
-        secret_key = settings.secret_key.get_secret_value() if settings.secret_key else ""
-        store = await Store.open(settings.database_url, secret_keys=[k for k in secret_key.split(",") if k])
+        store = await Store.open(
+            settings.database_url, secret_keys=[k.get_secret_value() for k in settings.secret_keys]
+        )
         session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=10))
         targets: Mapping[str, Target] = {t.name: t for t in config.bot.targets}
         clients = {

@@ -708,7 +708,7 @@ class Settings(BaseSettings):
         """BOT_SECRET_KEY split into its keys, newest (encrypting) first; empty when unset."""
         if self.secret_key is None:
             return []
-        return [SecretStr(k) for k in self.secret_key.get_secret_value().split(",")]
+        return [SecretStr(k.strip()) for k in self.secret_key.get_secret_value().split(",") if k.strip()]
 
     def secrets(self) -> Iterator[SecretStr]:
         """The secret settings that are set, e.g. to register them with the log redaction."""
