@@ -112,13 +112,16 @@ class Executor:
         await self.store.add_audit(request_id, "bot", "executing", {"worker": self.settings.worker_id})
         await self._run(claimed, resumed=False)
 
-    async def resume(self, request: RequestRecord) -> None:
-        """Finishes an execution whose worker stopped heartbeating (crash, kill -9, lost node)."""
+    async def resume(self, request: RequestRecord, *, previous_worker: str | None = None) -> None:
+        """Finishes an execution whose worker stopped heartbeating (crash, kill -9, lost node).
+
+        `request` is the row as taken over, so its `claimed_by` is already this worker: the caller
+        says whose execution it was, for the audit trail."""
         await self.store.add_audit(
             request.id,
             "bot",
             "recovering",
-            {"worker": self.settings.worker_id, "previous_worker": request.claimed_by},
+            {"worker": self.settings.worker_id, "previous_worker": previous_worker},
         )
         await self._run(request, resumed=True)
 

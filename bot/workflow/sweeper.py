@@ -65,7 +65,10 @@ class Sweeper:
                 request.id, stale_before, self.executor.settings.worker_id, now
             )
             if taken is not None:
-                tasks.spawn(self.executor.resume(taken), name=f"resume-{request.id}")
+                tasks.spawn(
+                    self.executor.resume(taken, previous_worker=request.claimed_by),
+                    name=f"resume-{request.id}",
+                )
         for request in await store.requests_in({RequestStatus.PREFLIGHT}):
             if request.updated_at <= now - self.settings.preflight_stuck_after:
                 tasks.spawn(self.workflow.preflight(request.id), name=f"preflight-{request.id}")

@@ -1,0 +1,151 @@
+"""Recovery: what a crashed process left behind is finished honestly, once, by one replica."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.passwords import generate_password
+from bot.store import RequestRecord, RequestStatus, ServerPhase, ServerUpdate
+from bot.workflow import SealedPasswords
+from bot.workflow.execution import LOST_IN_FLIGHT, NOT_ATTEMPTED
+
+from .conftest import REQUESTER, Env, EnvFactory
+
+SENT = ["web-01", "web-02"]
+WAITING = ["web-03", "win-01"]
+
+
+async def _crashed(env: Env, password: str | None, *, heartbeat_age: timedelta) -> RequestRecord:
+    """An execution claimed by worker "dead": SENT servers were in flight, WAITING never sent."""
+    request = await env.insert_request(SENT + WAITING, status=RequestStatus.APPROVED)
+    claimed = await env.store.transition(
+        request.id,
+        {RequestStatus.APPROVED},
+        RequestStatus.EXECUTING,
+        claimed_by="dead",
+        now=datetime.now(UTC) - heartbeat_age,
+    )
+    assert claimed is not None
+    await env.store.update_servers(
+        request.id, [ServerUpdate(env.sid(n), phase=ServerPhase.SENT) for n in SENT]
+    )
+    if password is not None:
+        await env.store.seal_secret(request.id, REQUESTER, SealedPasswords(shared=password).dumps())
+    return claimed
+
+
+@pytest.mark.both_databases
+async def test_crashed_execution_is_finished_from_the_sealed_password(make_env: EnvFactory) -> None:
+    env = await make_env()
+    password = generate_password()
+    request = await _crashed(env, password, heartbeat_age=timedelta(minutes=5))
+    await env.sweeper.recover()
+    await env.settle()
+
+    final = await env.store.get_request(request.id)
+    assert final is not None
+    assert final.status == RequestStatus.PARTLY_FAILED
+    assert final.claimed_by == "worker-main"
+    assert final.outcome_message is not None
+    assert "2 unknown." in final.outcome_message
+    assert "Finished after a restart of the bot." in final.outcome_message
+    servers = {s.name: s for s in await env.store.servers(request.id)}
+    for name in SENT:
+        assert servers[name].phase == ServerPhase.UNKNOWN
+        assert servers[name].error_message == LOST_IN_FLIGHT
+        assert not env.sim.fleet.password_matches(env.sid(name), password)
+    for name in WAITING:
+        assert servers[name].phase == ServerPhase.SUCCEEDED
+        assert env.sim.fleet.password_matches(env.sid(name), password)
+    assert sorted(env.reset_server_ids()) == sorted(env.sid(n) for n in WAITING)
+
+    delivery = env.notifier.delivered(request.id)
+    assert {(tuple(sorted(s.servers)), s.applied) for s in delivery.secrets} == {
+        (tuple(WAITING), True),
+        (tuple(SENT), False),
+    }
+    assert all(s.password == password for s in delivery.secrets)
+    assert env.notifier.events(request.id) == ["recovered", "finished"]
+    recovering = [a for a in await env.store.audit(request.id) if a.event == "recovering"]
+    assert len(recovering) == 1
+    assert recovering[0].detail == {"worker": "worker-main", "previous_worker": "dead"}
+
+
+@pytest.mark.both_databases
+async def test_two_recoverers_at_once_only_one_takes_over(make_env: EnvFactory) -> None:
+    env = await make_env()
+    second = await env.replica("worker-second")
+    password = generate_password()
+    request = await _crashed(env, password, heartbeat_age=timedelta(minutes=5))
+    await asyncio.gather(env.sweeper.recover(), second.sweeper.recover(), env.sweeper.recover())
+    await env.settle()
+    final = await env.store.get_request(request.id)
+    assert final is not None
+    assert final.status == RequestStatus.PARTLY_FAILED
+    events = [a.event for a in await env.store.audit(request.id)]
+    assert events.count("recovering") == 1
+    assert events.count("finished") == 1
+    assert len(env.resets()) == 1
+    assert len(env.notifier.of(request.id, "deliver_secret")) == 1
+
+
+async def test_lost_sealed_password_fails_the_unsent_servers(env: Env) -> None:
+    request = await _crashed(env, None, heartbeat_age=timedelta(minutes=5))
+    await env.sweeper.recover()
+    await env.settle()
+    final = await env.store.get_request(request.id)
+    assert final is not None
+    assert final.status == RequestStatus.PARTLY_FAILED
+    servers = {s.name: s for s in await env.store.servers(request.id)}
+    for name in WAITING:
+        assert servers[name].phase == ServerPhase.FAILED
+        assert servers[name].error_message == NOT_ATTEMPTED
+    for name in SENT:
+        assert servers[name].phase == ServerPhase.UNKNOWN
+    assert env.resets() == []
+    assert env.notifier.of(request.id, "deliver_secret") == []
+    assert env.notifier.events(request.id) == ["recovered", "finished"]
+
+
+async def test_live_execution_is_left_alone(env: Env) -> None:
+    request = await _crashed(env, generate_password(), heartbeat_age=timedelta(0))
+    await env.sweeper.recover()
+    await env.settle()
+    current = await env.store.get_request(request.id)
+    assert current is not None
+    assert current.status == RequestStatus.EXECUTING
+    assert current.claimed_by == "dead"
+    assert env.resets() == []
+
+
+@pytest.mark.both_databases
+async def test_approved_request_found_at_start_is_executed_once(make_env: EnvFactory) -> None:
+    env = await make_env()
+    second = await env.replica("worker-second")
+    request = await env.insert_request(["web-01", "web-02"], status=RequestStatus.APPROVED)
+    await asyncio.gather(env.sweeper.recover(), second.sweeper.recover())
+    await env.settle()
+    assert await env.status(request.id) == RequestStatus.SUCCEEDED
+    assert len(env.resets()) == 1
+    secret = env.notifier.delivered(request.id).secrets[0]
+    assert env.sim.fleet.password_matches(env.sid("web-01"), secret.password)
+
+
+async def test_stuck_preflight_is_checked_again(env: Env) -> None:
+    request = await env.insert_request(["web-01", "noplug-01"], status=RequestStatus.PREFLIGHT)
+    await env.sweeper.recover()  # fresh: its own pre-flight may still be running
+    await env.settle()
+    assert await env.status(request.id) == RequestStatus.PREFLIGHT
+    assert env.resets(dry_run=True) == []
+
+    await env.sweeper.recover(datetime.now(UTC) + timedelta(minutes=3))
+    await env.settle()
+    assert await env.status(request.id) == RequestStatus.PENDING
+    assert len(env.resets(dry_run=True)) == 1
+    servers = {s.name: s for s in await env.store.servers(request.id)}
+    assert servers["noplug-01"].plugin_installed is False
+    assert servers["noplug-01"].preflight_error
+    assert env.notifier.kinds(request.id) == ["request_ready"]
