@@ -1,4 +1,4 @@
-"""The delivered password appears nowhere but in the delivery: not in logs, audit, messages or the database."""
+"""The delivered password appears only in the delivery: not in logs, audit, messages or the database."""
 
 from __future__ import annotations
 
