@@ -1,0 +1,155 @@
+"""Full-bot execution: approve a request of 1,000 / 10,000 servers and time it to the delivered password.
+
+The whole `World` of bot/demo.py runs in this process (simulator, fake Slack, the real bot over HTTP,
+SQLite store). Per size and password mode:
+  1. a request for every server (tag filter) is submitted and passes pre-flight with the simulator at
+     0 ms (pre-flight is not what is measured here; it is timed and printed for information);
+  2. the simulator latency is set to 50 ms, Approve is clicked;
+  3. measured: click -> first reset call received, click -> password delivered (chat.postEphemeral),
+     the number of reset calls and the simulator's maximum in flight, ideal = ceil(calls / bound) x
+     latency, and ideal / (click -> delivered) (target >= 0.8); the process's peak RSS.
+
+    .venv/bin/python bench/execution.py [--quick|--full]    (default 1,000 both modes + 10,000 shared;
+                                                              --full adds 10,000 per server; --quick 1,000)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (  # noqa: E402
+    header,
+    ideal_seconds,
+    parse_args,
+    peak_rss_mb,
+    quiet_logs,
+    reset_peak_rss,
+    verdict,
+    write_json,
+)
+
+from bot.demo import APPROVERS, REQUESTER, World  # noqa: E402
+from bot.simulator import Fleet  # noqa: E402
+from bot.slack import ids  # noqa: E402
+
+TAG = "bench=all"
+RESET_PATH = "os-reset-password"  # matches both the batch and the single-server path
+
+
+def extra(parser: Any) -> None:
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--cases", default=None, help="e.g. 1000:shared,1000:per_server")
+
+
+async def one_case(size: int, mode: str, latency_s: float) -> dict[str, Any]:
+    fleet = Fleet.generate(size, seed=3, locked_share=0.0, no_plugin_share=0.0)
+    for server in fleet:
+        server.tags.append(TAG)
+    from common import bench_targets_file
+
+    world = await World.start(fleet=fleet, env={"BOT_CONFIG": str(bench_targets_file())})
+    try:
+        await world.runtime.tasks.idle()
+        concurrency = world.runtime.config.settings.ecs_concurrency
+        view = await world.open_modal(REQUESTER)
+        t0 = time.perf_counter()
+        status, answer = await world.submit(
+            REQUESTER, view, target="bench", servers=[], reason="BENCH-1", mode=mode, tag=TAG
+        )
+        if status != 200 or answer.strip():
+            raise RuntimeError(f"submission refused: {status} {answer[:300]}")
+        card = await _ready_card(world, timeout=600)
+        preflight_s = time.perf_counter() - t0
+        world.sim.latency_s = latency_s
+        world.sim.reset_stats()
+        since = len(world.slack.calls())
+        gc.collect()
+        reset_peak_rss()
+        clicked_wall = time.time()
+        clicked = time.perf_counter()
+        status, _ = await world.click(APPROVERS[0], ids.APPROVE_ACTION, card)
+        assert status == 200
+        await world.slack.wait_for(
+            "chat.postEphemeral", lambda c: "New password" in str(c.args.get("text")), 900, since=since
+        )
+        delivered = time.perf_counter() - clicked
+        await world.runtime.tasks.idle()
+        puts = [c for c in world.sim.calls if c.method == "PUT" and RESET_PATH in c.path]
+        first_call = min(c.started_at for c in puts) - clicked_wall if puts else float("nan")
+        last_call = max(c.started_at for c in puts) - clicked_wall + latency_s if puts else float("nan")
+        ideal = ideal_seconds(len(puts), concurrency, latency_s)
+        request = (await world.runtime.store.list_requests(requester_id=REQUESTER, limit=1))[0]
+        return {
+            "servers": size,
+            "mode": mode,
+            "preflight_s": preflight_s,
+            "click_to_first_call_s": first_call,
+            "click_to_last_answer_s": last_call,
+            "click_to_delivered_s": delivered,
+            "calls": len(puts),
+            "max_in_flight": world.sim.max_in_flight,
+            "ideal_s": ideal,
+            "ratio": ideal / delivered,
+            "status": request.status.value,
+            "outcome": request.outcome_message,
+            "peak_rss_mb": peak_rss_mb(),
+        }
+    finally:
+        await world.close()
+
+
+async def _ready_card(world: World, timeout: float) -> Any:
+    from bot.demo import button_value
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for message in reversed(world.slack.messages("CDEMOAPPROVALS")):
+            if message.thread_ts is None:
+                try:
+                    button_value(message.blocks, ids.APPROVE_ACTION)
+                    return message
+                except LookupError:
+                    pass
+        await asyncio.sleep(0.05)
+    raise TimeoutError("pre-flight did not end with an Approve button")
+
+
+async def main() -> int:
+    args = parse_args(__doc__.splitlines()[0], extra)
+    quiet_logs()
+    if args.cases:
+        cases = [(int(n), m) for n, m in (c.split(":") for c in args.cases.split(","))]
+    elif args.quick:
+        cases = [(1000, "shared"), (1000, "per_server")]
+    else:
+        cases = [(1000, "shared"), (1000, "per_server"), (10000, "shared")]
+        if args.full:
+            cases.append((10000, "per_server"))
+    header(f"execution: full bot (World), simulator at {args.latency_ms:g} ms during execution")
+    rows = []
+    for size, mode in cases:
+        row = await one_case(size, mode, args.latency_ms / 1000)
+        rows.append(row)
+        print(
+            f"{size:>6} servers {mode:<10} pre-flight {row['preflight_s']:6.2f} s | click->first call "
+            f"{row['click_to_first_call_s'] * 1000:7.1f} ms  click->last answer {row['click_to_last_answer_s']:7.3f} s  "
+            f"click->delivered {row['click_to_delivered_s']:7.3f} s  calls {row['calls']:>6}  "
+            f"max in flight {row['max_in_flight']}  ideal {row['ideal_s']:.3f} s  ideal/actual "
+            f"{row['ratio']:.2f} [{verdict(row['ratio'] >= 0.8)}]  peak RSS {row['peak_rss_mb']:.0f} MiB  "
+            f"({row['status']}: {row['outcome']})",
+            flush=True,
+        )
+    print(f"process peak RSS {peak_rss_mb():.0f} MiB")
+    write_json(args.json, rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
