@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.logs import registered_secret
 from bot.slack import ids
 from bot.slack.blocks.dm import reveal_done
 from bot.slack.blocks.modals import notice_modal, reveal_modal
@@ -67,7 +69,11 @@ async def _reveal(
             trigger_id=trigger_id, view=notice_modal("Nothing to reveal", REVEAL_REFUSALS[result.outcome])
         )
         return
-    await client.views_open(trigger_id=trigger_id, view=reveal_modal(result.request_id, secrets))
+    # The executor forgot these passwords when it finished; slack_sdk logs request bodies at DEBUG.
+    with contextlib.ExitStack() as masked:
+        for secret in secrets:
+            masked.enter_context(registered_secret(secret.password))
+        await client.views_open(trigger_id=trigger_id, view=reveal_modal(result.request_id, secrets))
     message = body.get("message") or {}
     channel = (body.get("channel") or {}).get("id")
     if channel and message.get("ts"):
