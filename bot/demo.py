@@ -173,7 +173,8 @@ class World:
         """The approval card as it stands now in the approvers' channel (it is edited in place)."""
 
         def is_card(call: SlackCall) -> bool:
-            if call.args.get("channel") != APPROVERS_CHANNEL or call.args.get("thread_ts"):
+            # A refused post (429, error) left no card behind: wait for one Slack accepted.
+            if not call.ok or call.args.get("channel") != APPROVERS_CHANNEL or call.args.get("thread_ts"):
                 return False
             return request_id is None or f"#{request_id} " in str(call.args.get("text"))
 

@@ -1,0 +1,130 @@
+"""The whole flow through Bolt over signed HTTP, and what Bolt and the Web API client add around it."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from slack_helpers import (
+    APPROVERS,
+    APPROVERS_CHANNEL,
+    REQUESTER,
+    card,
+    card_says,
+    card_where,
+    delivered_passwords,
+    effects,
+    resettable_servers,
+    reveal_offer,
+    server_id,
+    submit_request,
+)
+
+from bot.demo import World
+from bot.simulator.slack_api import SignedRequest
+from bot.slack import ids
+from bot.store.records import RequestStatus
+
+AUDIT_CHANNEL = "CAUDITLOG01"
+
+
+async def test_whole_flow_with_an_audit_channel(make_world: Any) -> None:
+    world: World = await make_world(env={"BOT_AUDIT_CHANNEL": AUDIT_CHANNEL})
+    names = resettable_servers(world, 2)
+    request = await submit_request(world, names)
+    await world.click(APPROVERS[0], ids.APPROVE_ACTION, card(world, request.id))
+    _, passwords = await delivered_passwords(world, request.id)
+    offer = await reveal_offer(world, request.id)
+    await world.click(REQUESTER, ids.REVEAL_ACTION, offer)
+    await card_where(world, request.id, card_says("*Done*"))
+    await world.runtime.tasks.idle()
+    for name in names:
+        assert world.sim.fleet.password_matches(server_id(world, name), passwords[name])
+    audit = [m.text for m in world.slack.messages(AUDIT_CHANNEL)]
+    assert audit[0] == f"#{request.id} submitted by <@{REQUESTER}> for demo-aksk (2 servers)"
+    assert f"#{request.id} approved_by by <@{APPROVERS[0]}>" not in audit, "1 approval: straight to running"
+    assert f"#{request.id} finished" in audit
+    assert not any(p in line for line in audit for p in passwords.values())
+    stored = await world.runtime.store.get_request(request.id)
+    assert stored is not None
+    assert stored.status == RequestStatus.SUCCEEDED
+    assert set(stored.message_refs) == {"card", "dm", "reveal"}
+
+
+def forge(request: SignedRequest, **headers: str) -> SignedRequest:
+    return SignedRequest(request.body, {**request.headers, **headers})
+
+
+@pytest.mark.parametrize("attack", ["bad signature", "stale timestamp", "tampered body", "no headers"])
+async def test_unsigned_requests_are_rejected_without_effect(world: World, attack: str) -> None:
+    since = world.slack.call_count
+    good = world.requests.slash_command(ids.COMMAND, "web-0001", user_id=REQUESTER)
+    if attack == "bad signature":
+        request = forge(good, **{"X-Slack-Signature": "v0=" + "0" * 64})
+    elif attack == "stale timestamp":
+        request = world.requests.slash_command(
+            ids.COMMAND, "web-0001", user_id=REQUESTER, timestamp=int(time.time()) - 600
+        )
+    elif attack == "tampered body":
+        request = SignedRequest(good.body.replace(b"UDEMOREQUESTER", b"UDEMOAPPROVER1"), good.headers)
+    else:
+        request = SignedRequest(good.body, {"Content-Type": "application/x-www-form-urlencoded"})
+    status, _ = await world.send(request)
+    assert status == 401
+    await world.runtime.tasks.idle()
+    assert world.slack.calls()[since:] == [], "not even auth.test: Bolt stops before any listener"
+
+
+async def test_forged_approval_click_changes_nothing(world: World) -> None:
+    request = await submit_request(world, resettable_servers(world, 1))
+    posted = card(world, request.id)
+    click = world.requests.block_actions(
+        user_id=APPROVERS[0],
+        action_id=ids.APPROVE_ACTION,
+        value=str(request.id),
+        channel_id=APPROVERS_CHANNEL,
+        message_ts=posted.ts,
+        message=posted.as_api(),
+    )
+    await world.runtime.tasks.idle()
+    since = world.slack.call_count
+    status, _ = await world.send(forge(click, **{"X-Slack-Signature": "v0=" + "f" * 64}))
+    assert status == 401
+    await world.runtime.tasks.idle()
+    assert effects(world, since) == []
+    assert (await world.runtime.store.decisions(request.id)) == []
+
+
+async def test_rate_limited_card_is_still_posted(make_world: Any) -> None:
+    """A 429 on chat.postMessage is retried after Retry-After (the client's retry handler)."""
+    world: World = await make_world(latency_s=0.3)  # pre-flight takes a while: the DM is posted first
+    names = resettable_servers(world, 1)
+    view = await world.open_modal(REQUESTER, names[0])
+    await world.submit(REQUESTER, view, target="demo-aksk", servers=names, reason="OPS-7 rate limits")
+    await world.wait("chat.postMessage", lambda c: str(c.args.get("channel", "")).startswith("D"))
+    world.slack.rate_limit("chat.postMessage", times=1, retry_after=1)
+    [request] = await world.runtime.store.list_requests()
+    posted = await world.card_for(request.id)
+    tries = [c for c in world.slack.calls("chat.postMessage") if c.args.get("channel") == APPROVERS_CHANNEL]
+    assert [c.status for c in tries] == [429, 200]
+    assert tries[1].ts - tries[0].ts >= 0.9, "Retry-After was honoured"
+    assert posted.channel == APPROVERS_CHANNEL
+    assert [b for b in posted.blocks if b["type"] == "actions"]
+
+
+async def test_rate_limited_requester_dm_is_still_posted(world: World) -> None:
+    world.slack.rate_limit("chat.postMessage", times=1, retry_after=1)
+    request = await submit_request(world, resettable_servers(world, 1))
+    dm = world.message_like(world.slack.dm_channel(REQUESTER), f"Request #{request.id}")
+    assert dm.ts
+    assert world.slack.calls("chat.postMessage")[0].status == 429
+
+
+async def test_card_update_survives_a_server_error(world: World) -> None:
+    request = await submit_request(world, resettable_servers(world, 1))
+    await world.runtime.tasks.idle()
+    world.slack.fail("chat.update", "internal_error", times=1, status=500)
+    await world.click(APPROVERS[0], ids.APPROVE_ACTION, card(world, request.id))
+    await card_where(world, request.id, card_says("*Done*"))
+    assert any(c.status == 500 for c in world.slack.calls("chat.update"))
