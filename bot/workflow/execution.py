@@ -136,16 +136,17 @@ class Executor:
         passwords = await self._passwords(request, servers, resumed)
         for secret in passwords.all() if passwords else []:
             register_secret(secret)
-        await notify_safely(
-            self.notifier.request_updated(
-                await load_view(self.store, self.targets, request),
-                WorkflowEvent(EventKind.RECOVERED if resumed else EventKind.EXECUTING),
-            ),
-            "request_updated",
-        )
+        # Beat before telling anyone: a slow chat must not outlast the lease and invite a takeover.
         heartbeat = asyncio.create_task(self._heartbeat(request.id), name=f"heartbeat-{request.id}")
         reboot_note: str | None = None
         try:
+            await notify_safely(
+                self.notifier.request_updated(
+                    await load_view(self.store, self.targets, request),
+                    WorkflowEvent(EventKind.RECOVERED if resumed else EventKind.EXECUTING),
+                ),
+                "request_updated",
+            )
             await self._settle_lost_calls(request.id, servers, passwords)
             if passwords is not None:
                 await self._reset(request, servers, passwords)

@@ -165,6 +165,8 @@ class RecordingNotifier:
     def __init__(self) -> None:
         self.notices: list[Notice] = []
         self.fail = False
+        self.slow: dict[str, float] = {}
+        """Seconds a request_updated call with this event kind takes (a slow Slack)."""
 
     def _record(self, notice: Notice) -> None:
         self.notices.append(notice)
@@ -178,6 +180,9 @@ class RecordingNotifier:
         self._record(Notice("request_ready", view))
 
     async def request_updated(self, view: RequestView, event: WorkflowEvent) -> None:
+        delay = self.slow.get(event.kind.value)
+        if delay:
+            await asyncio.sleep(delay)
         self._record(Notice("request_updated", view, event))
 
     async def deliver_secret(

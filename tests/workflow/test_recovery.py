@@ -149,3 +149,23 @@ async def test_stuck_preflight_is_checked_again(env: Env) -> None:
     assert servers["noplug-01"].plugin_installed is False
     assert servers["noplug-01"].preflight_error
     assert env.notifier.kinds(request.id) == ["request_ready"]
+
+
+async def test_slow_chat_does_not_let_another_replica_take_over(make_env: EnvFactory) -> None:
+    # The "executing" notice takes longer than the lease: the claim must stay alive meanwhile,
+    # or a second replica resumes the execution and the cloud is called twice.
+    env = await make_env(lease=timedelta(milliseconds=300))
+    second = await env.replica("worker-second")
+    env.notifier.slow["executing"] = 1.0
+    request = await env.insert_request(["web-01", "web-02"], status=RequestStatus.APPROVED)
+    running = asyncio.create_task(env.main.executor.execute(request.id))
+    for _ in range(8):
+        await asyncio.sleep(0.15)
+        await second.sweeper.recover()
+    await running
+    await env.settle()
+    assert len(env.resets()) == 1
+    events = [a.event for a in await env.store.audit(request.id)]
+    assert "recovering" not in events
+    assert events.count("finished") == 1
+    assert await env.status(request.id) == RequestStatus.SUCCEEDED
