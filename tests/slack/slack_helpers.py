@@ -5,13 +5,23 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.demo import APPROVERS, APPROVERS_CHANNEL, DEMO_TARGETS, REQUESTER, World, button_value
 from bot.simulator.slack_api import EphemeralMessage, SlackCall, StoredMessage
 from bot.slack import ids
-from bot.store.records import RequestRecord, RequestStatus
+from bot.store.records import (
+    DecisionRecord,
+    PasswordMode,
+    RebootMode,
+    RequestRecord,
+    RequestStatus,
+    ServerPhase,
+    ServerRecord,
+)
+from bot.workflow import RequestView
 
 GOOD_REASON = "OPS-42 root password lost after migration"
 OUTSIDER = "UOUTSIDER"
@@ -185,3 +195,55 @@ def targets_file(folder: Path, overrides: dict[str, dict[str, str]]) -> Path:
     path = folder / "targets.yml"
     path.write_text("\n".join(out) + "\n")
     return path
+
+
+def make_view(
+    servers: int = 1,
+    *,
+    request_id: int = 7,
+    status: RequestStatus = RequestStatus.PENDING,
+    reason: str = GOOD_REASON,
+    target: str = "demo-aksk",
+    name: Callable[[int], str] = lambda i: f"web-{i:04d}",
+    phase: ServerPhase = ServerPhase.WAITING,
+    preflight_error: str | None = None,
+    outcome: str | None = None,
+    decisions: list[DecisionRecord] | None = None,
+    message_refs: dict[str, str] | None = None,
+    approvals_required: int = 1,
+    mode: PasswordMode = PasswordMode.SHARED,
+) -> RequestView:
+    """A request as the workflow hands it to a front end, built without a store."""
+    now = datetime.now(UTC)
+    record = RequestRecord(
+        id=request_id,
+        target=target,
+        requester_id=REQUESTER,
+        reason=reason,
+        password_mode=mode,
+        reboot=RebootMode.SOFT,
+        approvals_required=approvals_required,
+        status=status,
+        created_at=now,
+        updated_at=now,
+        expires_at=now + timedelta(hours=1),
+        outcome_message=outcome,
+        message_refs=dict(message_refs or {}),
+    )
+    rows = [
+        ServerRecord(
+            request_id=request_id,
+            server_id=f"00000000-0000-4000-8000-{i:012d}",
+            name=name(i),
+            os_type="Linux",
+            cloud_status="ACTIVE",
+            locked=False,
+            plugin_installed=True,
+            preflight_error=preflight_error if i % 2 else None,
+            phase=phase,
+            error_code=None,
+            error_message=None,
+        )
+        for i in range(1, servers + 1)
+    ]
+    return RequestView(record, rows, list(decisions or []), APPROVERS_CHANNEL)

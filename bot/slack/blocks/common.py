@@ -76,7 +76,14 @@ def server_line(server: ServerRecord) -> str:
 
 
 def server_lines(servers: Sequence[ServerRecord], limit: int = SERVER_LINES_ON_CARD) -> str:
-    lines = [server_line(s) for s in servers[:limit]]
-    if len(servers) > limit:
-        lines.append(f"…and {len(servers) - limit} more (full list in the thread)")
+    lines: list[str] = []
+    budget = SECTION_TEXT_LIMIT - 100  # room for the section's heading and the "…and N more" note
+    for server in servers[:limit]:
+        line = server_line(server)
+        budget -= len(line) + 1
+        if budget < 0:  # long names or errors: stop at a whole line rather than clip one mid-way
+            break
+        lines.append(line)
+    if len(servers) > len(lines):
+        lines.append(f"…and {len(servers) - len(lines)} more (full list in the thread)")
     return clip("\n".join(lines))
