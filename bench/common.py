@@ -219,18 +219,27 @@ async def serve(app: web.Application) -> Served:
     return Served(f"http://{host}:{port}", runner)
 
 
-def bare_bolt_app(signing_secret: str, *, process_before_response: bool, options: list[Any] | None = None) -> Any:
-    """A Bolt AsyncApp that only acks: the command, any action, and the options request (fixed list)."""
+def bare_bolt_app(
+    signing_secret: str,
+    *,
+    process_before_response: bool,
+    slack_api_url: str,
+    token: str,
+    options: list[Any] | None = None,
+) -> Any:
+    """A Bolt AsyncApp that only acks: the command, any action, and the options request (fixed list).
+
+    Its client points at the fake Slack (Bolt calls auth.test once, as it does for the bot).
+    """
     import re
 
     from slack_bolt.async_app import AsyncApp
     from slack_sdk.web.async_client import AsyncWebClient
 
     app = AsyncApp(
-        client=AsyncWebClient(token="xoxb-bare"),
+        client=AsyncWebClient(token=token, base_url=slack_api_url),
         signing_secret=signing_secret,
         process_before_response=process_before_response,
-        token_verification_enabled=False,
     )
     fixed = options or []
 
