@@ -9,7 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 
 class SlackDirectory:
-    """Maps `@handle` to member IDs; stale entries are refreshed by one caller while others wait."""
+    """Maps a group handle or ID to member IDs; one caller refreshes stale entries while others wait."""
 
     def __init__(self, client: AsyncWebClient, *, max_age_s: float = 300.0) -> None:
         self.client = client
@@ -25,11 +25,13 @@ class SlackDirectory:
             response = await self.client.usergroups_list(include_users=True)
             members: dict[str, frozenset[str]] = {}
             for group in response.get("usergroups") or []:
-                members[str(group.get("handle"))] = frozenset(group.get("users") or [])
+                users = frozenset(group.get("users") or [])
+                members[str(group.get("handle"))] = users
+                members[str(group.get("id"))] = users
             self._members = members
             self._fetched_at = time.monotonic()
 
-    async def members_of(self, handle: str) -> frozenset[str]:
+    async def members_of(self, group: str) -> frozenset[str]:
         if time.monotonic() - self._fetched_at >= self.max_age_s:
             await self._refresh()
-        return self._members.get(handle, frozenset())
+        return self._members.get(group, frozenset())

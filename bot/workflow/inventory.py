@@ -79,6 +79,14 @@ class Inventory:
         )
         return snap
 
+    def refresh_stale(self) -> None:
+        """Starts a background refresh of every list older than its maximum age (the sweeper calls it)."""
+        now = time.monotonic()
+        for target in self._clients:
+            snap = self._snapshots.get(target)
+            if snap is not None and now - snap.fetched_at > self._max_age_s:
+                self._refresh_task(target)
+
     async def refresh(self, target: str) -> None:
         await self._refresh_task(target)
 

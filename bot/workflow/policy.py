@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
-from bot.config import Target
+from bot.config import Principals, Target
 from bot.store.records import RequestRecord
 from bot.workflow.ports import Directory
 
@@ -13,24 +13,23 @@ log = logging.getLogger(__name__)
 
 
 class Policy:
-    """Reads the targets' `requesters` and `approvers`: user IDs, or `@handle` user groups."""
+    """Reads the targets' `requesters` and `approvers`: user IDs, `@handle` or `S…` user groups."""
 
     def __init__(self, targets: Mapping[str, Target], directory: Directory) -> None:
         self._targets = targets
         self._directory = directory
 
-    async def _is_among(self, user_id: str, principals: Sequence[str]) -> bool:
-        if user_id in principals:
+    async def _is_among(self, user_id: str, principals: Principals) -> bool:
+        if user_id in principals.user_ids:
             return True
-        for principal in principals:
-            if principal.startswith("@"):
-                try:
-                    members = await self._directory.members_of(principal[1:])
-                except Exception as exc:  # the directory is outside our control; fail closed
-                    log.warning("could not resolve user group %s: %s", principal, exc)
-                    continue
-                if user_id in members:
-                    return True
+        for group in sorted(principals.group_handles | principals.group_ids):
+            try:
+                members = await self._directory.members_of(group)
+            except Exception as exc:  # the directory is outside our control; fail closed
+                log.warning("could not resolve user group %s: %s", group, exc)
+                continue
+            if user_id in members:
+                return True
         return False
 
     async def may_request(self, user_id: str, target: str) -> bool:
@@ -39,14 +38,14 @@ class Policy:
             return False
         if not config.requesters:
             return True
-        return await self._is_among(user_id, config.requesters)
+        return await self._is_among(user_id, config.requester_principals)
 
     async def requestable_targets(self, user_id: str) -> list[str]:
         return [name for name in self._targets if await self.may_request(user_id, name)]
 
     async def may_approve(self, user_id: str, target: str) -> bool:
         config = self._targets.get(target)
-        return config is not None and await self._is_among(user_id, config.approvers)
+        return config is not None and await self._is_among(user_id, config.approver_principals)
 
     async def refuse_decision(self, user_id: str, request: RequestRecord) -> str | None:
         """Returns why this user may not approve or deny this request, or None if they may."""

@@ -94,9 +94,9 @@ class Notifier(Protocol):
 
 
 class Directory(Protocol):
-    """Resolves a user-group handle (without the @) to its members' user IDs."""
+    """Resolves a user group, by handle (without the @) or by ID (`S…`), to its members' user IDs."""
 
-    async def members_of(self, handle: str) -> frozenset[str]: ...
+    async def members_of(self, group: str) -> frozenset[str]: ...
 
 
 async def notify_safely(call: Awaitable[None], what: str) -> None:

@@ -159,6 +159,8 @@ class Workflow:
             )
         if sub.password_mode == PasswordMode.PER_SERVER and not target.allow_per_server_passwords:
             errors[Field.PASSWORD_MODE] = f"{target.name} allows only one password for the whole batch."
+        if sub.reboot != RebootMode.NONE and not target.allow_restart:
+            errors[Field.REBOOT] = f"{target.name} does not allow the bot to restart servers."
         servers_error, resolved = await self._resolve_servers(target, sub)
         if servers_error:
             errors[Field.SERVERS] = servers_error

@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class SweepSettings:
     interval_s: float = 15.0
-    remind_after: timedelta = timedelta(minutes=20)
+    shortest_reminder: timedelta = timedelta(0)
+    """Only requests at least this old are read for reminders; each target's `reminder_after` decides."""
     preflight_stuck_after: timedelta = timedelta(minutes=2)
 
 
@@ -43,10 +44,15 @@ class Sweeper:
         store = self.workflow.store
         for request in await store.due_for_expiry(now):
             await self.workflow.expire(request)
-        for request in await store.due_for_reminder(now - self.settings.remind_after):
+        for request in await store.due_for_reminder(now - self.settings.shortest_reminder):
+            target = self.workflow.targets.get(request.target)
+            remind_after = target.reminder_after if target else None
+            if remind_after is None or request.created_at > now - remind_after:
+                continue
             if await store.mark_reminded(request.id, now):
                 view = await self.workflow.view_of(request)
                 await notify_safely(self.workflow.notifier.remind_approvers(view), "remind_approvers")
+        self.workflow.inventory.refresh_stale()
         erased = await store.erase_expired_reveals(now)
         if erased:
             log.info("erased %d unrevealed password(s) past their time to live", erased)
