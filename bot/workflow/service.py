@@ -265,11 +265,12 @@ class Workflow:
                 outcome=f"None of the {len(servers)} servers can be reset; see the list.",
             )
             return
-        note = (
-            f"{len(failed)} of {len(servers)} servers cannot be reset and will be skipped."
-            if failed
-            else None
-        )
+        notes = []
+        if failed:
+            notes.append(f"{len(failed)} of {len(servers)} servers cannot be reset and will be skipped.")
+        if client.batch_reset_supported is False:
+            notes.append("This cloud has no batch reset API: the dry run could not check the servers.")
+        note = " ".join(notes) or None
         moved = await self._transition(request, Move.PREFLIGHT_PASSED, outcome=note)
         if moved is None:
             return
