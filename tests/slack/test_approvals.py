@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from slack_helpers import (
     APPROVERS,
     APPROVERS_CHANNEL,
@@ -24,6 +25,7 @@ from slack_helpers import (
 from bot.demo import World
 from bot.simulator.slack_api import SlackCall
 from bot.slack import ids
+from bot.store import StoreUnavailable
 from bot.store.records import RequestStatus
 
 
@@ -267,3 +269,18 @@ async def test_cancel_from_the_requesters_dm(world: World) -> None:
     cancelled = await card_where(world, request.id, card_says("*Cancelled*"))
     assert not [b for b in cancelled.blocks if b["type"] == "actions"]
     assert await status_of(world, request.id) == RequestStatus.CANCELLED
+
+
+async def test_approval_when_the_database_fails(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    request = await submit_request(world, resettable_servers(world, 1))
+    await world.runtime.tasks.idle()
+
+    async def unavailable(*_: object, **__: object) -> None:
+        raise StoreUnavailable("database is unavailable: OperationalError")
+
+    monkeypatch.setattr(world.runtime.store, "get_request", unavailable)
+    answer = await click_and_hear(world, APPROVERS[0], ids.APPROVE_ACTION, request.id)
+    assert answer.startswith(f"Your approval of #{request.id} could not be recorded")
+    assert "Nothing changed" in answer
+    monkeypatch.undo()
+    assert await status_of(world, request.id) == RequestStatus.PENDING

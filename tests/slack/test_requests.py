@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -245,3 +246,22 @@ async def test_options_when_the_cloud_is_slow_still_answer_in_time(make_world: A
     world: World = await make_world(latency_s=2.5)
     await world.open_modal(REQUESTER)
     assert await options(world, "web", "demo-aksk") == []
+
+
+async def test_submission_when_the_database_does_not_answer(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The modal gets an inline error within Slack's deadline; nothing is created."""
+
+    async def never(*_: Any, **__: Any) -> Any:
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(world.runtime.store, "create_request", never)
+    view = await world.open_modal(REQUESTER)
+    started = time.monotonic()
+    status, body = await world.submit(
+        REQUESTER, view, target="demo-aksk", servers=resettable_servers(world, 1), reason=GOOD_REASON
+    )
+    assert time.monotonic() - started < SLACK_DEADLINE_S
+    monkeypatch.undo()
+    await assert_inline_error(world, status, body, ids.REASON_BLOCK, "Nothing was created")
