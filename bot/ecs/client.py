@@ -64,6 +64,9 @@ class EcsClient:
         self._timeout_s = timeout_s
         self._retry = retry or RetryPolicy()
         self._semaphore = asyncio.Semaphore(max_concurrency)
+        # Resets announce (mark `sent`) only when they are about to go: a crash then leaves at most
+        # `max_concurrency` servers in doubt, not every server still queued behind the HTTP bound.
+        self._reset_slots = asyncio.Semaphore(max_concurrency)
         self._auth = authenticator or authenticator_for(
             credentials,
             session=session,
@@ -165,20 +168,23 @@ class EcsClient:
     ) -> list[ServerResetResult]:
         if self.batch_reset_supported is False:
             return await self._reset_singly(ids, password, dry_run, on_before_call)
-        if not await self._announce(ids, on_before_call):
-            return _not_sent(ids)
-        payload = {"new_password": password, "dry_run": dry_run, "servers": [{"id": i} for i in ids]}
-        try:
-            answer = await self._call_answer(
-                "PUT", "/cloudservers/os-reset-passwords", payload=payload, secret=password
-            )
-            results = _batch_results(ids, answer)
-        except EcsApiNotFound:
+        async with self._reset_slots:
+            if not await self._announce(ids, on_before_call):
+                return _not_sent(ids)
+            payload = {"new_password": password, "dry_run": dry_run, "servers": [{"id": i} for i in ids]}
+            try:
+                answer = await self._call_answer(
+                    "PUT", "/cloudservers/os-reset-passwords", payload=payload, secret=password
+                )
+                results = _batch_results(ids, answer)
+            except EcsApiNotFound:
+                results = None
+            except EcsError as error:
+                return _chunk_failed(ids, error)
+        if results is None:  # outside the slot: the fallback takes its own slots
             log.info("ecs: the batch reset API does not exist on this cloud; resetting one server at a time")
             self.batch_reset_supported = False
             return await self._reset_singly(ids, password, dry_run, on_before_call, announced=True)
-        except EcsError as error:
-            return _chunk_failed(ids, error)
         self.batch_reset_supported = True
         return results
 
@@ -196,18 +202,19 @@ class EcsClient:
             return [ServerResetResult(server_id=i, outcome=unchecked, checked=False) for i in ids]
 
         async def one(server_id: str) -> ServerResetResult:
-            if not announced and not await self._announce([server_id], on_before_call):
-                return _not_sent([server_id])[0]
-            try:
-                answer = await self._call_answer(
-                    "PUT",
-                    f"/cloudservers/{server_id}/os-reset-password",
-                    payload={"reset-password": {"new_password": password}},
-                    server_id=server_id,
-                    secret=password,
-                )
-            except EcsError as error:
-                return _chunk_failed([server_id], error)[0]
+            async with self._reset_slots:
+                if not announced and not await self._announce([server_id], on_before_call):
+                    return _not_sent([server_id])[0]
+                try:
+                    answer = await self._call_answer(
+                        "PUT",
+                        f"/cloudservers/{server_id}/os-reset-password",
+                        payload={"reset-password": {"new_password": password}},
+                        server_id=server_id,
+                        secret=password,
+                    )
+                except EcsError as error:
+                    return _chunk_failed([server_id], error)[0]
             return ServerResetResult(
                 server_id=server_id, outcome=ResetOutcome.SUCCEEDED, request_id=answer.request_id
             )
