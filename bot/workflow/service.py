@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from bot.config import Target
-from bot.ecs import EcsClient, EcsError, ResetOutcome
+from bot.ecs import EcsClient, EcsError, EcsNotFound, ResetOutcome
 from bot.metrics import REQUESTS
 from bot.passwords import generate_password
 from bot.store import Store
@@ -285,19 +285,22 @@ class Workflow:
     async def _check_servers(
         self, client: EcsClient, request: RequestRecord, server_ids: list[str], locked: Mapping[str, bool]
     ) -> list[ServerUpdate]:
-        async def plugin(server_id: str) -> tuple[str, bool | None, str | None]:
+        async def plugin(server_id: str) -> tuple[str, bool | None, EcsError | None]:
             try:
                 return server_id, await client.reset_plugin_installed(server_id), None
             except EcsError as exc:
-                return server_id, None, str(exc)
+                return server_id, None, exc
 
         flags = await asyncio.gather(*(plugin(sid) for sid in server_ids))
+        failures = [error for _, _, error in flags if error is not None]
+        if failures and len(failures) == len(flags) and not any(isinstance(e, EcsNotFound) for e in failures):
+            raise failures[0]  # the cloud itself is out of reach, not these servers: say so once
         errors: dict[str, str] = {}
         installed: dict[str, bool | None] = {}
         for sid, flag, error in flags:
             installed[sid] = flag
             if error:
-                errors[sid] = error
+                errors[sid] = str(error)
             elif locked.get(sid):
                 errors[sid] = "The server is locked."
             elif flag is False:
@@ -336,8 +339,8 @@ class Workflow:
                 False, f"Request #{request_id} is already {STATUS_WORDS[request.status]}.", request
             )
         if request.expires_at <= utcnow():
-            await self.expire(request)
-            return ActionResult(False, f"Request #{request_id} has expired.", request)
+            expired = await self.expire(request)
+            return ActionResult(False, f"Request #{request_id} has expired.", expired or request)
         if decision == Decision.DENY:
             return await self._deny(request, user_id, reason)
         if request.status == RequestStatus.PREFLIGHT:
@@ -369,16 +372,13 @@ class Workflow:
     async def _deny(self, request: RequestRecord, user_id: str, reason: str | None) -> ActionResult:
         if not reason or not reason.strip():
             return ActionResult(False, "Give a reason for the denial.", request)
-        await self.store.add_decision(request.id, user_id, Decision.DENY, reason.strip())
-        moved = await self._move(
-            request,
-            Move.DENY,
-            EventKind.DENIED,
-            actor=user_id,
-            outcome=f"Denied by <@{user_id}>: {reason.strip()}",
-        )
+        outcome = f"Denied by <@{user_id}>: {reason.strip()}"
+        moved = await self._transition(request, Move.DENY, outcome=outcome)
         if moved is None:
             return ActionResult(False, f"Request #{request.id} was already settled.", request)
+        # Recorded only once the deny has won, so a losing deny never shows on a request that ran.
+        await self.store.add_decision(request.id, user_id, Decision.DENY, reason.strip())
+        await self._announce(moved, EventKind.DENIED, user_id, outcome)
         return ActionResult(True, f"Request #{request.id} denied.", moved)
 
     async def cancel(self, request_id: int, user_id: str) -> ActionResult:
@@ -431,14 +431,18 @@ class Workflow:
     ) -> RequestRecord | None:
         """A transition, its audit event and the notice to everyone involved, in that order."""
         moved = await self._transition(request, move, outcome=outcome)
-        if moved is None:
-            return None
+        if moved is not None:
+            await self._announce(moved, kind, actor, outcome)
+        return moved
+
+    async def _announce(
+        self, moved: RequestRecord, kind: EventKind, actor: str | None, outcome: str | None
+    ) -> None:
         await self.store.add_audit(
-            request.id, actor or "bot", kind.value, {"note": outcome} if outcome else None
+            moved.id, actor or "bot", kind.value, {"note": outcome} if outcome else None
         )
         event = WorkflowEvent(kind, actor, outcome)
-        await self._notify(request.id, "request_updated", lambda v: self.notifier.request_updated(v, event))
-        return moved
+        await self._notify(moved.id, "request_updated", lambda v: self.notifier.request_updated(v, event))
 
     async def _notify(
         self, request_id: int, what: str, send: Callable[[RequestView], Awaitable[None]]
