@@ -1,0 +1,100 @@
+"""The command line as an operator meets it: the demo without credentials, config errors, doctor."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from bot.demo import DEMO_TARGETS
+from bot.simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_USER, Fleet, Simulator
+from bot.simulator.slack_api import FAKE_BOT_TOKEN, FakeSlack
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "BOT_"))}
+    return {**keep, **extra}
+
+
+def _run(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_run_without_slack_credentials_plays_the_demo_to_the_revealed_password() -> None:
+    result = _run("run", env=_env())
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "running the demo" in result.stderr
+    assert "[modal for @alice] Your new password" in result.stdout
+    assert "Approved. Request #1 is running now." in result.stdout
+
+
+def test_config_mistakes_are_listed_and_nothing_starts(tmp_path: Path) -> None:
+    targets = tmp_path / "targets.yml"
+    targets.write_text("targets:\n  - name: x\n    cloud: azure\n")
+    result = _run(
+        "run",
+        env=_env(
+            SLACK_BOT_TOKEN="xoxb-1",
+            SLACK_APP_TOKEN="xapp-1",
+            BOT_CONFIG=str(targets),
+            BOT_SECRET_KEY=Fernet.generate_key().decode(),
+        ),
+    )
+    assert result.returncode == 2
+    assert "nothing was started" in result.stderr
+    assert "targets[0].cloud" in result.stderr
+    assert "xoxb-1" not in result.stderr + result.stdout
+
+
+@pytest.fixture
+async def outside_world() -> object:
+    sim = Simulator(Fleet.generate(5, seed=1))
+    await sim.start()
+    slack = FakeSlack()
+    await slack.start()
+    yield sim, slack
+    await slack.stop()
+    await sim.stop()
+
+
+async def test_doctor_checks_slack_and_every_target(outside_world: tuple[Simulator, FakeSlack]) -> None:
+    sim, slack = outside_world
+    env = _env(
+        SLACK_BOT_TOKEN=FAKE_BOT_TOKEN,
+        SLACK_SIGNING_SECRET="s",
+        SLACK_API_URL=slack.api_url,
+        BOT_CONFIG=str(DEMO_TARGETS),
+        BOT_SECRET_KEY=Fernet.generate_key().decode(),
+        BOT_SIMULATOR_URL=sim.url,
+        DEMO_ACCESS_KEY=DEMO_ACCESS_KEY,
+        DEMO_SECRET_KEY=DEMO_SECRET_KEY,
+        DEMO_IAM_USER=DEMO_USER.name,
+        DEMO_IAM_PASSWORD=DEMO_USER.password,
+    )
+    import asyncio
+
+    ok = await asyncio.to_thread(_run, "doctor", env=env)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "slack: OK" in ok.stdout
+    assert "target demo-aksk: OK" in ok.stdout
+    assert "target demo-iam: OK" in ok.stdout
+
+    bad = await asyncio.to_thread(_run, "doctor", env={**env, "DEMO_IAM_PASSWORD": "Wrong-Passw0rd"})
+    assert bad.returncode == 1
+    assert "target demo-iam: FAILED" in bad.stdout
+    assert "target demo-aksk: OK" in bad.stdout
+    assert "Wrong-Passw0rd" not in bad.stdout + bad.stderr
