@@ -200,11 +200,34 @@ class Executor:
         if not waiting:
             return
         client = self.clients[request.target]
+        # Announcements coalesce: whoever finds none being written writes every id queued so far in one
+        # transaction; the others wait for that write. Per-server mode announces each server on its own,
+        # and 10,000 one-row transactions queued on the store's pool timed out (servers "not sent").
+        write_lock = asyncio.Lock()
+        queued: list[str] = []
+        batch_done: asyncio.Future[None] | None = None
 
         async def mark_sent(ids: list[str]) -> None:
-            await self.store.update_servers(
-                request.id, [ServerUpdate(i, phase=ServerPhase.SENT) for i in ids]
-            )
+            nonlocal queued, batch_done
+            if batch_done is None:
+                batch_done = asyncio.get_running_loop().create_future()
+            queued.extend(ids)
+            mine = batch_done
+            async with write_lock:
+                if not mine.done():
+                    batch, queued, batch_done = queued, [], None
+                    try:
+                        await self.store.update_servers(
+                            request.id, [ServerUpdate(i, phase=ServerPhase.SENT) for i in batch]
+                        )
+                    except asyncio.CancelledError:
+                        mine.cancel()
+                        raise
+                    except Exception as exc:
+                        mine.set_exception(exc)
+                    else:
+                        mine.set_result(None)
+            await mine
 
         results: list[ServerResetResult]
         if request.password_mode == PasswordMode.PER_SERVER:
