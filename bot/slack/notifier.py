@@ -144,12 +144,13 @@ class SlackNotifier:
         r = view.request
         channel = await self.dm_channel(r.requester_id)
         try:
-            await self.client.chat_postEphemeral(
-                channel=channel,
-                user=r.requester_id,
-                text=f"New password(s) for request #{r.id}",
-                blocks=ephemeral_passwords(r.id, secrets),
-            )
+            for blocks in ephemeral_passwords(r.id, secrets):
+                await self.client.chat_postEphemeral(
+                    channel=channel,
+                    user=r.requester_id,
+                    text=f"New password(s) for request #{r.id}",
+                    blocks=blocks,
+                )
         except Exception as exc:  # not guaranteed anyway: the Reveal button below is the reliable path
             log.warning("ephemeral delivery for request #%d failed: %s", r.id, exc)
         channel, ts = await self._post(

@@ -84,11 +84,11 @@ def passwords_by_server(blocks: Iterable[dict[str, Any]]) -> dict[str, str]:
         if not isinstance(text, dict):
             continue
         body = str(text.get("text", ""))
-        secret = PASSWORD_BLOCK.search(body)
-        if secret is None:
-            continue
-        for name in NAME_IN_BACKTICKS.findall(body[: secret.start()]):
-            found[name] = secret.group(1)
+        names_start = 0  # a section may hold several "names\n```password```" entries
+        for secret in PASSWORD_BLOCK.finditer(body):
+            for name in NAME_IN_BACKTICKS.findall(body[names_start : secret.start()]):
+                found[name] = secret.group(1)
+            names_start = secret.end()
     return found
 
 

@@ -138,20 +138,24 @@ def test_password_blocks_for_many_servers(count: int) -> None:
     shared = [DeliveredSecret(tuple(f"web-{i:04d}" for i in range(count)), "Pw-shared-1!")]
     per_server = [DeliveredSecret((f"<web>-{i}",), f"Pw-{i:04d}-x!") for i in range(count)]
     for secrets in (shared, per_server):
-        ephemeral = as_dicts(ephemeral_passwords(3, secrets))
-        assert_message_limits(ephemeral)
+        messages = [as_dicts(blocks) for blocks in ephemeral_passwords(3, secrets)]
+        for ephemeral in messages:
+            assert_message_limits(ephemeral)
         modal = reveal_modal(3, secrets).to_dict()
         assert len(modal["blocks"]) <= MODAL_BLOCK_LIMIT
         assert modal["callback_id"] == ids.REVEAL_MODAL
         assert "private_metadata" not in modal
         assert "<web>" not in json.dumps(modal)
+        # Every password reaches the requester, none is cut off by a limit.
+        for text in (json.dumps(messages), json.dumps(modal)):
+            assert all(secret.password in text for secret in secrets)
     if count == 1000:
-        assert "and 980 more" in json.dumps(as_dicts(ephemeral_passwords(3, shared)))
+        assert "and 980 more" in json.dumps([as_dicts(b) for b in ephemeral_passwords(3, shared)])
 
 
 def test_caveat_when_a_password_may_not_have_been_applied() -> None:
     secrets = [DeliveredSecret(("web-0001",), "Pw-1!", applied=False)]
-    assert "may not have been applied" in json.dumps(as_dicts(ephemeral_passwords(1, secrets)))
+    assert "may not have been applied" in json.dumps([as_dicts(b) for b in ephemeral_passwords(1, secrets)])
     assert "may not have been applied" in json.dumps(reveal_modal(1, secrets).to_dict())
 
 

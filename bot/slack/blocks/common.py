@@ -8,10 +8,11 @@ from datetime import datetime
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
 
 from bot.store.records import RequestStatus, ServerRecord
-from bot.workflow import STATUS_WORDS
+from bot.workflow import STATUS_WORDS, DeliveredSecret
 
 SECTION_TEXT_LIMIT = 3000
 MESSAGE_BLOCK_LIMIT = 50
+MODAL_BLOCK_LIMIT = 100
 SERVER_LINES_ON_CARD = 15
 
 STATUS_EMOJI: dict[RequestStatus, str] = {
@@ -87,3 +88,26 @@ def server_lines(servers: Sequence[ServerRecord], limit: int = SERVER_LINES_ON_C
     if len(servers) > len(lines):
         lines.append(f"…and {len(servers) - len(lines)} more (full list in the thread)")
     return clip("\n".join(lines))
+
+
+def secret_sections(secrets: Sequence[DeliveredSecret]) -> list[SectionBlock]:
+    """Passwords beside the servers they open, packed into as few sections as Slack's limits allow.
+
+    Used only by the ephemeral message and the reveal modal, the two places a password may appear.
+    """
+    lines: list[str] = []
+    for secret in secrets:
+        caveat = " _(may not have been applied)_" if not secret.applied else ""
+        names = ", ".join(f"`{escape(n)}`" for n in secret.servers[:20])
+        more = f" and {len(secret.servers) - 20} more" if len(secret.servers) > 20 else ""
+        lines.append(f"{names}{more}{caveat}\n```{secret.password}```")
+    sections: list[SectionBlock] = []
+    chunk: list[str] = []
+    for line in lines:
+        if chunk and len("\n".join([*chunk, line])) > SECTION_TEXT_LIMIT:
+            sections.append(SectionBlock(text=MarkdownTextObject(text="\n".join(chunk))))
+            chunk = []
+        chunk.append(line)
+    if chunk:
+        sections.append(SectionBlock(text=MarkdownTextObject(text="\n".join(chunk))))
+    return sections

@@ -8,7 +8,15 @@ from datetime import datetime
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmObject
 
 from bot.slack import ids
-from bot.slack.blocks.common import context, escape, markdown, slack_date, status_line
+from bot.slack.blocks.common import (
+    MESSAGE_BLOCK_LIMIT,
+    context,
+    escape,
+    markdown,
+    secret_sections,
+    slack_date,
+    status_line,
+)
 from bot.workflow import OPEN_STATUSES, DeliveredSecret, RequestView
 
 
@@ -45,17 +53,17 @@ def requester_status(view: RequestView) -> list[Block]:
     return blocks
 
 
-def ephemeral_passwords(request_id: int, secrets: Sequence[DeliveredSecret]) -> list[Block]:
-    """The ephemeral copy: Slack does not store it, and may not show it, hence the Reveal fallback."""
-    blocks: list[Block] = [
-        markdown(f":key: New password(s) for request *#{request_id}* (only you see this):")
-    ]
-    for secret in secrets[:45]:
-        names = ", ".join(f"`{escape(n)}`" for n in secret.servers[:20])
-        more = f" and {len(secret.servers) - 20} more" if len(secret.servers) > 20 else ""
-        caveat = " _(may not have been applied; see the card)_" if not secret.applied else ""
-        blocks.append(markdown(f"{names}{more}{caveat}\n```{secret.password}```"))
-    return blocks
+def ephemeral_passwords(request_id: int, secrets: Sequence[DeliveredSecret]) -> list[list[Block]]:
+    """The ephemeral copy, in as many messages as 50 blocks each need: Slack does not store it, and may
+    not show it, hence the Reveal fallback."""
+    sections = secret_sections(secrets)
+    per_message = MESSAGE_BLOCK_LIMIT - 1
+    messages: list[list[Block]] = []
+    for start in range(0, len(sections), per_message):
+        part = f" (part {start // per_message + 1})" if len(sections) > per_message else ""
+        header = markdown(f":key: New password(s) for request *#{request_id}*{part} (only you see this):")
+        messages.append([header, *sections[start : start + per_message]])
+    return messages
 
 
 def reveal_offer(request_id: int, token: str, expires_at: datetime) -> list[Block]:

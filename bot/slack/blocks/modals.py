@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.slack import ids
-from bot.slack.blocks.common import context, escape, markdown
+from bot.slack.blocks.common import MODAL_BLOCK_LIMIT, context, markdown, secret_sections
 from bot.store.records import PasswordMode, RebootMode
 from bot.workflow import DeliveredSecret
 
@@ -130,12 +130,12 @@ def deny_modal(request_id: int, context_text: str) -> View:
 
 def reveal_modal(request_id: int, secrets: Sequence[DeliveredSecret]) -> View:
     """The only view that carries a password: shown once, to the requester, never stored by Slack."""
+    sections = secret_sections(secrets)
+    room = MODAL_BLOCK_LIMIT - 2
     blocks: list[Block] = [context(f"Request #{request_id}. Copy it now: this cannot be shown again.")]
-    for secret in secrets[:40]:
-        names = ", ".join(f"`{escape(n)}`" for n in secret.servers[:20])
-        more = f" and {len(secret.servers) - 20} more" if len(secret.servers) > 20 else ""
-        caveat = "" if secret.applied else " _(may not have been applied)_"
-        blocks.append(markdown(f"{names}{more}{caveat}\n```{secret.password}```"))
+    blocks += sections[:room]
+    if len(sections) > room:
+        blocks.append(context("More passwords than a modal can hold: the rest are in the ephemeral message."))
     return View(
         type="modal", callback_id=ids.REVEAL_MODAL, title="Your new password", close="Done", blocks=blocks
     )
