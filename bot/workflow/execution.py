@@ -46,6 +46,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class ClaimLost(Exception):
+    """This worker no longer holds the request; another replica has taken it over."""
+
+
 @dataclass(frozen=True)
 class SealedPasswords:
     """The password(s) of one execution; serialised only to be encrypted by the store."""
@@ -149,8 +153,18 @@ class Executor:
             )
             await self._settle_lost_calls(request.id, servers, passwords)
             if passwords is not None:
+                if not await self.store.heartbeat(request.id, self.settings.worker_id, utcnow()):
+                    raise ClaimLost(request.id)
                 await self._reset(request, servers, passwords)
                 reboot_note = await self._reboot(request)
+        except ClaimLost:
+            # Another replica took this request over (our beats stopped for longer than the lease):
+            # it finishes the request; writing anything more here could only contradict it.
+            log.error("request #%d was taken over by another worker before its reset; stopping", request.id)
+            heartbeat.cancel()
+            for secret in passwords.all() if passwords else []:
+                forget_secret(secret)
+            return
         except Exception as exc:
             # Whatever went wrong, no server may stay `sent` or `waiting` on a final request.
             log.error("execution of request #%d stopped: %s", request.id, exc)
@@ -367,7 +381,9 @@ class Executor:
         while True:
             await asyncio.sleep(interval)
             try:
-                await self.store.heartbeat(request_id, self.settings.worker_id, utcnow())
+                if not await self.store.heartbeat(request_id, self.settings.worker_id, utcnow()):
+                    log.error("request #%d: lost the claim to another worker", request_id)
+                    return
             except Exception as exc:  # a missed beat only risks an early takeover, which is safe
                 log.warning("heartbeat for request #%d failed: %s", request_id, exc)
 

@@ -169,3 +169,21 @@ async def test_slow_chat_does_not_let_another_replica_take_over(make_env: EnvFac
     assert "recovering" not in events
     assert events.count("finished") == 1
     assert await env.status(request.id) == RequestStatus.SUCCEEDED
+
+
+@pytest.mark.both_databases
+async def test_worker_that_lost_its_claim_resets_nothing(env: Env) -> None:
+    """A worker whose beats stopped past the lease finds, before its first reset, that another
+    replica took the request over: it stops without a call and without touching the request."""
+    request = await env.insert_request(WAITING, status=RequestStatus.APPROVED)
+    claimed = await env.store.transition(
+        request.id, {RequestStatus.APPROVED}, RequestStatus.EXECUTING, claimed_by="the-new-owner"
+    )
+    assert claimed is not None
+    await env.workflow.executor._run(claimed, resumed=False)  # as the old owner would carry on
+    current = await env.store.get_request(request.id)
+    assert current is not None
+    assert current.status == RequestStatus.EXECUTING
+    assert current.claimed_by == "the-new-owner"
+    assert env.resets() == []
+    assert {s.phase for s in await env.store.servers(request.id)} == {ServerPhase.WAITING}
