@@ -19,6 +19,7 @@ import aiohttp
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -175,9 +176,13 @@ class Runtime:
         slack.register(app, SlackContext(workflow=workflow, notifier=notifier, tasks=tasks))
 
         @app.error
-        async def report(error: Exception, body: dict[str, Any]) -> None:
+        async def report(error: Exception, body: dict[str, Any], response: BoltResponse | None) -> None:
             kind = body.get("type") or body.get("command") or "request"
             log.error("listener for %s failed: %s", kind, error, exc_info=error)
+            malformed = isinstance(error, LookupError | TypeError | ValueError | AttributeError)
+            if response is not None and malformed:
+                response.status = 400  # a body missing what Slack always sends: not our failure
+                response.body = ""
 
         sweeper = Sweeper(workflow, executor, SweepSettings(interval_s=tuning.sweep_interval_s))
         return cls(config, session, store, slack_client, app, workflow, sweeper, tasks, tuning)
@@ -212,6 +217,7 @@ class Runtime:
             if self.config.settings.mode == "http"
             else web.Application()
         )
+        web_app.middlewares.append(_unreadable_is_400)
         web_app.router.add_get("/healthz", self._healthz)
         web_app.router.add_get("/metrics", self._metrics)
         return web_app
@@ -226,3 +232,17 @@ class Runtime:
     async def _metrics(self, _: web.Request) -> web.Response:
         BACKGROUND_TASKS.set(self.tasks.running)
         return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+@web.middleware
+async def _unreadable_is_400(request: web.Request, handler: Any) -> web.StreamResponse:
+    """A signed body Bolt cannot parse (`payload=` that is not a JSON object) is a 400, not a 500."""
+    try:
+        response: web.StreamResponse = await handler(request)
+    except web.HTTPException:
+        raise
+    except (ValueError, TypeError, LookupError, AttributeError) as exc:
+        # The type only: the text could quote the body.
+        log.warning("unreadable request to %s (%s); answered 400", request.path, type(exc).__name__)
+        return web.json_response({"ok": False, "error": "unreadable request"}, status=400)
+    return response

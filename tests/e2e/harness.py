@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import json
 import os
 import re
@@ -387,7 +388,8 @@ class Stack:
         match = re.search(r"#(\d+)", str(call.args.get("text")))
         assert match, call.args
         request_id = int(match.group(1))
-        return request_id, await self.card(request_id)
+        # A snapshot, as an approver's Slack window shows it: the bot later edits the card in place.
+        return request_id, copy.deepcopy(await self.card(request_id))
 
     async def click(
         self,
