@@ -143,14 +143,19 @@ class Executor:
         # Beat before telling anyone: a slow chat must not outlast the lease and invite a takeover.
         heartbeat = asyncio.create_task(self._heartbeat(request.id), name=f"heartbeat-{request.id}")
         reboot_note: str | None = None
-        try:
-            await notify_safely(
+        # The "resetting now" card goes out beside the cloud calls, not before them: Slack's latency
+        # must not stand between the last approval and the first reset.
+        announced = asyncio.create_task(
+            notify_safely(
                 self.notifier.request_updated(
                     await load_view(self.store, self.targets, request),
                     WorkflowEvent(EventKind.RECOVERED if resumed else EventKind.EXECUTING),
                 ),
                 "request_updated",
-            )
+            ),
+            name=f"announce-{request.id}",
+        )
+        try:
             await self._settle_lost_calls(request.id, servers, passwords)
             if passwords is not None:
                 if not await self.store.heartbeat(request.id, self.settings.worker_id, utcnow()):
@@ -162,6 +167,7 @@ class Executor:
             # it finishes the request; writing anything more here could only contradict it.
             log.error("request #%d was taken over by another worker before its reset; stopping", request.id)
             heartbeat.cancel()
+            await announced
             for secret in passwords.all() if passwords else []:
                 forget_secret(secret)
             return
@@ -170,6 +176,7 @@ class Executor:
             log.error("execution of request #%d stopped: %s", request.id, exc)
             await self._settle_after_error(request.id, str(exc))
         finally:
+            await announced  # the final card must come after the "resetting now" one; keep beating
             heartbeat.cancel()
         try:
             await self._finish(request, passwords, resumed, reboot_note)

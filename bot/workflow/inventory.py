@@ -124,9 +124,12 @@ class Inventory:
         contains: list[Server] = []
         for haystack, server in snap.haystacks:
             if needle in haystack:
-                (starts if haystack.startswith(needle) else contains).append(server)
-                if len(starts) >= limit:
-                    break
+                if haystack.startswith(needle):
+                    starts.append(server)
+                    if len(starts) >= limit:
+                        break
+                elif len(contains) < limit:
+                    contains.append(server)
         return (starts + contains)[:limit]
 
     async def with_tag(self, target: str, tag: str, *, max_wait_s: float = 2.0) -> list[Server]:
