@@ -10,7 +10,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.blocks.card import approval_card, card_text, results_thread
-from bot.slack.blocks.common import STATUS_EMOJI
+from bot.slack.blocks.common import STATUS_EMOJI, escape
 from bot.slack.blocks.dm import ephemeral_passwords, requester_status, reveal_offer
 from bot.workflow import DeliveredSecret, EventKind, RequestView, WorkflowEvent
 
@@ -22,7 +22,7 @@ CARD, DM, REVEAL = "card", "dm", "reveal"
 
 THREAD_NOTES: dict[EventKind, str] = {
     EventKind.APPROVED_BY: ":white_check_mark: Approved by <@{actor}>.",
-    EventKind.DENIED: ":no_entry: Denied by <@{actor}>.",
+    EventKind.DENIED: ":no_entry: Denied by <@{actor}>. {note}",
     EventKind.CANCELLED: ":heavy_minus_sign: Cancelled by <@{actor}>.",
     EventKind.EXPIRED: ":alarm_clock: Expired before enough approvals; <@{requester}> can submit it again.",
     EventKind.EXECUTING: ":gear: Approved; resetting now.",
@@ -31,7 +31,7 @@ THREAD_NOTES: dict[EventKind, str] = {
     EventKind.PREFLIGHT_FAILED: ":red_circle: Pre-flight failed: {note}",
 }
 REQUESTER_NOTES: dict[EventKind, str] = {
-    EventKind.DENIED: ":no_entry: Your request #{id} was denied by <@{actor}>.",
+    EventKind.DENIED: ":no_entry: Your request #{id} was denied by <@{actor}>. {note}",
     EventKind.EXPIRED: ":alarm_clock: Your request #{id} expired before it was approved.",
     EventKind.FINISHED: "Your request #{id} is finished: {note}",
     EventKind.PREFLIGHT_FAILED: ":red_circle: Your request #{id} cannot run: {note}",
@@ -111,7 +111,7 @@ class SlackNotifier:
                 note = template.format(
                     actor=event.actor,
                     requester=r.requester_id,
-                    note=event.note or "",
+                    note=escape(event.note or ""),
                     status_emoji=STATUS_EMOJI[r.status],
                 )
                 await self._post(card[0], note, thread_ts=card[1])
@@ -123,7 +123,7 @@ class SlackNotifier:
         if requester_note and event.actor != r.requester_id:
             channel = await self.dm_channel(r.requester_id)
             await self._post(
-                channel, requester_note.format(id=r.id, actor=event.actor, note=event.note or "")
+                channel, requester_note.format(id=r.id, actor=event.actor, note=escape(event.note or ""))
             )
         await self._audit(f"#{r.id} {event.kind.value}" + (f" by <@{event.actor}>" if event.actor else ""))
 

@@ -372,7 +372,7 @@ class Workflow:
     async def _deny(self, request: RequestRecord, user_id: str, reason: str | None) -> ActionResult:
         if not reason or not reason.strip():
             return ActionResult(False, "Give a reason for the denial.", request)
-        outcome = f"Denied by <@{user_id}>: {reason.strip()}"
+        outcome = f"Denied: {reason.strip()}"
         moved = await self._transition(request, Move.DENY, outcome=outcome)
         if moved is None:
             return ActionResult(False, f"Request #{request.id} was already settled.", request)
@@ -396,7 +396,7 @@ class Workflow:
                 request,
             )
         moved = await self._move(
-            request, Move.CANCEL, EventKind.CANCELLED, actor=user_id, outcome=f"Cancelled by <@{user_id}>."
+            request, Move.CANCEL, EventKind.CANCELLED, actor=user_id, outcome="Cancelled before it ran."
         )
         if moved is None:
             return ActionResult(

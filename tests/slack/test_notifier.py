@@ -149,10 +149,10 @@ async def test_requester_is_not_told_about_their_own_cancel(
     await sender.request_updated(view, WorkflowEvent(EventKind.CANCELLED, REQUESTER, "Cancelled."))
     assert len(fake.messages(DM_CHANNEL)) == 1, "only the status message, edited"
     denied = make_view(3, status=RequestStatus.DENIED, message_refs=stored)
-    await sender.request_updated(denied, WorkflowEvent(EventKind.DENIED, APPROVERS[0], "no"))
-    assert (
-        fake.messages(DM_CHANNEL)[-1].text == f":no_entry: Your request #7 was denied by <@{APPROVERS[0]}>."
-    )
+    await sender.request_updated(denied, WorkflowEvent(EventKind.DENIED, APPROVERS[0], "Denied: <not now>"))
+    assert fake.messages(DM_CHANNEL)[-1].text == (
+        f":no_entry: Your request #7 was denied by <@{APPROVERS[0]}>. Denied: &lt;not now&gt;"
+    ), "the requester reads the reason, escaped"
 
 
 async def test_delivery_survives_a_refused_ephemeral(

@@ -83,7 +83,7 @@ async def test_deny_needs_a_reason_and_ends_the_request(env: Env) -> None:
     final = await env.store.get_request(request.id)
     assert final is not None
     assert final.status == RequestStatus.DENIED
-    assert final.outcome_message == "Denied by <@UAPP1>: not during the freeze"
+    assert final.outcome_message == "Denied: not during the freeze"
     assert env.notifier.events(request.id) == ["denied"]
     late = await env.workflow.decide(request.id, "UAPP2", Decision.APPROVE)
     assert not late.ok
