@@ -35,6 +35,7 @@ MAX_PRIVATE_METADATA = 3000
 MAX_VIEW_STACK = 3
 TRIGGER_TTL_SECONDS = 3.0
 FAKE_BOT_TOKEN = "xoxb-fake-bot-token"
+FAKE_APP_TOKEN = "xapp-fake-app-token"
 RESPONSE_URL_USES = 5
 RESPONSE_URL_TTL_SECONDS = 30 * 60
 
@@ -230,6 +231,7 @@ class FakeSlack:
         self,
         *,
         bot_token: str = FAKE_BOT_TOKEN,
+        app_token: str = FAKE_APP_TOKEN,
         team_id: str = "T0FAKETEAM",
         team_domain: str = "fake-workspace",
         app_id: str = "A0FAKEAPP",
@@ -244,6 +246,10 @@ class FakeSlack:
         trigger_ttl: float = TRIGGER_TTL_SECONDS,
     ) -> None:
         self.bot_token = bot_token
+        self.app_token = app_token
+        self._sockets: list[web.WebSocketResponse] = []
+        self._socket_connected = asyncio.Event()
+        self._socket_acks: dict[str, asyncio.Future[JsonDict]] = {}
         self.team_id = team_id
         self.team_domain = team_domain
         self.app_id = app_id
@@ -293,6 +299,7 @@ class FakeSlack:
             "usergroups.list": self._usergroups_list,
             "usergroups.users.list": self._usergroups_users_list,
             "reactions.add": self._reactions_add,
+            "apps.connections.open": self._apps_connections_open,
         }
 
     # ----------------------------------------------------------------------------------- lifecycle
@@ -302,6 +309,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{key}", self._handle_response_url)
+        app.router.add_get("/socket", self._handle_socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -313,6 +321,8 @@ class FakeSlack:
 
     async def stop(self) -> None:
         """Stop serving; recorded calls and workspace state stay readable."""
+        for socket in list(self._sockets):
+            await socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -478,6 +488,54 @@ class FakeSlack:
         """Everything shown so far, rendered as plain text, one entry per thing a person saw."""
         return "\n".join(self._transcript)
 
+    # ---------------------------------------------------------------------------------- Socket Mode
+
+    def _apps_connections_open(self, args: JsonDict) -> JsonDict:
+        return {"url": self.url.replace("http://", "ws://", 1) + "/socket"}
+
+    async def _handle_socket(self, request: web.Request) -> web.WebSocketResponse:
+        """A Socket Mode connection: `hello`, then envelopes from `socket_deliver`, acks back."""
+        socket = web.WebSocketResponse(autoping=True)
+        await socket.prepare(request)
+        self._sockets.append(socket)
+        await socket.send_json({"type": "hello", "num_connections": len(self._sockets)})
+        self._socket_connected.set()
+        try:
+            async for message in socket:
+                if message.type != aiohttp.WSMsgType.TEXT:
+                    continue
+                ack = json.loads(message.data)
+                waiter = self._socket_acks.pop(str(ack.get("envelope_id")), None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(ack.get("payload") or {})
+        finally:
+            self._sockets.remove(socket)
+            if not self._sockets:
+                self._socket_connected.clear()
+        return socket
+
+    async def socket_connected(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Waits until a bot has opened a Socket Mode connection."""
+        async with asyncio.timeout(timeout):
+            await self._socket_connected.wait()
+
+    async def socket_deliver(self, request: SignedRequest, timeout: float = 5.0) -> JsonDict:  # noqa: ASYNC109
+        """Sends what `SlackRequests` built over Socket Mode instead of HTTP; returns the ack's payload."""
+        await self.socket_connected(timeout)
+        form = urllib.parse.parse_qs(request.body.decode())
+        if "payload" in form:
+            kind, payload = "interactive", json.loads(form["payload"][0])
+        else:
+            kind, payload = "slash_commands", {k: v[0] for k, v in form.items()}
+        envelope_id = secrets.token_hex(8)
+        waiter: asyncio.Future[JsonDict] = asyncio.get_running_loop().create_future()
+        self._socket_acks[envelope_id] = waiter
+        await self._sockets[0].send_json(
+            {"envelope_id": envelope_id, "type": kind, "payload": payload, "accepts_response_payload": True}
+        )
+        async with asyncio.timeout(timeout):
+            return await waiter
+
     # ---------------------------------------------------------------------------------- HTTP layer
 
     async def _handle_api(self, request: web.Request) -> web.Response:
@@ -497,7 +555,8 @@ class FakeSlack:
         if token is None:
             await self._record(SlackCall(method, args, now, 200, "not_authed"))
             return answer({"ok": False, "error": "not_authed"})
-        if token != self.bot_token:
+        expected = self.app_token if method == "apps.connections.open" else self.bot_token
+        if token != expected:
             await self._record(SlackCall(method, args, now, 200, "invalid_auth"))
             return answer({"ok": False, "error": "invalid_auth"})
         limit = self._take(self._rate_limits, method)
