@@ -29,11 +29,10 @@ def passwords_by_server(blocks: list[dict]) -> dict[str, str]:  # type: ignore[t
     """Server name -> password, from the reveal modal's blocks (names line, then ```password```)."""
     found: dict[str, str] = {}
     for block in blocks:
-        text = str((block.get("text") or {}).get("text") or "")
-        match = re.search(r"```(.+?)```", text, re.S)
-        if match:
-            for name in re.findall(r"`([^`]+)`", text[: match.start()]):
-                found[name] = match.group(1)
+        parts = str((block.get("text") or {}).get("text") or "").split("```")
+        for i in range(1, len(parts) - 1, 2):  # odd parts are the code spans
+            for name in re.findall(r"`([^`]+)`", parts[i - 1]):
+                found[name] = parts[i]
     return found
 
 
