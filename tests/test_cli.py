@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from bot.demo import DEMO_TARGETS
-from bot.simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_USER, Fleet, Simulator
+from bot.simulator import DEMO_ACCESS_KEY, DEMO_PROJECT_ID, DEMO_SECRET_KEY, DEMO_USER, Fleet, Simulator
 from bot.simulator.slack_api import FAKE_BOT_TOKEN, FakeSlack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,8 +86,6 @@ async def test_doctor_checks_slack_and_every_target(outside_world: tuple[Simulat
         DEMO_IAM_USER=DEMO_USER.name,
         DEMO_IAM_PASSWORD=DEMO_USER.password,
     )
-    import asyncio
-
     ok = await asyncio.to_thread(_run, "doctor", env=env)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "slack: OK" in ok.stdout
@@ -98,3 +97,30 @@ async def test_doctor_checks_slack_and_every_target(outside_world: tuple[Simulat
     assert "target demo-iam: FAILED" in bad.stdout
     assert "target demo-aksk: OK" in bad.stdout
     assert "Wrong-Passw0rd" not in bad.stdout + bad.stderr
+
+
+async def test_simulator_command_serves_the_fake_cloud() -> None:
+    import aiohttp
+    from e2e.harness import free_port
+
+    port = free_port()
+    proc = subprocess.Popen(  # noqa: ASYNC220 - started once, then only read from a thread
+        [sys.executable, "-m", "bot", "simulator", "--port", str(port), "--servers", "3"],
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        banner = await asyncio.to_thread(proc.stdout.readline)
+        assert f"http://127.0.0.1:{port}" in banner
+        async with aiohttp.ClientSession() as http:
+            # Unsigned: the fake cloud checks signatures like the real gateway does.
+            async with http.get(f"http://127.0.0.1:{port}/v1/{DEMO_PROJECT_ID}/cloudservers/detail") as r:
+                assert r.status == 401
+                assert (await r.json())["error_code"] == "APIGW.0301"
+    finally:
+        proc.terminate()
+        proc.wait(10)
