@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.slack import ids
-from e2e.harness import APPROVERS, REQUESTER, PgDatabase, Stack, make_stack
+from e2e.harness import APPROVERS, REQUESTER, PgDatabase, Stack, make_stack, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -125,8 +125,10 @@ async def _exercise(stack: Stack, replicas: list, db: PgDatabase) -> None:  # ty
         ]
         assert len(offers) == 1, key
     # Every losing clicker was told something (an ephemeral answer), nobody got a server error.
-    told = {c.args.get("user") for c in stack.slack.calls("chat.postEphemeral")}
-    assert set(APPROVERS[:50]) <= told
+    def told() -> set[object]:
+        return {c.args.get("user") for c in stack.slack.calls("chat.postEphemeral")}
+
+    await wait_until(lambda: set(APPROVERS[:50]) <= told(), 15, "an answer to every clicker")
     for bot in replicas:
         assert bot.running, bot.log_tail()
         assert "Traceback" not in bot.log_text(), bot.log_tail(80)
