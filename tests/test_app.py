@@ -7,8 +7,8 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
+from pg_testing import PG_URL, require_postgres
 from sqlalchemy.engine import make_url
-from store.conftest import PG_URL, require_postgres
 
 from bot.demo import World
 

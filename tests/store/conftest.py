@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,41 +12,10 @@ from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
+from pg_testing import PG_URL, asyncpg_dsn, fresh_schema
 from sqlalchemy.engine import make_url
 
 from bot.store import NewRequest, NewServer, PasswordMode, RebootMode, Store, generate_key
-
-DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-PG_URL = os.environ.get("BOT_TEST_POSTGRES_URL", DEFAULT_PG_URL)
-_pg_problem: list[str | None] = []  # cached answer to "does PostgreSQL answer?"
-
-
-def asyncpg_dsn(url: str) -> str:
-    """The SQLAlchemy URL as a plain libpq DSN for direct asyncpg connections."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-async def _probe_postgres() -> str | None:
-    try:
-        conn = await asyncpg.connect(asyncpg_dsn(PG_URL), timeout=3)
-        await conn.close()
-    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
-        return f"{type(exc).__name__}: {exc}"
-    return None
-
-
-async def require_postgres() -> None:
-    """Skip with the reason when PostgreSQL does not answer; under CI=true, fail loudly instead."""
-    if not _pg_problem:
-        _pg_problem.append(await _probe_postgres())
-    problem = _pg_problem[0]
-    if problem is None:
-        return
-    shown = make_url(PG_URL).render_as_string(hide_password=True)
-    message = f"PostgreSQL at {shown} (BOT_TEST_POSTGRES_URL) does not answer: {problem}"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
 
 
 @dataclass
@@ -66,21 +34,8 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
         path = tmp_path / "state" / "bot.db"
         yield Database("sqlite", f"sqlite+aiosqlite:///{path}", path=path)
         return
-    await require_postgres()
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    conn = await asyncpg.connect(asyncpg_dsn(PG_URL), timeout=5)
-    try:
-        await conn.execute(f'CREATE SCHEMA "{schema}"')
-    finally:
-        await conn.close()
-    try:
+    async with fresh_schema("t") as schema:
         yield Database("postgres", PG_URL, schema=schema)
-    finally:
-        conn = await asyncpg.connect(asyncpg_dsn(PG_URL), timeout=5)
-        try:
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        finally:
-            await conn.close()
 
 
 @pytest.fixture

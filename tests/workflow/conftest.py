@@ -8,8 +8,6 @@ on the same database and cloud.
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg  # type: ignore[import-untyped]
 import pytest
-from sqlalchemy.engine import make_url
+from pg_testing import PG_URL, fresh_schema
 
 from bot.app import ecs_client
 from bot.config import Target
@@ -51,10 +48,6 @@ from bot.workflow import (
     WorkflowEvent,
 )
 
-DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-PG_URL = os.environ.get("BOT_TEST_POSTGRES_URL", DEFAULT_PG_URL)
-_pg_problem: list[str | None] = []
-
 REQUESTER = "UREQ1"
 APPROVERS = ("UAPP1", "UAPP2", "UAPP3")
 LEADS = frozenset(f"ULEAD{i:02d}" for i in range(60))
@@ -76,29 +69,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize(
             "database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
         )
-
-
-def _asyncpg_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-async def _require_postgres() -> None:
-    """Skip with the reason when PostgreSQL does not answer; under CI=true, fail instead."""
-    if not _pg_problem:
-        try:
-            conn = await asyncpg.connect(_asyncpg_dsn(PG_URL), timeout=3)
-            await conn.close()
-            _pg_problem.append(None)
-        except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
-            _pg_problem.append(f"{type(exc).__name__}: {exc}")
-    problem = _pg_problem[0]
-    if problem is None:
-        return
-    shown = make_url(PG_URL).render_as_string(hide_password=True)
-    message = f"PostgreSQL at {shown} (BOT_TEST_POSTGRES_URL) does not answer: {problem}"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
 
 
 @dataclass
@@ -127,21 +97,8 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
         path = tmp_path / "bot.db"
         yield Database("sqlite", f"sqlite+aiosqlite:///{path}", path=path)
         return
-    await _require_postgres()
-    schema = f"wf_{uuid.uuid4().hex[:16]}"
-    conn = await asyncpg.connect(_asyncpg_dsn(PG_URL), timeout=5)
-    try:
-        await conn.execute(f'CREATE SCHEMA "{schema}"')
-    finally:
-        await conn.close()
-    try:
+    async with fresh_schema("wf") as schema:
         yield Database("postgres", PG_URL, schema=schema)
-    finally:
-        conn = await asyncpg.connect(_asyncpg_dsn(PG_URL), timeout=5)
-        try:
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        finally:
-            await conn.close()
 
 
 # -- the ports: a recording notifier and a dict directory ---------------------------------------------------
