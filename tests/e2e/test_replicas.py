@@ -86,6 +86,14 @@ async def _exercise(stack: Stack, replicas: list, db: PgDatabase) -> None:  # ty
     assert statuses[ids_of["cancel"]] == "cancelled"
     assert statuses[ids_of["race"]] in ("cancelled", "succeeded")
     executed = [k for k in plan if statuses[ids_of[k]] == "succeeded"]
+    # The final status is written before the delivery and its audit event: wait for the deliveries.
+    for key in executed:
+        await stack.slack.wait_for(
+            "chat.postMessage",
+            lambda c, k=key: f"request #{ids_of[k]} is ready to reveal" in str(c.args.get("text")),
+            15,
+        )
+    await asyncio.sleep(0.5)
 
     # Exactly one real reset per server of an executed request, none for the others.
     resets = stack.reset_calls()
