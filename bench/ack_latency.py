@@ -32,7 +32,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (  # noqa: E402
+import aiohttp
+from common import (
     bare_bolt_app,
     bench_targets_file,
     header,
@@ -45,12 +46,10 @@ from common import (  # noqa: E402
     write_json,
 )
 
-import aiohttp  # noqa: E402
-
-from bot.demo import APPROVERS, REQUESTER, SIGNING_SECRET, World, button_value  # noqa: E402
-from bot.simulator import Fleet  # noqa: E402
-from bot.simulator.slack_api import FAKE_BOT_TOKEN, SlackRequests  # noqa: E402
-from bot.slack import ids  # noqa: E402
+from bot.demo import APPROVERS, REQUESTER, SIGNING_SECRET, World, button_value
+from bot.simulator import Fleet
+from bot.simulator.slack_api import FAKE_BOT_TOKEN, SlackRequests
+from bot.slack import ids
 
 TAG = "bench=all"
 LEVELS = (1, 10, 50)
@@ -85,7 +84,11 @@ def request_makers(world: World, card: Any) -> dict[str, Any]:
             message=card.as_api(),
         ),
         "options": lambda: signer.block_suggestion(
-            user_id=REQUESTER, action_id=ids.SERVERS_ACTION, value="web-0", view=view, block_id=ids.SERVERS_BLOCK
+            user_id=REQUESTER,
+            action_id=ids.SERVERS_ACTION,
+            value="web-0",
+            view=view,
+            block_id=ids.SERVERS_BLOCK,
         ),
     }
 
@@ -118,7 +121,9 @@ async def ready_card(world: World, request_number: int | None = None, timeout: f
     raise TimeoutError("no approval card")
 
 
-async def submit(world: World, mode: str, *, servers: list[str] | None = None, tag: str | None = None) -> None:
+async def submit(
+    world: World, mode: str, *, servers: list[str] | None = None, tag: str | None = None
+) -> None:
     view = await world.open_modal(REQUESTER)
     status, answer = await world.submit(
         REQUESTER, view, target="bench", servers=servers or [], reason="BENCH-1", mode=mode, tag=tag
@@ -158,7 +163,7 @@ async def main() -> int:
         makers = request_makers(world, card)
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector) as session:
-            for name, url in apps.items():  # warm every path once
+            for url in apps.values():  # warm every path once
                 for make in makers.values():
                     await measure(session, url, make, 1, 3)
             await world.runtime.tasks.idle()
@@ -176,7 +181,9 @@ async def main() -> int:
                     }
                     print(
                         f"{level:>2} clients {kind:<8} "
-                        + "  ".join(f"{k} p50 {v[0] * 1000:6.2f} p99 {v[1] * 1000:6.2f} ms" for k, v in row.items())
+                        + "  ".join(
+                            f"{k} p50 {v[0] * 1000:6.2f} p99 {v[1] * 1000:6.2f} ms" for k, v in row.items()
+                        )
                         + f"  | p99 bot/bare-default {bot99 / dflt99:4.2f}  bot/bare-pbr {bot99 / pbr99:4.2f} "
                         f"[{verdict(met)}]",
                         flush=True,
@@ -198,8 +205,11 @@ async def main() -> int:
                 )
                 ok_all &= p99 < 0.100
             measured_for = time.perf_counter() - started
-            running = [r for r in await world.runtime.store.list_requests(requester_id=REQUESTER, limit=5)
-                       if r.status.value == "executing"]
+            running = [
+                r
+                for r in await world.runtime.store.list_requests(requester_id=REQUESTER, limit=5)
+                if r.status.value == "executing"
+            ]
             print(
                 f"# measured for {measured_for:.1f} s; execution still running at the end: {bool(running)}",
                 flush=True,

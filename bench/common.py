@@ -149,7 +149,9 @@ def bench_targets_file() -> Path:
     return path
 
 
-async def start_world(servers: int, *, latency_s: float = 0.0, all_resettable: bool = True, **env: str) -> Any:
+async def start_world(
+    servers: int, *, latency_s: float = 0.0, all_resettable: bool = True, **env: str
+) -> Any:
     """A `World` (simulator + fake Slack + the real bot over HTTP) on the bench target."""
     from bot.demo import World
     from bot.simulator import Fleet
@@ -178,7 +180,9 @@ async def submit_request(world: Any, server_names: list[str], mode: str = "share
     before = len(world.slack.calls())
 
     def ready(call: Any) -> bool:
-        return call.args.get("channel") == "CDEMOAPPROVALS" and "Approve" in json.dumps(call.args.get("blocks"))
+        return call.args.get("channel") == "CDEMOAPPROVALS" and "Approve" in json.dumps(
+            call.args.get("blocks")
+        )
 
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:  # the card is posted, then edited in place when pre-flight ends

@@ -33,7 +33,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (  # noqa: E402
+import aiohttp
+from common import (
     header,
     ideal_seconds,
     parse_args,
@@ -44,11 +45,9 @@ from common import (  # noqa: E402
     write_json,
 )
 
-import aiohttp  # noqa: E402
-
-from bot.ecs import AkSkCredentials, EcsClient, Endpoints  # noqa: E402
-from bot.passwords import generate_password  # noqa: E402
-from bot.simulator import DEMO_ACCESS_KEY, DEMO_PROJECT_ID, DEMO_SECRET_KEY, Fleet, Simulator  # noqa: E402
+from bot.ecs import AkSkCredentials, EcsClient, Endpoints
+from bot.passwords import generate_password
+from bot.simulator import DEMO_ACCESS_KEY, DEMO_PROJECT_ID, DEMO_SECRET_KEY, Fleet, Simulator
 
 
 def extra(parser: Any) -> None:
@@ -132,7 +131,9 @@ async def run_phase(
     }
 
 
-async def bare_phase(session: aiohttp.ClientSession, url: str, calls: int, concurrency: int) -> tuple[float, float]:
+async def bare_phase(
+    session: aiohttp.ClientSession, url: str, calls: int, concurrency: int
+) -> tuple[float, float]:
     """Wall and CPU time of `calls` plain PUTs under a semaphore of `concurrency`: the same-run floor."""
     sem = asyncio.Semaphore(concurrency)
     body = b'{"servers": [{"id": "x"}]}'
@@ -152,11 +153,11 @@ async def main() -> int:
     quiet_logs()
     latency_s = args.latency_ms / 1000
     sizes = (
-        [int(s) for s in args.sizes.split(",")]
-        if args.sizes
-        else ([1000] if args.quick else [1000, 10000])
+        [int(s) for s in args.sizes.split(",")] if args.sizes else ([1000] if args.quick else [1000, 10000])
     )
-    header(f"ecs_batch_reset: EcsClient vs simulator, latency {args.latency_ms:g} ms, bound {args.concurrency}")
+    header(
+        f"ecs_batch_reset: EcsClient vs simulator, latency {args.latency_ms:g} ms, bound {args.concurrency}"
+    )
     fleet_size = max(sizes)
     fleet = Fleet.generate(fleet_size, seed=1, locked_share=0.0, no_plugin_share=0.0)
     all_ids = [s.id for s in fleet]
@@ -166,16 +167,24 @@ async def main() -> int:
         sim = Simulator(fleet, latency_s=latency_s)
         url = await sim.start()
         handle = SimHandle(sim=sim)
-        from sim_child import bare_app
-
         from common import serve
+        from sim_child import bare_app
 
         bare_served = await serve(bare_app(sim))
         bare_url = bare_served.url + "/bare"
     else:
         child = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("sim_child.py")), "--servers", str(fleet_size),
-             "--seed", "1", "--latency-ms", str(args.latency_ms), "--all-resettable"],
+            [
+                sys.executable,
+                str(Path(__file__).with_name("sim_child.py")),
+                "--servers",
+                str(fleet_size),
+                "--seed",
+                "1",
+                "--latency-ms",
+                str(args.latency_ms),
+                "--all-resettable",
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

@@ -24,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (  # noqa: E402
+from common import (
     header,
     ideal_seconds,
     parse_args,
@@ -35,9 +35,9 @@ from common import (  # noqa: E402
     write_json,
 )
 
-from bot.demo import APPROVERS, REQUESTER, World  # noqa: E402
-from bot.simulator import Fleet  # noqa: E402
-from bot.slack import ids  # noqa: E402
+from bot.demo import APPROVERS, REQUESTER, World
+from bot.simulator import Fleet
+from bot.slack import ids
 
 TAG = "bench=all"
 RESET_PATH = "os-reset-password"  # matches both the batch and the single-server path

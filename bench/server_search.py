@@ -20,7 +20,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (  # noqa: E402
+import aiohttp
+from common import (
     bare_bolt_app,
     bench_targets_file,
     header,
@@ -33,13 +34,11 @@ from common import (  # noqa: E402
     write_json,
 )
 
-import aiohttp  # noqa: E402
-
-from bot.demo import REQUESTER, SIGNING_SECRET, World  # noqa: E402
-from bot.simulator import Fleet  # noqa: E402
-from bot.simulator.slack_api import FAKE_BOT_TOKEN  # noqa: E402
-from bot.slack import ids  # noqa: E402
-from bot.slack.blocks.modals import server_option  # noqa: E402
+from bot.demo import REQUESTER, SIGNING_SECRET, World
+from bot.simulator import Fleet
+from bot.simulator.slack_api import FAKE_BOT_TOKEN
+from bot.slack import ids
+from bot.slack.blocks.modals import server_option
 
 QUERIES = ("web-0", "web-12", "10.0.", "zzz", "")
 VIEW = {
@@ -47,7 +46,9 @@ VIEW = {
     "private_metadata": "",
     "state": {
         "values": {
-            ids.TARGET_BLOCK: {ids.TARGET_ACTION: {"type": "static_select", "selected_option": {"value": "bench"}}}
+            ids.TARGET_BLOCK: {
+                ids.TARGET_ACTION: {"type": "static_select", "selected_option": {"value": "bench"}}
+            }
         }
     },
 }
@@ -89,7 +90,9 @@ async def main() -> int:
         took, count = await cold_once(fleet)
         cold.append(took)
     p50, p99 = p50_p99(cold)
-    print(f"cold (list not loaded)  p50 {p50 * 1000:7.2f} ms  p99 (max) {p99 * 1000:7.2f} ms  options {count}")
+    print(
+        f"cold (list not loaded)  p50 {p50 * 1000:7.2f} ms  p99 (max) {p99 * 1000:7.2f} ms  options {count}"
+    )
     figures: dict[str, Any] = {"cold": {"p50_ms": p50 * 1000, "p99_ms": p99 * 1000}, "warm": {}}
     world = await World.start(fleet=fleet, env={"BOT_CONFIG": str(bench_targets_file())})
     fixed = [
@@ -98,8 +101,11 @@ async def main() -> int:
     ]
     bare = await serve(
         bare_bolt_app(
-            SIGNING_SECRET, process_before_response=True, slack_api_url=world.slack.api_url,
-            token=FAKE_BOT_TOKEN, options=fixed,
+            SIGNING_SECRET,
+            process_before_response=True,
+            slack_api_url=world.slack.api_url,
+            token=FAKE_BOT_TOKEN,
+            options=fixed,
         ).web_app(path="/slack/events")
     )
     all_ok = True
@@ -111,7 +117,9 @@ async def main() -> int:
                 await timed_posts(session, world.bot_url + "/slack/events", make, clients=1, per_client=5)
                 await timed_posts(session, bare.url + "/slack/events", make, clients=1, per_client=5)
                 bot = p50_p99(
-                    await timed_posts(session, world.bot_url + "/slack/events", make, clients=1, per_client=warm_n)
+                    await timed_posts(
+                        session, world.bot_url + "/slack/events", make, clients=1, per_client=warm_n
+                    )
                 )
                 base = p50_p99(
                     await timed_posts(session, bare.url + "/slack/events", make, clients=1, per_client=warm_n)
@@ -119,8 +127,10 @@ async def main() -> int:
                 ok = bot[1] < 0.020
                 all_ok &= ok
                 figures["warm"][query] = {
-                    "bot_p50_ms": bot[0] * 1000, "bot_p99_ms": bot[1] * 1000,
-                    "bare_p50_ms": base[0] * 1000, "bare_p99_ms": base[1] * 1000,
+                    "bot_p50_ms": bot[0] * 1000,
+                    "bot_p99_ms": bot[1] * 1000,
+                    "bare_p50_ms": base[0] * 1000,
+                    "bare_p99_ms": base[1] * 1000,
                 }
                 print(
                     f"warm {query!r:<9} bot p50 {bot[0] * 1000:6.2f} p99 {bot[1] * 1000:6.2f} ms | bare "

@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from aiohttp import web  # noqa: E402
+from aiohttp import web
 
-from bot.simulator import Fleet, Simulator  # noqa: E402
+from bot.simulator import Fleet, Simulator
 
 
 def bare_app(sim: Simulator) -> web.Application:

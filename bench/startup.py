@@ -88,7 +88,9 @@ def sample(kind: str, env: dict[str, str]) -> tuple[float, float]:
     started = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, str(Path(__file__)), "--child", kind, "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=open(os.devnull if not os.environ.get("BENCH_DEBUG") else "/tmp/startup_child.log", "a"),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(os.devnull if not os.environ.get("BENCH_DEBUG") else "/tmp/startup_child.log", "a"),
     )
     try:
         deadline = started + 60
@@ -99,7 +101,9 @@ def sample(kind: str, env: dict[str, str]) -> tuple[float, float]:
                         break
             except OSError:
                 if proc.poll() is not None:
-                    raise RuntimeError(f"{kind} exited with {proc.returncode} (BENCH_DEBUG=1: stderr in /tmp)")
+                    raise RuntimeError(
+                        f"{kind} exited with {proc.returncode} (BENCH_DEBUG=1: stderr in /tmp)"
+                    ) from None
                 time.sleep(0.005)
         else:
             raise TimeoutError(f"{kind} did not answer /healthz within 60 s")
@@ -131,18 +135,25 @@ def main() -> int:
     header(f"startup: process spawn -> first /healthz 200, {runs} runs each, alternating")
     sim = subprocess.Popen(
         [sys.executable, str(HERE / "sim_child.py"), "--servers", "50", "--latency-ms", "0"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     slack = subprocess.Popen(
-        [sys.executable, "-c", (
-            "import asyncio, sys\n"
-            f"sys.path.insert(0, {str(HERE.parent)!r})\n"
-            "from bot.simulator.slack_api import FakeSlack\n"
-            "async def main():\n"
-            "    s = FakeSlack(); await s.start(); print(s.api_url, flush=True); await asyncio.Event().wait()\n"
-            "asyncio.run(main())\n"
-        )],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            (
+                "import asyncio, sys\n"
+                f"sys.path.insert(0, {str(HERE.parent)!r})\n"
+                "from bot.simulator.slack_api import FakeSlack\n"
+                "async def main():\n"
+                "    s = FakeSlack(); await s.start(); print(s.api_url, flush=True); await asyncio.Event().wait()\n"
+                "asyncio.run(main())\n"
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert sim.stdout is not None and slack.stdout is not None
@@ -150,8 +161,7 @@ def main() -> int:
         sim.stdout.readline()
         slack_api = slack.stdout.readline().strip()
         tmp = Path(tempfile.mkdtemp(prefix="ecs-bench-startup-"))
-        env = {**os.environ, **demo_environment(sim_url, slack_api, tmp),
-               "BOT_LOG_LEVEL": "WARNING"}
+        env = {**os.environ, **demo_environment(sim_url, slack_api, tmp), "BOT_LOG_LEVEL": "WARNING"}
         results: dict[str, list[tuple[float, float]]] = {"bot": [], "bare": []}
         for run in range(runs):
             for kind in ("bot", "bare"):
@@ -167,8 +177,10 @@ def main() -> int:
             )
         bot_t, bare_t = median([t for t, _ in results["bot"]]), median([t for t, _ in results["bare"]])
         bot_r, bare_r = median([r for _, r in results["bot"]]), median([r for _, r in results["bare"]])
-        print(f"ratio bot/bare: start-up {bot_t / bare_t:.2f}x  idle RSS {bot_r / bare_r:.2f}x "
-              f"(no target given; {verdict(bot_t < 3.0)} for 'healthy within 3 s')")
+        print(
+            f"ratio bot/bare: start-up {bot_t / bare_t:.2f}x  idle RSS {bot_r / bare_r:.2f}x "
+            f"(no target given; {verdict(bot_t < 3.0)} for 'healthy within 3 s')"
+        )
     finally:
         for proc in (sim, slack):
             if proc.stdin:

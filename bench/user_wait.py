@@ -20,11 +20,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import bench_targets_file, header, p50_p99, parse_args, quiet_logs, verdict, write_json  # noqa: E402
+from common import bench_targets_file, header, p50_p99, parse_args, quiet_logs, verdict, write_json
 
-from bot.demo import APPROVERS, REQUESTER, World, button_value  # noqa: E402
-from bot.simulator import Fleet  # noqa: E402
-from bot.slack import ids  # noqa: E402
+from bot.demo import APPROVERS, REQUESTER, World, button_value
+from bot.simulator import Fleet
+from bot.slack import ids
 
 RESET_PATH = "os-reset-password"
 
@@ -56,7 +56,9 @@ async def main() -> int:
             waits["command -> modal"].append(opened.ts - sent)
             view = opened.args["view"]
             view = __import__("json").loads(view) if isinstance(view, str) else dict(view)
-            status, answer = await world.submit(REQUESTER, view, target="bench", servers=chosen, reason="BENCH-2")
+            status, answer = await world.submit(
+                REQUESTER, view, target="bench", servers=chosen, reason="BENCH-2"
+            )
             assert status == 200 and not answer.strip(), answer
             card = await _card(world, run + 1)
             await world.runtime.tasks.idle()
