@@ -25,6 +25,9 @@ FIELD_BLOCKS = {
     Field.REBOOT: ids.REBOOT_BLOCK,
 }
 MAX_PASTED = 5000
+OPTIONS_WAIT_S = 1.5
+"""A cold server list may take longer to load than Slack waits for options: answer empty in time
+(the list keeps loading, and the next keystroke is served from it)."""
 SPLIT = re.compile(r"[\s,;]+")
 
 
@@ -120,7 +123,7 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
             return
         try:
             servers = await ctx.workflow.inventory.search(
-                target, str(body.get("value") or ""), limit=100, max_wait_s=ACK_BUDGET_S
+                target, str(body.get("value") or ""), limit=100, max_wait_s=OPTIONS_WAIT_S
             )
         except InventoryUnavailable as exc:
             log.warning("server search on %s failed: %s", target, exc)
