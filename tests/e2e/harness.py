@@ -28,6 +28,7 @@ import aiohttp
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 from cryptography.fernet import Fernet
+from pg_testing import PG_URL, asyncpg_dsn, require_postgres
 from sqlalchemy.engine import make_url
 
 from bot.demo import button_value, submission_values
@@ -51,7 +52,6 @@ OTHER_REQUESTER = "UREQUESTER2"
 OUTSIDER = "UOUTSIDER1"
 APPROVERS = tuple(f"UAPPROVER{i:02d}" for i in range(1, 61))
 APPROVERS_CHANNEL = "CE2EAPPROVALS"
-PG_URL = os.environ.get("BOT_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
 # The IAM user's password and the AK/SK are secrets too: the leak tests look for them as well.
 CLOUD_SECRETS = (DEMO_SECRET_KEY, DEMO_USER.password)
@@ -89,28 +89,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def asyncpg_dsn(url: str, database: str | None = None) -> str:
-    parsed = make_url(url).set(drivername="postgresql")
-    if database is not None:
-        parsed = parsed.set(database=database)
-    return parsed.render_as_string(hide_password=False)
-
-
-async def require_postgres() -> None:
-    """Skip with the reason when PostgreSQL does not answer; under CI=true, fail instead."""
-    try:
-        conn = await asyncpg.connect(asyncpg_dsn(PG_URL), timeout=3)
-        await conn.close()
-    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
-        shown = make_url(PG_URL).render_as_string(hide_password=True)
-        message = (
-            f"PostgreSQL at {shown} (BOT_TEST_POSTGRES_URL) does not answer: {type(exc).__name__}: {exc}"
-        )
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
 
 
 @dataclass
