@@ -41,6 +41,8 @@ BATCH_LIMIT = 1000
 PAGE_LIMIT = 1000
 
 BeforeCall = Callable[[list[str]], Awaitable[None]]
+AfterCall = Callable[[list[ServerResetResult]], Awaitable[None]]
+"""Awaited with each call's results as soon as they are known, so the caller can record them early."""
 
 
 class EcsClient:
@@ -135,6 +137,7 @@ class EcsClient:
         *,
         dry_run: bool,
         on_before_call: BeforeCall | None = None,
+        on_results: AfterCall | None = None,
     ) -> list[ServerResetResult]:
         """Reset every server to one password, in concurrent chunks of at most 1000; one result per server.
 
@@ -146,7 +149,10 @@ class EcsClient:
         ids = list(dict.fromkeys(server_ids))
         chunks = [ids[i : i + BATCH_LIMIT] for i in range(0, len(ids), BATCH_LIMIT)]
         per_chunk = await asyncio.gather(
-            *(self._reset_chunk(chunk, password, dry_run, on_before_call) for chunk in chunks)
+            *(
+                _reported(self._reset_chunk(chunk, password, dry_run, on_before_call), on_results)
+                for chunk in chunks
+            )
         )
         return [result for chunk_results in per_chunk for result in chunk_results]
 
@@ -156,10 +162,14 @@ class EcsClient:
         *,
         dry_run: bool,
         on_before_call: BeforeCall | None = None,
+        on_results: AfterCall | None = None,
     ) -> list[ServerResetResult]:
         """Reset each server to its own password: one call per server, all under the same bound."""
         per_server = await asyncio.gather(
-            *(self._reset_chunk([sid], pw, dry_run, on_before_call) for sid, pw in passwords.items())
+            *(
+                _reported(self._reset_chunk([sid], pw, dry_run, on_before_call), on_results)
+                for sid, pw in passwords.items()
+            )
         )
         return [result for results in per_server for result in results]
 
@@ -426,3 +436,16 @@ def _scrubbed(error: EcsError, secret: str | None) -> EcsError:
             error.cloud_message = error.cloud_message.replace(secret, "[redacted]")
         error.args = (error.message,)
     return error
+
+
+async def _reported(
+    results: Awaitable[list[ServerResetResult]], on_results: AfterCall | None
+) -> list[ServerResetResult]:
+    """Hands one call's results to the caller at once; a failure to record them loses nothing here."""
+    done = await results
+    if on_results is not None:
+        try:
+            await on_results(done)
+        except Exception:
+            log.exception("ecs: on_results failed for %d server(s); results are still returned", len(done))
+    return done

@@ -221,61 +221,27 @@ class Executor:
         if not waiting:
             return
         client = self.clients[request.target]
-        # Announcements coalesce: whoever finds none being written writes every id queued so far in one
-        # transaction; the others wait for that write. Per-server mode announces each server on its own,
-        # and 10,000 one-row transactions queued on the store's pool timed out (servers "not sent").
-        write_lock = asyncio.Lock()
-        queued: list[str] = []
-        batch_done: asyncio.Future[None] | None = None
+        writer = CoalescedUpdates(self.store, request.id)
 
         async def mark_sent(ids: list[str]) -> None:
-            nonlocal queued, batch_done
-            if batch_done is None:
-                batch_done = asyncio.get_running_loop().create_future()
-            queued.extend(ids)
-            mine = batch_done
-            async with write_lock:
-                if not mine.done():
-                    batch, queued, batch_done = queued, [], None
-                    try:
-                        await self.store.update_servers(
-                            request.id, [ServerUpdate(i, phase=ServerPhase.SENT) for i in batch]
-                        )
-                    except asyncio.CancelledError:
-                        mine.cancel()
-                        raise
-                    except Exception as exc:
-                        mine.set_exception(exc)
-                    else:
-                        mine.set_result(None)
-            await mine
+            await writer.write([ServerUpdate(i, phase=ServerPhase.SENT) for i in ids])
+
+        async def record(results: list[ServerResetResult]) -> None:
+            await writer.write([_result_update(r) for r in results])
 
         results: list[ServerResetResult]
         if request.password_mode == PasswordMode.PER_SERVER:
             chosen = {sid: pw for sid in waiting if (pw := passwords.for_server(sid))}
-            results = await client.reset_passwords_each(chosen, dry_run=False, on_before_call=mark_sent)
+            results = await client.reset_passwords_each(
+                chosen, dry_run=False, on_before_call=mark_sent, on_results=record
+            )
         else:
             assert passwords.shared is not None
             results = await client.reset_passwords(
-                waiting, passwords.shared, dry_run=False, on_before_call=mark_sent
+                waiting, passwords.shared, dry_run=False, on_before_call=mark_sent, on_results=record
             )
-        phases = {
-            ResetOutcome.SUCCEEDED: ServerPhase.SUCCEEDED,
-            ResetOutcome.FAILED: ServerPhase.FAILED,
-            ResetOutcome.UNKNOWN: ServerPhase.UNKNOWN,
-        }
-        await self.store.update_servers(
-            request.id,
-            [
-                ServerUpdate(
-                    r.server_id,
-                    phase=phases[r.outcome],
-                    error_code=r.error_code,
-                    error_message=r.error_message,
-                )
-                for r in results
-            ],
-        )
+        # Results were recorded as they came; this final write covers any that could not be.
+        await self.store.update_servers(request.id, [_result_update(r) for r in results])
         for r in results:
             SERVER_RESETS.labels(request.target, r.outcome.value).inc()
 
@@ -393,6 +359,54 @@ class Executor:
                     return
             except Exception as exc:  # a missed beat only risks an early takeover, which is safe
                 log.warning("heartbeat for request #%d failed: %s", request_id, exc)
+
+
+_PHASES = {
+    ResetOutcome.SUCCEEDED: ServerPhase.SUCCEEDED,
+    ResetOutcome.FAILED: ServerPhase.FAILED,
+    ResetOutcome.UNKNOWN: ServerPhase.UNKNOWN,
+}
+
+
+def _result_update(result: ServerResetResult) -> ServerUpdate:
+    return ServerUpdate(
+        result.server_id,
+        phase=_PHASES[result.outcome],
+        error_code=result.error_code,
+        error_message=result.error_message,
+    )
+
+
+class CoalescedUpdates:
+    """Server updates that arrive together share one write: whoever finds no write under way writes
+    everything queued so far, the others wait for that write. Per-server mode reports each server on
+    its own, and 10,000 one-row transactions queued on the store's pool time out."""
+
+    def __init__(self, store: Store, request_id: int) -> None:
+        self.store = store
+        self.request_id = request_id
+        self._lock = asyncio.Lock()
+        self._queued: list[ServerUpdate] = []
+        self._batch_done: asyncio.Future[None] | None = None
+
+    async def write(self, updates: list[ServerUpdate]) -> None:
+        if self._batch_done is None:
+            self._batch_done = asyncio.get_running_loop().create_future()
+        self._queued.extend(updates)
+        mine = self._batch_done
+        async with self._lock:
+            if not mine.done():
+                batch, self._queued, self._batch_done = self._queued, [], None
+                try:
+                    await self.store.update_servers(self.request_id, batch)
+                except asyncio.CancelledError:
+                    mine.cancel()
+                    raise
+                except Exception as exc:
+                    mine.set_exception(exc)
+                else:
+                    mine.set_result(None)
+        await mine
 
 
 def delivered_secrets(passwords: SealedPasswords, servers: Sequence[ServerRecord]) -> list[DeliveredSecret]:

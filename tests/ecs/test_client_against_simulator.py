@@ -22,6 +22,7 @@ from bot.ecs import (
     PasswordCredentials,
     ResetOutcome,
     RetryPolicy,
+    ServerResetResult,
 )
 from bot.simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_USER, Fleet, Simulator
 from ecs.fake_cloud import FAST_RETRY
@@ -194,3 +195,28 @@ async def test_malformed_answer_is_a_protocol_error(sim: Simulator, session: aio
     sim.add_fault("malformed_json", r"/cloudservers/s1$", times=None)
     with pytest.raises(EcsProtocolError):
         await client_for(sim, session, retry=RetryPolicy(2, 5, 0.001, 0.005)).get_server("s1")
+
+
+async def test_results_are_handed_over_per_call_as_they_arrive(session: aiohttp.ClientSession) -> None:
+    """Each chunk's (or server's) results reach the caller when that call ends, not after the last one,
+    so a crash mid-batch loses only the calls in flight."""
+    fleet = Fleet.generate(2500, stopped_share=0, no_plugin_share=0, locked_share=0)
+    async with Simulator(fleet) as sim:
+        ids = [s.id for s in fleet]
+        reported: list[list[str]] = []
+        calls_when_reported: list[int] = []
+
+        async def on_results(results: list[ServerResetResult]) -> None:
+            reported.append([r.server_id for r in results])
+            calls_when_reported.append(len(sim.calls_to("/os-reset-password")))
+
+        client = client_for(sim, session, max_concurrency=1)
+        results = await client.reset_passwords(ids, PASSWORD, dry_run=False, on_results=on_results)
+        assert sorted(len(chunk) for chunk in reported) == [500, 1000, 1000]
+        assert calls_when_reported == [1, 2, 3], "each chunk is reported before the next call"
+        assert sorted(i for chunk in reported for i in chunk) == sorted(r.server_id for r in results)
+
+        reported.clear()
+        each = {i: PASSWORD for i in ids[:5]}
+        await client.reset_passwords_each(each, dry_run=False, on_results=on_results)
+        assert sorted(r[0] for r in reported) == sorted(each)
