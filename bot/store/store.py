@@ -473,9 +473,17 @@ class Store:
     # -- decisions and audit ---------------------------------------------------------------------------------
 
     async def add_decision(
-        self, request_id: int, user_id: str, decision: Decision, reason: str | None
+        self,
+        request_id: int,
+        user_id: str,
+        decision: Decision,
+        reason: str | None,
+        *,
+        while_in: Collection[RequestStatus] | None = None,
     ) -> bool:
-        """Record one approver's decision; False if they had already decided (the UNIQUE constraint)."""
+        """Record one approver's decision; False if they had already decided (the UNIQUE constraint) or,
+        with `while_in`, if the request is no longer in one of those statuses. The status is read under
+        the row's lock, so a decision never lands on a request that a concurrent transition just closed."""
         stmt = insert(_D).values(
             request_id=request_id,
             user_id=user_id,
@@ -485,6 +493,14 @@ class Store:
         )
         try:
             async with self._begin(write=True) as conn:
+                if while_in is not None:
+                    status = (
+                        await conn.execute(select(_R.c.status).where(_R.c.id == request_id).with_for_update())
+                    ).scalar()
+                    if status is None:
+                        raise UnknownRequest(f"request {request_id} does not exist")
+                    if status not in {s.value for s in while_in}:
+                        return False
                 await conn.execute(stmt)
         except IntegrityError:
             if await self.get_request(request_id) is None:

@@ -347,7 +347,14 @@ class Workflow:
             return ActionResult(
                 False, f"Request #{request_id} is still being checked; try again shortly.", request
             )
-        if not await self.store.add_decision(request_id, user_id, Decision.APPROVE, reason):
+        if not await self.store.add_decision(
+            request_id, user_id, Decision.APPROVE, reason, while_in={RequestStatus.PENDING}
+        ):
+            latest = await self.store.get_request(request_id) or request
+            if latest.status != RequestStatus.PENDING:
+                return ActionResult(
+                    False, f"Request #{request_id} is already {STATUS_WORDS[latest.status]}.", latest
+                )
             return ActionResult(False, f"You have already decided on request #{request_id}.", request)
         await self.store.add_audit(request_id, user_id, "approved")
         approvals = [d for d in await self.store.decisions(request_id) if d.decision == Decision.APPROVE]

@@ -92,3 +92,30 @@ async def test_one_replica_takes_over_a_dead_execution(
     final = await store.get_request(req.id)
     assert final is not None
     assert final.claimed_by == winners[0].claimed_by
+
+
+async def test_no_decision_lands_on_a_request_a_concurrent_transition_closed(
+    store: Store, open_store: Callable[..., Awaitable[Store]], make_request: Callable[..., NewRequest]
+) -> None:
+    """Approvals from two replicas racing the compare-and-set that closes the request all get an
+    answer (no deadlock on the row lock), and once the request left `pending` none is recorded."""
+    from bot.store import Decision
+
+    other = await open_store()
+    req = await store.create_request(make_request(status=RequestStatus.PENDING), [])
+    pending = {RequestStatus.PENDING}
+
+    async def approve(i: int) -> bool:
+        return await (store if i % 2 else other).add_decision(
+            req.id, f"U_{i:02d}", Decision.APPROVE, None, while_in=pending
+        )
+
+    async def close() -> None:
+        await asyncio.sleep(0)
+        assert await other.transition(req.id, pending, RequestStatus.APPROVED) is not None
+
+    results = await asyncio.gather(*(approve(i) for i in range(30)), close())
+    landed = sum(1 for r in results[:30] if r)
+    assert len(await store.decisions(req.id)) == landed
+    assert not await store.add_decision(req.id, "U_LATE", Decision.APPROVE, None, while_in=pending)
+    assert len(await store.decisions(req.id)) == landed
