@@ -17,6 +17,7 @@ import threading
 import urllib.parse
 from collections import Counter
 from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Any, Literal, TextIO
 
 __all__ = [
@@ -239,6 +240,24 @@ class JsonFormatter(logging.Formatter):
 
 _LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
+_REQUEST_ID: ContextVar[int | None] = ContextVar("request_id", default=None)
+
+
+def bind_request(request_id: int) -> None:
+    """Every log line from here on in this task (and the tasks it starts) carries `request_id`."""
+    _REQUEST_ID.set(request_id)
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds the request being worked on, so an operator can follow one request through the logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request_id = _REQUEST_ID.get()
+        if request_id is not None and not hasattr(record, "request_id"):
+            record.request_id = request_id
+        return True
+
+
 
 def configure_logging(
     level: str = "INFO",
@@ -254,6 +273,7 @@ def configure_logging(
         raise ValueError(f"log format must be 'text' or 'json', not {fmt!r}")
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(RequestIdFilter())
     handler.addFilter(RedactionFilter())
     root = logging.getLogger()
     for old in list(root.handlers):

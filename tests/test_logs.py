@@ -150,3 +150,23 @@ def test_unformattable_message_does_not_leak_args(restore_root: None) -> None:
     canary = "Zz-unformattable-secret"
     logging.getLogger("x").error("%d", canary)
     assert canary not in out.getvalue()
+
+
+async def test_lines_carry_the_request_being_worked_on() -> None:
+    import asyncio
+
+    from bot.logs import bind_request
+
+    stream = io.StringIO()
+    configure_logging("INFO", "json", stream=stream)
+    log = logging.getLogger("bot.workflow.test")
+
+    async def work(request_id: int | None) -> None:
+        if request_id is not None:
+            bind_request(request_id)
+        await asyncio.sleep(0)
+        log.info("step")
+
+    await asyncio.gather(work(42), work(7), work(None))
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert sorted(str(line.get("request_id")) for line in lines) == ["42", "7", "None"]

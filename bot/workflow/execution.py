@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.config import Target
 from bot.ecs import EcsClient, ResetOutcome, ServerResetResult
-from bot.logs import forget_secret, register_secret
+from bot.logs import bind_request, forget_secret, register_secret
 from bot.metrics import EXECUTION_SECONDS, REQUESTS, SERVER_RESETS
 from bot.passwords import generate_password
 from bot.store import Store
@@ -130,6 +130,7 @@ class Executor:
         await self._run(request, resumed=True)
 
     async def _run(self, request: RequestRecord, *, resumed: bool) -> None:
+        bind_request(request.id)
         started = time.monotonic()
         servers = await self.store.servers(request.id)
         skipped = [s for s in servers if not s.resettable and s.phase == ServerPhase.WAITING]

@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from bot.config import Target
 from bot.ecs import EcsClient, EcsError, EcsNotFound, ResetOutcome
+from bot.logs import bind_request
 from bot.metrics import REQUESTS
 from bot.passwords import generate_password
 from bot.store import Store
@@ -238,6 +239,7 @@ class Workflow:
 
     async def preflight(self, request_id: int) -> None:
         """Checks every server against the cloud (plug-in flag, dry run) before anyone is asked."""
+        bind_request(request_id)
         request = await self.store.get_request(request_id)
         if request is None or request.status != RequestStatus.PREFLIGHT:
             return
@@ -327,6 +329,7 @@ class Workflow:
     async def decide(
         self, request_id: int, user_id: str, decision: Decision, reason: str | None = None
     ) -> ActionResult:
+        bind_request(request_id)
         request = await self.store.get_request(request_id)
         if request is None:
             return ActionResult(False, f"There is no request #{request_id}.")
@@ -389,6 +392,7 @@ class Workflow:
         return ActionResult(True, f"Request #{request.id} denied.", moved)
 
     async def cancel(self, request_id: int, user_id: str) -> ActionResult:
+        bind_request(request_id)
         request = await self.store.get_request(request_id)
         if request is None:
             return ActionResult(False, f"There is no request #{request_id}.")
