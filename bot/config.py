@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 
 import yaml
 from pydantic import (
@@ -207,16 +207,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
-class AkSkAuth(_Strict):
-    """Access key / secret key signing; the keys themselves live in the environment, named here."""
+class _SecretsFromEnv(_Strict):
+    """An auth block that names environment variables; their values are read once, at load time,
+    so a missing variable is reported with its path before anything connects."""
 
-    type: Literal["aksk"]
-    access_key_env: EnvName
-    secret_key_env: EnvName
-    _access_key: SecretStr = PrivateAttr(default=SecretStr(""))
-    _secret_key: SecretStr = PrivateAttr(default=SecretStr(""))
+    _env_fields: ClassVar[tuple[str, ...]] = ()
+    _secrets: dict[str, SecretStr] = PrivateAttr(default_factory=dict)
 
-    @field_validator("access_key_env", "secret_key_env")
+    @field_validator("access_key_env", "secret_key_env", "user_env", "password_env", check_fields=False)
     @classmethod
     def _must_be_set(cls, name: str, info: ValidationInfo) -> str:
         _read_env(name, info)
@@ -224,53 +222,49 @@ class AkSkAuth(_Strict):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _load_secrets(cls, data: Any, handler: Any, info: ValidationInfo) -> AkSkAuth:
-        model: AkSkAuth = handler(data)
-        model._access_key = SecretStr(_read_env(model.access_key_env, info))
-        model._secret_key = SecretStr(_read_env(model.secret_key_env, info))
+    def _load_secrets(cls, data: Any, handler: Any, info: ValidationInfo) -> Any:
+        model = handler(data)
+        model._secrets = {f: SecretStr(_read_env(getattr(model, f), info)) for f in cls._env_fields}
         return model
+
+    def _secret(self, env_field: str) -> SecretStr:
+        return self._secrets.get(env_field, SecretStr(""))
+
+
+class AkSkAuth(_SecretsFromEnv):
+    """Access key / secret key signing; the keys themselves live in the environment, named here."""
+
+    _env_fields = ("access_key_env", "secret_key_env")
+    type: Literal["aksk"]
+    access_key_env: EnvName
+    secret_key_env: EnvName
 
     @property
     def access_key(self) -> SecretStr:
-        return self._access_key
+        return self._secret("access_key_env")
 
     @property
     def secret_key(self) -> SecretStr:
-        return self._secret_key
+        return self._secret("secret_key_env")
 
 
-class PasswordAuth(_Strict):
+class PasswordAuth(_SecretsFromEnv):
     """IAM user name and password (token auth); both come from the environment, named here."""
 
+    _env_fields = ("user_env", "password_env")
     type: Literal["password"]
     user_env: EnvName
     password_env: EnvName
     domain: Annotated[str, Field(min_length=1)]
     """The account (domain) name, e.g. OTC00000000001000000xxx."""
-    _user: SecretStr = PrivateAttr(default=SecretStr(""))
-    _password: SecretStr = PrivateAttr(default=SecretStr(""))
-
-    @field_validator("user_env", "password_env")
-    @classmethod
-    def _must_be_set(cls, name: str, info: ValidationInfo) -> str:
-        _read_env(name, info)
-        return name
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _load_secrets(cls, data: Any, handler: Any, info: ValidationInfo) -> PasswordAuth:
-        model: PasswordAuth = handler(data)
-        model._user = SecretStr(_read_env(model.user_env, info))
-        model._password = SecretStr(_read_env(model.password_env, info))
-        return model
 
     @property
     def user(self) -> SecretStr:
-        return self._user
+        return self._secret("user_env")
 
     @property
     def password(self) -> SecretStr:
-        return self._password
+        return self._secret("password_env")
 
 
 Auth = Annotated[AkSkAuth | PasswordAuth, Field(discriminator="type")]
