@@ -2,9 +2,11 @@
 
   command -> modal     the slash command is sent -> fake Slack receives views.open
   approve -> cloud     the last Approve click is sent -> the simulator receives the first reset call
-  cloud -> password    the simulator answers the last reset call -> fake Slack receives the
-                       chat.postEphemeral carrying the password
-Each run is one request of 3 servers (one password), simulator latency 0, fresh in one World.
+  cloud -> password    the simulator receives the last reset call (latency 0: it answers at once) ->
+                       fake Slack receives the chat.postEphemeral carrying the password
+Each run is one request of 3 servers (one password), simulator latency 0.
+Three processes: the fakes (simulator + fake Slack, bench/fakes_child.py), the bot (`python -m bot run`,
+SQLite) and this measuring client; the fakes stamp what they receive with time.time().
 Target: each p99 < 50 ms.
 
     .venv/bin/python bench/user_wait.py [--quick|--full] [--servers 3]
@@ -20,13 +22,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import bench_targets_file, header, p50_p99, parse_args, quiet_logs, verdict, write_json
+import aiohttp
+from common import header, p50_p99, parse_args, verdict, write_json
+from procs import RemoteWorld, start_bot, start_fakes
 
-from bot.demo import APPROVERS, REQUESTER, World, button_value
+from bot.demo import APPROVERS, REQUESTER
 from bot.simulator import Fleet
-from bot.slack import ids
 
 RESET_PATH = "os-reset-password"
+FLEET, SEED = 200, 9
 
 
 def extra(parser: Any) -> None:
@@ -36,48 +40,43 @@ def extra(parser: Any) -> None:
 
 async def main() -> int:
     args = parse_args(__doc__.splitlines()[0], extra)
-    quiet_logs()
     runs = args.runs or (10 if args.quick else 100 if args.full else 40)
-    header(f"user_wait: bot time on the three waits, {runs} runs of {args.servers} server(s)")
-    fleet = Fleet.generate(200, seed=9, locked_share=0.0, no_plugin_share=0.0)
-    world = await World.start(fleet=fleet, env={"BOT_CONFIG": str(bench_targets_file())})
-    # The fake Slack and the simulator both stamp what they receive with time.time().
+    header(
+        f"user_wait: bot time on the three waits, {runs} runs of {args.servers} server(s); bot in its own process"
+    )
+    names = [s.name for s in Fleet.generate(FLEET, seed=SEED, locked_share=0.0, no_plugin_share=0.0)]
+    procs = start_fakes(FLEET, seed=SEED)
     waits: dict[str, list[float]] = {"command -> modal": [], "approve -> cloud": [], "cloud -> password": []}
-    names = [s.name for s in fleet]
     try:
-        await world.runtime.tasks.idle()
-        for run in range(runs):
-            chosen = names[(run * args.servers) % 190 : (run * args.servers) % 190 + args.servers]
-            since = len(world.slack.calls())
-            sent = time.time()
-            status, _ = await world.send(world.requests.slash_command(ids.COMMAND, "", user_id=REQUESTER))
-            assert status == 200
-            opened = await world.slack.wait_for("views.open", None, 10, since=since)
-            waits["command -> modal"].append(opened.ts - sent)
-            view = opened.args["view"]
-            view = __import__("json").loads(view) if isinstance(view, str) else dict(view)
-            status, answer = await world.submit(
-                REQUESTER, view, target="bench", servers=chosen, reason="BENCH-2"
-            )
-            assert status == 200 and not answer.strip(), answer
-            card = await _card(world, run + 1)
-            await world.runtime.tasks.idle()
-            world.sim.reset_stats()
-            since = len(world.slack.calls())
-            clicked = time.time()
-            status, _ = await world.click(APPROVERS[0], ids.APPROVE_ACTION, card)
-            assert status == 200
-            delivered = await world.slack.wait_for(
-                "chat.postEphemeral", lambda c: "New password" in str(c.args.get("text")), 30, since=since
-            )
-            delivered_wall = delivered.ts
-            puts = [c for c in world.sim.calls if c.method == "PUT" and RESET_PATH in c.path]
-            # A call is recorded when answered; started_at is when it was received (latency 0: both close).
-            waits["approve -> cloud"].append(min(c.started_at for c in puts) - clicked)
-            waits["cloud -> password"].append(delivered_wall - max(c.started_at for c in puts))
-            await world.runtime.tasks.idle()
+        start_bot(procs)
+        async with aiohttp.ClientSession() as session:
+            world = RemoteWorld(procs, session)
+            for run in range(runs):
+                chosen = names[(run * args.servers) % 190 : (run * args.servers) % 190 + args.servers]
+                command = await world.command(REQUESTER)
+                since = await world.count()
+                sent = time.time()
+                status, _ = await world.send(command)
+                assert status == 200
+                opened = await world.wait_for("views.open", since=since)
+                waits["command -> modal"].append(opened["ts"] - sent)
+                view = (await world.rpc("view_payload", user=REQUESTER))["view"]
+                await world.submit(REQUESTER, view, servers=chosen, reason="BENCH-2")
+                card = await world.card(run + 1, timeout=30)
+                await asyncio.sleep(0.2)  # let the bot settle (card edits, DMs) before the timed click
+                await world.rpc("sim_reset")
+                click = await world.click_request(APPROVERS[0], card)
+                since = await world.count()
+                clicked = time.time()
+                status, _ = await world.send(click)
+                assert status == 200
+                delivered = await world.wait_for("chat.postEphemeral", since=since, contains="New password")
+                puts = (await world.rpc("sim_calls", method="PUT", path_contains=RESET_PATH))["started"]
+                waits["approve -> cloud"].append(min(puts) - clicked)
+                waits["cloud -> password"].append(delivered["ts"] - max(puts))
+                await asyncio.sleep(0.1)
     finally:
-        await world.close()
+        procs.stop()
     figures = {}
     all_ok = True
     for name, values in waits.items():
@@ -89,20 +88,6 @@ async def main() -> int:
     print(f"all targets {verdict(all_ok)}")
     write_json(args.json, figures)
     return 0
-
-
-async def _card(world: World, number: int) -> Any:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        for message in reversed(world.slack.messages("CDEMOAPPROVALS")):
-            if message.thread_ts is None and f"#{number} " in message.text:
-                try:
-                    button_value(message.blocks, ids.APPROVE_ACTION)
-                    return message
-                except LookupError:
-                    pass
-        await asyncio.sleep(0.01)
-    raise TimeoutError(f"no card for #{number}")
 
 
 if __name__ == "__main__":
