@@ -182,3 +182,31 @@ class RevealResult:
     outcome: RevealOutcome
     request_id: int | None = None
     secret: str | None = field(default=None, repr=False)
+
+
+#: One audit row written in the same transaction as the change it describes: (actor, event, detail).
+AuditEntry = tuple[str, str, dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class ApprovalOutcome:
+    """What `Store.approve` did, all in one transaction.
+
+    `recorded`: the approval was stored (False: the request is not pending, or this user already decided).
+    `status`: the request's status as read under its lock (None when the request does not exist).
+    `approvals`: approvals counted after this one. `claimed`: the request as claimed for execution, when
+    this approval was the last one needed (it moved pending -> approved -> executing in that transaction).
+    """
+
+    recorded: bool
+    status: RequestStatus | None
+    approvals: int = 0
+    claimed: RequestRecord | None = None
+
+
+@dataclass(frozen=True)
+class FinishedExecution:
+    """An execution moved to its final status; `reveal_token` when the sealed secret was armed."""
+
+    request: RequestRecord
+    reveal_token: str | None = None

@@ -46,9 +46,12 @@ from sqlalchemy.pool import StaticPool
 from bot.store import schema
 from bot.store.errors import StoreUnavailable, UnknownRequest
 from bot.store.records import (
+    ApprovalOutcome,
+    AuditEntry,
     AuditRecord,
     Decision,
     DecisionRecord,
+    FinishedExecution,
     NewRequest,
     NewServer,
     PasswordMode,
@@ -300,45 +303,147 @@ class Store:
         outcome_message: str | None = None,
         claimed_by: str | None = None,
         now: datetime | None = None,
+        audit: AuditEntry | None = None,
     ) -> RequestRecord | None:
         """Compare-and-set: move to `new` only from one of `expected`; None when someone else moved it first.
 
         One UPDATE … WHERE status IN (…) RETURNING: the database decides the single winner. Claiming
-        (`claimed_by`) also starts the heartbeat.
+        (`claimed_by`) also starts the heartbeat. `audit` (actor, event, detail) is appended in the same
+        transaction, only when the move won: one round trip, and no event without its change.
         """
         if not expected:
             return None
         now = now or _utcnow()
-        values: dict[str, Any] = {"status": new.value, "updated_at": now}
-        if outcome_message is not None:
-            values["outcome_message"] = outcome_message
-        if claimed_by is not None:
-            values["claimed_by"] = claimed_by
-            values["heartbeat_at"] = now
-        stmt = (
-            update(_R)
-            .where(_R.c.id == request_id, _R.c.status.in_([s.value for s in expected]))
-            .values(**values)
-            .returning(_R)
-        )
         async with self._begin(write=True) as conn:
-            row = (await conn.execute(stmt)).mappings().first()
+            row = await _transition(conn, request_id, expected, new, now, outcome_message, claimed_by)
+            if row is not None and audit is not None:
+                await _insert_audit(conn, request_id, audit, now)
         return None if row is None else _request(row)
+
+    async def approve(
+        self,
+        request_id: int,
+        user_id: str,
+        *,
+        approvals_required: int,
+        claimed_by: str,
+        reason: str | None = None,
+        now: datetime | None = None,
+    ) -> ApprovalOutcome:
+        """One approval, in one transaction: under the request row's lock, check it is pending, record the
+        decision and its audit event, count the approvals and, when this was the last one needed, move it
+        pending -> approved -> executing claimed by `claimed_by` (heartbeat started), with the audit events
+        `approved`, `fully_approved` and `executing`. Exactly one concurrent approver can claim it: the
+        row lock serialises them and the move is a compare-and-set on `pending`."""
+        now = now or _utcnow()
+        async with self._begin(write=True) as conn:
+            found = (
+                await conn.execute(select(_R.c.status).where(_R.c.id == request_id).with_for_update())
+            ).scalar()
+            if found is None:
+                raise UnknownRequest(f"request {request_id} does not exist")
+            status = RequestStatus(found)
+            if status != RequestStatus.PENDING:
+                return ApprovalOutcome(False, status)
+            already = (
+                await conn.execute(
+                    select(_D.c.id).where(_D.c.request_id == request_id, _D.c.user_id == user_id).limit(1)
+                )
+            ).first()
+            if already is not None:
+                return ApprovalOutcome(False, status)
+            await conn.execute(
+                insert(_D).values(
+                    request_id=request_id,
+                    user_id=user_id,
+                    decision=Decision.APPROVE.value,
+                    reason=reason,
+                    created_at=now,
+                )
+            )
+            await _insert_audit(conn, request_id, (user_id, "approved", None), now)
+            approvals = int(
+                (
+                    await conn.execute(
+                        select(func.count())
+                        .select_from(_D)
+                        .where(_D.c.request_id == request_id, _D.c.decision == Decision.APPROVE.value)
+                    )
+                ).scalar_one()
+            )
+            if approvals < approvals_required:
+                return ApprovalOutcome(True, status, approvals)
+            row = await _transition(
+                conn, request_id, {RequestStatus.PENDING}, RequestStatus.EXECUTING, now, None, claimed_by
+            )
+            if row is None:  # impossible under the lock; the compare-and-set keeps it exactly once anyway
+                return ApprovalOutcome(True, status, approvals)
+            await _insert_audit(conn, request_id, ("bot", "fully_approved", {"approvals": approvals}), now)
+            await _insert_audit(conn, request_id, ("bot", "executing", {"worker": claimed_by}), now)
+        return ApprovalOutcome(True, RequestStatus.EXECUTING, approvals, _request(row))
+
+    async def start_execution(
+        self,
+        request_id: int,
+        claimed_by: str,
+        user_id: str,
+        plaintext: str,
+        skipped: Sequence[ServerUpdate] = (),
+        now: datetime | None = None,
+    ) -> bool:
+        """Before the first cloud call, in one transaction: check the claim (and beat), mark `skipped`
+        servers, seal the password(s) (see `seal_secret`). False, with nothing written, when this worker
+        no longer holds the request."""
+        now = now or _utcnow()
+        ciphertext = self._sealer.seal(plaintext)
+        async with self._begin(write=True) as conn:
+            if not await _beat(conn, request_id, claimed_by, now):
+                return False
+            if skipped:
+                await _update_servers(conn, request_id, skipped)
+            await _seal(conn, request_id, user_id, ciphertext, now)
+        return True
+
+    async def finish_execution(
+        self,
+        request_id: int,
+        status: RequestStatus,
+        outcome_message: str,
+        *,
+        audit: AuditEntry,
+        reveal_until: datetime | None,
+        now: datetime | None = None,
+    ) -> FinishedExecution | None:
+        """Move an execution to its final `status` (compare-and-set from executing), append `audit`, and
+        either arm the sealed secret for the reveal until `reveal_until` (`reveal_token` stays None when
+        there is no sealed secret left to arm) or, when None, erase it: one transaction. None when the
+        request had already left executing (nothing written)."""
+        now = now or _utcnow()
+        async with self._begin(write=True) as conn:
+            row = await _transition(
+                conn, request_id, {RequestStatus.EXECUTING}, status, now, outcome_message, None
+            )
+            if row is None:
+                return None
+            await _insert_audit(conn, request_id, audit, now)
+            token: str | None = None
+            if reveal_until is not None:
+                token = (
+                    await conn.execute(
+                        update(_V)
+                        .where(_V.c.request_id == request_id, _V.c.ciphertext.is_not(None))
+                        .values(expires_at=reveal_until)
+                        .returning(_V.c.token)
+                    )
+                ).scalar_one_or_none()
+            else:
+                await conn.execute(update(_V).where(_V.c.request_id == request_id).values(ciphertext=None))
+        return FinishedExecution(_request(row), None if token is None else str(token))
 
     async def heartbeat(self, request_id: int, claimed_by: str, now: datetime) -> bool:
         """Prove the executing worker is alive; False when it lost the claim (so it must stop)."""
-        stmt = (
-            update(_R)
-            .where(
-                _R.c.id == request_id,
-                _R.c.claimed_by == claimed_by,
-                _R.c.status == RequestStatus.EXECUTING.value,
-            )
-            .values(heartbeat_at=now)
-        )
         async with self._begin(write=True) as conn:
-            result = await conn.execute(stmt)
-        return result.rowcount == 1
+            return await _beat(conn, request_id, claimed_by, now)
 
     async def stale_executions(self, older_than: datetime) -> list[RequestRecord]:
         """Executions whose worker stopped beating before `older_than`: candidates for recovery."""
@@ -431,44 +536,8 @@ class Store:
         """Apply many per-server changes with one executemany; a None field keeps its stored value."""
         if not updates:
             return
-        c = _S.c
-        stmt = (
-            update(_S)
-            .where(c.request_id == bindparam("b_request_id"), c.server_id == bindparam("b_server_id"))
-            .values(
-                phase=func.coalesce(bindparam("b_phase", type_=String), c.phase),
-                error_code=func.coalesce(bindparam("b_error_code", type_=String), c.error_code),
-                error_message=func.coalesce(bindparam("b_error_message", type_=Text), c.error_message),
-                os_type=func.coalesce(bindparam("b_os_type", type_=String), c.os_type),
-                cloud_status=func.coalesce(bindparam("b_cloud_status", type_=String), c.cloud_status),
-                locked=func.coalesce(bindparam("b_locked", type_=Boolean), c.locked),
-                plugin_installed=func.coalesce(
-                    bindparam("b_plugin_installed", type_=Boolean), c.plugin_installed
-                ),
-                preflight_error=case(
-                    (bindparam("b_clear_preflight_error", type_=Boolean), None),
-                    else_=func.coalesce(bindparam("b_preflight_error", type_=Text), c.preflight_error),
-                ),
-            )
-        )
-        params = [
-            {
-                "b_request_id": request_id,
-                "b_server_id": u.server_id,
-                "b_phase": None if u.phase is None else u.phase.value,
-                "b_error_code": u.error_code,
-                "b_error_message": u.error_message,
-                "b_os_type": u.os_type,
-                "b_cloud_status": u.cloud_status,
-                "b_locked": u.locked,
-                "b_plugin_installed": u.plugin_installed,
-                "b_clear_preflight_error": u.clear_preflight_error,
-                "b_preflight_error": u.preflight_error,
-            }
-            for u in updates
-        ]
         async with self._begin(write=True) as conn:
-            await conn.execute(stmt, params)
+            await _update_servers(conn, request_id, updates)
 
     # -- decisions and audit ---------------------------------------------------------------------------------
 
@@ -565,29 +634,9 @@ class Store:
         `plaintext` is opaque to the store (the workflow may JSON-encode one password per server). Not
         revealable until `arm_reveal`. Sealing again for the same request replaces the secret and the token.
         """
-        token = secrets.token_urlsafe(32)
         ciphertext = self._sealer.seal(plaintext)
-        now = _utcnow()
         async with self._begin(write=True) as conn:
-            exists = (
-                await conn.execute(select(_V.c.token).where(_V.c.request_id == request_id).with_for_update())
-            ).first()
-            values = {
-                "token": token,
-                "user_id": user_id,
-                "ciphertext": ciphertext,
-                "created_at": now,
-                "expires_at": None,
-                "revealed_at": None,
-            }
-            if exists is None:
-                try:
-                    await conn.execute(insert(_V).values(request_id=request_id, **values))
-                except IntegrityError:
-                    raise UnknownRequest(f"request {request_id} does not exist") from None
-            else:
-                await conn.execute(update(_V).where(_V.c.request_id == request_id).values(**values))
-        return token
+            return await _seal(conn, request_id, user_id, ciphertext, _utcnow())
 
     async def unseal_secret(self, request_id: int) -> str | None:
         """Decrypt to resume an execution after a crash; None once revealed, expired or erased."""
@@ -654,6 +703,124 @@ class Store:
         stmt = update(_V).where(_V.c.request_id == request_id).values(ciphertext=None)
         async with self._begin(write=True) as conn:
             await conn.execute(stmt)
+
+
+# -- statements shared by several methods, each run on the caller's connection (its transaction) -----------
+
+
+async def _transition(
+    conn: AsyncConnection,
+    request_id: int,
+    expected: Collection[RequestStatus],
+    new: RequestStatus,
+    now: datetime,
+    outcome_message: str | None,
+    claimed_by: str | None,
+) -> RowMapping | None:
+    values: dict[str, Any] = {"status": new.value, "updated_at": now}
+    if outcome_message is not None:
+        values["outcome_message"] = outcome_message
+    if claimed_by is not None:
+        values["claimed_by"] = claimed_by
+        values["heartbeat_at"] = now
+    stmt = (
+        update(_R)
+        .where(_R.c.id == request_id, _R.c.status.in_([s.value for s in expected]))
+        .values(**values)
+        .returning(_R)
+    )
+    row: RowMapping | None = (await conn.execute(stmt)).mappings().first()
+    return row
+
+
+async def _insert_audit(
+    conn: AsyncConnection, request_id: int | None, entry: AuditEntry, now: datetime
+) -> None:
+    actor, event_name, detail = entry
+    await conn.execute(
+        insert(_A).values(
+            request_id=request_id, actor=actor, event=event_name, detail=dict(detail or {}), created_at=now
+        )
+    )
+
+
+async def _beat(conn: AsyncConnection, request_id: int, claimed_by: str, now: datetime) -> bool:
+    stmt = (
+        update(_R)
+        .where(
+            _R.c.id == request_id,
+            _R.c.claimed_by == claimed_by,
+            _R.c.status == RequestStatus.EXECUTING.value,
+        )
+        .values(heartbeat_at=now)
+    )
+    return (await conn.execute(stmt)).rowcount == 1
+
+
+async def _seal(
+    conn: AsyncConnection, request_id: int, user_id: str, ciphertext: bytes, now: datetime
+) -> str:
+    token = secrets.token_urlsafe(32)
+    exists = (
+        await conn.execute(select(_V.c.token).where(_V.c.request_id == request_id).with_for_update())
+    ).first()
+    values = {
+        "token": token,
+        "user_id": user_id,
+        "ciphertext": ciphertext,
+        "created_at": now,
+        "expires_at": None,
+        "revealed_at": None,
+    }
+    if exists is None:
+        try:
+            await conn.execute(insert(_V).values(request_id=request_id, **values))
+        except IntegrityError:
+            raise UnknownRequest(f"request {request_id} does not exist") from None
+    else:
+        await conn.execute(update(_V).where(_V.c.request_id == request_id).values(**values))
+    return token
+
+
+async def _update_servers(conn: AsyncConnection, request_id: int, updates: Sequence[ServerUpdate]) -> None:
+    """Apply many per-server changes with one executemany; a None field keeps its stored value."""
+    c = _S.c
+    stmt = (
+        update(_S)
+        .where(c.request_id == bindparam("b_request_id"), c.server_id == bindparam("b_server_id"))
+        .values(
+            phase=func.coalesce(bindparam("b_phase", type_=String), c.phase),
+            error_code=func.coalesce(bindparam("b_error_code", type_=String), c.error_code),
+            error_message=func.coalesce(bindparam("b_error_message", type_=Text), c.error_message),
+            os_type=func.coalesce(bindparam("b_os_type", type_=String), c.os_type),
+            cloud_status=func.coalesce(bindparam("b_cloud_status", type_=String), c.cloud_status),
+            locked=func.coalesce(bindparam("b_locked", type_=Boolean), c.locked),
+            plugin_installed=func.coalesce(
+                bindparam("b_plugin_installed", type_=Boolean), c.plugin_installed
+            ),
+            preflight_error=case(
+                (bindparam("b_clear_preflight_error", type_=Boolean), None),
+                else_=func.coalesce(bindparam("b_preflight_error", type_=Text), c.preflight_error),
+            ),
+        )
+    )
+    params = [
+        {
+            "b_request_id": request_id,
+            "b_server_id": u.server_id,
+            "b_phase": None if u.phase is None else u.phase.value,
+            "b_error_code": u.error_code,
+            "b_error_message": u.error_message,
+            "b_os_type": u.os_type,
+            "b_cloud_status": u.cloud_status,
+            "b_locked": u.locked,
+            "b_plugin_installed": u.plugin_installed,
+            "b_clear_preflight_error": u.clear_preflight_error,
+            "b_preflight_error": u.preflight_error,
+        }
+        for u in updates
+    ]
+    await conn.execute(stmt, params)
 
 
 def _stale(before: datetime) -> ColumnElement[bool]:

@@ -30,7 +30,14 @@ from bot.store.records import (
     ServerRecord,
     ServerUpdate,
 )
-from bot.workflow.ports import DeliveredSecret, EventKind, Notifier, WorkflowEvent, notify_safely
+from bot.workflow.ports import (
+    DeliveredSecret,
+    EventKind,
+    Notifier,
+    RequestView,
+    WorkflowEvent,
+    notify_safely,
+)
 from bot.workflow.views import load_view
 
 log = logging.getLogger(__name__)
@@ -107,13 +114,22 @@ class Executor:
 
     async def execute(self, request_id: int) -> None:
         """Claims an approved request; only the one caller whose compare-and-set wins goes on."""
+        worker = self.settings.worker_id
         claimed = await self.store.transition(
-            request_id, {RequestStatus.APPROVED}, RequestStatus.EXECUTING, claimed_by=self.settings.worker_id
+            request_id,
+            {RequestStatus.APPROVED},
+            RequestStatus.EXECUTING,
+            claimed_by=worker,
+            audit=("bot", "executing", {"worker": worker}),
         )
         if claimed is None:
             return
+        await self.run_claimed(claimed)
+
+    async def run_claimed(self, claimed: RequestRecord) -> None:
+        """Runs a request this worker has just claimed (executing, `claimed_by` this worker): by `execute`,
+        or by the store in the same transaction as the last approval (`Store.approve`)."""
         REQUESTS.labels(claimed.target, RequestStatus.EXECUTING.value).inc()
-        await self.store.add_audit(request_id, "bot", "executing", {"worker": self.settings.worker_id})
         await self._run(claimed, resumed=False)
 
     async def resume(self, request: RequestRecord, *, previous_worker: str | None = None) -> None:
@@ -134,32 +150,44 @@ class Executor:
         started = time.monotonic()
         servers = await self.store.servers(request.id)
         skipped = [s for s in servers if not s.resettable and s.phase == ServerPhase.WAITING]
-        if skipped:
-            await self.store.update_servers(
-                request.id, [ServerUpdate(s.server_id, phase=ServerPhase.SKIPPED) for s in skipped]
+        skip_updates = [ServerUpdate(s.server_id, phase=ServerPhase.SKIPPED) for s in skipped]
+        passwords: SealedPasswords | None
+        claim_checked = False
+        if resumed:
+            if skip_updates:
+                await self.store.update_servers(request.id, skip_updates)
+            passwords = await self._passwords(request, servers, resumed)
+        else:
+            # One transaction before the first cloud call: the claim is checked, skipped servers are
+            # marked, the password(s) sealed. Nothing else stands between the approval and the reset.
+            passwords = SealedPasswords.generate(
+                request.password_mode, [s.server_id for s in servers if s.resettable]
             )
-        passwords = await self._passwords(request, servers, resumed)
+            if not await self.store.start_execution(
+                request.id, self.settings.worker_id, request.requester_id, passwords.dumps(), skip_updates
+            ):
+                log.error(
+                    "request #%d was taken over by another worker before its reset; stopping", request.id
+                )
+                return
+            claim_checked = True
         for secret in passwords.all() if passwords else []:
             register_secret(secret)
         # Beat before telling anyone: a slow chat must not outlast the lease and invite a takeover.
         heartbeat = asyncio.create_task(self._heartbeat(request.id), name=f"heartbeat-{request.id}")
         reboot_note: str | None = None
-        # The "resetting now" card goes out beside the cloud calls, not before them: Slack's latency
-        # must not stand between the last approval and the first reset.
+        # The "resetting now" card goes out beside the cloud calls, not before them: neither Slack's
+        # latency nor the reads of the card stand between the last approval and the first reset.
         announced = asyncio.create_task(
-            notify_safely(
-                self.notifier.request_updated(
-                    await load_view(self.store, self.targets, request),
-                    WorkflowEvent(EventKind.RECOVERED if resumed else EventKind.EXECUTING),
-                ),
-                "request_updated",
-            ),
+            self._announce(request, EventKind.RECOVERED if resumed else EventKind.EXECUTING),
             name=f"announce-{request.id}",
         )
         try:
             await self._settle_lost_calls(request.id, servers, passwords)
             if passwords is not None:
-                if not await self.store.heartbeat(request.id, self.settings.worker_id, utcnow()):
+                if not claim_checked and not await self.store.heartbeat(
+                    request.id, self.settings.worker_id, utcnow()
+                ):
                     raise ClaimLost(request.id)
                 await self._reset(request, servers, passwords)
                 reboot_note = await self._reboot(request)
@@ -185,6 +213,13 @@ class Executor:
             for secret in passwords.all() if passwords else []:
                 forget_secret(secret)
             EXECUTION_SECONDS.labels(request.target).observe(time.monotonic() - started)
+
+    async def _announce(self, request: RequestRecord, kind: EventKind) -> None:
+        async def send() -> None:
+            view = await load_view(self.store, self.targets, request)
+            await self.notifier.request_updated(view, WorkflowEvent(kind))
+
+        await notify_safely(send(), "request_updated")
 
     async def _passwords(
         self, request: RequestRecord, servers: list[ServerRecord], resumed: bool
@@ -227,8 +262,11 @@ class Executor:
         async def mark_sent(ids: list[str]) -> None:
             await writer.write([ServerUpdate(i, phase=ServerPhase.SENT) for i in ids])
 
+        recorded: set[str] = set()
+
         async def record(results: list[ServerResetResult]) -> None:
             await writer.write([_result_update(r) for r in results])
+            recorded.update(r.server_id for r in results)
 
         results: list[ServerResetResult]
         if request.password_mode == PasswordMode.PER_SERVER:
@@ -242,7 +280,9 @@ class Executor:
                 waiting, passwords.shared, dry_run=False, on_before_call=mark_sent, on_results=record
             )
         # Results were recorded as they came; this final write covers any that could not be.
-        await self.store.update_servers(request.id, [_result_update(r) for r in results])
+        missing = [_result_update(r) for r in results if r.server_id not in recorded]
+        if missing:
+            await self.store.update_servers(request.id, missing)
         for r in results:
             SERVER_RESETS.labels(request.target, r.outcome.value).inc()
 
@@ -298,7 +338,9 @@ class Executor:
         resumed: bool,
         reboot_note: str | None,
     ) -> None:
-        servers = await self.store.servers(request.id)
+        servers, decisions = await asyncio.gather(
+            self.store.servers(request.id), self.store.decisions(request.id)
+        )
         ok = [s for s in servers if s.phase == ServerPhase.SUCCEEDED]
         unknown = [s for s in servers if s.phase == ServerPhase.UNKNOWN]
         failed = [s for s in servers if s.phase == ServerPhase.FAILED]
@@ -321,30 +363,41 @@ class Executor:
         elif ok and request.reboot == RebootMode.NONE:
             parts.append("The new password takes effect after the server's next restart.")
         outcome = " ".join(parts)
-        final = await self.store.transition(
-            request.id, {RequestStatus.EXECUTING}, status, outcome_message=outcome
+        deliver = passwords is not None and bool(ok or unknown)
+        expires_at = utcnow() + self.settings.reveal_ttl
+        # One transaction: the final status, its audit event, and the sealed secret armed for the reveal
+        # (or erased when there is nothing to deliver).
+        finished = await self.store.finish_execution(
+            request.id,
+            status,
+            outcome,
+            audit=(
+                "bot",
+                "finished",
+                {
+                    "status": status.value,
+                    "succeeded": len(ok),
+                    "unknown": len(unknown),
+                    "failed": len(failed),
+                },
+            ),
+            reveal_until=expires_at if deliver else None,
         )
-        if final is None:
+        if finished is None:
             log.warning("request #%d left executing before this worker finished it", request.id)
             return
         REQUESTS.labels(request.target, status.value).inc()
-        await self.store.add_audit(
-            request.id,
-            "bot",
-            "finished",
-            {"status": status.value, "succeeded": len(ok), "unknown": len(unknown), "failed": len(failed)},
-        )
-        view = await load_view(self.store, self.targets, final)
-        if passwords is not None and (ok or unknown):
-            expires_at = utcnow() + self.settings.reveal_ttl
-            token = await self.store.arm_reveal(request.id, expires_at)
+        target = self.targets.get(request.target)
+        view = RequestView(finished.request, servers, decisions, target.approvers_channel if target else None)
+        if deliver and finished.reveal_token is None:
+            log.error("request #%d: no sealed secret left to deliver", request.id)
+        elif deliver and passwords is not None and finished.reveal_token is not None:
             secrets = delivered_secrets(passwords, servers)
             await notify_safely(
-                self.notifier.deliver_secret(view, secrets, token, expires_at), "deliver_secret"
+                self.notifier.deliver_secret(view, secrets, finished.reveal_token, expires_at),
+                "deliver_secret",
             )
             await self.store.add_audit(request.id, "bot", "delivered", {"servers": len(ok) + len(unknown)})
-        else:
-            await self.store.erase_secret(request.id)
         await notify_safely(
             self.notifier.request_updated(view, WorkflowEvent(EventKind.FINISHED, note=outcome)),
             "request_updated",

@@ -350,19 +350,23 @@ class Workflow:
             return ActionResult(
                 False, f"Request #{request_id} is still being checked; try again shortly.", request
             )
-        if not await self.store.add_decision(
-            request_id, user_id, Decision.APPROVE, reason, while_in={RequestStatus.PENDING}
-        ):
-            latest = await self.store.get_request(request_id) or request
-            if latest.status != RequestStatus.PENDING:
+        # One transaction: the decision, its audit event and, on the last approval needed, the claim for
+        # execution by this worker (pending -> approved -> executing): the cloud call follows at once.
+        outcome = await self.store.approve(
+            request_id,
+            user_id,
+            approvals_required=request.approvals_required,
+            claimed_by=self.executor.settings.worker_id,
+        )
+        if not outcome.recorded:
+            if outcome.status != RequestStatus.PENDING:
+                latest = await self.store.get_request(request_id) or request
                 return ActionResult(
                     False, f"Request #{request_id} is already {STATUS_WORDS[latest.status]}.", latest
                 )
             return ActionResult(False, f"You have already decided on request #{request_id}.", request)
-        await self.store.add_audit(request_id, user_id, "approved")
-        approvals = [d for d in await self.store.decisions(request_id) if d.decision == Decision.APPROVE]
-        if len(approvals) < request.approvals_required:
-            left = request.approvals_required - len(approvals)
+        if outcome.claimed is None:
+            left = max(request.approvals_required - outcome.approvals, 1)
             event = WorkflowEvent(EventKind.APPROVED_BY, user_id)
             await self._notify(
                 request_id, "request_updated", lambda v: self.notifier.request_updated(v, event)
@@ -370,14 +374,9 @@ class Workflow:
             return ActionResult(
                 True, f"Approved. Request #{request_id} needs {left} more approval(s).", request
             )
-        approved = await self._transition(request, Move.APPROVE)
-        if approved is None:
-            current = await self.store.get_request(request_id)
-            status = current.status if current else request.status
-            return ActionResult(True, f"Approved; request #{request_id} is {STATUS_WORDS[status]}.", current)
-        await self.store.add_audit(request_id, "bot", "fully_approved", {"approvals": len(approvals)})
-        self.tasks.spawn(self.executor.execute(request_id), name=f"execute-{request_id}")
-        return ActionResult(True, f"Approved. Request #{request_id} is running now.", approved)
+        REQUESTS.labels(request.target, RequestStatus.APPROVED.value).inc()
+        self.tasks.spawn(self.executor.run_claimed(outcome.claimed), name=f"execute-{request_id}")
+        return ActionResult(True, f"Approved. Request #{request_id} is running now.", outcome.claimed)
 
     async def _deny(self, request: RequestRecord, user_id: str, reason: str | None) -> ActionResult:
         if not reason or not reason.strip():
