@@ -128,3 +128,33 @@ async def test_card_update_survives_a_server_error(world: World) -> None:
     await world.click(APPROVERS[0], ids.APPROVE_ACTION, card(world, request.id))
     await card_where(world, request.id, card_says("*Done*"))
     assert any(c.status == 500 for c in world.slack.calls("chat.update"))
+
+
+async def test_a_replayed_signed_approve_click_changes_nothing_the_second_time(make_world: Any) -> None:
+    """A valid signed request sent twice (a double delivery, or a replay inside Slack's 5-minute
+    window) is idempotent: one decision, one execution, and the second click is told so."""
+    world: World = await make_world()
+    names = resettable_servers(world, 1)
+    request = await submit_request(world, names)
+    message = card(world, request.id)
+    click = world.requests.block_actions(
+        user_id=APPROVERS[0],
+        action_id=ids.APPROVE_ACTION,
+        value=str(request.id),
+        channel_id=message.channel,
+        message_ts=message.ts,
+        message=message.as_api(),
+    )
+    assert (await world.send(click))[0] == 200
+    await delivered_passwords(world, request.id)
+    await world.runtime.tasks.idle()
+    since = world.slack.call_count
+    assert (await world.send(click))[0] == 200  # byte for byte the same, signature still valid
+    refusal = await world.slack.wait_for("chat.postEphemeral", None, 10, since=since)
+    assert "already" in str(refusal.args.get("text"))
+    await world.runtime.tasks.idle()
+    assert len(await world.runtime.store.decisions(request.id)) == 1
+    resets = [
+        c for c in world.sim.calls_to("os-reset-passwords") if c.body and c.body.get("dry_run") is False
+    ]
+    assert len(resets) == 1
