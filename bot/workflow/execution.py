@@ -178,8 +178,9 @@ class Executor:
         reboot_note: str | None = None
         # The "resetting now" card goes out beside the cloud calls, not before them: neither Slack's
         # latency nor the reads of the card stand between the last approval and the first reset.
+        calls_started = asyncio.Event()
         announced = asyncio.create_task(
-            self._announce(request, EventKind.RECOVERED if resumed else EventKind.EXECUTING),
+            self._announce(request, EventKind.RECOVERED if resumed else EventKind.EXECUTING, calls_started),
             name=f"announce-{request.id}",
         )
         try:
@@ -189,7 +190,7 @@ class Executor:
                     request.id, self.settings.worker_id, utcnow()
                 ):
                     raise ClaimLost(request.id)
-                await self._reset(request, servers, passwords)
+                await self._reset(request, servers, passwords, calls_started)
                 reboot_note = await self._reboot(request)
         except ClaimLost:
             # Another replica took this request over (our beats stopped for longer than the lease):
@@ -205,6 +206,7 @@ class Executor:
             log.error("execution of request #%d stopped: %s", request.id, exc)
             await self._settle_after_error(request.id, str(exc))
         finally:
+            calls_started.set()
             await announced  # the final card must come after the "resetting now" one; keep beating
             heartbeat.cancel()
         try:
@@ -214,8 +216,10 @@ class Executor:
                 forget_secret(secret)
             EXECUTION_SECONDS.labels(request.target).observe(time.monotonic() - started)
 
-    async def _announce(self, request: RequestRecord, kind: EventKind) -> None:
+    async def _announce(self, request: RequestRecord, kind: EventKind, calls_started: asyncio.Event) -> None:
         async def send() -> None:
+            # Its reads would compete with the writes before the first call (one store, one loop).
+            await calls_started.wait()
             view = await load_view(self.store, self.targets, request)
             await self.notifier.request_updated(view, WorkflowEvent(kind))
 
@@ -251,7 +255,11 @@ class Executor:
             await self.store.update_servers(request_id, updates)
 
     async def _reset(
-        self, request: RequestRecord, servers: list[ServerRecord], passwords: SealedPasswords
+        self,
+        request: RequestRecord,
+        servers: list[ServerRecord],
+        passwords: SealedPasswords,
+        calls_started: asyncio.Event | None = None,
     ) -> None:
         waiting = [s.server_id for s in servers if s.resettable and s.phase == ServerPhase.WAITING]
         if not waiting:
@@ -261,6 +269,8 @@ class Executor:
 
         async def mark_sent(ids: list[str]) -> None:
             await writer.write([ServerUpdate(i, phase=ServerPhase.SENT) for i in ids])
+            if calls_started is not None:
+                calls_started.set()  # the call follows at once; the card may load its view now
 
         recorded: set[str] = set()
 

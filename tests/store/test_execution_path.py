@@ -162,3 +162,22 @@ async def test_finish_execution_arms_or_erases_in_one_move(
     assert again is None
     assert [e.event for e in await store.audit(failed)].count("finished-again") == 0
     assert (await store.get_request(failed)).status is RequestStatus.FAILED  # type: ignore[union-attr]
+
+
+async def test_concurrent_approvals_reaching_the_count_claim_exactly_once(
+    open_store: Callable[..., Awaitable[Store]], make_request: Callable[..., NewRequest]
+) -> None:
+    """Each approval counts the others under the row lock: two of two required, at once, claim once."""
+    for _ in range(5):
+        replicas = [await open_store() for _ in range(2)]
+        rid = await _pending(replicas[0], make_request, [], approvals_required=2)
+        outcomes = await asyncio.gather(
+            *(
+                store.approve(rid, f"U_{i}", approvals_required=2, claimed_by=f"w{i}")
+                for i, store in enumerate(replicas)
+            )
+        )
+        assert all(o.recorded for o in outcomes)
+        assert sorted(o.approvals for o in outcomes) == [1, 2]
+        assert len([o for o in outcomes if o.claimed is not None]) == 1
+        assert (await replicas[0].get_request(rid)).status is RequestStatus.EXECUTING  # type: ignore[union-attr]
