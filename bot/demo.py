@@ -130,7 +130,10 @@ class World:
         return await self.requests.deliver(f"{self.bot_url}/slack/events", request, self.http)
 
     async def wait(
-        self, method: str, predicate: Callable[[SlackCall], bool] | None = None, timeout: float = 10.0  # noqa: ASYNC109
+        self,
+        method: str,
+        predicate: Callable[[SlackCall], bool] | None = None,
+        timeout: float = 10.0,  # noqa: ASYNC109
     ) -> SlackCall:
         return await self.slack.wait_for(method, predicate, timeout)
 

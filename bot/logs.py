@@ -258,7 +258,6 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-
 def configure_logging(
     level: str = "INFO",
     fmt: Literal["text", "json"] = "text",
