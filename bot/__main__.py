@@ -18,8 +18,9 @@ from bot.logs import configure_logging
 log = logging.getLogger("bot")
 
 
-def _has_slack_credentials() -> bool:
-    return bool(os.environ.get("SLACK_BOT_TOKEN"))
+def _wants_the_demo() -> bool:
+    """No Slack token and no targets file: someone trying the bot, not an operator who forgot one."""
+    return not os.environ.get("SLACK_BOT_TOKEN") and not os.environ.get("BOT_CONFIG")
 
 
 def _load() -> AppConfig:
@@ -40,9 +41,11 @@ def main(ctx: click.Context) -> None:
 
 @main.command()
 def run() -> None:
-    """Serve Slack (Socket Mode or HTTP); without Slack credentials, play the demo instead."""
-    if not _has_slack_credentials():
-        click.echo("No SLACK_BOT_TOKEN set: running the demo on the built-in simulators.\n", err=True)
+    """Serve Slack (Socket Mode or HTTP); with neither a Slack token nor a targets file, play the demo."""
+    if _wants_the_demo():
+        click.echo(
+            "No SLACK_BOT_TOKEN or BOT_CONFIG set: running the demo on the built-in simulators.\n", err=True
+        )
         sys.exit(asyncio.run(_demo()))
     config = _load()
     configure_logging(config.settings.log_level, config.settings.log_format)

@@ -124,3 +124,11 @@ async def test_simulator_command_serves_the_fake_cloud() -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_an_operator_missing_the_token_gets_an_error_not_the_demo(tmp_path: Path) -> None:
+    """With a targets file set, a missing token is a mistake to report, never a reason to play the demo."""
+    result = _run("run", env=_env(BOT_CONFIG=str(DEMO_TARGETS)))
+    assert result.returncode == 2
+    assert "SLACK_BOT_TOKEN" in result.stderr
+    assert "running the demo" not in result.stderr
