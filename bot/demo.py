@@ -247,7 +247,8 @@ async def run_demo(printer: Callable[[str], None] = print) -> int:
     """One request from slash command to revealed password, narrated."""
     world = await World.start(printer=None)
     try:
-        servers = [s.name for s in list(world.sim.fleet)[:40] if s.plugin_installed and not s.locked][:3]
+        ready = [s for s in world.sim.fleet if s.plugin_installed and not s.locked and s.status == "ACTIVE"]
+        servers = [s.name for s in ready[:3]]
         printer(f"Simulator at {world.sim.url}; fake Slack at {world.slack.url}; bot at {world.bot_url}\n")
         view = await world.open_modal(REQUESTER, " ".join(servers))
         status, answer = await world.submit(
