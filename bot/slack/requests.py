@@ -8,9 +8,11 @@ import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.models.views import View
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import ids
-from bot.slack.blocks.modals import server_option
+from bot.slack.blocks.modals import notice_modal, server_option
 from bot.slack.context import ACK_BUDGET_S, SlackContext
 from bot.store.records import PasswordMode, RebootMode
 from bot.workflow import Field, InventoryUnavailable, Submission
@@ -29,6 +31,42 @@ OPTIONS_WAIT_S = 1.5
 """A cold server list may take longer to load than Slack waits for options: answer empty in time
 (the list keeps loading, and the next keystroke is served from it)."""
 SPLIT = re.compile(r"[\s,;]+")
+MIN_RECORD_WAIT_S = 0.2
+"""The least time recording gets before the answer, even when the checks used up the budget."""
+NOT_CHECKED = (
+    "The bot could not check the request right now (the cloud or Slack did not answer in time). "
+    "Nothing was created; submit again in a minute."
+)
+NOT_RECORDED = (
+    "The bot could not record the request right now (its database failed). "
+    "Nothing was created; submit again in a minute."
+)
+STILL_RECORDING = (
+    "Your request passed every check and is still being recorded (the bot's database is slow). "
+    "You will get a DM with its number once it is recorded, or a DM saying it was not. "
+    "Do not submit it again."
+)
+LATE_FAILURE = (
+    "Your password reset request for {target} could not be recorded after all (the bot's database "
+    "failed). Nothing was created; submit it again."
+)
+
+
+def still_recording_modal() -> View:
+    return notice_modal("Request being recorded", STILL_RECORDING)
+
+
+async def _report_late(
+    ctx: SlackContext, client: AsyncWebClient, user_id: str, target: str, recording: asyncio.Task[Any]
+) -> None:
+    """After a "still recording" answer: a recorded request gets the workflow's DM with its number
+    (pre-flight announces it); a failed recording, which created nothing, gets this DM."""
+    await asyncio.wait({recording})
+    if recording.cancelled() or recording.exception() is None:
+        return  # recorded and announced, or cut off by shutdown (the next start recovers what exists)
+    await client.chat_postMessage(
+        channel=await ctx.notifier.dm_channel(user_id), text=LATE_FAILURE.format(target=target)
+    )
 
 
 def _value(values: dict[str, Any], block: str, action: str) -> dict[str, Any]:
@@ -80,33 +118,50 @@ def parse_submission(user_id: str, values: dict[str, Any]) -> tuple[Submission |
 
 def register(app: AsyncApp, ctx: SlackContext) -> None:
     @app.view(ids.REQUEST_MODAL)
-    async def submit_request(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def submit_request(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         user_id = str(body["user"]["id"])
         values = (view.get("state") or {}).get("values") or {}
         submission, errors = parse_submission(user_id, values)
         if submission is None:
             await ack(response_action="errors", errors=errors)
             return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ACK_BUDGET_S
+        # 1. The checks write nothing: cancelling them at the deadline leaves nothing behind.
         try:
-            result = await asyncio.wait_for(ctx.workflow.submit(submission), ACK_BUDGET_S)
+            checked, check_errors = await asyncio.wait_for(ctx.workflow.check(submission), ACK_BUDGET_S)
         except Exception as exc:
-            log.error("submission by %s could not be recorded: %s", user_id, exc)
-            await ack(
-                response_action="errors",
-                errors={
-                    ids.REASON_BLOCK: "The bot could not record the request right now "
-                    "(its database or the cloud "
-                    "did not answer in time). Nothing was created; submit again in a minute."
-                },
-            )
+            log.error("submission by %s could not be checked: %s", user_id, exc)
+            await ack(response_action="errors", errors={ids.REASON_BLOCK: NOT_CHECKED})
             return
-        if result.errors:
-            block_errors = {FIELD_BLOCKS[f]: msg for f, msg in result.errors.items()}
+        if checked is None:
+            block_errors = {FIELD_BLOCKS[f]: msg for f, msg in check_errors.items()}
             if ids.SERVERS_BLOCK in block_errors and not _value(
                 values, ids.SERVERS_BLOCK, ids.SERVERS_ACTION
             ).get("selected_options"):
                 block_errors[ids.PASTE_BLOCK] = block_errors.pop(ids.SERVERS_BLOCK)
             await ack(response_action="errors", errors={k: v[:2000] for k, v in block_errors.items()})
+            return
+        # 2. Recording is never cut off half-way: it runs to its end in its own task, whatever we answer.
+        recording = ctx.tasks.spawn(ctx.workflow.record(checked), name=f"record-{user_id}")
+        if recording is None:  # shutting down: nothing was started
+            await ack(response_action="errors", errors={ids.REASON_BLOCK: NOT_RECORDED})
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(recording), max(deadline - loop.time(), MIN_RECORD_WAIT_S))
+        except TimeoutError:
+            log.warning("request of %s still being recorded at the deadline; answered so", user_id)
+            ctx.tasks.spawn(
+                _report_late(ctx, client, user_id, submission.target, recording),
+                name=f"record-late-{user_id}",
+            )
+            await ack(response_action="update", view=still_recording_modal())
+            return
+        except Exception as exc:
+            log.error("submission by %s could not be recorded: %s", user_id, exc)
+            await ack(response_action="errors", errors={ids.REASON_BLOCK: NOT_RECORDED})
             return
         await ack()
 

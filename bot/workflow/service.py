@@ -84,6 +84,16 @@ class SubmitResult:
 
 
 @dataclass(frozen=True)
+class CheckedSubmission:
+    """A submission that passed every check, with its servers resolved: what `record` writes."""
+
+    submission: Submission
+    target: Target
+    reason: str
+    servers: list[NewServer]
+
+
+@dataclass(frozen=True)
 class ActionResult:
     """The answer to one person's click: whether it took effect and a sentence to show them."""
 
@@ -143,11 +153,18 @@ class Workflow:
 
     async def submit(self, sub: Submission) -> SubmitResult:
         """Validates and records a request; pre-flight then runs in the background."""
+        checked, errors = await self.check(sub)
+        if checked is None:
+            return SubmitResult(None, errors)
+        return SubmitResult(await self.record(checked))
+
+    async def check(self, sub: Submission) -> tuple[CheckedSubmission | None, dict[Field, str]]:
+        """Every check of a submission, writing nothing: safe to cancel at any point."""
         errors: dict[Field, str] = {}
         target = self.targets.get(sub.target)
         if target is None or not await self.policy.may_request(sub.requester_id, sub.target):
             errors[Field.TARGET] = f"You may not request resets for target {sub.target!r}."
-            return SubmitResult(None, errors)
+            return None, errors
         reason = sub.reason.strip()
         if not reason:
             errors[Field.REASON] = "Give a reason: approvers see it on the card."
@@ -166,32 +183,44 @@ class Workflow:
         if servers_error:
             errors[Field.SERVERS] = servers_error
         if errors:
-            return SubmitResult(None, errors)
-        now = utcnow()
+            return None, errors
+        return CheckedSubmission(sub, target, reason, resolved), {}
+
+    async def record(self, checked: CheckedSubmission) -> RequestRecord:
+        """Writes a checked submission and starts its pre-flight.
+
+        Raises only when nothing was created (the request and its servers are one transaction);
+        once the request exists it is returned, whatever happens to its audit row. Not meant to be
+        cancelled half-way by a front end's deadline: shield it and tell the user it is still running.
+        """
+        sub, target = checked.submission, checked.target
         new = NewRequest(
             target=target.name,
             requester_id=sub.requester_id,
-            reason=reason,
+            reason=checked.reason,
             password_mode=sub.password_mode,
             reboot=sub.reboot,
             approvals_required=target.approvals_required,
-            expires_at=now + target.request_ttl,
+            expires_at=utcnow() + target.request_ttl,
         )
-        request = await self.store.create_request(new, resolved)
-        await self.store.add_audit(
-            request.id,
-            sub.requester_id,
-            "submitted",
-            {
-                "target": target.name,
-                "servers": len(resolved),
-                "password_mode": sub.password_mode.value,
-                "reboot": sub.reboot.value,
-            },
-        )
+        request = await self.store.create_request(new, checked.servers)
+        try:
+            await self.store.add_audit(
+                request.id,
+                sub.requester_id,
+                "submitted",
+                {
+                    "target": target.name,
+                    "servers": len(checked.servers),
+                    "password_mode": sub.password_mode.value,
+                    "reboot": sub.reboot.value,
+                },
+            )
+        except Exception as exc:  # the request exists: go on with it rather than strand it
+            log.error("audit row of submitted #%d not written: %s", request.id, exc)
         REQUESTS.labels(target.name, RequestStatus.PREFLIGHT.value).inc()
         self.tasks.spawn(self._announce_and_preflight(request.id), name=f"preflight-{request.id}")
-        return SubmitResult(request)
+        return request
 
     async def _resolve_servers(self, target: Target, sub: Submission) -> tuple[str | None, list[NewServer]]:
         refs = [r for r in (ref.strip() for ref in sub.server_refs) if r]

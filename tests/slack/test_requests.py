@@ -248,20 +248,110 @@ async def test_options_when_the_cloud_is_slow_still_answer_in_time(make_world: A
     assert await options(world, "web", "demo-aksk") == []
 
 
-async def test_submission_when_the_database_does_not_answer(
+class SlowCreate:
+    """Stands in for the store's create_request: waits for `release`, then creates (or fails)."""
+
+    def __init__(self, world: World, *, fail: bool = False) -> None:
+        self.real = world.runtime.store.create_request
+        self.fail = fail
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.entered.set()
+        await self.release.wait()
+        if self.fail:
+            raise ConnectionError("database went away")
+        return await self.real(*args, **kwargs)
+
+
+async def _submit_good(world: World) -> tuple[int, str]:
+    view = await world.open_modal(REQUESTER)
+    return await world.submit(
+        REQUESTER, view, target="demo-aksk", servers=resettable_servers(world, 1), reason=GOOD_REASON
+    )
+
+
+def _dms_to_requester(world: World) -> list[str]:
+    dm = world.slack.dm_channel(REQUESTER)
+    return [
+        str(c.args.get("text")) for c in world.slack.calls("chat.postMessage") if c.args.get("channel") == dm
+    ]
+
+
+async def test_recording_that_outlasts_the_answer_is_not_called_nothing_created(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The modal gets an inline error within Slack's deadline; nothing is created."""
+    """The database stalls while the request is being written: the answer says it is still being
+    recorded (never "nothing was created"), the form is replaced so it cannot be resubmitted, and once
+    the database answers the request exists, once, and the requester gets its number in a DM."""
+    slow = SlowCreate(world)
+    monkeypatch.setattr(world.runtime.store, "create_request", slow)
+    status, body = await _submit_good(world)
+    assert status == 200
+    answer = json.loads(body)
+    assert answer["response_action"] == "update", answer
+    shown = json.dumps(answer["view"])
+    assert "still being recorded" in shown
+    assert "Nothing was created" not in shown
+    assert "DM" in shown
+    [modal] = world.slack.open_views(REQUESTER)
+    assert "still being recorded" in json.dumps(modal.view), "the form is gone: no resubmit from it"
+    assert slow.entered.is_set()
+    assert await world.runtime.store.list_requests() == []  # not yet: the write is held
+
+    slow.release.set()  # the database answers after Slack's deadline has passed
+    dm = await world.wait("chat.postMessage", lambda c: "received" in str(c.args.get("text")), timeout=10.0)
+    [request] = await world.runtime.store.list_requests()
+    assert f"Request #{request.id} received" in str(dm.args["text"])
+    assert dm.args["channel"] == world.slack.dm_channel(REQUESTER)
+    await world.runtime.tasks.idle()
+    assert not any("could not be recorded" in t for t in _dms_to_requester(world))
+    assert [r.id for r in await world.runtime.store.list_requests()] == [request.id]
+
+
+async def test_recording_that_fails_after_the_answer_is_reported_by_dm(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Still recording at the answer, then the write fails: nothing exists and the DM says so."""
+    slow = SlowCreate(world, fail=True)
+    monkeypatch.setattr(world.runtime.store, "create_request", slow)
+    status, body = await _submit_good(world)
+    assert status == 200
+    assert json.loads(body)["response_action"] == "update"
+    slow.release.set()
+    dm = await world.wait(
+        "chat.postMessage", lambda c: "could not be recorded" in str(c.args.get("text")), timeout=10.0
+    )
+    assert dm.args["channel"] == world.slack.dm_channel(REQUESTER)
+    assert "Nothing was created" in str(dm.args["text"])
+    await world.runtime.tasks.idle()
+    assert await world.runtime.store.list_requests() == []
+    assert not any("received" in t for t in _dms_to_requester(world))
+
+
+async def test_recording_that_fails_in_time_says_nothing_was_created(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write fails before the answer: an inline error, and indeed nothing exists."""
+    slow = SlowCreate(world, fail=True)
+    slow.release.set()
+    monkeypatch.setattr(world.runtime.store, "create_request", slow)
+    status, body = await _submit_good(world)
+    monkeypatch.undo()
+    await assert_inline_error(world, status, body, ids.REASON_BLOCK, "Nothing was created")
+
+
+async def test_submission_when_the_checks_do_not_answer(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server lookup hangs: the modal gets an inline error at the deadline; the checks write
+    nothing, so "nothing was created" is true."""
 
     async def never(*_: Any, **__: Any) -> Any:
         await asyncio.Event().wait()
 
-    monkeypatch.setattr(world.runtime.store, "create_request", never)
-    view = await world.open_modal(REQUESTER)
-    started = time.monotonic()
-    status, body = await world.submit(
-        REQUESTER, view, target="demo-aksk", servers=resettable_servers(world, 1), reason=GOOD_REASON
-    )
-    assert time.monotonic() - started < SLACK_DEADLINE_S
+    monkeypatch.setattr(world.runtime.workflow.inventory, "resolve", never)
+    status, body = await _submit_good(world)
     monkeypatch.undo()
     await assert_inline_error(world, status, body, ids.REASON_BLOCK, "Nothing was created")
