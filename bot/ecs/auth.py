@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from bot.ecs.errors import EcsProtocolError, error_from_response
 from bot.ecs.retry import RetryPolicy, retrying
-from bot.ecs.signer import sign_request
+from bot.ecs.signer import Signer
 from bot.ecs.transport import exchange
 
 log = logging.getLogger("bot.ecs")
@@ -63,17 +63,10 @@ class AkSkAuthenticator:
     def __init__(self, credentials: AkSkCredentials, *, clock: Clock = utc_now) -> None:
         self._credentials = credentials
         self._clock = clock
+        self._signer = Signer(credentials.access_key, credentials.secret_key.get_secret_value())
 
     async def apply(self, method: str, url: str, headers: Mapping[str, str], body: bytes) -> dict[str, str]:
-        return sign_request(
-            method,
-            url,
-            headers,
-            body,
-            self._credentials.access_key,
-            self._credentials.secret_key.get_secret_value(),
-            self._clock(),
-        )
+        return self._signer.sign(method, url, headers, body, self._clock())
 
     async def on_unauthorized(self, applied: Mapping[str, str]) -> bool:
         return False

@@ -43,7 +43,6 @@ async def exchange(
     timeout_s: float,
 ) -> Answer:
     """Send one request exactly as signed (the URL is already encoded) and read the whole answer."""
-    path = urlsplit(url).path
     started = time.monotonic()
     try:
         async with session.request(
@@ -57,35 +56,41 @@ async def exchange(
             data = await response.read()
             answer = Answer(status=response.status, headers=response.headers, body=data)
     except aiohttp.ClientConnectorError as exc:
-        _log_failure(method, path, started, exc)
+        _log_failure(method, url, started, exc)
         raise EcsUnavailable(
             f"the cloud API at {exc.host}:{exc.port} could not be reached", maybe_sent=False
         ) from None
     except aiohttp.ConnectionTimeoutError as exc:
-        _log_failure(method, path, started, exc)
+        _log_failure(method, url, started, exc)
         raise EcsUnavailable("connecting to the cloud API timed out", maybe_sent=False) from None
     except TimeoutError as exc:
-        _log_failure(method, path, started, exc)
+        _log_failure(method, url, started, exc)
         raise EcsUnavailable(
             f"the cloud API did not answer within {timeout_s:g} s", maybe_sent=True
         ) from None
     except aiohttp.ClientError as exc:
-        _log_failure(method, path, started, exc)
+        _log_failure(method, url, started, exc)
         raise EcsUnavailable(
             f"the connection to the cloud API failed ({type(exc).__name__})", maybe_sent=True
         ) from None
-    log.debug(
-        "ecs %s %s -> %s request_id=%s in %.0f ms",
-        method,
-        path,
-        answer.status,
-        answer.request_id,
-        (time.monotonic() - started) * 1000,
-    )
+    if log.isEnabledFor(logging.DEBUG):  # the arguments cost more than the call when DEBUG is off
+        log.debug(
+            "ecs %s %s -> %s request_id=%s in %.0f ms",
+            method,
+            urlsplit(url).path,
+            answer.status,
+            answer.request_id,
+            (time.monotonic() - started) * 1000,
+        )
     return answer
 
 
-def _log_failure(method: str, path: str, started: float, exc: BaseException) -> None:
-    log.debug(
-        "ecs %s %s -> %s in %.0f ms", method, path, type(exc).__name__, (time.monotonic() - started) * 1000
-    )
+def _log_failure(method: str, url: str, started: float, exc: BaseException) -> None:
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug(
+            "ecs %s %s -> %s in %.0f ms",
+            method,
+            urlsplit(url).path,
+            type(exc).__name__,
+            (time.monotonic() - started) * 1000,
+        )
