@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import ids
-from bot.slack.blocks.modals import notice_modal, request_modal
+from bot.slack.blocks.modals import notice_modal, request_modal, request_modal_dict
 from bot.slack.context import ACK_BUDGET_S, SlackContext
 from bot.workflow import STATUS_WORDS
 
@@ -87,5 +87,9 @@ async def _open_modal(
         patterns = {ctx.workflow.targets[t].reason_pattern for t in targets} - {None}
         hint = f"Must match {next(iter(patterns))}" if len(patterns) == 1 else None
         prefill = "\n".join(prefill_text.replace(",", " ").split())
-        view = request_modal(targets, prefill=prefill, reason_hint=hint)
+        if prefill:
+            view = request_modal(targets, prefill=prefill, reason_hint=hint)
+        else:  # the usual case: the same empty form every time, rendered once
+            await client.views_open(trigger_id=trigger_id, view=request_modal_dict(tuple(targets), hint))
+            return
     await client.views_open(trigger_id=trigger_id, view=view)

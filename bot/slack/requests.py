@@ -12,7 +12,7 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import ids
-from bot.slack.blocks.modals import notice_modal, server_option
+from bot.slack.blocks.modals import notice_modal, server_option_dict
 from bot.slack.context import ACK_BUDGET_S, SlackContext
 from bot.store.records import PasswordMode, RebootMode
 from bot.workflow import Field, InventoryUnavailable, Submission
@@ -177,19 +177,15 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
             await ack(options=[])
             return
         try:
-            servers = await ctx.workflow.inventory.search(
-                target, str(body.get("value") or ""), limit=100, max_wait_s=OPTIONS_WAIT_S
+            options = await ctx.workflow.inventory.search_rendered(
+                target,
+                str(body.get("value") or ""),
+                server_option_dict,
+                limit=100,
+                max_wait_s=OPTIONS_WAIT_S,
             )
         except InventoryUnavailable as exc:
             log.warning("server search on %s failed: %s", target, exc)
             await ack(options=[])
             return
-        options = [
-            server_option(
-                s.name,
-                s.id,
-                ", ".join(p for p in (s.addresses[0] if s.addresses else None, s.os_type, s.status) if p),
-            ).to_dict()
-            for s in servers
-        ]
         await ack(options=options)

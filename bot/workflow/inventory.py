@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from bot.ecs import EcsClient, EcsError, Server
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -21,6 +24,8 @@ class _Snapshot:
     by_name: dict[str, list[Server]] = field(default_factory=dict)
     by_ip: dict[str, list[Server]] = field(default_factory=dict)
     haystacks: list[tuple[str, Server]] = field(default_factory=list)
+    rendered: dict[Callable[[Server], Any], dict[str, Any]] = field(default_factory=dict)
+    """Per renderer, what each server was rendered to (by server id); lives and dies with the list."""
 
     @classmethod
     def build(cls, servers: list[Server]) -> _Snapshot:
@@ -116,7 +121,31 @@ class Inventory:
         self, target: str, query: str, *, limit: int = 100, max_wait_s: float = 2.0
     ) -> list[Server]:
         """Servers whose name, ID or IP contains the query; names that start with it come first."""
+        return self._search(await self._snapshot(target, max_wait_s), query, limit)
+
+    async def search_rendered(
+        self,
+        target: str,
+        query: str,
+        render: Callable[[Server], T],
+        *,
+        limit: int = 100,
+        max_wait_s: float = 2.0,
+    ) -> list[T]:
+        """`search`, each server passed through `render`; a server is rendered once per server list,
+        so a warm answer is a list of ready objects (callers must not mutate them)."""
         snap = await self._snapshot(target, max_wait_s)
+        done = snap.rendered.setdefault(render, {})
+        out: list[T] = []
+        for server in self._search(snap, query, limit):
+            item = done.get(server.id)
+            if item is None:
+                item = done[server.id] = render(server)
+            out.append(item)
+        return out
+
+    @staticmethod
+    def _search(snap: _Snapshot, query: str, limit: int) -> list[Server]:
         needle = query.strip().lower()
         if not needle:
             return snap.servers[:limit]

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from bot.ecs import Server
 from bot.simulator import Fleet
 from bot.workflow import Inventory, InventoryUnavailable
 
@@ -119,3 +120,25 @@ async def test_slow_first_load_answers_in_time_and_finishes_later(env: Env) -> N
     # The load was not cancelled by the impatient caller: the next one gets it.
     assert len(await inventory.search(T, "web", max_wait_s=5)) == 4
     assert _list_calls(env) == 1
+
+
+async def test_search_rendered_renders_each_server_once_per_list(env: Env) -> None:
+    """The typeahead's options: the same servers and order as search, each rendered once per list;
+    a refreshed list renders afresh (its servers may have changed)."""
+    inventory = env.workflow.inventory
+    rendered: list[str] = []
+
+    def render(server: Server) -> dict[str, str]:
+        rendered.append(server.name)
+        return {"name": server.name}
+
+    first = await inventory.search_rendered(T, "web", render)
+    assert [o["name"] for o in first] == [s.name for s in await inventory.search(T, "web")]
+    again = await inventory.search_rendered(T, "web-0", render)
+    assert [id(o) for o in again] == [id(o) for o in first], "a warm answer reuses the rendered objects"
+    assert sorted(rendered) == ["web-01", "web-02", "web-03", "web-04"]
+    env.sim.fleet.add("web-05", addresses=["10.0.1.5"])
+    await inventory.refresh(T)
+    after = await inventory.search_rendered(T, "web", render)
+    assert [o["name"] for o in after] == ["web-01", "web-02", "web-03", "web-04", "web-05"]
+    assert len(rendered) == 4 + 5

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
 
 from slack_sdk.models.blocks import (
     Block,
@@ -16,6 +18,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.ecs import Server
 from bot.slack import ids
 from bot.slack.blocks.common import MODAL_BLOCK_LIMIT, context, markdown, secret_sections
 from bot.store.records import PasswordMode, RebootMode
@@ -107,6 +110,14 @@ def request_modal(targets: Sequence[str], *, prefill: str = "", reason_hint: str
     )
 
 
+@lru_cache(maxsize=256)
+def request_modal_dict(targets: tuple[str, ...], reason_hint: str | None = None) -> dict[str, Any]:
+    """The empty request form for these targets, validated and rendered once: what views.open sends.
+
+    Shared between callers: never mutate it (a prefilled form is built with `request_modal`)."""
+    return request_modal(targets, reason_hint=reason_hint).to_dict()
+
+
 def deny_modal(request_id: int, context_text: str) -> View:
     return View(
         type="modal",
@@ -148,3 +159,10 @@ def notice_modal(title: str, text: str) -> View:
 def server_option(name: str, server_id: str, detail: str) -> Option:
     label = f"{name} ({detail})"
     return Option(value=server_id, text=PlainTextObject(text=label[:75]))
+
+
+def server_option_dict(server: Server) -> dict[str, Any]:
+    """One server as a typeahead option, validated by the model and rendered to what Slack is sent."""
+    address = server.addresses[0] if server.addresses else None
+    detail = ", ".join(p for p in (address, server.os_type, server.status) if p)
+    return server_option(server.name, server.id, detail).to_dict()
