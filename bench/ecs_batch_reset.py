@@ -7,7 +7,9 @@ prints wall time, calls, the maximum in flight the simulator saw, ideal = ceil(c
 latency, the ratio ideal/actual (target >= 0.8) and the peak RSS of the process.
 
 Same-run baseline: a bare aiohttp client (one session, an asyncio.Semaphore of the same bound) sending the
-same number of PUTs to a bare aiohttp handler that sleeps the same latency. Its ideal/actual is the best
+same number of PUTs with the same JSON bodies (json.dumps; 1,000 servers per call in shared mode) to a
+bare aiohttp handler that parses them, sleeps the same latency and answers the same servers back (parsed
+with json.loads). Its ideal/actual is the best
 this machine's event loop reaches at that bound; `client/bare` = bare wall / client wall (1.0 = as fast as
 plain aiohttp).
 
@@ -132,19 +134,28 @@ async def run_phase(
 
 
 async def bare_phase(
-    session: aiohttp.ClientSession, url: str, calls: int, concurrency: int
+    session: aiohttp.ClientSession, url: str, ids: list[str], calls: int, concurrency: int
 ) -> tuple[float, float]:
-    """Wall and CPU time of `calls` plain PUTs under a semaphore of `concurrency`: the same-run floor."""
+    """Wall and CPU time of `calls` plain PUTs under a semaphore of `concurrency`: the same-run floor.
+
+    The calls carry the same JSON as the client's (the `ids` split evenly over the calls, so one server
+    per call in per-server mode and 1,000 in shared mode): each body is built with json.dumps, and each
+    answer (`{"response": [...]}` with the same servers) parsed with json.loads. No signing, no retries,
+    no per-server results."""
     sem = asyncio.Semaphore(concurrency)
-    body = b'{"servers": [{"id": "x"}]}'
+    per_call = max(1, -(-len(ids) // max(calls, 1)))
+    chunks = [ids[i : i + per_call] for i in range(0, len(ids), per_call)] or [["x"]]
 
-    async def one() -> None:
+    async def one(chunk: list[str]) -> None:
+        body = json.dumps(
+            {"new_password": "Bench-Password-20ch", "dry_run": False, "servers": [{"id": i} for i in chunk]}
+        ).encode()
         async with sem, session.put(url, data=body) as response:
-            await response.read()
+            json.loads(await response.read())
 
-    await one()
+    await one(chunks[0])
     started, cpu = time.perf_counter(), time.process_time()
-    await asyncio.gather(*(one() for _ in range(calls)))
+    await asyncio.gather(*(one(chunks[n % len(chunks)]) for n in range(calls)))
     return time.perf_counter() - started, time.process_time() - cpu
 
 
@@ -208,7 +219,9 @@ async def main() -> int:
             for size in sizes:
                 for mode in ("shared", "per-server"):
                     row = await run_phase(client, handle, all_ids[:size], mode, args.concurrency, latency_s)
-                    bare_wall, bare_cpu = await bare_phase(session, bare_url, row["calls"], args.concurrency)
+                    bare_wall, bare_cpu = await bare_phase(
+                        session, bare_url, all_ids[:size], row["calls"], args.concurrency
+                    )
                     row["bare_wall_s"] = bare_wall
                     row["bare_cpu_s"] = bare_cpu
                     row["bare_ratio"] = row["ideal_s"] / bare_wall

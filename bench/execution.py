@@ -46,9 +46,16 @@ RESET_PATH = "os-reset-password"  # matches both the batch and the single-server
 def extra(parser: Any) -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--cases", default=None, help="e.g. 1000:shared,1000:per_server")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        default=None,
+        help="profile click -> delivered of each case with pyinstrument (installed for profiling only)"
+        " and write DIR/<servers>-<mode>.txt",
+    )
 
 
-async def one_case(size: int, mode: str, latency_s: float) -> dict[str, Any]:
+async def one_case(size: int, mode: str, latency_s: float, profile_dir: str | None = None) -> dict[str, Any]:
     fleet = Fleet.generate(size, seed=3, locked_share=0.0, no_plugin_share=0.0)
     for server in fleet:
         server.tags.append(TAG)
@@ -72,6 +79,12 @@ async def one_case(size: int, mode: str, latency_s: float) -> dict[str, Any]:
         since = len(world.slack.calls())
         gc.collect()
         reset_peak_rss()
+        profiler = None
+        if profile_dir:
+            from pyinstrument import Profiler  # a profiling tool only, not a project dependency
+
+            profiler = Profiler(interval=0.0005, async_mode="disabled")
+            profiler.start()
         clicked_wall = time.time()
         clicked = time.perf_counter()
         status, _ = await world.click(APPROVERS[0], ids.APPROVE_ACTION, card)
@@ -80,6 +93,11 @@ async def one_case(size: int, mode: str, latency_s: float) -> dict[str, Any]:
             "chat.postEphemeral", lambda c: "New password" in str(c.args.get("text")), 900, since=since
         )
         delivered = time.perf_counter() - clicked
+        if profiler is not None and profile_dir:
+            profiler.stop()
+            out = Path(profile_dir) / f"{size}-{mode}.txt"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(profiler.output_text(unicode=False, show_all=False))
         await world.runtime.tasks.idle()
         puts = [c for c in world.sim.calls if c.method == "PUT" and RESET_PATH in c.path]
         first_call = min(c.started_at for c in puts) - clicked_wall if puts else float("nan")
@@ -135,7 +153,7 @@ async def main() -> int:
     header(f"execution: full bot (World), simulator at {args.latency_ms:g} ms during execution")
     rows = []
     for size, mode in cases:
-        row = await one_case(size, mode, args.latency_ms / 1000)
+        row = await one_case(size, mode, args.latency_ms / 1000, args.profile)
         rows.append(row)
         print(
             f"{size:>6} servers {mode:<10} pre-flight {row['preflight_s']:6.2f} s | click->first call "

@@ -1,7 +1,8 @@
 """The simulator in its own process, for benchmarks that keep its CPU time out of the client's.
 
-Prints its URL on the first line and, on the second, the URL of a bare aiohttp app (`PUT /bare` sleeps
-the same latency and answers `{}`: the same-run baseline of what plain aiohttp achieves on this machine), then answers commands read on stdin, one per line:
+Prints its URL on the first line and, on the second, the URL of a bare aiohttp app (`PUT /bare` parses
+the JSON body, sleeps the same latency and answers `{"response": <the body's servers>}`: the same-run
+baseline of what plain aiohttp achieves on this machine), then answers commands read on stdin, one per line:
   stats   -> a JSON line {"max_in_flight": .., "calls": .., "puts": ..}
   reset   -> forgets recorded calls and the in-flight maximum; answers "ok"
   latency <seconds> -> sets the latency; answers "ok"
@@ -26,13 +27,14 @@ from bot.simulator import Fleet, Simulator
 
 
 def bare_app(sim: Simulator) -> web.Application:
-    """PUT /bare: read the body, sleep the simulator's latency, answer a small JSON object."""
+    """PUT /bare: parse the JSON body, sleep the simulator's latency, answer `{"response": <its servers>}`
+    (what the batch reset answers on success, so a baseline call moves the same JSON both ways)."""
 
     async def bare(request: web.Request) -> web.Response:
-        await request.read()
+        data = json.loads(await request.read())
         if sim.latency_s > 0:
             await asyncio.sleep(sim.latency_s)
-        return web.json_response({})
+        return web.json_response({"response": data.get("servers", [])})
 
     app = web.Application()
     app.router.add_put("/bare", bare)

@@ -29,7 +29,7 @@ from bot.ecs.errors import (
     sentence_for,
 )
 from bot.ecs.models import Job, ResetOutcome, Server, ServerResetResult
-from bot.ecs.retry import RetryPolicy, retrying
+from bot.ecs.retry import RetryPolicy, call_with_retries
 from bot.ecs.signer import encode_query
 from bot.ecs.transport import Answer, exchange
 
@@ -65,7 +65,13 @@ class EcsClient:
         self._project_id = project_id
         self._timeout_s = timeout_s
         self._retry = retry or RetryPolicy()
+        self._max_concurrency = max_concurrency
         self._semaphore = asyncio.Semaphore(max_concurrency)
+        #: The headers every call carries (read-only: the authenticator's are merged into a new dict).
+        self._headers: Mapping[str, str] = {
+            "Content-Type": "application/json;charset=UTF-8",
+            "X-Project-Id": project_id,
+        }
         # Resets announce (mark `sent`) only when they are about to go: a crash then leaves at most
         # `max_concurrency` servers in doubt, not every server still queued behind the HTTP bound.
         self._reset_slots = asyncio.Semaphore(max_concurrency)
@@ -164,13 +170,25 @@ class EcsClient:
         on_before_call: BeforeCall | None = None,
         on_results: AfterCall | None = None,
     ) -> list[ServerResetResult]:
-        """Reset each server to its own password: one call per server, all under the same bound."""
-        per_server = await asyncio.gather(
-            *(
-                _reported(self._reset_chunk([sid], pw, dry_run, on_before_call), on_results)
-                for sid, pw in passwords.items()
-            )
+        """Reset each server to its own password: one call per server, all under the same bound.
+
+        `on_before_call` is awaited with groups of about `max_concurrency` ids, a group ahead of the calls
+        (see `_AnnounceAhead`): every server is announced before its call, but no call waits for a write
+        of its own, and a crash leaves at most the calls in flight plus two groups announced.
+        """
+        ahead = (
+            _AnnounceAhead(list(passwords), on_before_call, self._max_concurrency) if on_before_call else None
         )
+        try:
+            per_server = await asyncio.gather(
+                *(
+                    _reported(self._reset_chunk([sid], pw, dry_run, ahead), on_results)
+                    for sid, pw in passwords.items()
+                )
+            )
+        finally:
+            if ahead is not None:
+                await ahead.close()
         return [result for results in per_server for result in results]
 
     async def _reset_chunk(
@@ -307,17 +325,16 @@ class EcsClient:
         body = json.dumps(payload).encode() if payload is not None else b""
         deadline = time.monotonic() + self._retry.deadline_s
         try:
-            async for attempt in retrying(self._retry):
-                with attempt:
-                    return await self._attempt(method, url, body, server_id, deadline)
+            return await call_with_retries(
+                self._retry, lambda: self._attempt(method, url, body, server_id, deadline)
+            )
         except EcsError as error:
             raise _scrubbed(error, secret) from None
-        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
     async def _attempt(
         self, method: str, url: str, body: bytes, server_id: str | None, deadline: float
     ) -> Answer:
-        headers = {"Content-Type": "application/json;charset=UTF-8", "X-Project-Id": self._project_id}
+        headers = self._headers
         timeout_s = max(min(self._timeout_s, deadline - time.monotonic()), 0.001)
         async with self._semaphore:
             applied = await self._auth.apply(method, url, headers, body)
@@ -336,6 +353,71 @@ class EcsClient:
             if parsed is not None and parsed.code in ERROR_CODES_ON_SUCCESS:
                 raise error_from_response(answer.status, answer.headers, answer.body, server_id=server_id)
         return answer
+
+
+class _AnnounceAhead:
+    """The per-server resets' `on_before_call`, in groups written ahead of the calls.
+
+    One call per server, each awaiting a write of its own id before it goes, would put a store write
+    (and the wait for the one before it) into every call. Instead, the first call asks for its group: its
+    own id and the next `window - 1` ids not yet announced, in call order; and whenever fewer than
+    `window` announced ids are still waiting for their calls, the next group is announced in the
+    background. A call goes only once the write of its group has succeeded (if it failed, the call is not
+    sent, as with a direct `on_before_call`). So each server is still recorded before its call, and a
+    crash leaves at most the calls in flight plus about two groups recorded as sent but never called;
+    recovery reports those as unknown, never resends them.
+    """
+
+    def __init__(self, order: list[str], on_before_call: BeforeCall, window: int) -> None:
+        self._order = order
+        self._on_before_call = on_before_call
+        self._window = max(window, 1)
+        self._next = 0  # index in `order` of the first id not in a group yet
+        self._group_of: dict[str, asyncio.Future[None]] = {}
+        self._unclaimed = 0  # ids announced (or being announced) whose call has not asked yet
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def __call__(self, ids: list[str]) -> None:
+        for server_id in ids:
+            group = self._group_of.get(server_id) or self._start_group(first=server_id)
+            self._unclaimed -= 1
+            if self._unclaimed < self._window and self._next < len(self._order):
+                self._start_group()
+            await asyncio.shield(group)
+
+    def _start_group(self, first: str | None = None) -> asyncio.Future[None]:
+        group: list[str] = [first] if first is not None else []
+        while len(group) < self._window and self._next < len(self._order):
+            server_id = self._order[self._next]
+            self._next += 1
+            if server_id != first and server_id not in self._group_of:
+                group.append(server_id)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        for server_id in group:
+            self._group_of[server_id] = done
+        self._unclaimed += len(group)
+        task = asyncio.create_task(self._write(group, done))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return done
+
+    async def _write(self, group: list[str], done: asyncio.Future[None]) -> None:
+        try:
+            await self._on_before_call(group)
+        except BaseException as exc:  # handed to every call of the group; they decide what it means
+            if not done.done():
+                done.set_exception(exc)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+        else:
+            done.set_result(None)
+
+    async def close(self) -> None:
+        """Ends writes still under way: none after the resets ran to the end (each group was awaited by
+        its calls); after a cancellation, the ones started ahead are cancelled too."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 def _json_object(answer: Answer, server_id: str | None) -> dict[str, Any]:
