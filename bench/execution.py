@@ -1,7 +1,8 @@
 """Full-bot execution: approve a request of 1,000 / 10,000 servers and time it to the delivered password.
 
-The whole `World` of bot/demo.py runs in this process (simulator, fake Slack, the real bot over HTTP,
-SQLite store). Per size and password mode:
+The `World` of bot/demo.py runs in this process (fake Slack, the real bot over HTTP, SQLite store); the
+simulator runs in a child process (bench/sim_child.py), as the cloud is another machine in production
+(--in-process-sim: in this process, as before 2026-11-27 23:30; its CPU then counts against the bot). Per size and password mode:
   1. a request for every server (tag filter) is submitted and passes pre-flight with the simulator at
      0 ms (pre-flight is not what is measured here; it is timed and printed for information);
   2. the simulator latency is set to 50 ms, Approve is clicked;
@@ -17,6 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -47,6 +51,11 @@ def extra(parser: Any) -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--cases", default=None, help="e.g. 1000:shared,1000:per_server")
     parser.add_argument(
+        "--in-process-sim",
+        action="store_true",
+        help="run the simulator in the bot's process (its CPU then counts against the bot)",
+    )
+    parser.add_argument(
         "--profile",
         metavar="DIR",
         default=None,
@@ -55,13 +64,60 @@ def extra(parser: Any) -> None:
     )
 
 
-async def one_case(size: int, mode: str, latency_s: float, profile_dir: str | None = None) -> dict[str, Any]:
-    fleet = Fleet.generate(size, seed=3, locked_share=0.0, no_plugin_share=0.0)
-    for server in fleet:
-        server.tags.append(TAG)
+class ChildSim:
+    """The simulator in its own process (bench/sim_child.py), as the cloud is another machine."""
+
+    def __init__(self, size: int) -> None:
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                str(Path(__file__).with_name("sim_child.py")),
+                *("--servers", str(size), "--seed", "3", "--latency-ms", "0", "--all-resettable"),
+                *("--tag", TAG),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        self.url = self.proc.stdout.readline().strip()
+        self.proc.stdout.readline()  # the bare app's URL: not used here
+
+    def ask(self, command: str) -> str:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return self.proc.stdout.readline().strip()
+
+    def cpu_s(self) -> float:
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+async def one_case(
+    size: int, mode: str, latency_s: float, profile_dir: str | None = None, in_process: bool = False
+) -> dict[str, Any]:
     from common import bench_targets_file
 
-    world = await World.start(fleet=fleet, env={"BOT_CONFIG": str(bench_targets_file())})
+    env = {"BOT_CONFIG": str(bench_targets_file())}
+    child: ChildSim | None = None
+    if in_process:
+        fleet = Fleet.generate(size, seed=3, locked_share=0.0, no_plugin_share=0.0)
+        for server in fleet:
+            server.tags.append(TAG)
+    else:
+        child = ChildSim(size)
+        env["BOT_SIMULATOR_URL"] = child.url  # the World's own simulator (1 server) stays unused
+        fleet = Fleet.generate(1, seed=3)
+    world = await World.start(fleet=fleet, env=env)
     try:
         await world.runtime.tasks.idle()
         concurrency = world.runtime.config.settings.ecs_concurrency
@@ -74,8 +130,13 @@ async def one_case(size: int, mode: str, latency_s: float, profile_dir: str | No
             raise RuntimeError(f"submission refused: {status} {answer[:300]}")
         card = await _ready_card(world, timeout=600)
         preflight_s = time.perf_counter() - t0
-        world.sim.latency_s = latency_s
-        world.sim.reset_stats()
+        if child is not None:
+            child.ask(f"latency {latency_s}")
+            child.ask("reset")
+            sim_cpu = child.cpu_s()
+        else:
+            world.sim.latency_s = latency_s
+            world.sim.reset_stats()
         since = len(world.slack.calls())
         gc.collect()
         reset_peak_rss()
@@ -99,10 +160,19 @@ async def one_case(size: int, mode: str, latency_s: float, profile_dir: str | No
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(profiler.output_text(unicode=False, show_all=False))
         await world.runtime.tasks.idle()
-        puts = [c for c in world.sim.calls if c.method == "PUT" and RESET_PATH in c.path]
-        first_call = min(c.started_at for c in puts) - clicked_wall if puts else float("nan")
-        last_call = max(c.started_at for c in puts) - clicked_wall + latency_s if puts else float("nan")
-        ideal = ideal_seconds(len(puts), concurrency, latency_s)
+        if child is not None:
+            stats = json.loads(child.ask("stats"))
+            calls, max_in_flight = int(stats["resets"]), int(stats["max_in_flight"])
+            first_at, last_at = stats["first_reset_at"], stats["last_reset_at"]
+            sim_cpu = child.cpu_s() - sim_cpu
+        else:
+            puts = [c.started_at for c in world.sim.calls if c.method == "PUT" and RESET_PATH in c.path]
+            calls, max_in_flight = len(puts), world.sim.max_in_flight
+            first_at, last_at = min(puts, default=None), max(puts, default=None)
+            sim_cpu = float("nan")
+        first_call = first_at - clicked_wall if first_at is not None else float("nan")
+        last_call = last_at - clicked_wall + latency_s if last_at is not None else float("nan")
+        ideal = ideal_seconds(calls, concurrency, latency_s)
         request = (await world.runtime.store.list_requests(requester_id=REQUESTER, limit=1))[0]
         return {
             "servers": size,
@@ -111,8 +181,10 @@ async def one_case(size: int, mode: str, latency_s: float, profile_dir: str | No
             "click_to_first_call_s": first_call,
             "click_to_last_answer_s": last_call,
             "click_to_delivered_s": delivered,
-            "calls": len(puts),
-            "max_in_flight": world.sim.max_in_flight,
+            "calls": calls,
+            "max_in_flight": max_in_flight,
+            "simulator": "in process" if child is None else "child process",
+            "sim_cpu_s": sim_cpu,
             "ideal_s": ideal,
             "ratio": ideal / delivered,
             "status": request.status.value,
@@ -121,6 +193,8 @@ async def one_case(size: int, mode: str, latency_s: float, profile_dir: str | No
         }
     finally:
         await world.close()
+        if child is not None:
+            child.close()
 
 
 async def _ready_card(world: World, timeout: float) -> Any:
@@ -153,7 +227,7 @@ async def main() -> int:
     header(f"execution: full bot (World), simulator at {args.latency_ms:g} ms during execution")
     rows = []
     for size, mode in cases:
-        row = await one_case(size, mode, args.latency_ms / 1000, args.profile)
+        row = await one_case(size, mode, args.latency_ms / 1000, args.profile, args.in_process_sim)
         rows.append(row)
         print(
             f"{size:>6} servers {mode:<10} pre-flight {row['preflight_s']:6.2f} s | click->first call "
@@ -161,6 +235,7 @@ async def main() -> int:
             f"click->delivered {row['click_to_delivered_s']:7.3f} s  calls {row['calls']:>6}  "
             f"max in flight {row['max_in_flight']}  ideal {row['ideal_s']:.3f} s  ideal/actual "
             f"{row['ratio']:.2f} [{verdict(row['ratio'] >= 0.8)}]  peak RSS {row['peak_rss_mb']:.0f} MiB  "
+            f"simulator ({row['simulator']}) CPU {row['sim_cpu_s'] / max(row['calls'], 1) * 1000:.2f} ms/call  "
             f"({row['status']}: {row['outcome']})",
             flush=True,
         )

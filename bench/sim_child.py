@@ -3,12 +3,13 @@
 Prints its URL on the first line and, on the second, the URL of a bare aiohttp app (`PUT /bare` parses
 the JSON body, sleeps the same latency and answers `{"response": <the body's servers>}`: the same-run
 baseline of what plain aiohttp achieves on this machine), then answers commands read on stdin, one per line:
-  stats   -> a JSON line {"max_in_flight": .., "calls": .., "puts": ..}
+  stats   -> a JSON line {"max_in_flight": .., "calls": .., "puts": .., "resets": .., "first_reset_at": ..,
+             "last_reset_at": ..} (reset calls: PUTs to an os-reset-password(s) path; times from time.time())
   reset   -> forgets recorded calls and the in-flight maximum; answers "ok"
   latency <seconds> -> sets the latency; answers "ok"
 EOF on stdin stops it.
 
-    python bench/sim_child.py --servers 10000 --seed 1 --latency-ms 50 [--all-resettable]
+    python bench/sim_child.py --servers 10000 --seed 1 --latency-ms 50 [--all-resettable] [--tag k=v]
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from aiohttp import web
 
 from bot.simulator import Fleet, Simulator
 
+#: In the path of the batch and the single-server reset calls.
+RESET_PATH = "os-reset-password"
+
 
 def bare_app(sim: Simulator) -> web.Application:
     """PUT /bare: parse the JSON body, sleep the simulator's latency, answer `{"response": <its servers>}`
@@ -38,6 +42,9 @@ def bare_app(sim: Simulator) -> web.Application:
 
     app = web.Application()
     app.router.add_put("/bare", bare)
+    # The batch reset path too, so `EcsClient` itself can be pointed at this handler: the client's cost
+    # measured against a server as cheap as the baseline's (no signature check, no simulated state).
+    app.router.add_put("/v1/{project_id}/cloudservers/os-reset-passwords", bare)
     return app
 
 
@@ -47,9 +54,14 @@ async def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--all-resettable", action="store_true")
+    parser.add_argument("--tag", default=None, help="a tag added to every server (key=value)")
     args = parser.parse_args()
     shares = {"locked_share": 0.0, "no_plugin_share": 0.0} if args.all_resettable else {}
-    sim = Simulator(Fleet.generate(args.servers, seed=args.seed, **shares), latency_s=args.latency_ms / 1000)
+    fleet = Fleet.generate(args.servers, seed=args.seed, **shares)
+    if args.tag:
+        for server in fleet:
+            server.tags.append(args.tag)
+    sim = Simulator(fleet, latency_s=args.latency_ms / 1000)
     url = await sim.start()
     runner = web.AppRunner(bare_app(sim), access_log=None)
     await runner.setup()
@@ -65,7 +77,15 @@ async def main() -> None:
             word, _, arg = line.strip().partition(" ")
             if word == "stats":
                 puts = sum(1 for c in sim.calls if c.method == "PUT")
-                answer = {"max_in_flight": sim.max_in_flight, "calls": len(sim.calls), "puts": puts}
+                resets = [c.started_at for c in sim.calls if c.method == "PUT" and RESET_PATH in c.path]
+                answer = {
+                    "max_in_flight": sim.max_in_flight,
+                    "calls": len(sim.calls),
+                    "puts": puts,
+                    "resets": len(resets),
+                    "first_reset_at": min(resets, default=None),
+                    "last_reset_at": max(resets, default=None),
+                }
                 print(json.dumps(answer), flush=True)
             elif word == "reset":
                 sim.reset_stats()

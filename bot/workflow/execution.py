@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -293,8 +294,8 @@ class Executor:
         missing = [_result_update(r) for r in results if r.server_id not in recorded]
         if missing:
             await self.store.update_servers(request.id, missing)
-        for r in results:
-            SERVER_RESETS.labels(request.target, r.outcome.value).inc()
+        for outcome, count in Counter(r.outcome for r in results).items():  # one labels() per outcome
+            SERVER_RESETS.labels(request.target, outcome.value).inc(count)
 
     async def _reboot(self, request: RequestRecord) -> str | None:
         if request.reboot == RebootMode.NONE:
