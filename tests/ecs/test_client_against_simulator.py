@@ -6,6 +6,7 @@ sends is exactly what it signed.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -220,3 +221,41 @@ async def test_results_are_handed_over_per_call_as_they_arrive(session: aiohttp.
         each = {i: PASSWORD for i in ids[:5]}
         await client.reset_passwords_each(each, dry_run=False, on_results=on_results)
         assert sorted(r[0] for r in reported) == sorted(each)
+
+
+async def test_per_server_marks_come_in_groups_yet_always_before_each_call(
+    session: aiohttp.ClientSession,
+) -> None:
+    """Marks are written ahead in groups; still, no server is called before its mark is written, and a
+    server whose group could not be marked is never called (it fails as not sent)."""
+    import time
+
+    fleet = Fleet.generate(200, stopped_share=0, no_plugin_share=0, locked_share=0)
+    async with Simulator(fleet, latency_s=0.005) as sim:
+        ids = [s.id for s in fleet]
+        poisoned = ids[57]
+        marked_at: dict[str, float] = {}
+        group_sizes: list[int] = []
+
+        async def mark(group: list[str]) -> None:
+            await asyncio.sleep(0.002)  # a store write takes a while
+            group_sizes.append(len(group))
+            if poisoned in group:
+                raise RuntimeError("the store did not answer")
+            now = time.time()
+            marked_at.update(dict.fromkeys(group, now))
+
+        client = client_for(sim, session, max_concurrency=5)
+        results = await client.reset_passwords_each(
+            dict.fromkeys(ids, PASSWORD), dry_run=False, on_before_call=mark
+        )
+        called = {
+            c.body["servers"][0]["id"]: c.started_at for c in sim.calls_to("/os-reset-passwords", "PUT")
+        }
+        assert set(called) == set(marked_at), "called exactly the servers whose mark was written"
+        assert all(started >= marked_at[sid] for sid, started in called.items())
+        assert poisoned not in called
+        outcome = {r.server_id: r.outcome for r in results}
+        assert outcome[poisoned] == ResetOutcome.FAILED
+        assert max(group_sizes) > 1, "marks are grouped, not one write per server"
+        assert sum(o == ResetOutcome.SUCCEEDED for o in outcome.values()) == len(called)
