@@ -179,12 +179,29 @@ def check_password(
 _MAX_ATTEMPTS = 10_000
 
 
+def _uniform_draw(alphabet: str, length: int) -> str:
+    """`length` characters, each uniform over `alphabet`: a byte is kept only below the largest multiple
+    of the alphabet's size, so `byte % size` favours no character. Bytes come from `secrets` in bulk,
+    several times faster than one `secrets.choice` per character (10,000 per-server passwords at once)."""
+    size = len(alphabet)
+    limit = 256 - 256 % size
+    chosen: list[str] = []
+    while len(chosen) < length:
+        for byte in secrets.token_bytes(2 * length):
+            if byte < limit:
+                chosen.append(alphabet[byte % size])
+                if len(chosen) == length:
+                    break
+    return "".join(chosen)
+
+
 def generate_password(length: int = PASSWORD_POLICY.default_generated_length) -> str:
     """A fresh password of `length` characters valid for both Linux and Windows servers.
 
-    Each character is drawn uniformly from the whole alphabet with `secrets.choice` (no modulo bias), and
-    a draw that breaks any rule (including "use every class") is thrown away and redrawn. Rejection keeps
-    the result uniform over all valid passwords, so no shuffle of forced characters is needed.
+    Each character is drawn uniformly from the whole alphabet (`_uniform_draw`: random bytes from
+    `secrets`, rejection-sampled, so no modulo bias), and a draw that breaks any rule (including "use every
+    class") is thrown away and redrawn. Rejection keeps the result uniform over all valid passwords, so no
+    shuffle of forced characters is needed.
     """
     policy = PASSWORD_POLICY
     if isinstance(length, bool) or not isinstance(length, int):
@@ -196,7 +213,7 @@ def generate_password(length: int = PASSWORD_POLICY.default_generated_length) ->
         )
     alphabet = policy.alphabet
     for _ in range(_MAX_ATTEMPTS):
-        candidate = "".join(secrets.choice(alphabet) for _ in range(length))
+        candidate = _uniform_draw(alphabet, length)
         if not _violations(candidate, os_type=None, min_classes=len(policy.classes), policy=policy):
             return candidate
     # Practically unreachable (about 1 draw in 10 is rejected); failing loudly beats a weak password.
