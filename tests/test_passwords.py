@@ -190,13 +190,15 @@ def test_passwords_differ() -> None:
 
 
 def test_uniform_draw_has_no_modulo_bias_even_when_256_is_not_a_multiple() -> None:
-    """With 7 symbols, a plain `byte % 7` would favour 0..3 (37 bytes each against 36); the draw rejects
-    the top bytes instead. 70,000 draws: every symbol within 3 % of its share."""
+    """With 100 symbols a plain `byte % 100` would give the first 56 symbols 3/256 and the rest 2/256
+    (+17 % and -22 % around the mean); the draw rejects the top bytes instead. 200,000 draws: every
+    symbol within 15 % of its share (6.7 standard deviations), so the test fails on bias, not by chance."""
     from collections import Counter
 
     from bot.passwords import _uniform_draw
 
-    counts = Counter(_uniform_draw("0123456", 70_000))
-    assert set(counts) == set("0123456")
+    alphabet = "".join(chr(0x100 + i) for i in range(100))
+    counts = Counter(_uniform_draw(alphabet, 200_000))
+    assert set(counts) == set(alphabet)
     for symbol, n in counts.items():
-        assert abs(n - 10_000) < 300, (symbol, n)
+        assert abs(n - 2_000) < 300, (symbol, n)
