@@ -23,6 +23,9 @@ EXECUTION_SECONDS = Histogram(
     buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600),
 )
 BACKGROUND_TASKS = Gauge("ecs_reset_background_tasks", "Background tasks in flight", registry=REGISTRY)
-SLACK_ERRORS = Counter(
-    "ecs_reset_slack_errors_total", "Slack Web API calls that failed", ["method"], registry=REGISTRY
+NOTIFICATION_FAILURES = Counter(
+    "ecs_reset_notification_failures_total",
+    "Notices to people (cards, DMs, deliveries) the chat front end could not send",
+    ["what"],
+    registry=REGISTRY,
 )

@@ -9,6 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from bot.metrics import NOTIFICATION_FAILURES
 from bot.store.records import DecisionRecord, RequestRecord, ServerPhase, ServerRecord
 
 log = logging.getLogger(__name__)
@@ -104,4 +105,5 @@ async def notify_safely(call: Awaitable[None], what: str) -> None:
     try:
         await call
     except Exception as exc:
+        NOTIFICATION_FAILURES.labels(what).inc()
         log.error("could not send %s: %s", what, exc)

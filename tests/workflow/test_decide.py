@@ -138,9 +138,14 @@ async def test_cancel_by_requester_and_refused_for_strangers(env: Env) -> None:
 
 
 async def test_a_chat_outage_does_not_undo_a_decision(env: Env) -> None:
+    from bot.metrics import NOTIFICATION_FAILURES
+
+    failed_before = NOTIFICATION_FAILURES.labels("request_updated")._value.get()
     request = await env.submit_ready(["web-01"])
     env.notifier.fail = True
     result = await env.workflow.decide(request.id, "UAPP1", Decision.DENY, "no")
     assert result.ok
     await env.settle()
     assert await env.status(request.id) == RequestStatus.DENIED
+    # The operator sees the outage on /metrics, not only in the log.
+    assert NOTIFICATION_FAILURES.labels("request_updated")._value.get() == failed_before + 1
