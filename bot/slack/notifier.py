@@ -160,6 +160,11 @@ class SlackNotifier:
         )
         await self._remember(r.id, REVEAL, channel, ts)
 
+    async def ensure_shown(self, view: RequestView) -> None:
+        if CARD not in view.request.message_refs:
+            log.info("request #%d has no approval card yet; posting it again", view.request.id)
+            await self.request_ready(view)
+
     async def remind_approvers(self, view: RequestView) -> None:
         card = _ref(view.request.message_refs.get(CARD))
         if card:

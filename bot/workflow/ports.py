@@ -93,6 +93,11 @@ class Notifier(Protocol):
 
     async def remind_approvers(self, view: RequestView) -> None: ...
 
+    async def ensure_shown(self, view: RequestView) -> None:
+        """Shows a pending request to its approvers if an earlier attempt (`request_ready`) failed;
+        does nothing when it is already shown. The sweeper calls it for requests pending a while."""
+        ...
+
 
 class Directory(Protocol):
     """Resolves a user group, by handle (without the @) or by ID (`S…`), to its members' user IDs."""

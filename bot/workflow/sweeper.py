@@ -21,6 +21,8 @@ class SweepSettings:
     shortest_reminder: timedelta = timedelta(0)
     """Only requests at least this old are read for reminders; each target's `reminder_after` decides."""
     preflight_stuck_after: timedelta = timedelta(minutes=2)
+    show_again_after: timedelta = timedelta(minutes=1)
+    """A pending request not shown to its approvers by then (chat outage) is shown again."""
 
 
 class Sweeper:
@@ -52,11 +54,20 @@ class Sweeper:
             if await store.mark_reminded(request.id, now):
                 view = await self.workflow.view_of(request)
                 await notify_safely(self.workflow.notifier.remind_approvers(view), "remind_approvers")
+        await self.show_unseen(now - self.settings.show_again_after)
         self.workflow.inventory.refresh_stale()
         erased = await store.erase_expired_reveals(now)
         if erased:
             log.info("erased %d unrevealed password(s) past their time to live", erased)
         await self.recover(now)
+
+    async def show_unseen(self, pending_since: datetime) -> None:
+        """A card that could not be posted (the chat was down) must not leave a request invisible
+        until it expires: the front end posts what is missing, and skips what it already showed."""
+        for request in await self.workflow.store.requests_in({RequestStatus.PENDING}):
+            if request.updated_at <= pending_since:
+                view = await self.workflow.view_of(request)
+                await notify_safely(self.workflow.notifier.ensure_shown(view), "ensure_shown")
 
     async def recover(self, now: datetime | None = None) -> None:
         """Picks up what a stopped process left: approved, executing without heartbeat, preflight."""

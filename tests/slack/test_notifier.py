@@ -198,3 +198,22 @@ async def test_expiry_through_the_bot_tells_everyone(world: World) -> None:
     assert f"<@{REQUESTER}> can submit it again" in thread[-1]
     dm = [m.text for m in world.slack.messages(world.slack.dm_channel(REQUESTER))]
     assert f":alarm_clock: Your request #{request.id} expired before it was approved." in dm
+
+
+async def test_a_card_that_could_not_be_posted_is_posted_by_ensure_shown(
+    fake: FakeSlack, notifier: tuple[SlackNotifier, Refs]
+) -> None:
+    sender, refs = notifier
+    fake.fail("chat.postMessage", "service_unavailable", times=1)
+    with pytest.raises(Exception, match="service_unavailable"):
+        await sender.request_ready(make_view(3))
+    assert (7, CARD) not in refs.saved, "Slack was down: no card"
+
+    await sender.ensure_shown(make_view(3))
+    assert (7, CARD) in refs.saved
+    channel, ts = refs.saved[(7, CARD)].split(":")
+    assert "*Password reset request #7*" in block_texts(fake.message(channel, ts).blocks)
+
+    posts = len(fake.calls("chat.postMessage"))
+    await sender.ensure_shown(make_view(3, message_refs={CARD: refs.saved[(7, CARD)]}))
+    assert len(fake.calls("chat.postMessage")) == posts, "a card already shown is not posted twice"

@@ -154,6 +154,9 @@ class RecordingNotifier:
     async def remind_approvers(self, view: RequestView) -> None:
         self._record(Notice("remind_approvers", view))
 
+    async def ensure_shown(self, view: RequestView) -> None:
+        self._record(Notice("ensure_shown", view))
+
     def of(self, request_id: int, kind: str | None = None) -> list[Notice]:
         return [
             n for n in self.notices if n.view.request.id == request_id and (kind is None or n.kind == kind)

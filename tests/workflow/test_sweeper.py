@@ -90,3 +90,16 @@ async def test_sweep_erases_reveals_past_their_ttl(make_env: EnvFactory) -> None
     await asyncio.sleep(0.01)
     await env.sweeper.sweep()
     assert await env.store.unseal_secret(request.id) is None
+
+
+async def test_pending_requests_are_shown_again_only_once_they_have_waited(env: Env) -> None:
+    """The sweeper asks the front end to show pending requests it may have missed (chat outage),
+    but not one that just became pending: its card may still be on its way."""
+    from datetime import UTC, datetime, timedelta
+
+    request = await env.submit_ready(["web-01"])
+    now = datetime.now(UTC)
+    await env.sweeper.show_unseen(pending_since=now - timedelta(minutes=1))
+    assert env.notifier.of(request.id, "ensure_shown") == []
+    await env.sweeper.show_unseen(pending_since=now + timedelta(seconds=1))
+    assert [n.view.request.id for n in env.notifier.of(request.id, "ensure_shown")] == [request.id]
