@@ -11,7 +11,6 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import StrEnum
 
 from bot.config import Target
@@ -32,7 +31,7 @@ from bot.store.records import (
     RevealResult,
     ServerUpdate,
 )
-from bot.workflow.execution import Executor, SealedPasswords, delivered_secrets
+from bot.workflow.execution import Executor, SealedPasswords, delivered_secrets, utcnow
 from bot.workflow.inventory import Inventory, InventoryUnavailable
 from bot.workflow.policy import Policy
 from bot.workflow.ports import (
@@ -50,10 +49,6 @@ from bot.workflow.views import load_view
 log = logging.getLogger(__name__)
 
 MAX_REASON_LENGTH = 1000
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Field(StrEnum):

@@ -100,9 +100,10 @@ class Api:
             parsed = jsonlib.loads(text) if text else None
             return Answer(response.status, CIMultiDict(response.headers), parsed)
 
-    async def token(self, **overrides: Any) -> str:
+    def token_body(self, **overrides: Any) -> dict[str, Any]:
+        """The IAM password-auth body for the simulator's first user; `overrides` change one field."""
         user = self.sim.users[0]
-        body = {
+        return {
             "auth": {
                 "identity": {
                     "methods": ["password"],
@@ -117,6 +118,9 @@ class Api:
                 "scope": {"project": {"id": overrides.get("project_id", self.sim.project_id)}},
             }
         }
+
+    async def token(self, **overrides: Any) -> str:
+        body = self.token_body(**overrides)
         answer = await self.call("POST", "/v3/auth/tokens?nocatalog=true", json=body, auth=False)
         assert answer.status == 201, answer.body
         return answer.headers["X-Subject-Token"]

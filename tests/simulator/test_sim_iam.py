@@ -59,22 +59,7 @@ async def test_wrong_credentials_and_scope_are_refused(api: Api) -> None:
         {"domain": "other"},
         {"project_id": "f" * 32},
     ):
-        user = api.sim.users[0]
-        body = {
-            "auth": {
-                "identity": {
-                    "methods": ["password"],
-                    "password": {
-                        "user": {
-                            "name": overrides.get("name", user.name),
-                            "password": overrides.get("password", user.password),
-                            "domain": {"name": overrides.get("domain", user.domain)},
-                        }
-                    },
-                },
-                "scope": {"project": {"id": overrides.get("project_id", api.sim.project_id)}},
-            }
-        }
+        body = api.token_body(**overrides)
         answer = await api.call("POST", "/v3/auth/tokens", json=body, auth=False)
         assert answer.status == 401, overrides
         assert answer.body["error"]["title"] == "Unauthorized"
