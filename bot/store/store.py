@@ -47,6 +47,7 @@ from sqlalchemy.pool import StaticPool
 
 from bot.store import schema
 from bot.store.errors import StoreUnavailable, UnknownRequest
+from bot.store.group_commit import GroupCommit
 from bot.store.records import (
     ApprovalOutcome,
     AuditEntry,
@@ -122,6 +123,14 @@ class Store:
         self._display_url = engine.url.render_as_string(hide_password=True)
         # An in-memory SQLite database is one shared connection: take turns on it.
         self._memory_lock = asyncio.Lock() if _is_memory(engine.url) else None
+        # SQLite has one writer; a second BEGIN IMMEDIATE waits in SQLite's busy handler, which sleeps in
+        # steps of up to 100 ms. Writers of this process queue here instead and start as soon as the lock is
+        # free (p99 of a contended click 100-250 ms -> see BENCHMARKS.md). Other processes still meet the
+        # busy timeout.
+        self._sqlite_writers = asyncio.Lock() if self._is_sqlite and self._memory_lock is None else None
+        # Audit events outside a transition (a refused click, a reveal) are one row each: under a burst of
+        # clicks they share transactions instead of queueing one by one on the writer.
+        self._audit_rows: GroupCommit[dict[str, Any]] = GroupCommit(self._insert_audit)
 
     def __repr__(self) -> str:
         return f"Store({self._display_url!r})"
@@ -201,6 +210,9 @@ class Store:
         try:
             if self._memory_lock is not None:
                 async with self._memory_lock, self._transaction(write) as conn:
+                    yield conn
+            elif write and self._sqlite_writers is not None:
+                async with self._sqlite_writers, self._transaction(write) as conn:
                     yield conn
             else:
                 async with self._transaction(write) as conn:
@@ -622,11 +634,18 @@ class Store:
         detail: Mapping[str, Any] | None = None,
     ) -> None:
         """Append to the trail. `detail` must be JSON-serialisable and must never contain a secret."""
-        stmt = insert(_A).values(
-            request_id=request_id, actor=actor, event=event, detail=dict(detail or {}), created_at=_utcnow()
-        )
+        row = {
+            "request_id": request_id,
+            "actor": actor,
+            "event": event,
+            "detail": dict(detail or {}),
+            "created_at": _utcnow(),
+        }
+        await self._audit_rows.add([row])
+
+    async def _insert_audit(self, rows: list[dict[str, Any]]) -> None:
         async with self._begin(write=True) as conn:
-            await conn.execute(stmt)
+            await conn.execute(insert(_A), rows)
 
     async def audit(self, request_id: int | None = None, limit: int = 200) -> list[AuditRecord]:
         """The latest `limit` events (of one request, or of all), returned oldest first."""

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from bot.config import Target
 from bot.ecs import EcsClient, ResetOutcome, ServerResetResult
@@ -22,6 +23,7 @@ from bot.logs import bind_request, forget_secret, register_secret
 from bot.metrics import EXECUTION_SECONDS, REQUESTS, SERVER_RESETS
 from bot.passwords import generate_password
 from bot.store import Store
+from bot.store.group_commit import GroupCommit
 from bot.store.records import (
     PasswordMode,
     RebootMode,
@@ -266,17 +268,19 @@ class Executor:
         if not waiting:
             return
         client = self.clients[request.target]
-        writer = CoalescedUpdates(self.store, request.id)
+        # Per-server mode reports each server on its own: 10,000 one-row transactions would queue on the
+        # store's pool and time out, so the reports that arrive together share one write.
+        writer: GroupCommit[ServerUpdate] = GroupCommit(partial(self.store.update_servers, request.id))
 
         async def mark_sent(ids: list[str]) -> None:
-            await writer.write([ServerUpdate(i, phase=ServerPhase.SENT) for i in ids])
+            await writer.add([ServerUpdate(i, phase=ServerPhase.SENT) for i in ids])
             if calls_started is not None:
                 calls_started.set()  # the call follows at once; the card may load its view now
 
         recorded: set[str] = set()
 
         async def record(results: list[ServerResetResult]) -> None:
-            await writer.write([_result_update(r) for r in results])
+            await writer.add([_result_update(r) for r in results])
             recorded.update(r.server_id for r in results)
 
         results: list[ServerResetResult]
@@ -440,38 +444,6 @@ def _result_update(result: ServerResetResult) -> ServerUpdate:
         error_code=result.error_code,
         error_message=result.error_message,
     )
-
-
-class CoalescedUpdates:
-    """Server updates that arrive together share one write: whoever finds no write under way writes
-    everything queued so far, the others wait for that write. Per-server mode reports each server on
-    its own, and 10,000 one-row transactions queued on the store's pool time out."""
-
-    def __init__(self, store: Store, request_id: int) -> None:
-        self.store = store
-        self.request_id = request_id
-        self._lock = asyncio.Lock()
-        self._queued: list[ServerUpdate] = []
-        self._batch_done: asyncio.Future[None] | None = None
-
-    async def write(self, updates: list[ServerUpdate]) -> None:
-        if self._batch_done is None:
-            self._batch_done = asyncio.get_running_loop().create_future()
-        self._queued.extend(updates)
-        mine = self._batch_done
-        async with self._lock:
-            if not mine.done():
-                batch, self._queued, self._batch_done = self._queued, [], None
-                try:
-                    await self.store.update_servers(self.request_id, batch)
-                except asyncio.CancelledError:
-                    mine.cancel()
-                    raise
-                except Exception as exc:
-                    mine.set_exception(exc)
-                else:
-                    mine.set_result(None)
-        await mine
 
 
 def delivered_secrets(passwords: SealedPasswords, servers: Sequence[ServerRecord]) -> list[DeliveredSecret]:

@@ -1,0 +1,62 @@
+"""Writes under a burst: audit rows share transactions; SQLite writers queue in the process, not in SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event
+
+import bot.store.store as store_module
+from bot.store import Decision, NewRequest, RequestStatus, Store
+
+
+async def test_a_burst_of_audit_rows_shares_transactions_and_loses_none(
+    store: Store, make_request: Callable[..., NewRequest]
+) -> None:
+    req = await store.create_request(make_request(), [])
+    commits: list[int] = []
+    engine = store._engine.sync_engine
+    listener = lambda _conn: commits.append(1)  # noqa: E731
+    event.listen(engine, "commit", listener)
+    try:
+        refusal = {"why": "own request"}
+        await asyncio.gather(
+            *(store.add_audit(req.id, f"U{i:03d}", "decision_refused", refusal) for i in range(60))
+        )
+    finally:
+        event.remove(engine, "commit", listener)
+    trail = await store.audit(req.id)
+    assert sorted(e.actor for e in trail) == [f"U{i:03d}" for i in range(60)]
+    assert all(e.detail == {"why": "own request"} for e in trail)
+    assert 1 <= len(commits) < 60
+
+
+async def test_sqlite_writers_of_one_process_never_meet_the_busy_handler(
+    tmp_path: Path,
+    secret_key: str,
+    make_request: Callable[..., NewRequest],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With no busy timeout at all, concurrent writers would fail with 'database is locked' at once
+    (SQLite only: PostgreSQL has row locks and many writers)."""
+    monkeypatch.setattr(store_module, "_SQLITE_BUSY_TIMEOUT_MS", 0)
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", secret_keys=[secret_key])
+    try:
+        await store.migrate()
+        requests = [
+            await store.create_request(make_request(status=RequestStatus.PENDING), []) for _ in range(5)
+        ]
+
+        async def work(i: int) -> None:
+            req = requests[i % 5]
+            assert await store.add_decision(req.id, f"U{i:03d}", Decision.APPROVE, None)
+            await store.set_message_ref(req.id, f"ref{i}", f"C1:{i}.0")
+
+        await asyncio.gather(*(work(i) for i in range(40)))
+        for req in requests:
+            assert len(await store.decisions(req.id)) == 8
+    finally:
+        await store.close()
