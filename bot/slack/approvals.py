@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack import ids
 from bot.slack.blocks.modals import deny_modal, notice_modal
 from bot.slack.context import ACK_BUDGET_S, SlackContext
-from bot.slack.replies import request_id_of, tell_clicker
+from bot.slack.replies import Click, tell_clicker
 from bot.store.records import Decision
 from bot.workflow import OPEN_STATUSES, STATUS_WORDS
 
@@ -25,14 +25,14 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
-        ctx.tasks.spawn(_approve(ctx, client, body, action), name="approve-click")
+        ctx.tasks.spawn(_approve(ctx, client, Click.of(body, action)), name="approve-click")
 
     @app.action(ids.DENY_ACTION)
     async def deny(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
-        ctx.tasks.spawn(_open_deny(ctx, client, body, action), name="deny-click")
+        ctx.tasks.spawn(_open_deny(ctx, client, Click.of(body, action)), name="deny-click")
 
     @app.view(ids.DENY_MODAL)
     async def deny_reason(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -67,13 +67,10 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
         await ack()
 
 
-async def _approve(
-    ctx: SlackContext, client: AsyncWebClient, body: dict[str, Any], action: dict[str, Any]
-) -> None:
-    request_id = request_id_of(action)
-    user_id = str(body["user"]["id"])
+async def _approve(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:
+    request_id, user_id = click.request_id, click.user_id
     if request_id is None:
-        await tell_clicker(client, body, "This button is damaged; nothing was approved.")
+        await tell_clicker(client, click, "This button is damaged; nothing was approved.")
         return
     try:
         result = await ctx.workflow.decide(request_id, user_id, Decision.APPROVE)
@@ -81,20 +78,16 @@ async def _approve(
         log.error("approve of #%d by %s failed: %s", request_id, user_id, exc)
         await tell_clicker(
             client,
-            body,
+            click,
             f"Your approval of #{request_id} could not be recorded (the bot's database "
             "did not answer). Nothing changed; click again in a minute.",
         )
         return
-    await tell_clicker(client, body, result.message)
+    await tell_clicker(client, click, result.message)
 
 
-async def _open_deny(
-    ctx: SlackContext, client: AsyncWebClient, body: dict[str, Any], action: dict[str, Any]
-) -> None:
-    request_id = request_id_of(action)
-    user_id = str(body["user"]["id"])
-    trigger_id = str(body.get("trigger_id") or "")
+async def _open_deny(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:
+    request_id, user_id, trigger_id = click.request_id, click.user_id, click.trigger_id
     refusal: str | None = "This button is damaged; nothing was denied." if request_id is None else None
     if request_id is not None:
         try:

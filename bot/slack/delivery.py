@@ -15,7 +15,7 @@ from bot.slack import ids
 from bot.slack.blocks.dm import reveal_done
 from bot.slack.blocks.modals import notice_modal, reveal_modal
 from bot.slack.context import SlackContext
-from bot.slack.replies import request_id_of, tell_clicker
+from bot.slack.replies import Click, tell_clicker
 from bot.store.records import RevealOutcome
 
 log = logging.getLogger(__name__)
@@ -35,34 +35,28 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
-        ctx.tasks.spawn(_cancel(ctx, client, body, action), name="cancel-click")
+        ctx.tasks.spawn(_cancel(ctx, client, Click.of(body, action)), name="cancel-click")
 
     @app.action(ids.REVEAL_ACTION)
     async def reveal(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
-        ctx.tasks.spawn(_reveal(ctx, client, body, action), name="reveal-click")
+        ctx.tasks.spawn(_reveal(ctx, client, Click.of(body, action)), name="reveal-click")
 
 
-async def _cancel(
-    ctx: SlackContext, client: AsyncWebClient, body: dict[str, Any], action: dict[str, Any]
-) -> None:
-    request_id = request_id_of(action)
+async def _cancel(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:
+    request_id = click.request_id
     if request_id is None:
-        await tell_clicker(client, body, "This button is damaged; nothing was cancelled.")
+        await tell_clicker(client, click, "This button is damaged; nothing was cancelled.")
         return
-    result = await ctx.workflow.cancel(request_id, str(body["user"]["id"]))
+    result = await ctx.workflow.cancel(request_id, click.user_id)
     if not result.ok:
-        await tell_clicker(client, body, result.message)
+        await tell_clicker(client, click, result.message)
 
 
-async def _reveal(
-    ctx: SlackContext, client: AsyncWebClient, body: dict[str, Any], action: dict[str, Any]
-) -> None:
-    user_id = str(body["user"]["id"])
-    token = str(action.get("value") or "")[:200]
-    trigger_id = str(body.get("trigger_id") or "")
+async def _reveal(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:
+    user_id, token, trigger_id = click.user_id, click.value, click.trigger_id
     result, secrets = await ctx.workflow.reveal(token, user_id)
     if result.outcome != RevealOutcome.REVEALED or result.request_id is None:
         await client.views_open(
@@ -74,12 +68,10 @@ async def _reveal(
         for secret in secrets:
             masked.enter_context(registered_secret(secret.password))
         await client.views_open(trigger_id=trigger_id, view=reveal_modal(result.request_id, secrets))
-    message = body.get("message") or {}
-    channel = (body.get("channel") or {}).get("id")
-    if channel and message.get("ts"):
+    if click.channel and click.message_ts:
         await client.chat_update(
-            channel=str(channel),
-            ts=str(message["ts"]),
+            channel=click.channel,
+            ts=click.message_ts,
             text="Password revealed",
             blocks=reveal_done(result.request_id, datetime.now(UTC)),
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -47,6 +48,8 @@ from bot.workflow.tasks import TaskKeeper
 from bot.workflow.views import load_view
 
 log = logging.getLogger(__name__)
+
+_PARTIES_KEPT = 4096  # requests whose requester and target this process remembers
 
 MAX_REASON_LENGTH = 1000
 
@@ -121,6 +124,26 @@ class Workflow:
         self.tasks = tasks
         self.executor = executor
         self._notify_locks: dict[int, asyncio.Lock] = {}
+        # Who asked and for which target never change once a request exists: a click the policy refuses
+        # on those alone (one's own request, not an approver) needs no read of the store.
+        self._parties: OrderedDict[int, RequestRecord] = OrderedDict()
+
+    def _remember_parties(self, request: RequestRecord) -> None:
+        self._parties[request.id] = request
+        self._parties.move_to_end(request.id)
+        while len(self._parties) > _PARTIES_KEPT:
+            self._parties.popitem(last=False)
+
+    async def _refusal_without_reading(self, request_id: int, user_id: str) -> ActionResult | None:
+        """The policy's refusal from a request's parties, when this process has seen that request."""
+        known = self._parties.get(request_id)
+        if known is None:
+            return None
+        refusal = await self.policy.refuse_decision(user_id, known)
+        if refusal is None:
+            return None
+        await self.store.add_audit(request_id, user_id, "decision_refused", {"why": refusal})
+        return ActionResult(False, refusal)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -199,6 +222,7 @@ class Workflow:
             expires_at=utcnow() + target.request_ttl,
         )
         request = await self.store.create_request(new, checked.servers)
+        self._remember_parties(request)
         try:
             await self.store.add_audit(
                 request.id,
@@ -354,9 +378,13 @@ class Workflow:
         self, request_id: int, user_id: str, decision: Decision, reason: str | None = None
     ) -> ActionResult:
         bind_request(request_id)
+        refused = await self._refusal_without_reading(request_id, user_id)
+        if refused is not None:
+            return refused
         request = await self.store.get_request(request_id)
         if request is None:
             return ActionResult(False, f"There is no request #{request_id}.")
+        self._remember_parties(request)
         refusal = await self.policy.refuse_decision(user_id, request)
         if refusal:
             await self.store.add_audit(request_id, user_id, "decision_refused", {"why": refusal})

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+
+from sqlalchemy import event
 
 from bot.store import Decision, RequestStatus
 from bot.workflow import Submission
 
-from .conftest import REQUESTER, Env, EnvFactory
+from .conftest import APPROVERS, REQUESTER, Env, EnvFactory
 
 
 async def test_non_approver_and_requester_are_refused(env: Env) -> None:
@@ -149,3 +152,36 @@ async def test_a_chat_outage_does_not_undo_a_decision(env: Env) -> None:
     assert await env.status(request.id) == RequestStatus.DENIED
     # The operator sees the outage on /metrics, not only in the log.
     assert NOTIFICATION_FAILURES.labels("request_updated")._value.get() == failed_before + 1
+
+
+async def test_a_refusal_on_a_known_request_reads_nothing(env: Env) -> None:
+    """Requester and target never change: a burst of refused clicks costs one audit row each, no read."""
+    request = await env.submit_ready(["web-01"])
+    statements: list[str] = []
+    engine = env.store._engine.sync_engine
+    listener = lambda *args: statements.append(str(args[2]))  # noqa: E731 (conn, cursor, statement, ...)
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        results = await asyncio.gather(
+            *(env.workflow.decide(request.id, REQUESTER, Decision.APPROVE) for _ in range(20))
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert {r.message for r in results} == {f"You cannot approve or deny your own request #{request.id}."}
+    assert not any(s.lstrip().upper().startswith("SELECT") for s in statements), statements
+    inserts = [s for s in statements if "INSERT INTO audit_events" in s]
+    assert 1 <= len(inserts) < 20  # the rows of a burst share transactions
+    refused = [a for a in await env.store.audit(request.id) if a.event == "decision_refused"]
+    assert len(refused) == 20
+
+
+async def test_a_replica_that_never_saw_the_request_reads_it_and_refuses_the_same(env: Env) -> None:
+    request = await env.submit_ready(["web-01"])
+    other = await env.replica("other")
+    result = await other.workflow.decide(request.id, REQUESTER, Decision.APPROVE)
+    assert not result.ok
+    assert result.message == f"You cannot approve or deny your own request #{request.id}."
+    # The approver is not refused from what the replica now remembers: the full path runs.
+    assert (await other.workflow.decide(request.id, APPROVERS[0], Decision.APPROVE)).ok
+    await env.settle()
+    assert await env.status(request.id) == RequestStatus.SUCCEEDED
