@@ -30,6 +30,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import slack
 from bot.config import AkSkAuth, AppConfig, Target
 from bot.ecs import AkSkCredentials, EcsClient, Endpoints, PasswordCredentials, RetryPolicy
+from bot.logs import library_logger
 from bot.metrics import BACKGROUND_TASKS, REGISTRY
 from bot.slack.context import SlackContext
 from bot.slack.directory import SlackDirectory
@@ -106,6 +107,7 @@ class Runtime:
     tasks: TaskKeeper
     tuning: Tuning
     _loops: list[asyncio.Task[Any]] = field(default_factory=list)
+    _warming: list[asyncio.Task[Any]] = field(default_factory=list)
 
     @classmethod
     async def build(cls, config: AppConfig, *, tuning: Tuning | None = None) -> Runtime:
@@ -137,7 +139,11 @@ class Runtime:
             else []
         )
         slack_client = AsyncWebClient(
-            token=token, base_url=settings.slack_api_url, session=session, retry_handlers=retry_handlers
+            token=token,
+            base_url=settings.slack_api_url,
+            session=session,
+            retry_handlers=retry_handlers,
+            logger=library_logger("slack_sdk.web.async_client"),
         )
         tasks = TaskKeeper()
         notifier = SlackNotifier(slack_client, audit_channel=settings.audit_channel)
@@ -193,7 +199,14 @@ class Runtime:
         await self.sweeper.recover()
         self._loops.append(asyncio.create_task(self.sweeper.run_forever(), name="sweeper"))
         for name in self.workflow.targets:
-            self.tasks.spawn(self._warm(name), name=f"warm-{name}")
+            task = self.tasks.spawn(self._warm(name), name=f"warm-{name}")
+            if task is not None:
+                self._warming.append(task)
+
+    async def warmed(self, timeout_s: float = 60.0) -> None:
+        """Returns once every target's server list has loaded (or failed to), or after `timeout_s`."""
+        if self._warming:
+            await asyncio.wait(self._warming, timeout=timeout_s)
 
     async def _warm(self, target: str) -> None:
         try:

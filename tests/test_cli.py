@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import subprocess
 import sys
@@ -132,3 +133,13 @@ def test_an_operator_missing_the_token_gets_an_error_not_the_demo(tmp_path: Path
     assert result.returncode == 2
     assert "SLACK_BOT_TOKEN" in result.stderr
     assert "running the demo" not in result.stderr
+
+
+def test_the_start_up_heap_is_kept_out_of_the_collectors_scans() -> None:
+    from bot.__main__ import _freeze_startup_heap
+
+    try:
+        _freeze_startup_heap()
+        assert gc.get_freeze_count() > 10_000  # modules, models, the warm server lists
+    finally:
+        gc.unfreeze()

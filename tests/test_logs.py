@@ -14,6 +14,7 @@ from bot.logs import (
     REDACTED,
     configure_logging,
     forget_secret,
+    library_logger,
     redact,
     register_secret,
     registered_secret,
@@ -170,3 +171,13 @@ async def test_lines_carry_the_request_being_worked_on() -> None:
     await asyncio.gather(work(42), work(7), work(None))
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert sorted(str(line.get("request_id")) for line in lines) == ["42", "7", "None"]
+
+
+def test_slack_sdk_client_builds_its_debug_lines_only_at_debug(restore_root: None) -> None:
+    """slack_sdk checks its logger's *own* level before formatting each request and answer."""
+    configure_logging("INFO", "text", stream=io.StringIO())
+    quiet = library_logger("slack_sdk.web.async_client")
+    assert quiet.level == logging.INFO
+    assert not quiet.level <= logging.DEBUG
+    configure_logging("DEBUG", "text", stream=io.StringIO())
+    assert library_logger("slack_sdk.web.async_client").level == logging.DEBUG
