@@ -193,7 +193,7 @@ async def test_timeout_after_sending_is_unknown(
     cloud: FakeCloud, make_client: Callable[..., EcsClient]
 ) -> None:
     cloud.on("PUT", BATCH, cloud.hang)
-    client = make_client(timeout_s=0.1, retry=RetryPolicy(2, 5, 0.001, 0.005))
+    client = make_client(timeout_s=0.5, retry=RetryPolicy(2, 5, 0.001, 0.005))
     (result,) = await client.reset_passwords(["a"], CANARY, dry_run=False)
     assert result.outcome is ResetOutcome.UNKNOWN
     assert len(cloud.calls("PUT", BATCH)) == 2
