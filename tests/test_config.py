@@ -156,9 +156,7 @@ def test_demo_endpoints_follow_simulator_url() -> None:
     assert [t.name for t in default.targets] == ["demo-aksk", "demo-iam"]
     assert {t.auth.type for t in default.targets} == {"aksk", "password"}
     assert default.targets[0].ecs_endpoint == "http://127.0.0.1:8900"
-    moved = load_config(
-        DEMO_TARGETS, environ={**env, "BOT_SIMULATOR_URL": "http://127.0.0.1:54321/"}
-    )
+    moved = load_config(DEMO_TARGETS, environ={**env, "BOT_SIMULATOR_URL": "http://127.0.0.1:54321/"})
     for t in moved.targets:
         assert t.ecs_endpoint == t.iam_endpoint == "http://127.0.0.1:54321"
 

@@ -132,6 +132,7 @@ async def _exercise(stack: Stack, replicas: list, db: PgDatabase) -> None:  # ty
             if f"request #{ids_of[key]} is ready to reveal" in str(c.args.get("text"))
         ]
         assert len(offers) == 1, key
+
     # Every losing clicker was told something (an ephemeral answer), nobody got a server error.
     def told() -> set[object]:
         return {c.args.get("user") for c in stack.slack.calls("chat.postEphemeral")}
