@@ -114,11 +114,20 @@ class Fleet:
 
     def set_password(self, server_id: str, password: str) -> None:
         """Store a fresh salted hash of the password; the password itself is dropped."""
-        server = self._by_id[server_id]
-        server.password_salt = secrets.token_bytes(16)
-        server.password_hash = self._digest(server.password_salt, password)
-        server.password_changed_at = datetime.now(UTC)
-        server.password_pending_reboot = True
+        self.set_passwords([server_id], password)
+
+    def set_passwords(self, server_ids: Sequence[str], password: str) -> None:
+        """One batch call's password on all its servers: one salt and one hash for the call, as the
+        hashing per server was most of the simulator's time on a 1,000-server call."""
+        salt = secrets.token_bytes(16)
+        digest = self._digest(salt, password)
+        now = datetime.now(UTC)
+        for server_id in server_ids:
+            server = self._by_id[server_id]
+            server.password_salt = salt
+            server.password_hash = digest
+            server.password_changed_at = now
+            server.password_pending_reboot = True
 
     def password_matches(self, server_id: str, password: str) -> bool:
         """True when the password is the one last set on the server (constant-time compare)."""

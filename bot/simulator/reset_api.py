@@ -79,8 +79,7 @@ async def reset_passwords(request: web.Request) -> web.Response:
     if not good:
         return errors.ecs_error(400, errors.BATCH_FAILED, "No server could be reset", failed)
     if not dry_run and password is not None:
-        for server_id in good:
-            fleet.set_password(server_id, password)
+        fleet.set_passwords(good, password)
     answer: dict[str, Any] = {"response": [{"id": server_id} for server_id in good]}
     if failed:
         answer["internalError"] = failed

@@ -313,7 +313,7 @@ async def test_canary_password_never_leaks(
     assert len(cloud.calls("PUT", SINGLE)) == 1
     for result in results:
         assert result.outcome is ResetOutcome.FAILED
-        assert CANARY not in repr(result) + str(result.model_dump())
+        assert CANARY not in repr(result) + str(result._asdict())
     assert results[0].error_message == "bad password [redacted]"
     assert CANARY not in caplog.text
     assert CANARY not in repr(client)
