@@ -12,6 +12,7 @@ import secrets
 import zlib
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -560,10 +561,14 @@ class Store:
     # -- servers ---------------------------------------------------------------------------------------------
 
     async def servers(self, request_id: int) -> list[ServerRecord]:
-        query = select(_S).where(_S.c.request_id == request_id).order_by(_S.c.name, _S.c.server_id)
+        query = (
+            select(*_SERVER_COLUMNS)
+            .where(_S.c.request_id == request_id)
+            .order_by(_S.c.name, _S.c.server_id)
+        )
         async with self._begin() as conn:
-            rows = (await conn.execute(query)).mappings().all()
-        return [_server(row) for row in rows]
+            rows = (await conn.execute(query)).all()
+        return [_server(*row) for row in rows]
 
     async def update_servers(self, request_id: int, updates: Sequence[ServerUpdate]) -> None:
         """Apply many per-server changes with one executemany; a None field keeps its stored value."""
@@ -952,17 +957,35 @@ def _request(row: RowMapping) -> RequestRecord:
     )
 
 
-def _server(row: RowMapping) -> ServerRecord:
+# A request of 10,000 servers is read several times per run: plain rows in the record's field order,
+# and the phase from a dict, cost a third of name-keyed rows and the Enum's own lookup.
+_SERVER_COLUMNS = tuple(_S.c[f.name] for f in fields(ServerRecord))
+_PHASES = {phase.value: phase for phase in ServerPhase}
+
+
+def _server(
+    request_id: int,
+    server_id: str,
+    name: str,
+    os_type: str | None,
+    cloud_status: str | None,
+    locked: Any,
+    plugin_installed: bool | None,
+    preflight_error: str | None,
+    phase: str,
+    error_code: str | None,
+    error_message: str | None,
+) -> ServerRecord:
     return ServerRecord(
-        request_id=row["request_id"],
-        server_id=row["server_id"],
-        name=row["name"],
-        os_type=row["os_type"],
-        cloud_status=row["cloud_status"],
-        locked=bool(row["locked"]),
-        plugin_installed=row["plugin_installed"],
-        preflight_error=row["preflight_error"],
-        phase=ServerPhase(row["phase"]),
-        error_code=row["error_code"],
-        error_message=row["error_message"],
+        request_id,
+        server_id,
+        name,
+        os_type,
+        cloud_status,
+        bool(locked),
+        plugin_installed,
+        preflight_error,
+        _PHASES[phase],
+        error_code,
+        error_message,
     )
