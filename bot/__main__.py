@@ -9,12 +9,16 @@ import logging
 import os
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 import click
 from aiohttp import web
 
 from bot.config import AppConfig, ConfigError, load_app_config
 from bot.logs import configure_logging
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
 
 log = logging.getLogger("bot")
 
@@ -76,18 +80,23 @@ async def _serve(config: AppConfig) -> None:
         log.info("connected to Slack in Socket Mode; health and metrics on port %d", settings.http_port)
     else:
         log.info("serving Slack on http://%s:%d/slack/events", settings.http_host, settings.http_port)
-    await runtime.warmed()
-    _freeze_startup_heap()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    freezing = asyncio.create_task(_freeze_when_warm(runtime))
     await stop.wait()
+    freezing.cancel()
     log.info("shutting down: finishing work in flight")
     if socket_handler is not None:
         await socket_handler.close_async()  # type: ignore[no-untyped-call]
     await runner.cleanup()
     await runtime.close()
+
+
+async def _freeze_when_warm(runtime: Runtime) -> None:
+    await runtime.warmed()
+    _freeze_startup_heap()
 
 
 def _freeze_startup_heap() -> None:
