@@ -122,12 +122,13 @@ def main() -> int:
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true")
     size.add_argument("--full", action="store_true")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
     args = parser.parse_args()
     if args.child:
         asyncio.run(child_bot(args.port) if args.child == "bot" else child_bare(args.port))
         return 0
 
-    from common import header, median, verdict
+    from common import header, median, verdict, write_json
 
     from bot.demo import demo_environment
 
@@ -180,6 +181,13 @@ def main() -> int:
         print(
             f"ratio bot/bare: start-up {bot_t / bare_t:.2f}x  idle RSS {bot_r / bare_r:.2f}x "
             f"(no target given; {verdict(bot_t < 3.0)} for 'healthy within 3 s')"
+        )
+        write_json(
+            args.json,
+            {
+                kind: {"start_s": [t for t, _ in v], "idle_rss_mb": [r for _, r in v]}
+                for kind, v in results.items()
+            },
         )
     finally:
         for proc in (sim, slack):
