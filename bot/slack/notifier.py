@@ -12,7 +12,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack.blocks.card import approval_card, card_text, results_thread
 from bot.slack.blocks.common import STATUS_EMOJI, escape
 from bot.slack.blocks.dm import ephemeral_passwords, requester_status, reveal_offer
-from bot.workflow import DeliveredSecret, EventKind, RequestView, WorkflowEvent
+from bot.store.records import RequestStatus
+from bot.workflow import OPEN_STATUSES, DeliveredSecret, EventKind, RequestView, WorkflowEvent
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +83,11 @@ class SlackNotifier:
     async def request_submitted(self, view: RequestView) -> None:
         r = view.request
         channel = await self.dm_channel(r.requester_id)
-        channel, ts = await self._post(
-            channel, f"Request #{r.id} received; checking it with the cloud.", requester_status(view)
+        # Sent late (ensure_shown) the request may be past its pre-flight: the preview says where it is.
+        doing = (
+            "checking it with the cloud" if r.status == RequestStatus.PREFLIGHT else "waiting for approval"
         )
+        channel, ts = await self._post(channel, f"Request #{r.id} received; {doing}.", requester_status(view))
         await self._remember(r.id, DM, channel, ts)
         await self._audit(
             f"#{r.id} submitted by <@{r.requester_id}> for {r.target} ({len(view.servers)} servers)"
@@ -161,8 +164,14 @@ class SlackNotifier:
         await self._remember(r.id, REVEAL, channel, ts)
 
     async def ensure_shown(self, view: RequestView) -> None:
-        if CARD not in view.request.message_refs:
-            log.info("request #%d has no approval card yet; posting it again", view.request.id)
+        r = view.request
+        if r.status not in OPEN_STATUSES:
+            return
+        if DM not in r.message_refs:
+            log.info("request #%d has no DM to its requester yet; sending it", r.id)
+            await self.request_submitted(view)
+        if r.status == RequestStatus.PENDING and CARD not in r.message_refs:
+            log.info("request #%d has no approval card yet; posting it again", r.id)
             await self.request_ready(view)
 
     async def remind_approvers(self, view: RequestView) -> None:

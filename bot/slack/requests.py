@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack import ids
 from bot.slack.blocks.modals import notice_modal, server_option_dict
 from bot.slack.context import ACK_BUDGET_S, SlackContext
-from bot.store.records import PasswordMode, RebootMode
+from bot.store.records import PasswordMode, RebootMode, RequestRecord
 from bot.workflow import Field, InventoryUnavailable, Submission
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,8 @@ OPTIONS_WAIT_S = 1.5
 """A cold server list may take longer to load than Slack waits for options: answer empty in time
 (the list keeps loading, and the next keystroke is served from it)."""
 SPLIT = re.compile(r"[\s,;]+")
+REPLAY_LOOKUP_WAIT_S = 0.5
+"""At most this much of the answer's budget goes to asking whether a submission is a replay."""
 MIN_RECORD_WAIT_S = 0.2
 """The least time recording gets before the answer, even when the checks used up the budget."""
 NOT_CHECKED = (
@@ -69,6 +71,21 @@ async def _report_late(
     )
 
 
+async def _recorded_before(ctx: SlackContext, submission: Submission) -> RequestRecord | None:
+    """The request this very submission already made (a replay), so it is answered without being
+    checked again. A look-up that fails or is slow counts as none: recording then meets the
+    submission key's unique index, which still makes no second request."""
+    if submission.submission_key is None:
+        return None
+    try:
+        return await asyncio.wait_for(
+            ctx.workflow.request_for_submission(submission.submission_key), REPLAY_LOOKUP_WAIT_S
+        )
+    except Exception as exc:
+        log.warning("could not look up earlier submissions of %s: %s", submission.submission_key, exc)
+        return None
+
+
 def _value(values: dict[str, Any], block: str, action: str) -> dict[str, Any]:
     entry = (values.get(block) or {}).get(action)
     return entry if isinstance(entry, dict) else {}
@@ -79,7 +96,17 @@ def _selected(values: dict[str, Any], block: str, action: str) -> str | None:
     return str(option["value"]) if isinstance(option, dict) and "value" in option else None
 
 
-def parse_submission(user_id: str, values: dict[str, Any]) -> tuple[Submission | None, dict[str, str]]:
+def submission_key(view: dict[str, Any]) -> str | None:
+    """Slack gives every modal it opens its own id and sends it with each submission: the same id
+    twice is the same submission replayed (a retry, or a captured body re-sent within the signature
+    window), never a new request. The prefix keeps the key apart from another front end's."""
+    view_id = view.get("id")
+    return f"slack-view:{view_id}" if isinstance(view_id, str) and view_id else None
+
+
+def parse_submission(
+    user_id: str, values: dict[str, Any], key: str | None = None
+) -> tuple[Submission | None, dict[str, str]]:
     """Turns the modal's state into a Submission, or block errors for what cannot even be read."""
     errors: dict[str, str] = {}
     target = _selected(values, ids.TARGET_BLOCK, ids.TARGET_ACTION)
@@ -113,6 +140,7 @@ def parse_submission(user_id: str, values: dict[str, Any]) -> tuple[Submission |
         password_mode=mode,
         reboot=reboot,
         tag=str(tag) if tag else None,
+        submission_key=key,
     ), {}
 
 
@@ -123,15 +151,25 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
     ) -> None:
         user_id = str(body["user"]["id"])
         values = (view.get("state") or {}).get("values") or {}
-        submission, errors = parse_submission(user_id, values)
+        submission, errors = parse_submission(user_id, values, submission_key(view))
         if submission is None:
             await ack(response_action="errors", errors=errors)
             return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + ACK_BUDGET_S
+        earlier = await _recorded_before(ctx, submission)
+        if earlier is not None:
+            # Answered as the first was (the modal closes); the request, its card and DM exist already.
+            log.warning(
+                "modal %s submitted again by %s: it is request #%d", view.get("id"), user_id, earlier.id
+            )
+            await ack()
+            return
         # 1. The checks write nothing: cancelling them at the deadline leaves nothing behind.
         try:
-            checked, check_errors = await asyncio.wait_for(ctx.workflow.check(submission), ACK_BUDGET_S)
+            checked, check_errors = await asyncio.wait_for(
+                ctx.workflow.check(submission), deadline - loop.time()
+            )
         except Exception as exc:
             log.error("submission by %s could not be checked: %s", user_id, exc)
             await ack(response_action="errors", errors={ids.REASON_BLOCK: NOT_CHECKED})

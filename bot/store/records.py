@@ -93,6 +93,9 @@ class NewRequest:
     approvals_required: int
     expires_at: datetime
     status: RequestStatus = RequestStatus.PREFLIGHT
+    submission_key: str | None = None
+    """Names the one submission this request comes from (a front end's form id): the same key again
+    creates nothing new. None: no such key (every create is a new request)."""
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,16 @@ class RequestRecord:
     heartbeat_at: datetime | None = None
     reminded_at: datetime | None = None
     message_refs: dict[str, str] = field(default_factory=dict)
+    submission_key: str | None = None
+
+
+@dataclass(frozen=True)
+class CreatedRequest:
+    """What `Store.create_request_once` did: `created` is False when a request with the same
+    submission key already existed (a replayed submission); `request` is then that earlier one."""
+
+    request: RequestRecord
+    created: bool
 
 
 @dataclass(frozen=True)

@@ -82,8 +82,14 @@ requests = Table(
     Column("heartbeat_at", UTCDateTime, nullable=True),
     Column("reminded_at", UTCDateTime, nullable=True),
     Column("message_refs", JSON, nullable=False),
+    # The front end's id of the form a request was submitted from (Slack: the modal's view id), so a
+    # replayed submission finds its request instead of making a second one. NULL for none: never equal.
+    Column("submission_key", String(200), nullable=True),
     Index(None, "status"),
     Index(None, "requester_id"),
+    # A unique index rather than a table constraint: SQLite adds one without rebuilding the table (see
+    # migration 0002); the database, not a read before the write, settles two identical submissions.
+    Index("uq_requests_submission_key", "submission_key", unique=True),
 )
 
 request_servers = Table(

@@ -53,6 +53,7 @@ from bot.store.records import (
     ApprovalOutcome,
     AuditEntry,
     AuditRecord,
+    CreatedRequest,
     Decision,
     DecisionRecord,
     FinishedExecution,
@@ -243,32 +244,52 @@ class Store:
     # -- requests --------------------------------------------------------------------------------------------
 
     async def create_request(self, new: NewRequest, servers: Sequence[NewServer]) -> RequestRecord:
-        """Insert the request and all its servers in one transaction: all or nothing."""
+        """Insert the request and all its servers in one transaction: all or nothing. With a
+        `submission_key` already used, nothing is written and the earlier request is returned."""
+        return (await self.create_request_once(new, servers)).request
+
+    async def create_request_once(self, new: NewRequest, servers: Sequence[NewServer]) -> CreatedRequest:
+        """`create_request`, telling whether it created the request or found it by its submission key.
+
+        The key's unique index decides between identical submissions, even two at once on two replicas:
+        the loser's INSERT … ON CONFLICT DO NOTHING waits for the winner's commit (PostgreSQL) or its
+        turn at SQLite's single writer, inserts nothing, and reads the winner's row.
+        """
         now = _utcnow()
+        values: dict[str, Any] = {
+            "target": new.target,
+            "requester_id": new.requester_id,
+            "reason": new.reason,
+            "password_mode": new.password_mode.value,
+            "reboot": new.reboot.value,
+            "approvals_required": new.approvals_required,
+            "status": new.status.value,
+            "created_at": now,
+            "updated_at": now,
+            "expires_at": new.expires_at,
+            "message_refs": {},
+            "submission_key": new.submission_key,
+        }
         async with self._begin(write=True) as conn:
-            row = (
-                (
-                    await conn.execute(
-                        insert(_R)
-                        .values(
-                            target=new.target,
-                            requester_id=new.requester_id,
-                            reason=new.reason,
-                            password_mode=new.password_mode.value,
-                            reboot=new.reboot.value,
-                            approvals_required=new.approvals_required,
-                            status=new.status.value,
-                            created_at=now,
-                            updated_at=now,
-                            expires_at=new.expires_at,
-                            message_refs={},
-                        )
-                        .returning(_R)
-                    )
+            if new.submission_key is None:
+                stmt = insert(_R).values(**values).returning(_R)
+            else:
+                dialect_insert = sqlite_insert if self._is_sqlite else pg_insert
+                stmt = (
+                    dialect_insert(_R)
+                    .values(**values)
+                    .on_conflict_do_nothing(index_elements=[_R.c.submission_key])
+                    .returning(_R)
                 )
-                .mappings()
-                .one()
-            )
+            row = (await conn.execute(stmt)).mappings().first()
+            if row is None:
+                # Under READ COMMITTED this new statement sees the row the conflicting insert committed.
+                earlier = (
+                    (await conn.execute(select(_R).where(_R.c.submission_key == new.submission_key)))
+                    .mappings()
+                    .one()
+                )
+                return CreatedRequest(_request(earlier), created=False)
             if servers:
                 await conn.execute(
                     insert(_S),
@@ -287,7 +308,14 @@ class Store:
                         for s in servers
                     ],
                 )
-        return _request(row)
+        return CreatedRequest(_request(row), created=True)
+
+    async def request_for_submission(self, submission_key: str) -> RequestRecord | None:
+        """The request created from this submission, if any (see `NewRequest.submission_key`)."""
+        query = select(_R).where(_R.c.submission_key == submission_key)
+        async with self._begin() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        return None if row is None else _request(row)
 
     async def get_request(self, request_id: int) -> RequestRecord | None:
         async with self._begin() as conn:
@@ -509,6 +537,26 @@ class Store:
             row = (await conn.execute(stmt)).mappings().first()
         return None if row is None else _request(row)
 
+    async def take_over_preflight(
+        self, request_id: int, stuck_before: datetime, now: datetime
+    ) -> RequestRecord | None:
+        """Compare-and-set on `updated_at`: one replica, and only one, picks up a pre-flight that has not
+        moved since `stuck_before` (its process stopped); it counts from `now` again, so a later pass
+        leaves it alone unless it gets stuck once more."""
+        stmt = (
+            update(_R)
+            .where(
+                _R.c.id == request_id,
+                _R.c.status == RequestStatus.PREFLIGHT.value,
+                _R.c.updated_at <= stuck_before,
+            )
+            .values(updated_at=now)
+            .returning(_R)
+        )
+        async with self._begin(write=True) as conn:
+            row = (await conn.execute(stmt)).mappings().first()
+        return None if row is None else _request(row)
+
     async def requests_in(self, statuses: Collection[RequestStatus]) -> list[RequestRecord]:
         """Every request in those statuses, oldest first (for recovery at start)."""
         if not statuses:
@@ -562,9 +610,7 @@ class Store:
 
     async def servers(self, request_id: int) -> list[ServerRecord]:
         query = (
-            select(*_SERVER_COLUMNS)
-            .where(_S.c.request_id == request_id)
-            .order_by(_S.c.name, _S.c.server_id)
+            select(*_SERVER_COLUMNS).where(_S.c.request_id == request_id).order_by(_S.c.name, _S.c.server_id)
         )
         async with self._begin() as conn:
             rows = (await conn.execute(query)).all()
@@ -954,6 +1000,7 @@ def _request(row: RowMapping) -> RequestRecord:
         heartbeat_at=row["heartbeat_at"],
         reminded_at=row["reminded_at"],
         message_refs=dict(row["message_refs"] or {}),
+        submission_key=row["submission_key"],
     )
 
 

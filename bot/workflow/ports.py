@@ -94,8 +94,11 @@ class Notifier(Protocol):
     async def remind_approvers(self, view: RequestView) -> None: ...
 
     async def ensure_shown(self, view: RequestView) -> None:
-        """Shows a pending request to its approvers if an earlier attempt (`request_ready`) failed;
-        does nothing when it is already shown. The sweeper calls it for requests pending a while."""
+        """Shows an open request to whoever has not seen it yet, because an earlier attempt failed or
+        the process stopped first: the requester's "received" message (`request_submitted`) when none
+        was sent, and, once the request is pending, its approval card (`request_ready`) when none was
+        posted. Does nothing for what is already shown. The sweeper calls it for requests pending a
+        while and before it runs a stuck pre-flight again."""
         ...
 
 

@@ -73,6 +73,9 @@ class Submission:
     password_mode: PasswordMode = PasswordMode.SHARED
     reboot: RebootMode = RebootMode.NONE
     tag: str | None = None
+    submission_key: str | None = None
+    """The front end's id of the form this came from (unique per form shown): a replay of the same
+    submission returns the request it already made instead of making a second one."""
 
 
 @dataclass(frozen=True)
@@ -171,10 +174,19 @@ class Workflow:
 
     async def submit(self, sub: Submission) -> SubmitResult:
         """Validates and records a request; pre-flight then runs in the background."""
+        if sub.submission_key is not None:
+            earlier = await self.request_for_submission(sub.submission_key)
+            if earlier is not None:
+                return SubmitResult(earlier)
         checked, errors = await self.check(sub)
         if checked is None:
             return SubmitResult(None, errors)
         return SubmitResult(await self.record(checked))
+
+    async def request_for_submission(self, submission_key: str) -> RequestRecord | None:
+        """The request a submission with this key already made, if any: a front end answers a
+        replayed submission as it answered the first, without checking it again."""
+        return await self.store.request_for_submission(submission_key)
 
     async def check(self, sub: Submission) -> tuple[CheckedSubmission | None, dict[Field, str]]:
         """Every check of a submission, writing nothing: safe to cancel at any point."""
@@ -210,6 +222,8 @@ class Workflow:
         Raises only when nothing was created (the request and its servers are one transaction);
         once the request exists it is returned, whatever happens to its audit row. Not meant to be
         cancelled half-way by a front end's deadline: shield it and tell the user it is still running.
+        A submission whose key was already recorded (a replay, even one racing the first on another
+        replica) returns that request and does nothing else: no audit row, pre-flight or message.
         """
         sub, target = checked.submission, checked.target
         new = NewRequest(
@@ -220,9 +234,19 @@ class Workflow:
             reboot=sub.reboot,
             approvals_required=target.approvals_required,
             expires_at=utcnow() + target.request_ttl,
+            submission_key=sub.submission_key,
         )
-        request = await self.store.create_request(new, checked.servers)
+        created = await self.store.create_request_once(new, checked.servers)
+        request = created.request
         self._remember_parties(request)
+        if not created.created:
+            log.warning(
+                "submission %s by %s was already recorded as request #%d; nothing new created",
+                sub.submission_key,
+                sub.requester_id,
+                request.id,
+            )
+            return request
         try:
             await self.store.add_audit(
                 request.id,
@@ -284,6 +308,14 @@ class Workflow:
     async def _announce_and_preflight(self, request_id: int) -> None:
         await self._notify(request_id, "request_submitted", self.notifier.request_submitted)
         await self.preflight(request_id)
+
+    async def resume_preflight(self, request: RequestRecord) -> None:
+        """A pre-flight a stopped process left (the caller took it over): that process may have stopped
+        before telling the requester, so the front end first shows whatever it has not shown yet."""
+        bind_request(request.id)
+        view = await self.view_of(request)
+        await notify_safely(self.notifier.ensure_shown(view), "ensure_shown")
+        await self.preflight(request.id)
 
     async def preflight(self, request_id: int) -> None:
         """Checks every server against the cloud (plug-in flag, dry run) before anyone is asked."""

@@ -62,7 +62,7 @@ class Sweeper:
         await self.recover(now)
 
     async def show_unseen(self, pending_since: datetime) -> None:
-        """A card that could not be posted (the chat was down) must not leave a request invisible
+        """A card or DM that could not be posted (the chat was down) must not leave a request invisible
         until it expires: the front end posts what is missing, and skips what it already showed."""
         for request in await self.workflow.store.requests_in({RequestStatus.PENDING}):
             if request.updated_at <= pending_since:
@@ -86,6 +86,11 @@ class Sweeper:
                     self.executor.resume(taken, previous_worker=request.claimed_by),
                     name=f"resume-{request.id}",
                 )
+        stuck_before = now - self.settings.preflight_stuck_after
         for request in await store.requests_in({RequestStatus.PREFLIGHT}):
-            if request.updated_at <= now - self.settings.preflight_stuck_after:
-                tasks.spawn(self.workflow.preflight(request.id), name=f"preflight-{request.id}")
+            if request.updated_at > stuck_before:
+                continue
+            # One replica per stuck pre-flight, and once per stall: the requester's DM is sent once.
+            taken = await store.take_over_preflight(request.id, stuck_before, now)
+            if taken is not None:
+                tasks.spawn(self.workflow.resume_preflight(taken), name=f"preflight-{request.id}")

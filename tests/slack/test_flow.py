@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from slack_helpers import (
     APPROVERS,
     APPROVERS_CHANNEL,
+    GOOD_REASON,
     REQUESTER,
+    block_texts,
     card,
     card_says,
     card_where,
@@ -18,13 +22,14 @@ from slack_helpers import (
     resettable_servers,
     reveal_offer,
     server_id,
+    status_of,
     submit_request,
 )
 
 from bot.demo import World
-from bot.simulator.slack_api import SignedRequest
+from bot.simulator.slack_api import SignedRequest, SlackCall
 from bot.slack import ids
-from bot.store.records import RequestStatus
+from bot.store.records import NewRequest, NewServer, PasswordMode, RebootMode, RequestStatus
 
 AUDIT_CHANNEL = "CAUDITLOG01"
 
@@ -158,3 +163,60 @@ async def test_a_replayed_signed_approve_click_changes_nothing_the_second_time(m
         c for c in world.sim.calls_to("os-reset-passwords") if c.body and c.body.get("dry_run") is False
     ]
     assert len(resets) == 1
+
+
+async def test_a_request_its_process_never_announced_is_announced_once_after_a_restart(world: World) -> None:
+    """The bot stopped between recording a request and posting anything: recovery posts the
+    requester's DM (number and a working Cancel button) and the card, each once, however many
+    recovery passes and "show what is missing" passes run afterwards."""
+    store, sweeper = world.runtime.store, world.runtime.sweeper
+    server = world.sim.fleet.by_name(resettable_servers(world, 1)[0])
+    assert server is not None
+    now = datetime.now(UTC)
+    left = await store.create_request(
+        NewRequest(
+            target="demo-aksk",
+            requester_id=REQUESTER,
+            reason=GOOD_REASON,
+            password_mode=PasswordMode.SHARED,
+            reboot=RebootMode.NONE,
+            approvals_required=1,
+            expires_at=now + timedelta(hours=1),
+        ),
+        [NewServer(server.id, server.name, os_type=server.os_type, cloud_status=server.status)],
+    )
+    later = now + timedelta(minutes=3)
+    dm_channel = world.slack.dm_channel(REQUESTER)
+
+    def received_dms() -> list[SlackCall]:
+        return [
+            c
+            for c in world.slack.calls("chat.postMessage")
+            if c.args.get("channel") == dm_channel
+            and f"Request #{left.id} received" in str(c.args.get("text"))
+        ]
+
+    await asyncio.gather(sweeper.recover(later), sweeper.recover(later))
+    await world.card_for(left.id)
+    await world.runtime.tasks.idle()
+    assert len(received_dms()) == 1, "sent by the recovery itself"
+    await sweeper.recover(later + timedelta(minutes=3))
+    await sweeper.show_unseen(later + timedelta(minutes=3))
+    await world.runtime.tasks.idle()
+    assert len(received_dms()) == 1, "and by nothing after it"
+
+    dm = world.message_like(dm_channel, f"Request #{left.id}")
+    assert "Waiting for approval" in block_texts(dm.blocks), "edited in place once pending"
+    cards = [
+        m
+        for m in world.slack.messages(APPROVERS_CHANNEL)
+        if m.thread_ts is None and m.text.startswith(f"Password reset request #{left.id} ")
+    ]
+    assert len(cards) == 1
+    stored = await store.get_request(left.id)
+    assert stored is not None
+    assert set(stored.message_refs) == {"card", "dm"}
+
+    assert (await world.click(REQUESTER, ids.CANCEL_ACTION, dm))[0] == 200
+    await card_where(world, left.id, card_says("Cancelled"))
+    assert await status_of(world, left.id) == RequestStatus.CANCELLED

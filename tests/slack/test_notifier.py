@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.demo import World
 from bot.simulator.slack_api import FAKE_BOT_TOKEN, FakeSlack, SlackUser
+from bot.slack import ids
 from bot.slack.notifier import CARD, DM, REVEAL, SlackNotifier
 from bot.store.records import RequestStatus, ServerPhase
 from bot.workflow import DeliveredSecret, EventKind, WorkflowEvent
@@ -215,5 +216,45 @@ async def test_a_card_that_could_not_be_posted_is_posted_by_ensure_shown(
     assert "*Password reset request #7*" in block_texts(fake.message(channel, ts).blocks)
 
     posts = len(fake.calls("chat.postMessage"))
-    await sender.ensure_shown(make_view(3, message_refs={CARD: refs.saved[(7, CARD)]}))
+    shown = {CARD: refs.saved[(7, CARD)], DM: refs.saved[(7, DM)]}
+    await sender.ensure_shown(make_view(3, message_refs=shown))
     assert len(fake.calls("chat.postMessage")) == posts, "a card already shown is not posted twice"
+
+
+async def test_ensure_shown_sends_the_requester_the_dm_they_never_got(
+    fake: FakeSlack, notifier: tuple[SlackNotifier, Refs]
+) -> None:
+    """The process stopped before its "received" DM: ensure_shown sends it (with Cancel), once."""
+    sender, refs = notifier
+    await sender.ensure_shown(make_view(3, status=RequestStatus.PREFLIGHT))
+    assert (7, CARD) not in refs.saved, "no card before the pre-flight has passed"
+    channel, ts = refs.saved[(7, DM)].split(":")
+    assert channel == DM_CHANNEL
+    dm = fake.message(channel, ts)
+    assert dm.text == "Request #7 received; checking it with the cloud."
+    buttons = [e["action_id"] for b in dm.blocks if b["type"] == "actions" for e in b["elements"]]
+    assert buttons == [ids.CANCEL_ACTION]
+
+    posts = len(fake.calls("chat.postMessage"))
+    await sender.ensure_shown(
+        make_view(3, status=RequestStatus.PREFLIGHT, message_refs={DM: refs.saved[(7, DM)]})
+    )
+    assert len(fake.calls("chat.postMessage")) == posts, "a DM already sent is not sent twice"
+
+
+async def test_ensure_shown_on_a_pending_request_nobody_saw_sends_dm_and_card(
+    fake: FakeSlack, notifier: tuple[SlackNotifier, Refs]
+) -> None:
+    sender, refs = notifier
+    await sender.ensure_shown(make_view(3))
+    dm = fake.message(*refs.saved[(7, DM)].split(":"))
+    assert dm.text == "Request #7 received; waiting for approval."
+    card_channel, card_ts = refs.saved[(7, CARD)].split(":")
+    assert "*Password reset request #7*" in block_texts(fake.message(card_channel, card_ts).blocks)
+
+    posts = len(fake.calls("chat.postMessage"))
+    await sender.ensure_shown(
+        make_view(3, message_refs={DM: refs.saved[(7, DM)], CARD: refs.saved[(7, CARD)]})
+    )
+    await sender.ensure_shown(make_view(3, status=RequestStatus.CANCELLED))
+    assert len(fake.calls("chat.postMessage")) == posts, "nothing missing, or nothing left to show"

@@ -249,10 +249,10 @@ async def test_options_when_the_cloud_is_slow_still_answer_in_time(make_world: A
 
 
 class SlowCreate:
-    """Stands in for the store's create_request: waits for `release`, then creates (or fails)."""
+    """Stands in for the store's create_request_once: waits for `release`, then creates (or fails)."""
 
     def __init__(self, world: World, *, fail: bool = False) -> None:
-        self.real = world.runtime.store.create_request
+        self.real = world.runtime.store.create_request_once
         self.fail = fail
         self.entered = asyncio.Event()
         self.release = asyncio.Event()
@@ -286,7 +286,7 @@ async def test_recording_that_outlasts_the_answer_is_not_called_nothing_created(
     recorded (never "nothing was created"), the form is replaced so it cannot be resubmitted, and once
     the database answers the request exists, once, and the requester gets its number in a DM."""
     slow = SlowCreate(world)
-    monkeypatch.setattr(world.runtime.store, "create_request", slow)
+    monkeypatch.setattr(world.runtime.store, "create_request_once", slow)
     status, body = await _submit_good(world)
     assert status == 200
     answer = json.loads(body)
@@ -315,7 +315,7 @@ async def test_recording_that_fails_after_the_answer_is_reported_by_dm(
 ) -> None:
     """Still recording at the answer, then the write fails: nothing exists and the DM says so."""
     slow = SlowCreate(world, fail=True)
-    monkeypatch.setattr(world.runtime.store, "create_request", slow)
+    monkeypatch.setattr(world.runtime.store, "create_request_once", slow)
     status, body = await _submit_good(world)
     assert status == 200
     assert json.loads(body)["response_action"] == "update"
@@ -336,7 +336,7 @@ async def test_recording_that_fails_in_time_says_nothing_was_created(
     """The write fails before the answer: an inline error, and indeed nothing exists."""
     slow = SlowCreate(world, fail=True)
     slow.release.set()
-    monkeypatch.setattr(world.runtime.store, "create_request", slow)
+    monkeypatch.setattr(world.runtime.store, "create_request_once", slow)
     status, body = await _submit_good(world)
     monkeypatch.undo()
     await assert_inline_error(world, status, body, ids.REASON_BLOCK, "Nothing was created")
@@ -355,3 +355,53 @@ async def test_submission_when_the_checks_do_not_answer(
     status, body = await _submit_good(world)
     monkeypatch.undo()
     await assert_inline_error(world, status, body, ids.REASON_BLOCK, "Nothing was created")
+
+
+@pytest.mark.parametrize("when", ["after the first", "at the same time"])
+async def test_a_replayed_submission_makes_no_second_request(world: World, when: str) -> None:
+    """The very same signed view_submission body delivered twice (a network retry, or an attacker
+    re-sending a captured body within the signature's 5 minutes): both answers close the modal, and
+    there is one request, one card and one DM."""
+    names = resettable_servers(world, 1)
+    view = await world.open_modal(REQUESTER, " ".join(names))
+    values = submission_values(target="demo-aksk", paste="\n".join(names), reason=GOOD_REASON)
+    signed = world.requests.view_submission(user_id=REQUESTER, view=view, values=values)
+    if when == "after the first":
+        first = await world.send(signed)
+        [request] = await world.runtime.store.list_requests()
+        await world.card_for(request.id)
+        await world.runtime.tasks.idle()
+        answers = [first, await world.send(signed)]
+    else:
+        answers = list(await asyncio.gather(world.send(signed), world.send(signed)))
+    assert [(status, body.strip()) for status, body in answers] == [(200, ""), (200, "")]
+    await world.runtime.tasks.idle()
+
+    [request] = await world.runtime.store.list_requests()
+    assert request.submission_key == f"slack-view:{view['id']}"
+    await world.card_for(request.id)
+    cards = [
+        m
+        for m in world.slack.messages(APPROVERS_CHANNEL)
+        if m.thread_ts is None and m.text.startswith(f"Password reset request #{request.id} ")
+    ]
+    assert len(cards) == 1
+    assert [t for t in _dms_to_requester(world) if "received" in t] == [
+        f"Request #{request.id} received; checking it with the cloud."
+    ]
+    assert len(world.sim.calls_to("/os-reset-passwords", "PUT")) == 1, "one pre-flight dry run"
+    events = [a.event for a in await world.runtime.store.audit(request.id)]
+    assert events.count("submitted") == 1
+
+
+async def test_a_modal_corrected_after_an_inline_error_is_still_recorded(world: World) -> None:
+    """The key is the modal's id, which stays the same when Slack shows errors on it: a correction
+    submitted from that same modal is a first submission, not a replay."""
+    view = await world.open_modal(REQUESTER)
+    names = resettable_servers(world, 1)
+    status, body = await world.submit(REQUESTER, view, target="demo-aksk", servers=names, reason="no ticket")
+    assert json.loads(body)["response_action"] == "errors"
+    status, body = await world.submit(REQUESTER, view, target="demo-aksk", servers=names, reason=GOOD_REASON)
+    assert (status, body.strip()) == (200, "")
+    [request] = await world.runtime.store.list_requests()
+    assert request.submission_key == f"slack-view:{view['id']}"

@@ -119,3 +119,27 @@ async def test_no_decision_lands_on_a_request_a_concurrent_transition_closed(
     assert len(await store.decisions(req.id)) == landed
     assert not await store.add_decision(req.id, "U_LATE", Decision.APPROVE, None, while_in=pending)
     assert len(await store.decisions(req.id)) == landed
+
+
+async def test_identical_submissions_at_once_make_one_request(
+    store: Store, open_store: StoreFactory, make_request: Callable[..., NewRequest]
+) -> None:
+    """Two replicas recording the same submission (a replayed body) at the same moment: the unique
+    submission key, not a read before the write, leaves exactly one request with its servers."""
+    from bot.store import NewServer
+
+    replica_b = await open_store()
+    servers = [NewServer(f"s-{i}", f"web-{i}") for i in range(3)]
+    results = await asyncio.gather(
+        *(
+            (store if i % 2 else replica_b).create_request_once(
+                make_request(submission_key="slack-view:VRACE"), servers
+            )
+            for i in range(20)
+        )
+    )
+    assert sum(r.created for r in results) == 1
+    assert len({r.request.id for r in results}) == 1
+    only = await store.list_requests()
+    assert [r.id for r in only] == [results[0].request.id]
+    assert [s.server_id for s in await store.servers(only[0].id)] == ["s-0", "s-1", "s-2"]

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, insert, text
 
-from bot.store import Store
-from bot.store.schema import metadata
+from bot.store import Decision, NewRequest, Store
+from bot.store.schema import decisions, metadata, request_servers, requests
+from bot.store.store import MIGRATIONS_DIR
 
 StoreFactory = Callable[..., Awaitable[Store]]
+HEAD = "0002"
 
 
 async def _version(store: Store) -> list[str]:
@@ -25,13 +30,13 @@ async def test_migrate_is_idempotent(open_store: StoreFactory) -> None:
     store = await open_store()
     await store.migrate()
     await store.migrate()
-    assert await _version(store) == ["0001"]
+    assert await _version(store) == [HEAD]
 
 
 async def test_replicas_migrating_at_once_both_succeed(open_store: StoreFactory) -> None:
     replicas = [await open_store(migrate=False) for _ in range(3)]
     await asyncio.gather(*(r.migrate() for r in replicas))
-    assert await _version(replicas[0]) == ["0001"]
+    assert await _version(replicas[0]) == [HEAD]
     await replicas[1].ping()
 
 
@@ -48,3 +53,60 @@ def _is_alembic_table(change: object) -> bool:
     return (
         isinstance(change, tuple) and len(change) > 1 and getattr(change[1], "name", "") == "alembic_version"
     )
+
+
+async def test_upgrade_from_0001_keeps_every_row(open_store: StoreFactory) -> None:
+    """Adding the submission key must not rebuild `requests`: on SQLite a rebuild drops the table,
+    which cascades to its servers and decisions."""
+    store = await open_store(migrate=False)
+    now = datetime.now(UTC)
+
+    def at_0001_with_a_request(conn: Connection) -> int:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        request_id: int = conn.execute(
+            insert(requests)
+            .values(
+                target="prod-eu-de",
+                requester_id="U_REQ",
+                reason="INC-1",
+                password_mode="shared",
+                reboot="none",
+                approvals_required=2,
+                status="pending",
+                created_at=now,
+                updated_at=now,
+                expires_at=now + timedelta(hours=1),
+                message_refs={"card": "C1:1.0"},
+            )
+            .returning(requests.c.id)
+        ).scalar_one()
+        conn.execute(
+            insert(request_servers).values(
+                request_id=request_id, server_id="s-1", name="web-1", locked=False, phase="waiting"
+            )
+        )
+        conn.execute(
+            insert(decisions).values(
+                request_id=request_id, user_id="U_APP", decision="approve", created_at=now
+            )
+        )
+        return request_id
+
+    async with store._engine.begin() as conn:
+        request_id = await conn.run_sync(at_0001_with_a_request)
+    await store.migrate()
+
+    assert await _version(store) == [HEAD]
+    kept = await store.get_request(request_id)
+    assert kept is not None
+    assert kept.submission_key is None
+    assert kept.message_refs == {"card": "C1:1.0"}
+    assert [s.server_id for s in await store.servers(request_id)] == ["s-1"]
+    assert [(d.user_id, d.decision) for d in await store.decisions(request_id)] == [
+        ("U_APP", Decision.APPROVE)
+    ]
+    new = NewRequest("prod-eu-de", "U_REQ", "INC-2", kept.password_mode, kept.reboot, 1, kept.expires_at)
+    assert (await store.create_request_once(new, [])).created

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -292,3 +292,57 @@ async def test_audit_keeps_order_and_filters(store: Store, make_request: Callabl
     assert everything[1].request_id is None
     assert everything[1].detail == {}
     assert [e.event for e in await store.audit(limit=2)] == ["bot.started", "request.approved"]
+
+
+async def test_same_submission_key_again_returns_the_first_request_and_writes_nothing(
+    store: Store, make_request: Callable[..., NewRequest], make_servers: Callable[[int], list[NewServer]]
+) -> None:
+    first = await store.create_request_once(make_request(submission_key="slack-view:V1"), make_servers(2))
+    assert first.created
+    assert first.request.submission_key == "slack-view:V1"
+    before = await store.servers(first.request.id)
+
+    again = await store.create_request_once(
+        make_request(submission_key="slack-view:V1", reason="INC-43 a different body"), make_servers(5)
+    )
+    assert not again.created
+    assert again.request == first.request
+    assert await store.create_request(make_request(submission_key="slack-view:V1"), []) == first.request
+    assert await store.list_requests() == [first.request]
+    assert await store.servers(first.request.id) == before
+    assert await store.audit() == []
+    assert await store.request_for_submission("slack-view:V1") == first.request
+    assert await store.request_for_submission("slack-view:V2") is None
+
+
+async def test_requests_without_a_submission_key_never_collide(
+    store: Store, make_request: Callable[..., NewRequest]
+) -> None:
+    one = await store.create_request_once(make_request(), [])
+    two = await store.create_request_once(make_request(), [])
+    other_key = await store.create_request_once(make_request(submission_key="slack-view:V2"), [])
+    assert [one.created, two.created, other_key.created] == [True, True, True]
+    assert len({one.request.id, two.request.id, other_key.request.id}) == 3
+    assert one.request.submission_key is None
+
+
+async def test_take_over_preflight_is_compare_and_set(
+    store: Store, open_store: Callable[..., Awaitable[Store]], make_request: Callable[..., NewRequest]
+) -> None:
+    import asyncio
+
+    other = await open_store()
+    req = await store.create_request(make_request(), [])
+    later = req.updated_at + timedelta(minutes=3)
+    assert await store.take_over_preflight(req.id, req.updated_at - timedelta(seconds=1), later) is None
+    results = await asyncio.gather(
+        *((store if i % 2 else other).take_over_preflight(req.id, req.updated_at, later) for i in range(20))
+    )
+    winners = [r for r in results if r is not None]
+    assert len(winners) == 1
+    assert winners[0].updated_at == later
+    assert winners[0].status is RequestStatus.PREFLIGHT
+    # Taken over: it counts as fresh again; and a request past its pre-flight is never taken.
+    assert await store.take_over_preflight(req.id, req.updated_at, later) is None
+    await store.transition(req.id, {RequestStatus.PREFLIGHT}, RequestStatus.PENDING, now=req.updated_at)
+    assert await store.take_over_preflight(req.id, later, later) is None

@@ -148,7 +148,32 @@ async def test_stuck_preflight_is_checked_again(env: Env) -> None:
     servers = {s.name: s for s in await env.store.servers(request.id)}
     assert servers["noplug-01"].plugin_installed is False
     assert servers["noplug-01"].preflight_error
-    assert env.notifier.kinds(request.id) == ["request_ready"]
+    assert env.notifier.kinds(request.id) == ["ensure_shown", "request_ready"]
+
+
+@pytest.mark.both_databases
+async def test_a_request_its_process_never_announced_is_announced_once(make_env: EnvFactory) -> None:
+    """The process stopped between recording a request and telling anyone: recovery has the front end
+    show the requester what it missed (their DM with the number and Cancel) before the card, from one
+    replica only, however many passes and replicas find the request stuck at once."""
+    env = await make_env()
+    second = await env.replica("worker-second")
+    request = await env.insert_request(["web-01"], status=RequestStatus.PREFLIGHT)
+    later = datetime.now(UTC) + timedelta(minutes=3)
+    await asyncio.gather(
+        env.sweeper.recover(later), second.sweeper.recover(later), env.sweeper.recover(later)
+    )
+    await env.settle()
+    assert await env.status(request.id) == RequestStatus.PENDING
+    assert env.notifier.kinds(request.id) == ["ensure_shown", "request_ready"]
+    shown = env.notifier.of(request.id, "ensure_shown")[0].view
+    assert shown.request.status == RequestStatus.PREFLIGHT
+    assert shown.request.message_refs == {}, "nothing was shown yet: the front end sends the DM"
+    assert len(env.resets(dry_run=True)) == 1
+
+    await asyncio.gather(env.sweeper.recover(later + timedelta(minutes=3)), second.sweeper.recover())
+    await env.settle()
+    assert env.notifier.kinds(request.id) == ["ensure_shown", "request_ready"], "a later pass: nothing"
 
 
 async def test_slow_chat_does_not_let_another_replica_take_over(make_env: EnvFactory) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -178,3 +179,53 @@ async def test_cloud_failure_during_preflight_fails_with_a_sentence(env: Env) ->
     assert "Common.0001" in request.outcome_message
     assert env.notifier.events(request.id) == ["preflight_failed"]
     assert env.resets() == []
+
+
+async def _one_request_announced_once(env: Env, request_id: int) -> None:
+    assert [r.id for r in await env.store.list_requests()] == [request_id]
+    assert env.notifier.kinds(request_id) == ["request_submitted", "request_ready"]
+    assert [a.event for a in await env.store.audit(request_id)] == ["submitted", "preflight_passed"]
+    assert len(env.resets(dry_run=True)) == 1
+
+
+async def test_a_replayed_submission_returns_the_first_request_and_does_nothing(env: Env) -> None:
+    sub = _submission(submission_key="slack-view:V0001")
+    first = await env.workflow.submit(sub)
+    assert first.request is not None
+    await env.settle()
+    again = await env.workflow.submit(sub)
+    assert again.request is not None
+    assert again.request.id == first.request.id
+    # The path a front end with a deadline takes (check, then record) finds it too.
+    checked, errors = await env.workflow.check(sub)
+    assert checked is not None, errors
+    assert (await env.workflow.record(checked)).id == first.request.id
+    await env.settle()
+    await _one_request_announced_once(env, first.request.id)
+
+
+@pytest.mark.both_databases
+async def test_the_same_submission_on_two_replicas_at_once_makes_one_request(make_env: EnvFactory) -> None:
+    env = await make_env()
+    second = await env.replica("worker-second")
+    sub = _submission(submission_key="slack-view:V0002")
+    checks = [await replica.workflow.check(sub) for replica in (env.main, second)]
+    recorded = await asyncio.gather(
+        *(
+            replica.workflow.record(checked)
+            for replica, (checked, _) in zip((env.main, second), checks)
+            if checked
+        )
+    )
+    assert len(recorded) == 2
+    assert recorded[0].id == recorded[1].id
+    await env.settle()
+    await _one_request_announced_once(env, recorded[0].id)
+
+
+async def test_submissions_without_a_key_are_never_taken_for_replays(env: Env) -> None:
+    first = await env.workflow.submit(_submission())
+    second = await env.workflow.submit(_submission())
+    assert first.request is not None
+    assert second.request is not None
+    assert first.request.id != second.request.id
