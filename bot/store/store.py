@@ -537,18 +537,19 @@ class Store:
             row = (await conn.execute(stmt)).mappings().first()
         return None if row is None else _request(row)
 
-    async def take_over_preflight(
-        self, request_id: int, stuck_before: datetime, now: datetime
+    async def take_over_stalled(
+        self, request_id: int, status: RequestStatus, stalled_before: datetime, now: datetime
     ) -> RequestRecord | None:
-        """Compare-and-set on `updated_at`: one replica, and only one, picks up a pre-flight that has not
-        moved since `stuck_before` (its process stopped); it counts from `now` again, so a later pass
-        leaves it alone unless it gets stuck once more."""
+        """Compare-and-set on `updated_at`: one replica, and only one, picks up a request in `status` that
+        has not moved since `stalled_before` (a pre-flight whose process stopped, a pending request whose
+        messages may be missing); it counts from `now` again, so a later pass leaves it alone unless it
+        stalls once more."""
         stmt = (
             update(_R)
             .where(
                 _R.c.id == request_id,
-                _R.c.status == RequestStatus.PREFLIGHT.value,
-                _R.c.updated_at <= stuck_before,
+                _R.c.status == status.value,
+                _R.c.updated_at <= stalled_before,
             )
             .values(updated_at=now)
             .returning(_R)

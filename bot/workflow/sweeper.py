@@ -54,19 +54,25 @@ class Sweeper:
             if await store.mark_reminded(request.id, now):
                 view = await self.workflow.view_of(request)
                 await notify_safely(self.workflow.notifier.remind_approvers(view), "remind_approvers")
-        await self.show_unseen(now - self.settings.show_again_after)
+        await self.show_unseen(now - self.settings.show_again_after, now)
         self.workflow.inventory.refresh_stale()
         erased = await store.erase_expired_reveals(now)
         if erased:
             log.info("erased %d unrevealed password(s) past their time to live", erased)
         await self.recover(now)
 
-    async def show_unseen(self, pending_since: datetime) -> None:
+    async def show_unseen(self, pending_since: datetime, now: datetime | None = None) -> None:
         """A card or DM that could not be posted (the chat was down) must not leave a request invisible
-        until it expires: the front end posts what is missing, and skips what it already showed."""
-        for request in await self.workflow.store.requests_in({RequestStatus.PENDING}):
-            if request.updated_at <= pending_since:
-                view = await self.workflow.view_of(request)
+        until it expires: the front end posts what is missing, and skips what it already showed. One
+        replica per request and pass (compare-and-set), so two sweeping at once never post it twice."""
+        now = now or datetime.now(UTC)
+        store = self.workflow.store
+        for request in await store.requests_in({RequestStatus.PENDING}):
+            if request.updated_at > pending_since:
+                continue
+            taken = await store.take_over_stalled(request.id, RequestStatus.PENDING, pending_since, now)
+            if taken is not None:
+                view = await self.workflow.view_of(taken)
                 await notify_safely(self.workflow.notifier.ensure_shown(view), "ensure_shown")
 
     async def recover(self, now: datetime | None = None) -> None:
@@ -91,6 +97,6 @@ class Sweeper:
             if request.updated_at > stuck_before:
                 continue
             # One replica per stuck pre-flight, and once per stall: the requester's DM is sent once.
-            taken = await store.take_over_preflight(request.id, stuck_before, now)
+            taken = await store.take_over_stalled(request.id, RequestStatus.PREFLIGHT, stuck_before, now)
             if taken is not None:
                 tasks.spawn(self.workflow.resume_preflight(taken), name=f"preflight-{request.id}")

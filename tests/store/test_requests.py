@@ -326,7 +326,7 @@ async def test_requests_without_a_submission_key_never_collide(
     assert one.request.submission_key is None
 
 
-async def test_take_over_preflight_is_compare_and_set(
+async def test_take_over_stalled_is_compare_and_set(
     store: Store, open_store: Callable[..., Awaitable[Store]], make_request: Callable[..., NewRequest]
 ) -> None:
     import asyncio
@@ -334,15 +334,22 @@ async def test_take_over_preflight_is_compare_and_set(
     other = await open_store()
     req = await store.create_request(make_request(), [])
     later = req.updated_at + timedelta(minutes=3)
-    assert await store.take_over_preflight(req.id, req.updated_at - timedelta(seconds=1), later) is None
+    pre = RequestStatus.PREFLIGHT
+    assert await store.take_over_stalled(req.id, pre, req.updated_at - timedelta(seconds=1), later) is None
     results = await asyncio.gather(
-        *((store if i % 2 else other).take_over_preflight(req.id, req.updated_at, later) for i in range(20))
+        *(
+            (other if i % 2 else store).take_over_stalled(req.id, pre, req.updated_at, later)
+            for i in range(20)
+        )
     )
     winners = [r for r in results if r is not None]
     assert len(winners) == 1
     assert winners[0].updated_at == later
     assert winners[0].status is RequestStatus.PREFLIGHT
-    # Taken over: it counts as fresh again; and a request past its pre-flight is never taken.
-    assert await store.take_over_preflight(req.id, req.updated_at, later) is None
+    # Taken over: it counts as fresh again; and a request in another status is never taken.
+    assert await store.take_over_stalled(req.id, pre, req.updated_at, later) is None
     await store.transition(req.id, {RequestStatus.PREFLIGHT}, RequestStatus.PENDING, now=req.updated_at)
-    assert await store.take_over_preflight(req.id, later, later) is None
+    assert await store.take_over_stalled(req.id, pre, later, later) is None
+    taken = await store.take_over_stalled(req.id, RequestStatus.PENDING, later, later + timedelta(minutes=1))
+    assert taken is not None
+    assert taken.status is RequestStatus.PENDING

@@ -103,3 +103,23 @@ async def test_pending_requests_are_shown_again_only_once_they_have_waited(env: 
     assert env.notifier.of(request.id, "ensure_shown") == []
     await env.sweeper.show_unseen(pending_since=now + timedelta(seconds=1))
     assert [n.view.request.id for n in env.notifier.of(request.id, "ensure_shown")] == [request.id]
+
+
+async def test_two_replicas_sweeping_at_once_show_a_pending_request_once(env: Env) -> None:
+    """Only the replica that wins the compare-and-set asks the front end; the other leaves it alone."""
+    from datetime import UTC, datetime, timedelta
+
+    request = await env.submit_ready(["web-01"])
+    other = await env.replica("other")
+    later = datetime.now(UTC) + timedelta(minutes=2)
+    since = later - timedelta(minutes=1)
+    await asyncio.gather(
+        env.sweeper.show_unseen(pending_since=since, now=later),
+        other.sweeper.show_unseen(pending_since=since, now=later),
+    )
+    assert len(env.notifier.of(request.id, "ensure_shown")) == 1
+    # Shown: the next pass within the minute leaves it alone; one a minute later asks again.
+    await env.sweeper.show_unseen(pending_since=later - timedelta(seconds=1), now=later)
+    assert len(env.notifier.of(request.id, "ensure_shown")) == 1
+    await env.sweeper.show_unseen(pending_since=later, now=later + timedelta(minutes=1))
+    assert len(env.notifier.of(request.id, "ensure_shown")) == 2
