@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack import ids
 from bot.slack.blocks.modals import deny_modal, notice_modal
 from bot.slack.context import ACK_BUDGET_S, SlackContext
-from bot.slack.replies import Click, tell_clicker
+from bot.slack.replies import Click, on_click, tell_clicker
 from bot.store.records import Decision
 from bot.workflow import OPEN_STATUSES, STATUS_WORDS
 
@@ -20,19 +20,8 @@ log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, ctx: SlackContext) -> None:
-    @app.action(ids.APPROVE_ACTION)
-    async def approve(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        await ack()
-        ctx.tasks.spawn(_approve(ctx, client, Click.of(body, action)), name="approve-click")
-
-    @app.action(ids.DENY_ACTION)
-    async def deny(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        await ack()
-        ctx.tasks.spawn(_open_deny(ctx, client, Click.of(body, action)), name="deny-click")
+    on_click(app, ctx, ids.APPROVE_ACTION, _approve)
+    on_click(app, ctx, ids.DENY_ACTION, _open_deny)
 
     @app.view(ids.DENY_MODAL)
     async def deny_reason(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:

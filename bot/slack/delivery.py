@@ -5,9 +5,8 @@ from __future__ import annotations
 import contextlib
 import logging
 from datetime import UTC, datetime
-from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.logs import registered_secret
@@ -15,7 +14,7 @@ from bot.slack import ids
 from bot.slack.blocks.dm import reveal_done
 from bot.slack.blocks.modals import notice_modal, reveal_modal
 from bot.slack.context import SlackContext
-from bot.slack.replies import Click, tell_clicker
+from bot.slack.replies import Click, on_click, tell_clicker
 from bot.store.records import RevealOutcome
 
 log = logging.getLogger(__name__)
@@ -30,19 +29,8 @@ REVEAL_REFUSALS = {
 
 
 def register(app: AsyncApp, ctx: SlackContext) -> None:
-    @app.action(ids.CANCEL_ACTION)
-    async def cancel(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        await ack()
-        ctx.tasks.spawn(_cancel(ctx, client, Click.of(body, action)), name="cancel-click")
-
-    @app.action(ids.REVEAL_ACTION)
-    async def reveal(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        await ack()
-        ctx.tasks.spawn(_reveal(ctx, client, Click.of(body, action)), name="reveal-click")
+    on_click(app, ctx, ids.CANCEL_ACTION, _cancel)
+    on_click(app, ctx, ids.REVEAL_ACTION, _reveal)
 
 
 async def _cancel(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:

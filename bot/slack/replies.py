@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack.context import SlackContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,3 +48,18 @@ async def tell_clicker(client: AsyncWebClient, click: Click, text: str) -> None:
     """Answers the clicker only, where they clicked."""
     if click.channel:
         await client.chat_postEphemeral(channel=click.channel, user=click.user_id, text=text)
+
+
+ClickWork = Callable[[SlackContext, AsyncWebClient, Click], Coroutine[Any, Any, None]]
+
+
+def on_click(app: AsyncApp, ctx: SlackContext, action_id: str, work: ClickWork) -> None:
+    """A button acked at once; its work runs as a background task holding only the `Click`."""
+
+    async def listener(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        ctx.tasks.spawn(work(ctx, client, Click.of(body, action)), name=f"{action_id}-click")
+
+    app.action(action_id)(listener)

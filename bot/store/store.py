@@ -25,6 +25,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     RowMapping,
+    Select,
     String,
     Text,
     and_,
@@ -283,12 +284,9 @@ class Store:
                 )
             row = (await conn.execute(stmt)).mappings().first()
             if row is None:
+                assert new.submission_key is not None  # only a keyed insert skips on conflict
                 # Under READ COMMITTED this new statement sees the row the conflicting insert committed.
-                earlier = (
-                    (await conn.execute(select(_R).where(_R.c.submission_key == new.submission_key)))
-                    .mappings()
-                    .one()
-                )
+                earlier = (await conn.execute(_by_submission(new.submission_key))).mappings().one()
                 return CreatedRequest(_request(earlier), created=False)
             if servers:
                 await conn.execute(
@@ -312,9 +310,8 @@ class Store:
 
     async def request_for_submission(self, submission_key: str) -> RequestRecord | None:
         """The request created from this submission, if any (see `NewRequest.submission_key`)."""
-        query = select(_R).where(_R.c.submission_key == submission_key)
         async with self._begin() as conn:
-            row = (await conn.execute(query)).mappings().first()
+            row = (await conn.execute(_by_submission(submission_key))).mappings().first()
         return None if row is None else _request(row)
 
     async def get_request(self, request_id: int) -> RequestRecord | None:
@@ -1003,6 +1000,10 @@ def _request(row: RowMapping) -> RequestRecord:
         message_refs=dict(row["message_refs"] or {}),
         submission_key=row["submission_key"],
     )
+
+
+def _by_submission(submission_key: str) -> Select[Any]:
+    return select(_R).where(_R.c.submission_key == submission_key)
 
 
 # A request of 10,000 servers is read several times per run: plain rows in the record's field order,

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.store.records import RequestStatus
+from bot.store.records import RequestRecord, RequestStatus
 from bot.workflow.execution import Executor
 from bot.workflow.ports import notify_safely
 from bot.workflow.service import Workflow
@@ -66,14 +66,23 @@ class Sweeper:
         until it expires: the front end posts what is missing, and skips what it already showed. One
         replica per request and pass (compare-and-set), so two sweeping at once never post it twice."""
         now = now or datetime.now(UTC)
+        for request in await self._take_stalled(RequestStatus.PENDING, pending_since, now):
+            view = await self.workflow.view_of(request)
+            await notify_safely(self.workflow.notifier.ensure_shown(view), "ensure_shown")
+
+    async def _take_stalled(
+        self, status: RequestStatus, stalled_before: datetime, now: datetime
+    ) -> list[RequestRecord]:
+        """Requests in `status` that have not moved since `stalled_before`, each one taken by this
+        replica alone (compare-and-set), so two replicas sweeping at once never act on it twice."""
         store = self.workflow.store
-        for request in await store.requests_in({RequestStatus.PENDING}):
-            if request.updated_at > pending_since:
-                continue
-            taken = await store.take_over_stalled(request.id, RequestStatus.PENDING, pending_since, now)
-            if taken is not None:
-                view = await self.workflow.view_of(taken)
-                await notify_safely(self.workflow.notifier.ensure_shown(view), "ensure_shown")
+        taken: list[RequestRecord] = []
+        for request in await store.requests_in({status}):
+            if request.updated_at <= stalled_before:
+                won = await store.take_over_stalled(request.id, status, stalled_before, now)
+                if won is not None:
+                    taken.append(won)
+        return taken
 
     async def recover(self, now: datetime | None = None) -> None:
         """Picks up what a stopped process left: approved, executing without heartbeat, preflight."""
@@ -92,11 +101,7 @@ class Sweeper:
                     self.executor.resume(taken, previous_worker=request.claimed_by),
                     name=f"resume-{request.id}",
                 )
+        # One replica per stuck pre-flight, and once per stall: the requester's DM is sent once.
         stuck_before = now - self.settings.preflight_stuck_after
-        for request in await store.requests_in({RequestStatus.PREFLIGHT}):
-            if request.updated_at > stuck_before:
-                continue
-            # One replica per stuck pre-flight, and once per stall: the requester's DM is sent once.
-            taken = await store.take_over_stalled(request.id, RequestStatus.PREFLIGHT, stuck_before, now)
-            if taken is not None:
-                tasks.spawn(self.workflow.resume_preflight(taken), name=f"preflight-{request.id}")
+        for request in await self._take_stalled(RequestStatus.PREFLIGHT, stuck_before, now):
+            tasks.spawn(self.workflow.resume_preflight(request), name=f"preflight-{request.id}")
