@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import sqlite3
 import zlib
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -958,6 +959,19 @@ def _upgrade_to_head(connection: Connection) -> None:
     command.upgrade(config, "head")
 
 
+def use_wal(cursor: Any) -> None:
+    """WAL is kept in the file: the first connection to a new database switches it for all later ones.
+    Connections opening the file at the same moment (replicas starting together) can be told "database
+    is locked" at once, without the busy timeout, while another one switches it or recovers its log;
+    such a connection goes on, and finds the file in WAL at its next transaction."""
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc):
+            raise
+        log.info("another connection holds the database while this one opens; WAL is left to it")
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     """WAL and a busy timeout so writers in one process queue up; we issue BEGIN ourselves (see below)."""
 
@@ -967,9 +981,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            if not _is_memory(engine.url):
-                cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
+            if not _is_memory(engine.url):
+                use_wal(cursor)
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
         finally:

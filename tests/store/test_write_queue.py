@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -60,3 +61,26 @@ async def test_sqlite_writers_of_one_process_never_meet_the_busy_handler(
             assert len(await store.decisions(req.id)) == 8
     finally:
         await store.close()
+
+
+def test_a_connection_that_meets_a_locked_file_while_opening_goes_on(tmp_path: Path) -> None:
+    """Replicas opening a new SQLite file at once: the one told 'locked' must not fail to connect."""
+    path = tmp_path / "bot.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    opener = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        holder.execute("CREATE TABLE t (x INTEGER)")
+        holder.execute("BEGIN EXCLUSIVE")
+        cursor = opener.cursor()
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            cursor.execute("PRAGMA journal_mode=WAL")  # what SQLite answers: no waiting
+        store_module.use_wal(cursor)  # goes on
+        holder.execute("COMMIT")
+        store_module.use_wal(cursor)
+        assert opener.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        opener.close()
+        with pytest.raises(sqlite3.ProgrammingError):
+            store_module.use_wal(cursor)  # anything but a lock still fails
+    finally:
+        holder.close()
+        opener.close()
