@@ -9,12 +9,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain import Decision
 from bot.slack import ids
 from bot.slack.blocks.modals import deny_modal, notice_modal
 from bot.slack.context import ACK_BUDGET_S, SlackContext
 from bot.slack.replies import Click, on_click, tell_clicker
-from bot.store.records import Decision
-from bot.workflow import OPEN_STATUSES, STATUS_WORDS
 
 log = logging.getLogger(__name__)
 
@@ -80,13 +79,7 @@ async def _open_deny(ctx: SlackContext, client: AsyncWebClient, click: Click) ->
     refusal: str | None = "This button is damaged; nothing was denied." if request_id is None else None
     if request_id is not None:
         try:
-            request = await asyncio.wait_for(ctx.workflow.store.get_request(request_id), 1.0)
-            if request is None:
-                refusal = f"There is no request #{request_id}."
-            else:
-                refusal = await asyncio.wait_for(ctx.workflow.policy.refuse_decision(user_id, request), 1.0)
-                if refusal is None and request.status not in OPEN_STATUSES:
-                    refusal = f"Request #{request_id} is already {STATUS_WORDS[request.status]}."
+            refusal = await asyncio.wait_for(ctx.workflow.may_decide(request_id, user_id), 2.0)
         except Exception as exc:  # decide() checks again on submit; the modal must open in time
             log.warning("pre-check of deny #%s skipped: %s", request_id, exc)
     if refusal or request_id is None:

@@ -76,7 +76,7 @@ async def _subcommand(ctx: SlackContext, word: str, arg: str, user_id: str) -> s
 async def _open_modal(
     ctx: SlackContext, client: AsyncWebClient, user_id: str, trigger_id: str, prefill_text: str
 ) -> None:
-    targets = await ctx.workflow.policy.requestable_targets(user_id)
+    targets = await ctx.workflow.requestable_targets(user_id)
     if not targets:
         view = notice_modal(
             "Not allowed",
@@ -84,8 +84,8 @@ async def _open_modal(
             "Ask the bot's operator to add you to a target's requesters.",
         )
     else:
-        patterns = {ctx.workflow.targets[t].reason_pattern for t in targets} - {None}
-        hint = f"Must match {next(iter(patterns))}" if len(patterns) == 1 else None
+        pattern = ctx.workflow.reason_hint(targets)
+        hint = f"Must match {pattern}" if pattern else None
         prefill = "\n".join(prefill_text.replace(",", " ").split())
         if prefill:
             view = request_modal(targets, prefill=prefill, reason_hint=hint)

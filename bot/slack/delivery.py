@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain import RevealOutcome
 from bot.logs import registered_secret
 from bot.slack import ids
 from bot.slack.blocks.dm import reveal_done
 from bot.slack.blocks.modals import notice_modal, reveal_modal
 from bot.slack.context import SlackContext
 from bot.slack.replies import Click, on_click, tell_clicker
-from bot.store.records import RevealOutcome
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ from datetime import datetime
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain import RequestStatus
 from bot.slack.blocks.card import approval_card, card_text, results_thread
 from bot.slack.blocks.common import STATUS_EMOJI, escape
 from bot.slack.blocks.dm import ephemeral_passwords, requester_status, reveal_offer
-from bot.store.records import RequestStatus
 from bot.workflow import OPEN_STATUSES, DeliveredSecret, EventKind, RequestView, WorkflowEvent
 
 log = logging.getLogger(__name__)

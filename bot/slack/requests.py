@@ -11,10 +11,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain import PasswordMode, RebootMode, RequestRecord
 from bot.slack import ids
 from bot.slack.blocks.modals import notice_modal, server_option_dict
 from bot.slack.context import ACK_BUDGET_S, SlackContext
-from bot.store.records import PasswordMode, RebootMode, RequestRecord
 from bot.workflow import Field, InventoryUnavailable, Submission
 
 log = logging.getLogger(__name__)
@@ -208,14 +208,9 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
         user_id = str(body["user"]["id"])
         values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
         target = _selected(values, ids.TARGET_BLOCK, ids.TARGET_ACTION)
-        if target is None:
-            allowed = await ctx.workflow.policy.requestable_targets(user_id)
-            target = allowed[0] if len(allowed) == 1 else None
-        if target is None or not await ctx.workflow.policy.may_request(user_id, target):
-            await ack(options=[])
-            return
         try:
-            options = await ctx.workflow.inventory.search_rendered(
+            options = await ctx.workflow.search_servers(
+                user_id,
                 target,
                 str(body.get("value") or ""),
                 server_option_dict,

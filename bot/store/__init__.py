@@ -1,7 +1,7 @@
 """Persistence for the bot: requests, approvals, audit trail and sealed one-time secrets."""
 
-from bot.store.errors import SecretUnreadable, StoreError, StoreUnavailable, UnknownRequest
-from bot.store.records import (
+# The domain's words are re-exported because the store's API speaks them; they live in bot.domain.
+from bot.domain import (
     FINAL_STATUSES,
     AuditRecord,
     Decision,
@@ -13,11 +13,11 @@ from bot.store.records import (
     RequestRecord,
     RequestStatus,
     RevealOutcome,
-    RevealResult,
     ServerPhase,
     ServerRecord,
-    ServerUpdate,
 )
+from bot.store.errors import SecretUnreadable, StoreError, StoreUnavailable, UnknownRequest
+from bot.store.records import RevealResult, ServerUpdate
 from bot.store.sealing import Sealer, generate_key, split_keys
 from bot.store.store import Store
 

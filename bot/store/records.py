@@ -1,120 +1,11 @@
-"""Plain records that cross the store's boundary, so the workflow never sees SQLAlchemy rows."""
+"""What crosses the store's boundary besides the domain's records: row changes and transaction results."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-
-class RequestStatus(StrEnum):
-    """Every state a reset request can be in; the allowed moves live in bot/workflow/states.py."""
-
-    PREFLIGHT = "preflight"
-    PENDING = "pending"
-    APPROVED = "approved"
-    EXECUTING = "executing"
-    SUCCEEDED = "succeeded"
-    PARTLY_FAILED = "partly_failed"
-    FAILED = "failed"
-    DENIED = "denied"
-    CANCELLED = "cancelled"
-    EXPIRED = "expired"
-
-    @property
-    def is_final(self) -> bool:
-        return self in FINAL_STATUSES
-
-
-FINAL_STATUSES = frozenset(
-    {
-        RequestStatus.SUCCEEDED,
-        RequestStatus.PARTLY_FAILED,
-        RequestStatus.FAILED,
-        RequestStatus.DENIED,
-        RequestStatus.CANCELLED,
-        RequestStatus.EXPIRED,
-    }
-)
-
-
-class PasswordMode(StrEnum):
-    SHARED = "shared"
-    PER_SERVER = "per_server"
-
-
-class RebootMode(StrEnum):
-    NONE = "none"
-    SOFT = "soft"
-    HARD = "hard"
-
-
-class ServerPhase(StrEnum):
-    """Where one server of a request stands; `SENT` means the cloud may or may not have acted."""
-
-    WAITING = "waiting"
-    SKIPPED = "skipped"
-    SENT = "sent"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    UNKNOWN = "unknown"
-
-
-class Decision(StrEnum):
-    APPROVE = "approve"
-    DENY = "deny"
-
-
-@dataclass(frozen=True)
-class NewServer:
-    """A server as resolved at submission and pre-flight time."""
-
-    server_id: str
-    name: str
-    os_type: str | None = None
-    cloud_status: str | None = None
-    locked: bool = False
-    plugin_installed: bool | None = None
-    preflight_error: str | None = None
-
-    @property
-    def resettable(self) -> bool:
-        return self.preflight_error is None
-
-
-@dataclass(frozen=True)
-class NewRequest:
-    target: str
-    requester_id: str
-    reason: str
-    password_mode: PasswordMode
-    reboot: RebootMode
-    approvals_required: int
-    expires_at: datetime
-    status: RequestStatus = RequestStatus.PREFLIGHT
-    submission_key: str | None = None
-    """Names the one submission this request comes from (a front end's form id): the same key again
-    creates nothing new. None: no such key (every create is a new request)."""
-
-
-@dataclass(frozen=True)
-class ServerRecord:
-    request_id: int
-    server_id: str
-    name: str
-    os_type: str | None
-    cloud_status: str | None
-    locked: bool
-    plugin_installed: bool | None
-    preflight_error: str | None
-    phase: ServerPhase
-    error_code: str | None
-    error_message: str | None
-
-    @property
-    def resettable(self) -> bool:
-        return self.preflight_error is None
+from bot.domain import RequestRecord, RequestStatus, RevealOutcome, ServerPhase
 
 
 @dataclass(frozen=True)
@@ -134,60 +25,12 @@ class ServerUpdate:
 
 
 @dataclass(frozen=True)
-class RequestRecord:
-    id: int
-    target: str
-    requester_id: str
-    reason: str
-    password_mode: PasswordMode
-    reboot: RebootMode
-    approvals_required: int
-    status: RequestStatus
-    created_at: datetime
-    updated_at: datetime
-    expires_at: datetime
-    outcome_message: str | None = None
-    claimed_by: str | None = None
-    heartbeat_at: datetime | None = None
-    reminded_at: datetime | None = None
-    message_refs: dict[str, str] = field(default_factory=dict)
-    submission_key: str | None = None
-
-
-@dataclass(frozen=True)
 class CreatedRequest:
     """What `Store.create_request_once` did: `created` is False when a request with the same
     submission key already existed (a replayed submission); `request` is then that earlier one."""
 
     request: RequestRecord
     created: bool
-
-
-@dataclass(frozen=True)
-class DecisionRecord:
-    request_id: int
-    user_id: str
-    decision: Decision
-    reason: str | None
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class AuditRecord:
-    id: int
-    request_id: int | None
-    actor: str
-    event: str
-    detail: dict[str, Any]
-    created_at: datetime
-
-
-class RevealOutcome(StrEnum):
-    REVEALED = "revealed"
-    ALREADY_REVEALED = "already_revealed"
-    EXPIRED = "expired"
-    NOT_FOUND = "not_found"
-    WRONG_USER = "wrong_user"
 
 
 @dataclass(frozen=True)

@@ -48,17 +48,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
-from bot.store import schema
-from bot.store.errors import StoreUnavailable, UnknownRequest
-from bot.store.group_commit import GroupCommit
-from bot.store.records import (
-    ApprovalOutcome,
-    AuditEntry,
+from bot.domain import (
     AuditRecord,
-    CreatedRequest,
     Decision,
     DecisionRecord,
-    FinishedExecution,
     NewRequest,
     NewServer,
     PasswordMode,
@@ -66,9 +59,18 @@ from bot.store.records import (
     RequestRecord,
     RequestStatus,
     RevealOutcome,
-    RevealResult,
     ServerPhase,
     ServerRecord,
+)
+from bot.store import schema
+from bot.store.errors import StoreUnavailable, UnknownRequest
+from bot.store.group_commit import GroupCommit
+from bot.store.records import (
+    ApprovalOutcome,
+    AuditEntry,
+    CreatedRequest,
+    FinishedExecution,
+    RevealResult,
     ServerUpdate,
 )
 from bot.store.sealing import Sealer

@@ -1,7 +1,21 @@
-"""The request workflow, free of any chat front end: states, policy, execution, recovery."""
+"""The request workflow, free of any chat front end: states, policy, execution, recovery.
 
+A front end's only door into the bot: it re-exports the domain's words front ends draw with.
+"""
+
+from bot.domain import (
+    Decision,
+    DecisionRecord,
+    PasswordMode,
+    RebootMode,
+    RequestRecord,
+    RequestStatus,
+    RevealOutcome,
+    ServerPhase,
+    ServerRecord,
+)
 from bot.workflow.execution import ExecutionSettings, Executor, SealedPasswords
-from bot.workflow.inventory import Inventory, InventoryUnavailable, Resolution
+from bot.workflow.inventory import Inventory, InventoryUnavailable, Resolution, ServerChoice
 from bot.workflow.policy import Policy
 from bot.workflow.ports import (
     DeliveredSecret,
@@ -20,6 +34,8 @@ __all__ = [
     "OPEN_STATUSES",
     "STATUS_WORDS",
     "ActionResult",
+    "Decision",
+    "DecisionRecord",
     "DeliveredSecret",
     "Directory",
     "EventKind",
@@ -29,10 +45,18 @@ __all__ = [
     "Inventory",
     "InventoryUnavailable",
     "Notifier",
+    "PasswordMode",
     "Policy",
+    "RebootMode",
+    "RequestRecord",
+    "RequestStatus",
     "RequestView",
     "Resolution",
+    "RevealOutcome",
     "SealedPasswords",
+    "ServerChoice",
+    "ServerPhase",
+    "ServerRecord",
     "Submission",
     "SubmitResult",
     "SweepSettings",

@@ -18,21 +18,14 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from bot.config import Target
+from bot.domain import PasswordMode, RebootMode, RequestRecord, RequestStatus, ServerPhase, ServerRecord
 from bot.ecs import EcsClient, ResetOutcome, ServerResetResult
 from bot.logs import bind_request, forget_secret, register_secret
 from bot.metrics import EXECUTION_SECONDS, REQUESTS, SERVER_RESETS
 from bot.passwords import generate_password
 from bot.store import Store
 from bot.store.group_commit import GroupCommit
-from bot.store.records import (
-    PasswordMode,
-    RebootMode,
-    RequestRecord,
-    RequestStatus,
-    ServerPhase,
-    ServerRecord,
-    ServerUpdate,
-)
+from bot.store.records import ServerUpdate
 from bot.workflow.ports import (
     DeliveredSecret,
     EventKind,

@@ -24,7 +24,7 @@ class _Snapshot:
     by_name: dict[str, list[Server]] = field(default_factory=dict)
     by_ip: dict[str, list[Server]] = field(default_factory=dict)
     haystacks: list[tuple[str, Server]] = field(default_factory=list)
-    rendered: dict[Callable[[Server], Any], dict[str, Any]] = field(default_factory=dict)
+    rendered: dict[Callable[[ServerChoice], Any], dict[str, Any]] = field(default_factory=dict)
     """Per renderer, what each server was rendered to (by server id); lives and dies with the list."""
 
     @classmethod
@@ -38,6 +38,24 @@ class _Snapshot:
             haystack = " ".join([server.name.lower(), server.id.lower(), *server.addresses])
             snap.haystacks.append((haystack, server))
         return snap
+
+
+@dataclass(frozen=True)
+class ServerChoice:
+    """One server as a person choosing among them sees it: the workflow's own type, so front ends never
+    depend on the cloud client's models. `address`: its first IP (None when it has none); `status`: the
+    cloud's word for its state (ACTIVE, SHUTOFF, ...)."""
+
+    server_id: str
+    name: str
+    address: str | None
+    os_type: str | None
+    status: str
+
+    @classmethod
+    def of(cls, server: Server) -> ServerChoice:
+        address = server.addresses[0] if server.addresses else None
+        return cls(server.id, server.name, address, server.os_type, server.status)
 
 
 @dataclass(frozen=True)
@@ -127,7 +145,7 @@ class Inventory:
         self,
         target: str,
         query: str,
-        render: Callable[[Server], T],
+        render: Callable[[ServerChoice], T],
         *,
         limit: int = 100,
         max_wait_s: float = 2.0,
@@ -140,7 +158,7 @@ class Inventory:
         for server in self._search(snap, query, limit):
             item = done.get(server.id)
             if item is None:
-                item = done[server.id] = render(server)
+                item = done[server.id] = render(ServerChoice.of(server))
             out.append(item)
         return out
 

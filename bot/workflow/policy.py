@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 
 from bot.config import Principals, Target
-from bot.store.records import RequestRecord
+from bot.domain import RequestRecord
 from bot.workflow.ports import Directory
 
 log = logging.getLogger(__name__)

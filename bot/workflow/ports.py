@@ -9,8 +9,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from bot.domain import DecisionRecord, RequestRecord, ServerPhase, ServerRecord
 from bot.metrics import NOTIFICATION_FAILURES
-from bot.store.records import DecisionRecord, RequestRecord, ServerPhase, ServerRecord
 
 log = logging.getLogger(__name__)
 

@@ -10,17 +10,13 @@ import asyncio
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TypeVar
 
 from bot.config import Target
-from bot.ecs import EcsClient, EcsError, EcsNotFound, ResetOutcome
-from bot.logs import bind_request
-from bot.metrics import REQUESTS
-from bot.passwords import generate_password
-from bot.store import Store
-from bot.store.records import (
+from bot.domain import (
     Decision,
     NewRequest,
     NewServer,
@@ -29,11 +25,15 @@ from bot.store.records import (
     RequestRecord,
     RequestStatus,
     RevealOutcome,
-    RevealResult,
-    ServerUpdate,
 )
+from bot.ecs import EcsClient, EcsError, EcsNotFound, ResetOutcome
+from bot.logs import bind_request
+from bot.metrics import REQUESTS
+from bot.passwords import generate_password
+from bot.store import Store
+from bot.store.records import RevealResult, ServerUpdate
 from bot.workflow.execution import Executor, SealedPasswords, delivered_secrets, utcnow
-from bot.workflow.inventory import Inventory, InventoryUnavailable
+from bot.workflow.inventory import Inventory, InventoryUnavailable, ServerChoice
 from bot.workflow.policy import Policy
 from bot.workflow.ports import (
     DeliveredSecret,
@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 _PARTIES_KEPT = 4096  # requests whose requester and target this process remembers
 
 MAX_REASON_LENGTH = 1000
+
+T = TypeVar("T")
 
 
 class Field(StrEnum):
@@ -147,6 +149,51 @@ class Workflow:
             return None
         await self.store.add_audit(request_id, user_id, "decision_refused", {"why": refusal})
         return ActionResult(False, refusal)
+
+    # -- questions a front end asks before drawing a form ---------------------------------------
+
+    async def requestable_targets(self, user_id: str) -> list[str]:
+        """The targets (config names, in config order) this user may request resets on; may be empty."""
+        return await self.policy.requestable_targets(user_id)
+
+    def reason_hint(self, targets: Iterable[str]) -> str | None:
+        """The one `reason_pattern` these targets share, to show beside the reason field; None when
+        none has a pattern or they differ (the check on submit names the one that applies)."""
+        patterns = {self.targets[t].reason_pattern for t in targets if t in self.targets} - {None}
+        return next(iter(patterns)) if len(patterns) == 1 else None
+
+    async def may_decide(self, request_id: int, user_id: str) -> str | None:
+        """Why this user cannot approve or deny request `request_id` now (a sentence for them), or None
+        when they may. A pre-check only: `decide` checks again. Raises StoreUnavailable."""
+        request = await self.store.get_request(request_id)
+        if request is None:
+            return f"There is no request #{request_id}."
+        refusal = await self.policy.refuse_decision(user_id, request)
+        if refusal is None and request.status not in OPEN_STATUSES:
+            refusal = f"Request #{request_id} is already {STATUS_WORDS[request.status]}."
+        return refusal
+
+    async def search_servers(
+        self,
+        user_id: str,
+        target: str | None,
+        query: str,
+        render: Callable[[ServerChoice], T],
+        *,
+        limit: int = 100,
+        max_wait_s: float = 2.0,
+    ) -> list[T]:
+        """Servers of `target` whose name, ID or IP contains `query` (prefix matches first, at most
+        `limit`), each passed through `render` once per server list (see `Inventory.search_rendered`).
+        `target` None: the user's only requestable target, if they have exactly one. Empty when there
+        is no such target or the user may not request on it. Raises InventoryUnavailable when the list
+        cannot be had within `max_wait_s` seconds."""
+        if target is None:
+            allowed = await self.policy.requestable_targets(user_id)
+            target = allowed[0] if len(allowed) == 1 else None
+        if target is None or not await self.policy.may_request(user_id, target):
+            return []
+        return await self.inventory.search_rendered(target, query, render, limit=limit, max_wait_s=max_wait_s)
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from bot.store.records import RequestStatus as S
+from bot.domain import RequestStatus as S
 
 
 class Move(StrEnum):

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.store.records import RequestRecord, RequestStatus
+from bot.domain import RequestRecord, RequestStatus
 from bot.workflow.execution import Executor
 from bot.workflow.ports import notify_safely
 from bot.workflow.service import Workflow

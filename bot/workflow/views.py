@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import Mapping
 
 from bot.config import Target
+from bot.domain import RequestRecord
 from bot.store import Store
-from bot.store.records import RequestRecord
 from bot.workflow.ports import RequestView
 
 

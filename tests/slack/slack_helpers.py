@@ -10,9 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.demo import APPROVERS, APPROVERS_CHANNEL, DEMO_TARGETS, REQUESTER, World, button_value
-from bot.simulator.slack_api import EphemeralMessage, SlackCall, StoredMessage
-from bot.slack import ids
-from bot.store.records import (
+from bot.domain import (
     DecisionRecord,
     PasswordMode,
     RebootMode,
@@ -21,6 +19,8 @@ from bot.store.records import (
     ServerPhase,
     ServerRecord,
 )
+from bot.simulator.slack_api import EphemeralMessage, SlackCall, StoredMessage
+from bot.slack import ids
 from bot.workflow import RequestView
 
 GOOD_REASON = "OPS-42 root password lost after migration"

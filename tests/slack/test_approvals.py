@@ -23,10 +23,10 @@ from slack_helpers import (
 )
 
 from bot.demo import World
+from bot.domain import RequestStatus
 from bot.simulator.slack_api import SlackCall
 from bot.slack import ids
 from bot.store import StoreUnavailable
-from bot.store.records import RequestStatus
 
 
 async def click_and_hear(world: World, user: str, action_id: str, request_id: int) -> str:

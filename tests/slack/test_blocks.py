@@ -11,12 +11,12 @@ from slack_helpers import block_texts, make_view
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+from bot.domain import DecisionRecord, RequestStatus, ServerPhase
 from bot.slack import ids
 from bot.slack.blocks.card import approval_card, card_text, results_thread
 from bot.slack.blocks.common import MESSAGE_BLOCK_LIMIT, SECTION_TEXT_LIMIT, escape
 from bot.slack.blocks.dm import ephemeral_passwords, requester_status, reveal_done, reveal_offer
 from bot.slack.blocks.modals import deny_modal, notice_modal, request_modal, reveal_modal, server_option
-from bot.store.records import DecisionRecord, RequestStatus, ServerPhase
 from bot.workflow import DeliveredSecret
 
 HOSTILE = "<!channel> & <@U0BOSS> <https://evil.example|click me> `x`"

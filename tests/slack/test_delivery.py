@@ -20,9 +20,9 @@ from slack_helpers import (
 )
 
 from bot.demo import World
+from bot.domain import RequestRecord
 from bot.simulator.slack_api import SlackCall, StoredMessage
 from bot.slack import ids
-from bot.store.records import RequestRecord
 
 
 async def approved_and_delivered(

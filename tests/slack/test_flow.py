@@ -27,9 +27,9 @@ from slack_helpers import (
 )
 
 from bot.demo import World
+from bot.domain import NewRequest, NewServer, PasswordMode, RebootMode, RequestStatus
 from bot.simulator.slack_api import SignedRequest, SlackCall
 from bot.slack import ids
-from bot.store.records import NewRequest, NewServer, PasswordMode, RebootMode, RequestStatus
 
 AUDIT_CHANNEL = "CAUDITLOG01"
 

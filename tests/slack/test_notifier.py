@@ -22,10 +22,10 @@ from slack_helpers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.demo import World
+from bot.domain import RequestStatus, ServerPhase
 from bot.simulator.slack_api import FAKE_BOT_TOKEN, FakeSlack, SlackUser
 from bot.slack import ids
 from bot.slack.notifier import CARD, DM, REVEAL, SlackNotifier
-from bot.store.records import RequestStatus, ServerPhase
 from bot.workflow import DeliveredSecret, EventKind, WorkflowEvent
 
 AUDIT = "CAUDITLOG01"

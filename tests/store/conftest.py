@@ -15,7 +15,8 @@ import pytest
 from pg_testing import PG_URL, asyncpg_dsn, fresh_schema
 from sqlalchemy.engine import make_url
 
-from bot.store import NewRequest, NewServer, PasswordMode, RebootMode, Store, generate_key
+from bot.domain import NewRequest, NewServer, PasswordMode, RebootMode
+from bot.store import Store, generate_key
 
 
 @dataclass

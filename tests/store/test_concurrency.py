@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from bot.store import NewRequest, RequestStatus, RevealOutcome, Store
+from bot.domain import NewRequest, RequestStatus, RevealOutcome
+from bot.store import Store
 
 StoreFactory = Callable[..., Awaitable[Store]]
 
@@ -99,7 +100,7 @@ async def test_no_decision_lands_on_a_request_a_concurrent_transition_closed(
 ) -> None:
     """Approvals from two replicas racing the compare-and-set that closes the request all get an
     answer (no deadlock on the row lock), and once the request left `pending` none is recorded."""
-    from bot.store import Decision
+    from bot.domain import Decision
 
     other = await open_store()
     req = await store.create_request(make_request(status=RequestStatus.PENDING), [])
@@ -126,7 +127,7 @@ async def test_identical_submissions_at_once_make_one_request(
 ) -> None:
     """Two replicas recording the same submission (a replayed body) at the same moment: the unique
     submission key, not a read before the write, leaves exactly one request with its servers."""
-    from bot.store import NewServer
+    from bot.domain import NewServer
 
     replica_b = await open_store()
     servers = [NewServer(f"s-{i}", f"web-{i}") for i in range(3)]

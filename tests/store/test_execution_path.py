@@ -8,15 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.store import (
-    NewRequest,
-    NewServer,
-    RequestStatus,
-    ServerPhase,
-    ServerUpdate,
-    Store,
-    UnknownRequest,
-)
+from bot.domain import NewRequest, NewServer, RequestStatus, ServerPhase
+from bot.store import ServerUpdate, Store, UnknownRequest
 
 
 async def _pending(

@@ -12,7 +12,8 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, insert, text
 
-from bot.store import Decision, NewRequest, Store
+from bot.domain import Decision, NewRequest
+from bot.store import Store
 from bot.store.schema import decisions, metadata, request_servers, requests
 from bot.store.store import MIGRATIONS_DIR
 

@@ -8,16 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from bot.store import (
-    Decision,
-    NewRequest,
-    NewServer,
-    RequestStatus,
-    ServerPhase,
-    ServerUpdate,
-    Store,
-    UnknownRequest,
-)
+from bot.domain import Decision, NewRequest, NewServer, RequestStatus, ServerPhase
+from bot.store import ServerUpdate, Store, UnknownRequest
 
 
 async def test_create_get_and_list(

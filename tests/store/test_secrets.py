@@ -9,16 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.store import (
-    NewRequest,
-    RevealOutcome,
-    Sealer,
-    SecretUnreadable,
-    Store,
-    UnknownRequest,
-    generate_key,
-    split_keys,
-)
+from bot.domain import NewRequest, RevealOutcome
+from bot.store import Sealer, SecretUnreadable, Store, UnknownRequest, generate_key, split_keys
 
 StoreFactory = Callable[..., Awaitable[Store]]
 LATER = timedelta(minutes=15)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import NewRequest, Store, StoreUnavailable, generate_key
+from bot.domain import NewRequest
+from bot.store import Store, StoreUnavailable, generate_key
 
 
 def _closed_port() -> int:

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import event
 
 import bot.store.store as store_module
-from bot.store import Decision, NewRequest, RequestStatus, Store
+from bot.domain import Decision, NewRequest, RequestStatus
+from bot.store import Store
 
 
 async def test_a_burst_of_audit_rows_shares_transactions_and_loses_none(

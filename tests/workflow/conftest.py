@@ -20,19 +20,10 @@ from pg_testing import PG_URL, fresh_schema
 
 from bot.app import ecs_client
 from bot.config import Target
+from bot.domain import Decision, NewRequest, NewServer, PasswordMode, RebootMode, RequestRecord, RequestStatus
 from bot.ecs import EcsClient, RetryPolicy
 from bot.simulator import DEMO_ACCESS_KEY, DEMO_PROJECT_ID, DEMO_SECRET_KEY, Fleet, RecordedCall, Simulator
-from bot.store import (
-    Decision,
-    NewRequest,
-    NewServer,
-    PasswordMode,
-    RebootMode,
-    RequestRecord,
-    RequestStatus,
-    Store,
-    generate_key,
-)
+from bot.store import Store, generate_key
 from bot.workflow import (
     DeliveredSecret,
     ExecutionSettings,

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from bot.store import PasswordMode, RebootMode
+from bot.domain import PasswordMode, RebootMode
 from bot.workflow import SealedPasswords
 
 from .conftest import REQUESTER, Env

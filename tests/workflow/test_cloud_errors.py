@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.store import Decision, RequestStatus, ServerPhase
+from bot.domain import Decision, RequestStatus, ServerPhase
 
 from .conftest import Env
 

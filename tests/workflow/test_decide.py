@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import event
 
-from bot.store import Decision, RequestStatus
+from bot.domain import Decision, RequestStatus
 from bot.workflow import Submission
 
 from .conftest import APPROVERS, REQUESTER, Env, EnvFactory

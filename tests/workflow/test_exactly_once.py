@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.store import Decision, RequestStatus
+from bot.domain import Decision, RequestStatus
 
 from .conftest import LEADS, EnvFactory
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.store import Decision, PasswordMode, RebootMode, RequestStatus, RevealOutcome, ServerPhase
+from bot.domain import Decision, PasswordMode, RebootMode, RequestStatus, RevealOutcome, ServerPhase
 
 from .conftest import REQUESTER, Env
 

@@ -6,9 +6,8 @@ import asyncio
 
 import pytest
 
-from bot.ecs import Server
 from bot.simulator import Fleet
-from bot.workflow import Inventory, InventoryUnavailable
+from bot.workflow import Inventory, InventoryUnavailable, ServerChoice
 
 from .conftest import TARGET_NAME, Env, EnvFactory
 
@@ -128,7 +127,7 @@ async def test_search_rendered_renders_each_server_once_per_list(env: Env) -> No
     inventory = env.workflow.inventory
     rendered: list[str] = []
 
-    def render(server: Server) -> dict[str, str]:
+    def render(server: ServerChoice) -> dict[str, str]:
         rendered.append(server.name)
         return {"name": server.name}
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from bot.config import Target
-from bot.store import PasswordMode, RebootMode, RequestRecord, RequestStatus
+from bot.domain import PasswordMode, RebootMode, RequestRecord, RequestStatus
 from bot.workflow import Policy
 
 from .conftest import DictDirectory

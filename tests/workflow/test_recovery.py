@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.domain import RequestRecord, RequestStatus, ServerPhase
 from bot.passwords import generate_password
-from bot.store import RequestRecord, RequestStatus, ServerPhase, ServerUpdate
+from bot.store import ServerUpdate
 from bot.workflow import SealedPasswords
 from bot.workflow.execution import LOST_IN_FLIGHT, NOT_ATTEMPTED
 

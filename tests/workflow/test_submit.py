@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.store import PasswordMode, RequestStatus
+from bot.domain import PasswordMode, RequestStatus
 from bot.workflow import Field, Submission, SubmitResult
 
 from .conftest import REQUESTER, TARGET_NAME, Env, EnvFactory

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from bot.store import RequestStatus
+from bot.domain import RequestStatus
 
 from .conftest import Env, EnvFactory
 

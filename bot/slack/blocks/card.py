@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmObject, DividerBlock
 
+from bot.domain import PasswordMode, RebootMode, RequestStatus
 from bot.slack import ids
 from bot.slack.blocks.common import (
     context,
@@ -14,7 +15,6 @@ from bot.slack.blocks.common import (
     slack_date,
     status_line,
 )
-from bot.store.records import PasswordMode, RebootMode, RequestStatus
 from bot.workflow import RequestView
 
 WHAT_RUNS = {

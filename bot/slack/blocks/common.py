@@ -7,7 +7,7 @@ from datetime import datetime
 
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
 
-from bot.store.records import RequestStatus, ServerRecord
+from bot.domain import RequestStatus, ServerRecord
 from bot.workflow import STATUS_WORDS, DeliveredSecret
 
 SECTION_TEXT_LIMIT = 3000

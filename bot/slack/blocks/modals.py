@@ -18,11 +18,10 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.ecs import Server
+from bot.domain import PasswordMode, RebootMode
 from bot.slack import ids
 from bot.slack.blocks.common import MODAL_BLOCK_LIMIT, context, markdown, secret_sections
-from bot.store.records import PasswordMode, RebootMode
-from bot.workflow import DeliveredSecret
+from bot.workflow import DeliveredSecret, ServerChoice
 
 MODE_OPTIONS = [
     Option(value=PasswordMode.SHARED.value, text="One password for the whole batch"),
@@ -161,8 +160,7 @@ def server_option(name: str, server_id: str, detail: str) -> Option:
     return Option(value=server_id, text=PlainTextObject(text=label[:75]))
 
 
-def server_option_dict(server: Server) -> dict[str, Any]:
+def server_option_dict(server: ServerChoice) -> dict[str, Any]:
     """One server as a typeahead option, validated by the model and rendered to what Slack is sent."""
-    address = server.addresses[0] if server.addresses else None
-    detail = ", ".join(p for p in (address, server.os_type, server.status) if p)
-    return server_option(server.name, server.id, detail).to_dict()
+    detail = ", ".join(p for p in (server.address, server.os_type, server.status) if p)
+    return server_option(server.name, server.server_id, detail).to_dict()
