@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from bot.ecs.errors import EcsProtocolError, error_from_response
 from bot.ecs.retry import RetryPolicy, retrying
+from bot.ecs.scrub import Scrubber
 from bot.ecs.signer import Signer
 from bot.ecs.transport import exchange
 
@@ -56,6 +57,10 @@ class Authenticator(Protocol):
         """Called after a 401 to a request sent with `applied`; True if sending it again may succeed."""
         ...
 
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret a request may carry or the cloud may echo: keys, password, current token."""
+        ...
+
 
 class AkSkAuthenticator:
     """Signs each request; a 401 cannot be fixed by signing again."""
@@ -70,6 +75,10 @@ class AkSkAuthenticator:
 
     async def on_unauthorized(self, applied: Mapping[str, str]) -> bool:
         return False
+
+    def secrets(self) -> tuple[str, ...]:
+        # The access key is an identifier, but it is half of the pair: not for the approvers channel.
+        return (self._credentials.access_key, self._credentials.secret_key.get_secret_value())
 
 
 class TokenAuthenticator:
@@ -111,6 +120,10 @@ class TokenAuthenticator:
                 self._token = None  # the next caller fetches a new one; others already have it
         return True
 
+    def secrets(self) -> tuple[str, ...]:
+        password = self._credentials.password.get_secret_value()
+        return (password, self._token) if self._token else (password,)
+
     async def token(self) -> str:
         """A token valid for at least the refresh margin; at most one IAM call in flight."""
         current = self._valid_token()
@@ -147,13 +160,20 @@ class TokenAuthenticator:
             }
         ).encode()
         headers = {"Content-Type": "application/json;charset=UTF-8"}
+        scrub = Scrubber(self.secrets())
         async for attempt in retrying(self._retry):
             with attempt:
                 answer = await exchange(
-                    self._session, "POST", self._url, headers=headers, body=body, timeout_s=self._timeout_s
+                    self._session,
+                    "POST",
+                    self._url,
+                    headers=headers,
+                    body=body,
+                    timeout_s=self._timeout_s,
+                    scrub=scrub,
                 )
                 if not 200 <= answer.status < 300:
-                    error = error_from_response(answer.status, answer.headers, answer.body)
+                    error = error_from_response(answer.status, answer.headers, answer.body, scrub=scrub)
                     user = self._credentials.user
                     error.message = f"IAM refused to issue a token for user {user}: {error.message}"
                     raise error

@@ -30,6 +30,7 @@ from bot.ecs.errors import (
 )
 from bot.ecs.models import Job, ResetOutcome, Server, ServerResetResult
 from bot.ecs.retry import RetryPolicy, call_with_retries
+from bot.ecs.scrub import Scrubber
 from bot.ecs.signer import encode_query
 from bot.ecs.transport import Answer, exchange
 
@@ -201,10 +202,11 @@ class EcsClient:
                 return _not_sent(ids)
             payload = {"new_password": password, "dry_run": dry_run, "servers": [{"id": i} for i in ids]}
             try:
+                scrub = self._scrubber(password)
                 answer = await self._call_answer(
-                    "PUT", "/cloudservers/os-reset-passwords", payload=payload, secret=password
+                    "PUT", "/cloudservers/os-reset-passwords", payload=payload, scrub=scrub
                 )
-                results = _batch_results(ids, answer)
+                results = _batch_results(ids, answer, scrub)
             except EcsApiNotFound:
                 results = None
             except EcsError as error:
@@ -233,18 +235,19 @@ class EcsClient:
             async with self._reset_slots:
                 if not announced and not await self._announce([server_id], on_before_call):
                     return _not_sent([server_id])[0]
+                scrub = self._scrubber(password)
                 try:
                     answer = await self._call_answer(
                         "PUT",
                         f"/cloudservers/{server_id}/os-reset-password",
                         payload={"reset-password": {"new_password": password}},
                         server_id=server_id,
-                        secret=password,
+                        scrub=scrub,
                     )
                 except EcsError as error:
                     return _chunk_failed([server_id], error)[0]
             return ServerResetResult(
-                server_id=server_id, outcome=ResetOutcome.SUCCEEDED, request_id=answer.request_id
+                server_id=server_id, outcome=ResetOutcome.SUCCEEDED, request_id=scrub.text(answer.request_id)
             )
 
         return list(await asyncio.gather(*(one(i) for i in ids)))
@@ -262,14 +265,20 @@ class EcsClient:
 
     # ---------------------------------------------------------------- reboot and jobs
 
-    async def reboot(self, server_ids: Sequence[str], *, hard: bool) -> list[str]:
-        """Start a reboot of the servers (chunks of 1000); the ids of the jobs to follow with `wait_job`."""
+    async def reboot(
+        self, server_ids: Sequence[str], *, hard: bool, secrets: Sequence[str] = ()
+    ) -> list[str]:
+        """Start a reboot of the servers (chunks of 1000); the ids of the jobs to follow with `wait_job`.
+
+        `secrets`: the passwords just set on these servers, scrubbed from anything the cloud answers.
+        """
         ids = list(dict.fromkeys(server_ids))
         kind = "HARD" if hard else "SOFT"
+        scrub = self._scrubber(*secrets)
 
         async def chunk_reboot(chunk: list[str]) -> str:
             payload = {"reboot": {"type": kind, "servers": [{"id": i} for i in chunk]}}
-            data = await self._call("POST", "/cloudservers/action", payload=payload)
+            data = await self._call("POST", "/cloudservers/action", payload=payload, scrub=scrub)
             job_id = data.get("job_id")
             if not isinstance(job_id, str) or not job_id:
                 raise EcsProtocolError("the reboot answer has no job_id")
@@ -278,16 +287,19 @@ class EcsClient:
         chunks = [ids[i : i + BATCH_LIMIT] for i in range(0, len(ids), BATCH_LIMIT)]
         return list(await asyncio.gather(*(chunk_reboot(c) for c in chunks)))
 
-    async def get_job(self, job_id: str) -> Job:
-        """The current state of an asynchronous job."""
-        data = await self._call("GET", f"/jobs/{job_id}")
-        return Job.from_api({"job_id": job_id, **data})
+    async def get_job(self, job_id: str, *, secrets: Sequence[str] = ()) -> Job:
+        """The current state of an asynchronous job; `secrets` are scrubbed from its failure reasons."""
+        scrub = self._scrubber(*secrets)
+        data = await self._call("GET", f"/jobs/{job_id}", scrub=scrub)
+        return Job.from_api({"job_id": job_id, **data}, scrub)
 
-    async def wait_job(self, job_id: str, *, timeout_s: float = 600, poll_interval_s: float = 5) -> Job:
+    async def wait_job(
+        self, job_id: str, *, timeout_s: float = 600, poll_interval_s: float = 5, secrets: Sequence[str] = ()
+    ) -> Job:
         """Poll the job until SUCCESS or FAIL; `EcsJobTimeout` if it is still running after `timeout_s`."""
         deadline = time.monotonic() + timeout_s
         while True:
-            job = await self.get_job(job_id)
+            job = await self.get_job(job_id, secrets=secrets)
             if job.status.is_final:
                 return job
             if time.monotonic() + poll_interval_s > deadline:
@@ -304,9 +316,17 @@ class EcsClient:
         query: Mapping[str, str] | None = None,
         payload: object = None,
         server_id: str | None = None,
+        scrub: Scrubber | None = None,
     ) -> dict[str, Any]:
-        answer = await self._call_answer(method, path, query=query, payload=payload, server_id=server_id)
-        return _json_object(answer, server_id)
+        answer = await self._call_answer(
+            method, path, query=query, payload=payload, server_id=server_id, scrub=scrub
+        )
+        return _json_object(answer, server_id, scrub or self._scrubber())
+
+    def _scrubber(self, *secrets: str) -> Scrubber:
+        """The scrubber of one call: its own secrets and the credentials' (read when first needed: the
+        call may fetch the token)."""
+        return Scrubber(secrets, read_later=self._auth.secrets)
 
     async def _call_answer(
         self,
@@ -316,9 +336,11 @@ class EcsClient:
         query: Mapping[str, str] | None = None,
         payload: object = None,
         server_id: str | None = None,
-        secret: str | None = None,
+        scrub: Scrubber | None = None,
     ) -> Answer:
-        """One logical call with retries per policy; `secret` is scrubbed from any error raised."""
+        """One logical call with retries per policy; any text of the cloud's in an error raised is scrubbed
+        of the call's secrets (`scrub`; the credentials' alone if None)."""
+        scrub = scrub or self._scrubber()
         url = f"{self._endpoints.ecs}/v1/{self._project_id}{path}"
         if query:
             url += "?" + encode_query(query)
@@ -326,32 +348,44 @@ class EcsClient:
         deadline = time.monotonic() + self._retry.deadline_s
         try:
             return await call_with_retries(
-                self._retry, lambda: self._attempt(method, url, body, server_id, deadline)
+                self._retry, lambda: self._attempt(method, url, body, server_id, deadline, scrub)
             )
         except EcsError as error:
-            raise _scrubbed(error, secret) from None
+            raise _scrubbed(error, scrub) from None
 
     async def _attempt(
-        self, method: str, url: str, body: bytes, server_id: str | None, deadline: float
+        self, method: str, url: str, body: bytes, server_id: str | None, deadline: float, scrub: Scrubber
     ) -> Answer:
         headers = self._headers
         timeout_s = max(min(self._timeout_s, deadline - time.monotonic()), 0.001)
         async with self._semaphore:
             applied = await self._auth.apply(method, url, headers, body)
             answer = await exchange(
-                self._session, method, url, headers={**headers, **applied}, body=body, timeout_s=timeout_s
+                self._session,
+                method,
+                url,
+                headers={**headers, **applied},
+                body=body,
+                timeout_s=timeout_s,
+                scrub=scrub,
             )
             if answer.status == 401 and await self._auth.on_unauthorized(applied):
                 applied = await self._auth.apply(method, url, headers, body)
                 answer = await exchange(
-                    self._session, method, url, headers={**headers, **applied}, body=body, timeout_s=timeout_s
+                    self._session,
+                    method,
+                    url,
+                    headers={**headers, **applied},
+                    body=body,
+                    timeout_s=timeout_s,
+                    scrub=scrub,
                 )
         if not 200 <= answer.status < 300:
-            raise error_from_response(answer.status, answer.headers, answer.body, server_id=server_id)
+            raise error_from_response(answer.status, answer.headers, answer.body, server_id, scrub)
         if answer.status == 202 and answer.body:
-            parsed = parse_error_body(answer.body)
+            parsed = parse_error_body(answer.body, scrub)
             if parsed is not None and parsed.code in ERROR_CODES_ON_SUCCESS:
-                raise error_from_response(answer.status, answer.headers, answer.body, server_id=server_id)
+                raise error_from_response(answer.status, answer.headers, answer.body, server_id, scrub)
         return answer
 
 
@@ -420,7 +454,7 @@ class _AnnounceAhead:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-def _json_object(answer: Answer, server_id: str | None) -> dict[str, Any]:
+def _json_object(answer: Answer, server_id: str | None, scrub: Scrubber) -> dict[str, Any]:
     """The answer's JSON object; an empty body is an empty object (the single reset answers nothing)."""
     if not answer.body.strip():
         return {}
@@ -432,19 +466,20 @@ def _json_object(answer: Answer, server_id: str | None) -> dict[str, Any]:
         raise EcsProtocolError(
             "the cloud answered with something that is not a JSON object",
             http_status=answer.status,
-            request_id=answer.request_id,
+            request_id=scrub.text(answer.request_id),
             server_id=server_id,
         )
     return data
 
 
-def _batch_results(ids: list[str], answer: Answer) -> list[ServerResetResult]:
+def _batch_results(ids: list[str], answer: Answer, scrub: Scrubber) -> list[ServerResetResult]:
     """Per-server results of a 2xx batch answer: `response` ids succeeded, `internalError` ids failed."""
-    data = _json_object(answer, None)
+    data = _json_object(answer, None, scrub)
     raw = data.get("response")
     entries = raw if isinstance(raw, list) else []
     succeeded = {r["id"] for r in entries if isinstance(r, dict) and "id" in r}
-    failed = {e.server_id: e for e in parse_internal_errors(data.get("internalError"))}
+    failed = {e.server_id: e for e in parse_internal_errors(data.get("internalError"), scrub)}
+    request_id = scrub.text(answer.request_id)
     results = []
     for server_id in ids:
         if server_id in failed:
@@ -455,14 +490,12 @@ def _batch_results(ids: list[str], answer: Answer) -> list[ServerResetResult]:
                     outcome=ResetOutcome.FAILED,
                     error_code=err.code,
                     error_message=sentence_for(err.code, err.message),
-                    request_id=answer.request_id,
+                    request_id=request_id,
                 )
             )
         elif server_id in succeeded:
             results.append(
-                ServerResetResult(
-                    server_id=server_id, outcome=ResetOutcome.SUCCEEDED, request_id=answer.request_id
-                )
+                ServerResetResult(server_id=server_id, outcome=ResetOutcome.SUCCEEDED, request_id=request_id)
             )
         else:
             results.append(
@@ -470,7 +503,7 @@ def _batch_results(ids: list[str], answer: Answer) -> list[ServerResetResult]:
                     server_id=server_id,
                     outcome=ResetOutcome.UNKNOWN,
                     error_message="the cloud accepted the call but did not mention this server",
-                    request_id=answer.request_id,
+                    request_id=request_id,
                 )
             )
     return results
@@ -510,13 +543,14 @@ def _not_sent(ids: list[str]) -> list[ServerResetResult]:
     ]
 
 
-def _scrubbed(error: EcsError, secret: str | None) -> EcsError:
-    """The error with any echo of the secret removed from the texts it carries."""
-    if secret:
-        error.message = error.message.replace(secret, "[redacted]")
-        if error.cloud_message:
-            error.cloud_message = error.cloud_message.replace(secret, "[redacted]")
-        error.args = (error.message,)
+def _scrubbed(error: EcsError, scrub: Scrubber) -> EcsError:
+    """The error with the call's secrets removed from every text it carries (a second pass: the parser
+    already scrubbed what it read; this covers texts composed later, like the IAM refusal sentence)."""
+    error.message = scrub(error.message)
+    error.cloud_message = scrub.text(error.cloud_message)
+    error.code = scrub.text(error.code)
+    error.request_id = scrub.text(error.request_id)
+    error.args = (error.message,)
     return error
 
 

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from bot.ecs.scrub import NOTHING, Scrubber
+
 
 @dataclass(frozen=True, slots=True)
 class InternalError:
@@ -206,8 +208,11 @@ class ParsedError:
     internal_errors: tuple[InternalError, ...] = ()
 
 
-def parse_error_body(body: bytes) -> ParsedError | None:
-    """Read an error from any documented body shape; None if the body is not JSON at all."""
+def parse_error_body(body: bytes, scrub: Scrubber = NOTHING) -> ParsedError | None:
+    """Read an error from any documented body shape; None if the body is not JSON at all.
+
+    Every string read passes `scrub` (the call's secrets), whatever field it came from.
+    """
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -224,15 +229,15 @@ def parse_error_body(body: bytes) -> ParsedError | None:
         code = _str_or_none(data.get("error_code"))
         message = message or _str_or_none(data.get("error_msg"))
     return ParsedError(
-        code=code,
-        message=message,
-        request_id=_str_or_none(data.get("request_id")),
-        internal_errors=parse_internal_errors(data.get("internalError")),
+        code=scrub.text(code),
+        message=scrub.text(message),
+        request_id=scrub.text(_str_or_none(data.get("request_id"))),
+        internal_errors=parse_internal_errors(data.get("internalError"), scrub),
     )
 
 
-def parse_internal_errors(raw: object) -> tuple[InternalError, ...]:
-    """The per-server failures of a batch answer; entries without an id are dropped."""
+def parse_internal_errors(raw: object, scrub: Scrubber = NOTHING) -> tuple[InternalError, ...]:
+    """The per-server failures of a batch answer, scrubbed; entries without an id are dropped."""
     if not isinstance(raw, list):
         return ()
     found = []
@@ -241,8 +246,8 @@ def parse_internal_errors(raw: object) -> tuple[InternalError, ...]:
             found.append(
                 InternalError(
                     server_id=item["id"],
-                    code=_str_or_none(item.get("error_code")),
-                    message=_str_or_none(item.get("error_message")),
+                    code=scrub.text(_str_or_none(item.get("error_code"))),
+                    message=scrub.text(_str_or_none(item.get("error_message"))),
                 )
             )
     return tuple(found)
@@ -264,9 +269,14 @@ def error_from_response(
     headers: Mapping[str, str],
     body: bytes,
     server_id: str | None = None,
+    scrub: Scrubber = NOTHING,
 ) -> EcsError:
-    """The exception for a failed answer: class from the code if known, else from the HTTP status."""
-    parsed = parse_error_body(body)
+    """The exception for a failed answer: class from the code if known, else from the HTTP status.
+
+    `scrub` holds the call's secrets: no text of the answer reaches the exception unscrubbed. A body that
+    is not JSON (an HTML error page) is never quoted.
+    """
+    parsed = parse_error_body(body, scrub)
     if parsed is None:
         cls = _class_for_status(status) if status >= 400 else EcsProtocolError
         parsed = ParsedError()
@@ -279,7 +289,7 @@ def error_from_response(
         message,
         code=parsed.code,
         http_status=status,
-        request_id=headers.get("X-Request-Id") or parsed.request_id,
+        request_id=scrub.text(headers.get("X-Request-Id")) or parsed.request_id,
         server_id=server_id,
         cloud_message=parsed.message,
         retry_after=_retry_after(headers),

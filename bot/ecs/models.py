@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from bot.ecs.scrub import NOTHING, Scrubber
 
 OsType = Literal["Linux", "Windows"]
 
@@ -122,17 +125,29 @@ class Job(BaseModel):
     sub_jobs: list[SubJob] = Field(default_factory=list)
 
     @classmethod
-    def from_api(cls, raw: dict[str, Any]) -> Job:
-        """Build from `GET /jobs/{id}`; statuses outside the documented four count as RUNNING."""
+    def from_api(cls, raw: dict[str, Any], scrub: Scrubber = NOTHING) -> Job:
+        """Build from `GET /jobs/{id}`; statuses outside the documented four count as RUNNING.
+
+        The cloud's texts (failure reasons, error code) pass `scrub`, the secrets of the call.
+        """
         entities = raw.get("entities") if isinstance(raw.get("entities"), dict) else {}
         subs = entities.get("sub_jobs") if isinstance(entities, dict) else None
         return cls(
             job_id=str(raw.get("job_id") or ""),
             status=_status(raw.get("status")),
-            fail_reason=raw.get("fail_reason") or None,
-            error_code=raw.get("error_code") or None,
-            sub_jobs=[_sub_job(s) for s in subs if isinstance(s, dict)] if isinstance(subs, list) else [],
+            fail_reason=_text(raw.get("fail_reason"), scrub),
+            error_code=_text(raw.get("error_code"), scrub),
+            sub_jobs=[_sub_job(s, scrub) for s in subs if isinstance(s, dict)]
+            if isinstance(subs, list)
+            else [],
         )
+
+
+def _text(raw: object, scrub: Scrubber) -> str | None:
+    """A text field of the cloud's, scrubbed; absent or empty is None, anything else is shown as JSON."""
+    if raw is None or raw == "":
+        return None
+    return scrub(raw if isinstance(raw, str) else json.dumps(raw, default=str))
 
 
 def _status(raw: object) -> JobStatus:
@@ -142,12 +157,12 @@ def _status(raw: object) -> JobStatus:
         return JobStatus.RUNNING
 
 
-def _sub_job(raw: dict[str, Any]) -> SubJob:
+def _sub_job(raw: dict[str, Any], scrub: Scrubber) -> SubJob:
     entities = raw.get("entities") if isinstance(raw.get("entities"), dict) else {}
     server_id = entities.get("server_id") if isinstance(entities, dict) else None
     return SubJob(
         job_id=str(raw.get("job_id") or ""),
         status=_status(raw.get("status")),
         server_id=server_id if isinstance(server_id, str) else None,
-        fail_reason=raw.get("fail_reason") or None,
+        fail_reason=_text(raw.get("fail_reason"), scrub),
     )

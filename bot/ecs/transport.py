@@ -16,6 +16,7 @@ import aiohttp
 from yarl import URL
 
 from bot.ecs.errors import EcsUnavailable
+from bot.ecs.scrub import NOTHING, Scrubber
 
 log = logging.getLogger("bot.ecs")
 
@@ -41,8 +42,12 @@ async def exchange(
     headers: Mapping[str, str],
     body: bytes,
     timeout_s: float,
+    scrub: Scrubber = NOTHING,
 ) -> Answer:
-    """Send one request exactly as signed (the URL is already encoded) and read the whole answer."""
+    """Send one request exactly as signed (the URL is already encoded) and read the whole answer.
+
+    `scrub`: the call's secrets, masked in the one text of the answer's that is logged (the request id).
+    """
     started = time.monotonic()
     try:
         async with session.request(
@@ -79,7 +84,7 @@ async def exchange(
             method,
             urlsplit(url).path,
             answer.status,
-            answer.request_id,
+            scrub.text(answer.request_id),
             (time.monotonic() - started) * 1000,
         )
     return answer

@@ -187,7 +187,7 @@ class Executor:
                 ):
                     raise ClaimLost(request.id)
                 await self._reset(request, servers, passwords, calls_started)
-                reboot_note = await self._reboot(request)
+                reboot_note = await self._reboot(request, passwords)
         except ClaimLost:
             # Another replica took this request over (our beats stopped for longer than the lease):
             # it finishes the request; writing anything more here could only contradict it.
@@ -294,7 +294,7 @@ class Executor:
         for outcome, count in Counter(r.outcome for r in results).items():  # one labels() per outcome
             SERVER_RESETS.labels(request.target, outcome.value).inc(count)
 
-    async def _reboot(self, request: RequestRecord) -> str | None:
+    async def _reboot(self, request: RequestRecord, passwords: SealedPasswords) -> str | None:
         if request.reboot == RebootMode.NONE:
             return None
         done = [s.server_id for s in await self.store.servers(request.id) if s.phase == ServerPhase.SUCCEEDED]
@@ -303,13 +303,16 @@ class Executor:
         client = self.clients[request.target]
         kind = "hard" if request.reboot == RebootMode.HARD else "soft"
         try:
-            job_ids = await client.reboot(done, hard=request.reboot == RebootMode.HARD)
+            # The cloud knows the new passwords now: its job texts are scrubbed of them.
+            secrets = passwords.all()
+            job_ids = await client.reboot(done, hard=request.reboot == RebootMode.HARD, secrets=secrets)
             jobs = await asyncio.gather(
                 *(
                     client.wait_job(
                         job_id,
                         timeout_s=self.settings.reboot_timeout_s,
                         poll_interval_s=self.settings.job_poll_interval_s,
+                        secrets=secrets,
                     )
                     for job_id in job_ids
                 )
