@@ -18,7 +18,7 @@ from bot.domain import (
 )
 from bot.store.errors import SecretUnreadable, StoreError, StoreUnavailable, UnknownRequest
 from bot.store.records import RevealResult, ServerUpdate
-from bot.store.sealing import Sealer, generate_key, split_keys
+from bot.store.sealing import Sealer
 from bot.store.store import Store
 
 __all__ = [
@@ -43,6 +43,4 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "UnknownRequest",
-    "generate_key",
-    "split_keys",
 ]

@@ -15,16 +15,6 @@ KEY_HELP = (
 )
 
 
-def generate_key() -> str:
-    """A fresh key, for operators and tests."""
-    return Fernet.generate_key().decode("ascii")
-
-
-def split_keys(value: str) -> list[str]:
-    """Keys as written in BOT_SECRET_KEY: comma- or whitespace-separated, newest first."""
-    return [part for part in value.replace(",", " ").split() if part]
-
-
 class Sealer:
     """Encrypts with the first key and decrypts with any, so keys can be rotated without losing secrets."""
 

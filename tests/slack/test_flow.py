@@ -173,18 +173,20 @@ async def test_a_request_its_process_never_announced_is_announced_once_after_a_r
     server = world.sim.fleet.by_name(resettable_servers(world, 1)[0])
     assert server is not None
     now = datetime.now(UTC)
-    left = await store.create_request(
-        NewRequest(
-            target="demo-aksk",
-            requester_id=REQUESTER,
-            reason=GOOD_REASON,
-            password_mode=PasswordMode.SHARED,
-            reboot=RebootMode.NONE,
-            approvals_required=1,
-            expires_at=now + timedelta(hours=1),
-        ),
-        [NewServer(server.id, server.name, os_type=server.os_type, cloud_status=server.status)],
-    )
+    left = (
+        await store.create_request_once(
+            NewRequest(
+                target="demo-aksk",
+                requester_id=REQUESTER,
+                reason=GOOD_REASON,
+                password_mode=PasswordMode.SHARED,
+                reboot=RebootMode.NONE,
+                approvals_required=1,
+                expires_at=now + timedelta(hours=1),
+            ),
+            [NewServer(server.id, server.name, os_type=server.os_type, cloud_status=server.status)],
+        )
+    ).request
     later = now + timedelta(minutes=3)
     dm_channel = world.slack.dm_channel(REQUESTER)
 

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
+from cryptography.fernet import Fernet
 from pg_testing import PG_URL, asyncpg_dsn, fresh_schema
 from sqlalchemy.engine import make_url
 
-from bot.domain import NewRequest, NewServer, PasswordMode, RebootMode
-from bot.store import Store, generate_key
+from bot.domain import NewRequest, NewServer, PasswordMode, RebootMode, RequestStatus
+from bot.store import Store
 
 
 @dataclass
@@ -41,7 +42,7 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
 
 @pytest.fixture
 def secret_key() -> str:
-    return generate_key()
+    return Fernet.generate_key().decode()
 
 
 StoreFactory = Callable[..., Awaitable[Store]]
@@ -160,3 +161,22 @@ def dump_database(database: Database) -> Callable[[], Awaitable[bytes]]:
         return "\n".join(lines).encode() + b"\n" + await _pg_dump(database.schema)
 
     return dump
+
+
+async def finish(store: Store, request_id: int, reveal_until: datetime | None) -> str | None:
+    """Ends a request's execution the way the executor does (claim, then finish as succeeded): with
+    `reveal_until`, its sealed secret is armed for the reveal until then and the token is returned;
+    None erases the secret."""
+    claimed = await store.transition(
+        request_id, {RequestStatus.PREFLIGHT, RequestStatus.PENDING}, RequestStatus.EXECUTING, claimed_by="W1"
+    )
+    assert claimed is not None
+    done = await store.finish_execution(
+        request_id,
+        RequestStatus.SUCCEEDED,
+        "done",
+        audit=("bot", "succeeded", None),
+        reveal_until=reveal_until,
+    )
+    assert done is not None
+    return done.reveal_token

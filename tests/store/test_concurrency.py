@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from bot.domain import NewRequest, RequestStatus, RevealOutcome
 from bot.store import Store
 
+from .conftest import finish
+
 StoreFactory = Callable[..., Awaitable[Store]]
 
 
@@ -15,7 +17,7 @@ async def test_fifty_concurrent_claims_have_exactly_one_winner(
     store: Store, open_store: StoreFactory, make_request: Callable[..., NewRequest]
 ) -> None:
     replica_b = await open_store()
-    req = await store.create_request(make_request(status=RequestStatus.PENDING), [])
+    req = (await store.create_request_once(make_request(status=RequestStatus.PENDING), [])).request
 
     async def claim(worker: int) -> str | None:
         replica = store if worker % 2 else replica_b
@@ -38,7 +40,7 @@ async def test_approve_and_cancel_race_ends_in_one_state(
 ) -> None:
     replica_b = await open_store()
     for _ in range(10):
-        req = await store.create_request(make_request(status=RequestStatus.PENDING), [])
+        req = (await store.create_request_once(make_request(status=RequestStatus.PENDING), [])).request
         approve = store.transition(req.id, {RequestStatus.PENDING}, RequestStatus.APPROVED)
         cancel = replica_b.transition(req.id, {RequestStatus.PENDING}, RequestStatus.CANCELLED)
         results = await asyncio.gather(approve, cancel)
@@ -55,9 +57,9 @@ async def test_concurrent_reveals_hand_out_the_secret_once(
     from datetime import UTC, datetime, timedelta
 
     replica_b = await open_store()
-    req = await store.create_request(make_request(), [])
+    req = (await store.create_request_once(make_request(), [])).request
     await store.seal_secret(req.id, "U_REQ", "Sup3r-Secret!pw")
-    token = await store.arm_reveal(req.id, datetime.now(UTC) + timedelta(minutes=15))
+    token = await finish(store, req.id, datetime.now(UTC) + timedelta(minutes=15))
     now = datetime.now(UTC)
     results = await asyncio.gather(
         *((store if i % 2 else replica_b).take_reveal(token, "U_REQ", now) for i in range(20))
@@ -75,7 +77,7 @@ async def test_one_replica_takes_over_a_dead_execution(
 
     replica_b = await open_store()
     long_ago = datetime.now(UTC) - timedelta(minutes=10)
-    req = await store.create_request(make_request(), [])
+    req = (await store.create_request_once(make_request(), [])).request
     await store.transition(
         req.id, {RequestStatus.PREFLIGHT}, RequestStatus.EXECUTING, claimed_by="dead", now=long_ago
     )
@@ -103,7 +105,7 @@ async def test_no_decision_lands_on_a_request_a_concurrent_transition_closed(
     from bot.domain import Decision
 
     other = await open_store()
-    req = await store.create_request(make_request(status=RequestStatus.PENDING), [])
+    req = (await store.create_request_once(make_request(status=RequestStatus.PENDING), [])).request
     pending = {RequestStatus.PENDING}
 
     async def approve(i: int) -> bool:

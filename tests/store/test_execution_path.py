@@ -15,7 +15,7 @@ from bot.store import ServerUpdate, Store, UnknownRequest
 async def _pending(
     store: Store, make_request: Callable[..., NewRequest], servers: list[NewServer], **kw: object
 ) -> int:
-    req = await store.create_request(make_request(**kw), servers)
+    req = (await store.create_request_once(make_request(**kw), servers)).request
     assert await store.transition(req.id, {RequestStatus.PREFLIGHT}, RequestStatus.PENDING) is not None
     return req.id
 
@@ -23,7 +23,7 @@ async def _pending(
 async def test_transition_writes_its_audit_only_when_it_wins(
     store: Store, make_request: Callable[..., NewRequest]
 ) -> None:
-    req = await store.create_request(make_request(), [])
+    req = (await store.create_request_once(make_request(), [])).request
     moved = await store.transition(
         req.id, {RequestStatus.PREFLIGHT}, RequestStatus.PENDING, audit=("bot", "ready", {"n": 1})
     )

@@ -15,8 +15,10 @@ from bot.store import ServerUpdate, Store, UnknownRequest
 async def test_create_get_and_list(
     store: Store, make_request: Callable[..., NewRequest], make_servers: Callable[[int], list[NewServer]]
 ) -> None:
-    first = await store.create_request(make_request(), make_servers(3))
-    second = await store.create_request(make_request(requester_id="U_OTHER", target="test-eu-nl"), [])
+    first = (await store.create_request_once(make_request(), make_servers(3))).request
+    second = (
+        await store.create_request_once(make_request(requester_id="U_OTHER", target="test-eu-nl"), [])
+    ).request
     assert first.id != second.id
     assert first.status is RequestStatus.PREFLIGHT
     assert first.created_at.tzinfo is not None
@@ -42,7 +44,7 @@ async def test_timestamps_round_trip_as_aware_utc(
     store: Store, make_request: Callable[..., NewRequest]
 ) -> None:
     expires = datetime(2031, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
-    created = await store.create_request(make_request(expires_at=expires), [])
+    created = (await store.create_request_once(make_request(expires_at=expires), [])).request
     got = await store.get_request(created.id)
     assert got is not None
     assert got.expires_at == expires
@@ -54,7 +56,7 @@ async def test_other_time_zones_are_stored_as_the_same_instant(
 ) -> None:
     india = timezone(timedelta(hours=5, minutes=30))
     expires = datetime(2031, 5, 6, 1, 0, tzinfo=india)  # 2031-05-05 19:30 UTC
-    created = await store.create_request(make_request(expires_at=expires), [])
+    created = (await store.create_request_once(make_request(expires_at=expires), [])).request
     assert created.expires_at == expires
     assert created.expires_at.utcoffset() == timedelta(0)
     just_before = datetime(2031, 5, 5, 19, 29, tzinfo=UTC)
@@ -66,11 +68,11 @@ async def test_other_time_zones_are_stored_as_the_same_instant(
 
 async def test_naive_datetime_is_refused(store: Store, make_request: Callable[..., NewRequest]) -> None:
     with pytest.raises(Exception, match="naive"):
-        await store.create_request(make_request(expires_at=datetime(2031, 1, 1)), [])
+        (await store.create_request_once(make_request(expires_at=datetime(2031, 1, 1)), [])).request
 
 
 async def test_transition_is_compare_and_set(store: Store, make_request: Callable[..., NewRequest]) -> None:
-    req = await store.create_request(make_request(), [])
+    req = (await store.create_request_once(make_request(), [])).request
     moved = await store.transition(req.id, {RequestStatus.PREFLIGHT}, RequestStatus.PENDING)
     assert moved is not None
     assert moved.status is RequestStatus.PENDING
@@ -100,7 +102,7 @@ async def test_transition_is_compare_and_set(store: Store, make_request: Callabl
 
 async def test_heartbeat_and_stale_executions(store: Store, make_request: Callable[..., NewRequest]) -> None:
     t0 = datetime.now(UTC)
-    req = await store.create_request(make_request(), [])
+    req = (await store.create_request_once(make_request(), [])).request
     await store.transition(req.id, {RequestStatus.PREFLIGHT}, RequestStatus.EXECUTING, claimed_by="a", now=t0)
 
     assert await store.heartbeat(req.id, "a", t0 + timedelta(seconds=30))
@@ -127,9 +129,9 @@ async def test_requests_in_expiry_and_reminders(
     store: Store, make_request: Callable[..., NewRequest]
 ) -> None:
     now = datetime.now(UTC)
-    old = await store.create_request(make_request(expires_in=timedelta(minutes=-1)), [])
-    fresh = await store.create_request(make_request(), [])
-    gone = await store.create_request(make_request(expires_in=timedelta(minutes=-1)), [])
+    old = (await store.create_request_once(make_request(expires_in=timedelta(minutes=-1)), [])).request
+    fresh = (await store.create_request_once(make_request(), [])).request
+    gone = (await store.create_request_once(make_request(expires_in=timedelta(minutes=-1)), [])).request
     await store.transition(fresh.id, {RequestStatus.PREFLIGHT}, RequestStatus.PENDING)
     await store.transition(gone.id, {RequestStatus.PREFLIGHT}, RequestStatus.DENIED)
 
@@ -152,7 +154,7 @@ async def test_requests_in_expiry_and_reminders(
 
 
 async def test_message_refs_merge(store: Store, make_request: Callable[..., NewRequest]) -> None:
-    req = await store.create_request(make_request(), [])
+    req = (await store.create_request_once(make_request(), [])).request
     await store.set_message_ref(req.id, "card", "C123:1700000000.0001")
     await store.set_message_ref(req.id, "dm", "D456:1700000000.0002")
     await store.set_message_ref(req.id, "card", "C123:1700000000.0003")
@@ -169,7 +171,7 @@ async def test_concurrent_message_refs_all_survive(
     import asyncio
 
     other: Store = await open_store()  # type: ignore[operator]
-    req = await store.create_request(make_request(), [])
+    req = (await store.create_request_once(make_request(), [])).request
     await asyncio.gather(
         *((store if i % 2 else other).set_message_ref(req.id, f"k{i}", str(i)) for i in range(20))
     )
@@ -181,13 +183,15 @@ async def test_concurrent_message_refs_all_survive(
 async def test_update_servers_leaves_none_fields_alone(
     store: Store, make_request: Callable[..., NewRequest]
 ) -> None:
-    req = await store.create_request(
-        make_request(),
-        [
-            NewServer("s-1", "alpha", os_type="Linux", cloud_status="ACTIVE", plugin_installed=True),
-            NewServer("s-2", "beta", os_type="Windows", locked=True, preflight_error="locked by admin"),
-        ],
-    )
+    req = (
+        await store.create_request_once(
+            make_request(),
+            [
+                NewServer("s-1", "alpha", os_type="Linux", cloud_status="ACTIVE", plugin_installed=True),
+                NewServer("s-2", "beta", os_type="Windows", locked=True, preflight_error="locked by admin"),
+            ],
+        )
+    ).request
     await store.update_servers(
         req.id,
         [
@@ -222,7 +226,7 @@ async def test_update_servers_for_ten_thousand_rows_is_fast(
 ) -> None:
     many = make_servers(10_000)
     started = time.perf_counter()
-    req = await store.create_request(make_request(), many)
+    req = (await store.create_request_once(make_request(), many)).request
     created = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -240,7 +244,7 @@ async def test_update_servers_for_ten_thousand_rows_is_fast(
 
 
 async def test_decisions_one_per_user(store: Store, make_request: Callable[..., NewRequest]) -> None:
-    req = await store.create_request(make_request(), [])
+    req = (await store.create_request_once(make_request(), [])).request
     assert await store.add_decision(req.id, "U_A", Decision.APPROVE, None)
     assert not await store.add_decision(req.id, "U_A", Decision.DENY, "changed my mind")
     assert await store.add_decision(req.id, "U_B", Decision.DENY, "not during the freeze")
@@ -260,7 +264,7 @@ async def test_concurrent_duplicate_decisions_count_once(
     import asyncio
 
     other: Store = await open_store()  # type: ignore[operator]
-    req = await store.create_request(make_request(), [])
+    req = (await store.create_request_once(make_request(), [])).request
     results = await asyncio.gather(
         *((store if i % 2 else other).add_decision(req.id, "U_A", Decision.APPROVE, None) for i in range(20))
     )
@@ -269,7 +273,7 @@ async def test_concurrent_duplicate_decisions_count_once(
 
 
 async def test_audit_keeps_order_and_filters(store: Store, make_request: Callable[..., NewRequest]) -> None:
-    req = await store.create_request(make_request(), [])
+    req = (await store.create_request_once(make_request(), [])).request
     await store.add_audit(req.id, "U_REQ", "request.created", {"servers": 2, "target": "prod-eu-de"})
     await store.add_audit(None, "system", "bot.started")
     await store.add_audit(req.id, "U_A", "request.approved", {"approvals": [1, 2]})
@@ -299,7 +303,9 @@ async def test_same_submission_key_again_returns_the_first_request_and_writes_no
     )
     assert not again.created
     assert again.request == first.request
-    assert await store.create_request(make_request(submission_key="slack-view:V1"), []) == first.request
+    assert (
+        await store.create_request_once(make_request(submission_key="slack-view:V1"), [])
+    ).request == first.request
     assert await store.list_requests() == [first.request]
     assert await store.servers(first.request.id) == before
     assert await store.audit() == []
@@ -324,7 +330,7 @@ async def test_take_over_stalled_is_compare_and_set(
     import asyncio
 
     other = await open_store()
-    req = await store.create_request(make_request(), [])
+    req = (await store.create_request_once(make_request(), [])).request
     later = req.updated_at + timedelta(minutes=3)
     pre = RequestStatus.PREFLIGHT
     assert await store.take_over_stalled(req.id, pre, req.updated_at - timedelta(seconds=1), later) is None

@@ -8,16 +8,19 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography.fernet import Fernet
 
 from bot.domain import NewRequest, RevealOutcome
-from bot.store import Sealer, SecretUnreadable, Store, UnknownRequest, generate_key, split_keys
+from bot.store import Sealer, SecretUnreadable, Store, UnknownRequest
+
+from .conftest import finish
 
 StoreFactory = Callable[..., Awaitable[Store]]
 LATER = timedelta(minutes=15)
 
 
 async def test_seal_then_unseal_for_recovery(store: Store, make_request: Callable[..., NewRequest]) -> None:
-    req = await store.create_request(make_request(), [])
+    req = (await store.create_request_once(make_request(), [])).request
     assert await store.unseal_secret(req.id) is None
     token = await store.seal_secret(req.id, "U_REQ", '{"s-1": "Aa1!aaaaaaaa"}')
     assert len(token) >= 32
@@ -26,27 +29,27 @@ async def test_seal_then_unseal_for_recovery(store: Store, make_request: Callabl
     result = await store.take_reveal(token, "U_REQ", datetime.now(UTC))
     assert result.outcome is RevealOutcome.NOT_FOUND
     assert result.secret is None
-    await store.erase_secret(req.id)
+    assert await finish(store, req.id, reveal_until=None) is None  # a run that delivers nothing erases it
     assert await store.unseal_secret(req.id) is None
 
 
 async def test_sealing_again_replaces_secret_and_token(
     store: Store, make_request: Callable[..., NewRequest]
 ) -> None:
-    req = await store.create_request(make_request(), [])
+    req = (await store.create_request_once(make_request(), [])).request
     first = await store.seal_secret(req.id, "U_REQ", "first")
     second = await store.seal_secret(req.id, "U_REQ", "second")
     assert first != second
     assert await store.unseal_secret(req.id) == "second"
-    assert await store.arm_reveal(req.id, datetime.now(UTC) + LATER) == second
+    assert await finish(store, req.id, datetime.now(UTC) + LATER) == second
     with pytest.raises(UnknownRequest):
         await store.seal_secret(999_999, "U_REQ", "x")
 
 
 async def test_reveal_once_to_the_requester(store: Store, make_request: Callable[..., NewRequest]) -> None:
-    req = await store.create_request(make_request(), [])
+    req = (await store.create_request_once(make_request(), [])).request
     await store.seal_secret(req.id, "U_REQ", "Pa55-word!")
-    token = await store.arm_reveal(req.id, datetime.now(UTC) + LATER)
+    token = await finish(store, req.id, datetime.now(UTC) + LATER)
     now = datetime.now(UTC)
 
     wrong = await store.take_reveal(token, "U_INTRUDER", now)
@@ -64,20 +67,18 @@ async def test_reveal_once_to_the_requester(store: Store, make_request: Callable
     assert again.secret is None
     assert await store.unseal_secret(req.id) is None
     assert (await store.take_reveal("no-such-token", "U_REQ", now)).outcome is RevealOutcome.NOT_FOUND
-    with pytest.raises(UnknownRequest):
-        await store.arm_reveal(req.id, now + LATER)  # nothing left to arm
 
 
 async def test_expired_reveal_and_erasure(store: Store, make_request: Callable[..., NewRequest]) -> None:
     now = datetime.now(UTC)
-    old = await store.create_request(make_request(), [])
-    fresh = await store.create_request(make_request(), [])
-    unarmed = await store.create_request(make_request(), [])
+    old = (await store.create_request_once(make_request(), [])).request
+    fresh = (await store.create_request_once(make_request(), [])).request
+    unarmed = (await store.create_request_once(make_request(), [])).request
     await store.seal_secret(old.id, "U_REQ", "old-secret")
     await store.seal_secret(fresh.id, "U_REQ", "fresh-secret")
     await store.seal_secret(unarmed.id, "U_REQ", "unarmed-secret")
-    old_token = await store.arm_reveal(old.id, now - timedelta(seconds=1))
-    await store.arm_reveal(fresh.id, now + LATER)
+    old_token = await finish(store, old.id, now - timedelta(seconds=1))
+    await finish(store, fresh.id, now + LATER)
 
     expired = await store.take_reveal(old_token, "U_REQ", now)
     assert expired.outcome is RevealOutcome.EXPIRED
@@ -96,9 +97,9 @@ async def test_canary_password_never_rests_in_clear(
     dump_database: Callable[[], Awaitable[bytes]],
 ) -> None:
     canary = "Canary-" + secrets.token_hex(12) + "!"
-    req = await store.create_request(make_request(), [])
+    req = (await store.create_request_once(make_request(), [])).request
     await store.seal_secret(req.id, "U_REQ", canary)
-    await store.arm_reveal(req.id, datetime.now(UTC) + LATER)
+    await finish(store, req.id, datetime.now(UTC) + LATER)
     await store.add_audit(req.id, "system", "secret.sealed", {"servers": 1})
     await store.close()  # checkpoint nothing away: the scan below also reads the WAL
 
@@ -113,14 +114,14 @@ async def test_canary_password_never_rests_in_clear(
 async def test_key_rotation_old_key_still_decrypts(
     open_store: StoreFactory, make_request: Callable[..., NewRequest]
 ) -> None:
-    old_key, new_key = generate_key(), generate_key()
+    old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     before = await open_store(secret_keys=[old_key])
-    req = await before.create_request(make_request(), [])
+    req = (await before.create_request_once(make_request(), [])).request
     await before.seal_secret(req.id, "U_REQ", "sealed-under-old-key")
 
     rotated = await open_store(secret_keys=[new_key, old_key])
     assert await rotated.unseal_secret(req.id) == "sealed-under-old-key"
-    token = await rotated.arm_reveal(req.id, datetime.now(UTC) + LATER)
+    token = await finish(rotated, req.id, datetime.now(UTC) + LATER)
 
     lost = await open_store(secret_keys=[new_key])
     with pytest.raises(SecretUnreadable):
@@ -131,7 +132,7 @@ async def test_key_rotation_old_key_still_decrypts(
 
 
 def test_sealer_checks_keys_and_hides_them() -> None:
-    key = generate_key()
+    key = Fernet.generate_key().decode()
     sealer = Sealer([key])
     assert key not in repr(sealer)
     ciphertext = sealer.seal("hunter2")
@@ -144,4 +145,3 @@ def test_sealer_checks_keys_and_hides_them() -> None:
         Sealer([])
     with pytest.raises(TypeError):
         Sealer(key)  # a str is a Sequence[str]: the runtime check catches it
-    assert split_keys(f" {key}, other\n") == [key, "other"]

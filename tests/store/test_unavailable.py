@@ -8,9 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from bot.domain import NewRequest
-from bot.store import Store, StoreUnavailable, generate_key
+from bot.store import Store, StoreUnavailable
 
 
 def _closed_port() -> int:
@@ -22,7 +23,8 @@ def _closed_port() -> int:
 async def test_postgres_on_a_closed_port_fails_fast(make_request: Callable[..., NewRequest]) -> None:
     port = _closed_port()
     store = await Store.open(
-        f"postgresql+asyncpg://bot:s3cret-pw@127.0.0.1:{port}/bot", secret_keys=[generate_key()]
+        f"postgresql+asyncpg://bot:s3cret-pw@127.0.0.1:{port}/bot",
+        secret_keys=[Fernet.generate_key().decode()],
     )
     try:
         started = time.monotonic()
@@ -35,7 +37,7 @@ async def test_postgres_on_a_closed_port_fails_fast(make_request: Callable[..., 
         assert "s3cret-pw" not in message
         assert "s3cret-pw" not in repr(store)
         with pytest.raises(StoreUnavailable):
-            await store.create_request(make_request(reason="CANARY-REASON"), [])
+            (await store.create_request_once(make_request(reason="CANARY-REASON"), [])).request
     finally:
         await store.close()
 
@@ -43,7 +45,7 @@ async def test_postgres_on_a_closed_port_fails_fast(make_request: Callable[..., 
 async def test_sqlite_file_that_cannot_be_opened(tmp_path: Path) -> None:
     folder = tmp_path / "a-directory.db"
     folder.mkdir()
-    store = await Store.open(f"sqlite+aiosqlite:///{folder}", secret_keys=[generate_key()])
+    store = await Store.open(f"sqlite+aiosqlite:///{folder}", secret_keys=[Fernet.generate_key().decode()])
     try:
         with pytest.raises(StoreUnavailable, match="unable to open database file"):
             await store.ping()
@@ -53,7 +55,7 @@ async def test_sqlite_file_that_cannot_be_opened(tmp_path: Path) -> None:
 
 async def test_sqlite_parent_folder_is_created(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "er" / "bot.db"
-    store = await Store.open(f"sqlite:///{path}", secret_keys=[generate_key()])
+    store = await Store.open(f"sqlite:///{path}", secret_keys=[Fernet.generate_key().decode()])
     try:
         await store.migrate()
         await store.ping()
@@ -69,18 +71,20 @@ async def test_sql_errors_never_show_parameters(
     if store._engine.dialect.name != "postgresql":
         pytest.skip("SQLite does not enforce column lengths, so this error cannot be provoked there")
     with pytest.raises(Exception) as caught:  # noqa: PT011 - whichever DBAPI error class, the text matters
-        await store.create_request(make_request(requester_id="U" * 100, reason="CANARY-REASON"), [])
+        (
+            await store.create_request_once(make_request(requester_id="U" * 100, reason="CANARY-REASON"), [])
+        ).request
     assert "CANARY-REASON" not in str(caught.value)
     assert "hidden due to hide_parameters" in str(caught.value)
 
 
 async def test_in_memory_sqlite_works_for_quick_tests(make_request: Callable[..., NewRequest]) -> None:
-    store = await Store.open("sqlite+aiosqlite://", secret_keys=[generate_key()])
+    store = await Store.open("sqlite+aiosqlite://", secret_keys=[Fernet.generate_key().decode()])
     try:
         await store.migrate()
         import asyncio
 
-        reqs = await asyncio.gather(*(store.create_request(make_request(), []) for _ in range(10)))
-        assert len({r.id for r in reqs}) == 10
+        made = await asyncio.gather(*(store.create_request_once(make_request(), []) for _ in range(10)))
+        assert len({m.request.id for m in made}) == 10
     finally:
         await store.close()

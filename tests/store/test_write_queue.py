@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
-import bot.store.store as store_module
+import bot.store.engine as store_module
 from bot.domain import Decision, NewRequest, RequestStatus
 from bot.store import Store
 
@@ -18,7 +18,7 @@ from bot.store import Store
 async def test_a_burst_of_audit_rows_shares_transactions_and_loses_none(
     store: Store, make_request: Callable[..., NewRequest]
 ) -> None:
-    req = await store.create_request(make_request(), [])
+    req = (await store.create_request_once(make_request(), [])).request
     commits: list[int] = []
     engine = store._engine.sync_engine
     listener = lambda _conn: commits.append(1)  # noqa: E731
@@ -49,7 +49,8 @@ async def test_sqlite_writers_of_one_process_never_meet_the_busy_handler(
     try:
         await store.migrate()
         requests = [
-            await store.create_request(make_request(status=RequestStatus.PENDING), []) for _ in range(5)
+            (await store.create_request_once(make_request(status=RequestStatus.PENDING), [])).request
+            for _ in range(5)
         ]
 
         async def work(i: int) -> None:

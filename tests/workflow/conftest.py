@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from cryptography.fernet import Fernet
 from pg_testing import PG_URL, fresh_schema
 
 from bot.app import ecs_client
@@ -23,7 +24,7 @@ from bot.config import Target
 from bot.domain import Decision, NewRequest, NewServer, PasswordMode, RebootMode, RequestRecord, RequestStatus
 from bot.ecs import EcsClient, RetryPolicy
 from bot.simulator import DEMO_ACCESS_KEY, DEMO_PROJECT_ID, DEMO_SECRET_KEY, Fleet, RecordedCall, Simulator
-from bot.store import Store, generate_key
+from bot.store import Store
 from bot.workflow import (
     DeliveredSecret,
     ExecutionSettings,
@@ -364,7 +365,7 @@ class Env:
             expires_at=datetime.now(UTC) + expires_in,
             status=status,
         )
-        return await self.store.create_request(new, servers)
+        return (await self.store.create_request_once(new, servers)).request
 
 
 EnvFactory = Callable[..., Awaitable[Env]]
@@ -373,7 +374,7 @@ EnvFactory = Callable[..., Awaitable[Env]]
 @pytest.fixture
 async def make_env(database: Database) -> AsyncIterator[EnvFactory]:
     """Builds one bot on a fresh simulator: `await make_env(fleet=..., approvals_required=2, ...)`."""
-    secret_key = generate_key()
+    secret_key = Fernet.generate_key().decode()
     stores: list[Store] = []
     replicas: list[Replica] = []
     sims: list[Simulator] = []

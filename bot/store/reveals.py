@@ -1,0 +1,91 @@
+"""Sealed secrets and the one-time reveal."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import RowMapping, select, update
+
+from bot.domain import RevealOutcome
+from bot.store import schema
+from bot.store.engine import Database, utcnow
+from bot.store.records import RevealResult
+from bot.store.statements import seal
+
+_V = schema.reveals
+
+
+class Reveals(Database):
+    """Passwords sealed until their one reveal, then forgotten."""
+
+    async def seal_secret(self, request_id: int, user_id: str, plaintext: str) -> str:
+        """Keep the generated password(s) encrypted so a crash before delivery loses nothing.
+
+        `plaintext` is opaque to the store (the workflow may JSON-encode one password per server). Not
+        revealable until `finish_execution` arms it. Sealing again for the same request replaces the
+        secret and the token.
+        """
+        ciphertext = self._sealer.seal(plaintext)
+        async with self._begin(write=True) as conn:
+            return await seal(conn, request_id, user_id, ciphertext, utcnow())
+
+    async def unseal_secret(self, request_id: int) -> str | None:
+        """Decrypt to resume an execution after a crash; None once revealed, expired or erased."""
+        query = select(_V.c.ciphertext).where(_V.c.request_id == request_id)
+        async with self._begin() as conn:
+            ciphertext = (await conn.execute(query)).scalar_one_or_none()
+        return None if ciphertext is None else self._sealer.unseal(ciphertext)
+
+    async def take_reveal(self, token: str, user_id: str, now: datetime) -> RevealResult:
+        """Hand the secret out exactly once to its owner, within its window, then forget it.
+
+        The row is locked (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite) and cleared by a guarded
+        UPDATE in the same transaction, so concurrent takers on any replica see it revealed. (A lone
+        UPDATE … RETURNING cannot do it: RETURNING yields the new, already cleared, ciphertext.)
+        """
+        async with self._begin(write=True) as conn:
+            row = (
+                (await conn.execute(select(_V).where(_V.c.token == token).with_for_update()))
+                .mappings()
+                .first()
+            )
+            refusal = _why_not_revealable(row, user_id, now)
+            if refusal is not None:
+                return refusal
+            assert row is not None
+            cleared = await conn.execute(
+                update(_V)
+                .where(_V.c.token == token, _V.c.ciphertext.is_not(None))
+                .values(ciphertext=None, revealed_at=now)
+            )
+            if cleared.rowcount != 1:  # impossible under the lock; the guard keeps it exactly once anyway
+                return RevealResult(RevealOutcome.ALREADY_REVEALED, request_id=row["request_id"])
+            # Decrypt before commit: a wrong key raises, the transaction rolls back, nothing is lost.
+            secret = self._sealer.unseal(row["ciphertext"])
+            return RevealResult(RevealOutcome.REVEALED, request_id=row["request_id"], secret=secret)
+
+    async def erase_expired_reveals(self, now: datetime) -> int:
+        """Drop ciphertexts whose reveal window has closed; returns how many were erased."""
+        stmt = (
+            update(_V)
+            .where(_V.c.ciphertext.is_not(None), _V.c.expires_at.is_not(None), _V.c.expires_at <= now)
+            .values(ciphertext=None)
+        )
+        async with self._begin(write=True) as conn:
+            result = await conn.execute(stmt)
+        return int(result.rowcount)
+
+
+def _why_not_revealable(row: RowMapping | None, user_id: str, now: datetime) -> RevealResult | None:
+    """None when the row may be revealed now to this user; otherwise the reason it may not."""
+    if row is None or row["expires_at"] is None:
+        # Unknown, or sealed but never armed: nothing to reveal through this token.
+        return RevealResult(RevealOutcome.NOT_FOUND)
+    request_id = row["request_id"]
+    if row["user_id"] != user_id:
+        return RevealResult(RevealOutcome.WRONG_USER, request_id=request_id)
+    if row["revealed_at"] is not None:
+        return RevealResult(RevealOutcome.ALREADY_REVEALED, request_id=request_id)
+    if row["ciphertext"] is None or row["expires_at"] <= now:
+        return RevealResult(RevealOutcome.EXPIRED, request_id=request_id)
+    return None
