@@ -15,8 +15,8 @@ from bot.config import (
     AkSkAuth,
     BotConfig,
     ConfigError,
+    Endpoints,
     PasswordAuth,
-    Settings,
     default_endpoints,
     load_app_config,
     load_config,
@@ -111,9 +111,7 @@ def test_design_md_example_loads(tmp_path: Path) -> None:
     assert t.requester_principals.group_handles == {"oncall"}
     assert t.requester_principals.user_ids == {"U012ABCDEF"}
     assert t.approver_principals.group_handles == {"sre-leads"}
-    assert t.reason_is_acceptable("OPS-123 disk full")
-    assert not t.reason_is_acceptable("disk full")
-    assert not t.reason_is_acceptable("   ")
+    assert t.reason_pattern == "^[A-Z]+-[0-9]+"  # the workflow applies it (tests/workflow/test_submit.py)
     # Defaults of the extensions.
     assert t.max_servers == 1000
     assert t.allow_per_server_passwords is True
@@ -184,7 +182,7 @@ def test_demo_endpoints_follow_simulator_url() -> None:
     ],
 )
 def test_default_endpoints(cloud: str, region: str, ecs: str, iam: str, tmp_path: Path) -> None:
-    assert default_endpoints(cloud, region) == (ecs, iam)
+    assert default_endpoints(cloud, region) == Endpoints(ecs, iam)
     t = load_config(write(tmp_path, {"targets": [target(cloud=cloud, region=region)]}), environ=ENV).targets[
         0
     ]
@@ -451,12 +449,12 @@ def test_settings_parse_environment() -> None:
 
 def test_settings_from_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-A-abc")
-    monkeypatch.setenv("BOT_HTTP_PORT", "3100")
-    assert Settings().mode == "socket"
-    assert Settings().http_port == 3100
+    monkeypatch.setenv("bot_http_port", "3100")  # names are case-insensitive
+    monkeypatch.setenv("BOT_LOG_FORMAT", "")  # empty is unset
     assert load_settings().mode == "socket"
+    assert load_settings().http_port == 3100
+    assert load_settings().log_format == "text"
     monkeypatch.setenv("BOT_MODE", "http")
-    assert Settings().mode == "http"
     assert load_settings().mode == "http"
 
 
@@ -478,6 +476,27 @@ def test_settings_errors_name_variables() -> None:
     assert "Fernet" in text
     assert "not-a-key" not in text
     assert "BOT_DATABASE_URL: must start with" in text
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite:///./data/bot.sqlite3", "postgres://u:p@db/bot", "postgresql://u:p@db/bot"]
+)
+def test_settings_accept_the_database_urls_the_store_opens(url: str) -> None:
+    """One rule for both: what the store reads as its async driver, settings do not refuse."""
+    assert load_settings({"BOT_DATABASE_URL": url}).database_url == url
+
+
+def test_settings_refuse_a_database_url_that_is_no_url() -> None:
+    with pytest.raises(ConfigError, match="BOT_DATABASE_URL: must start with"):
+        load_settings({"BOT_DATABASE_URL": "not a url"})
+
+
+def test_secret_keys_split_as_written() -> None:
+    other = base64.urlsafe_b64encode(b"o" * 32).decode()
+    s = load_settings({"BOT_SECRET_KEY": f" {FERNET_KEY} , {other}"})
+    assert [k.get_secret_value() for k in s.secret_keys] == [FERNET_KEY, other]
+    with pytest.raises(ConfigError, match="key 2 of 2"):
+        load_settings({"BOT_SECRET_KEY": f"{FERNET_KEY},"})
 
 
 def test_settings_secrets_hidden() -> None:

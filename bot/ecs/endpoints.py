@@ -33,13 +33,24 @@ class Endpoints:
         object.__setattr__(self, "iam", self.iam.rstrip("/"))
 
 
-def default_endpoints(cloud: Cloud, region: str) -> Endpoints:
-    """The public endpoints of `cloud` in `region`; pass your own `Endpoints` to override them."""
+_OTC_DEFAULT_REGIONS = ("eu-de", "eu-nl", "eu-ch2")
+
+
+def default_endpoints(cloud: str, region: str) -> Endpoints:
+    """The public endpoints of `cloud` in `region` (reference/ecs-api.md); the one table of them, used by
+    the configuration to fill a target's endpoints. Pass your own `Endpoints` to override them.
+
+    Raises ValueError for an unknown cloud, or an OTC region whose public endpoints are not known (OTC's
+    installations do not all follow one pattern: write the endpoints in the target instead).
+    """
     special = _SPECIAL.get((cloud, region))
     if special is not None:
         return Endpoints(ecs=special[0], iam=special[1])
     try:
         domain = _DOMAIN[cloud]
     except KeyError:
-        raise ValueError(f"unknown cloud {cloud!r}; expected one of {sorted(_DOMAIN)}") from None
+        raise ValueError(f"unknown cloud {cloud!r}; expected otc or huaweicloud") from None
+    if cloud == "otc" and region not in _OTC_DEFAULT_REGIONS:
+        known = ", ".join(_OTC_DEFAULT_REGIONS)
+        raise ValueError(f"no default endpoints for OTC region {region!r} (known: {known})")
     return Endpoints(ecs=f"https://ecs.{region}.{domain}", iam=f"https://iam.{region}.{domain}")

@@ -27,4 +27,11 @@ def test_huaweicloud() -> None:
 def test_trailing_slash_dropped_and_unknown_cloud_refused() -> None:
     assert Endpoints(ecs="http://x/", iam="http://y/") == Endpoints(ecs="http://x", iam="http://y")
     with pytest.raises(ValueError, match="unknown cloud"):
-        default_endpoints("aws", "eu")  # type: ignore[arg-type]
+        default_endpoints("aws", "eu")
+
+
+def test_an_otc_region_without_known_endpoints_is_refused() -> None:
+    """OTC's installations do not share one host pattern: an unknown region must be written out, not
+    guessed (the configuration then asks for the target's endpoints)."""
+    with pytest.raises(ValueError, match="no default endpoints for OTC region 'eu-xx'"):
+        default_endpoints("otc", "eu-xx")

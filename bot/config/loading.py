@@ -1,0 +1,130 @@
+"""Reading the targets file and the environment: every problem of both reported at once, before
+anything connects."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import (
+    SecretStr,
+    ValidationError,
+)
+
+from bot.config.problems import ConfigError, friendly_errors
+from bot.config.settings import Settings
+from bot.config.targets import BotConfig
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that rejects a key written twice (PyYAML silently keeps the last one)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                mark = key_node.start_mark
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is written twice; keep one", mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_config(path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None) -> BotConfig:
+    """Read and validate the targets YAML at `path`, reading the credentials it names from `environ`.
+
+    Raises ConfigError listing every problem (with its path in the file) at once.
+    """
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{file}: file not found; set BOT_CONFIG to the targets YAML"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{file}: cannot be read ({exc})"]) from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else str(file)
+        problem = " ".join(p for p in (exc.context, exc.problem) if p)
+        raise ConfigError([f"{where}: YAML syntax error: {problem}"]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{file}: YAML error: {exc}"]) from None
+    if not isinstance(data, dict):
+        raise ConfigError(
+            [f"{file}: expected a mapping with `targets:` at the top, found {type(data).__name__}"]
+        )
+    try:
+        return BotConfig.model_validate(data, context={"environ": os.environ if environ is None else environ})
+    except ValidationError as exc:
+        raise ConfigError([f"{file}: {line}" for line in friendly_errors(exc)]) from None
+
+
+_SETTINGS_ALIASES = tuple(
+    str(f.validation_alias) for f in Settings.model_fields.values() if f.validation_alias is not None
+)
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from `environ` (default os.environ); ConfigError naming each bad variable."""
+    source = os.environ if environ is None else environ
+    upper = {k.upper(): v for k, v in source.items()}
+    data = {a: upper[a] for a in _SETTINGS_ALIASES if upper.get(a, "").strip()}
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for e in exc.errors(include_url=False, include_input=False):
+            name = str(e["loc"][0]) if e["loc"] else "environment"
+            problems.append(f"{name}: {e['msg'].removeprefix('Value error, ')}")
+        raise ConfigError(problems) from None
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """Everything `run` needs: the environment settings and the targets file, both validated."""
+
+    settings: Settings
+    bot: BotConfig
+
+    def secrets(self) -> Iterator[SecretStr]:
+        yield from self.settings.secrets()
+        yield from self.bot.secrets()
+
+
+def load_app_config(environ: Mapping[str, str] | None = None, *, register_secrets: bool = True) -> AppConfig:
+    """Settings + targets, every problem of both reported in one ConfigError before anything connects.
+
+    With `register_secrets`, every secret value is registered with the log redaction (bot.logs).
+    """
+    env = os.environ if environ is None else environ
+    problems: list[str] = []
+    settings: Settings | None = None
+    bot_config: BotConfig | None = None
+    try:
+        settings = load_settings(env)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    if settings is not None:
+        problems.extend(settings.missing_for_run())
+        if settings.config_path is not None:
+            try:
+                bot_config = load_config(settings.config_path, environ=env)
+            except ConfigError as exc:
+                problems.extend(exc.problems)
+    if problems or settings is None or bot_config is None:
+        raise ConfigError(problems or ["configuration could not be loaded"])
+    app_config = AppConfig(settings, bot_config)
+    if register_secrets:
+        from bot.logs import register_secret
+
+        for secret in app_config.secrets():
+            register_secret(secret.get_secret_value())
+    return app_config

@@ -1,0 +1,167 @@
+"""Process settings from the environment (names in DESIGN.md, extensions prefixed BOT_)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from sqlalchemy.exc import ArgumentError
+
+from bot.config.types import ChannelId, Duration, http_url
+from bot.store.engine import normalise_url
+
+_KEY_HINT = (
+    'generate one with: python -c "from cryptography.fernet import Fernet; '
+    'print(Fernet.generate_key().decode())"'
+)
+
+
+def split_secret_keys(value: str) -> list[str]:
+    """BOT_SECRET_KEY as written: one Fernet key, or several comma-separated, newest (encrypting) first.
+    The one place that reads this form."""
+    return [part.strip() for part in value.split(",")]
+
+
+def _fernet_keys(value: SecretStr | None) -> SecretStr | None:
+    """Fernet keys (32 bytes in URL-safe base64), comma-separated for rotation: the first encrypts, all
+    decrypt. Checked here so a bad key fails at start-up, not at the first reveal."""
+    if value is None:
+        return None
+    parts = split_secret_keys(value.get_secret_value())
+    for number, part in enumerate(parts, start=1):
+        try:
+            raw = base64.urlsafe_b64decode(part.encode("ascii"))
+        except (binascii.Error, ValueError, UnicodeEncodeError):
+            raw = b""
+        if len(raw) != 32:
+            which = f"key {number} of {len(parts)} " if len(parts) > 1 else ""
+            raise ValueError(f"{which}must be 32 bytes in URL-safe base64 (a Fernet key); {_KEY_HINT}")
+    return SecretStr(",".join(parts))
+
+
+class Settings(BaseModel):
+    """Process settings from the environment (names in DESIGN.md, extensions prefixed BOT_).
+
+    A plain model: `load_settings` reads the environment (names case-insensitive, empty values unset)
+    and validates it here, so tests pass their own mapping and nothing else reads os.environ.
+    """
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+    slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
+    mode: Literal["socket", "http"] = Field(default="http", validation_alias="BOT_MODE")
+    """Default: socket when SLACK_APP_TOKEN is set, else http."""
+    http_host: str = Field(default="0.0.0.0", validation_alias="BOT_HTTP_HOST")  # noqa: S104 - containers
+    http_port: Annotated[int, Field(ge=1, le=65535)] = Field(default=3000, validation_alias="BOT_HTTP_PORT")
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./data/ecs-reset-bot.sqlite3", validation_alias="BOT_DATABASE_URL"
+    )
+    config_path: Path | None = Field(default=None, validation_alias="BOT_CONFIG")
+    secret_key: SecretStr | None = Field(default=None, validation_alias="BOT_SECRET_KEY")
+    """One Fernet key, or several comma-separated for rotation (the first encrypts)."""
+    log_level: Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"] = Field(
+        default="INFO", validation_alias="BOT_LOG_LEVEL"
+    )
+    log_format: Literal["text", "json"] = Field(default="text", validation_alias="BOT_LOG_FORMAT")
+    reveal_ttl: Duration = Field(default=timedelta(minutes=15), validation_alias="BOT_REVEAL_TTL")
+    ecs_concurrency: Annotated[int, Field(ge=1, le=500)] = Field(
+        default=20, validation_alias="BOT_ECS_CONCURRENCY"
+    )
+    ecs_timeout: Duration = Field(default=timedelta(seconds=30), validation_alias="BOT_ECS_TIMEOUT")
+    audit_channel: ChannelId | None = Field(default=None, validation_alias="BOT_AUDIT_CHANNEL")
+    execution_lease: Duration = Field(default=timedelta(seconds=60), validation_alias="BOT_EXECUTION_LEASE")
+    """How long an execution without a heartbeat stays its worker's before another replica takes over."""
+    sweep_interval: Duration = Field(default=timedelta(seconds=15), validation_alias="BOT_SWEEP_INTERVAL")
+    """How often expiry, reminders, reveal erasure and recovery run."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_mode(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            keys = {str(k).upper() for k, v in data.items() if v not in (None, "")}
+            if not keys & {"BOT_MODE", "MODE"}:
+                socket = keys & {"SLACK_APP_TOKEN"}
+                data = {**data, "BOT_MODE": "socket" if socket else "http"}
+        return data
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", "mode", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _valid_fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        return _fernet_keys(value)
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _slash_terminated(cls, value: str) -> str:
+        value = http_url(value)
+        return value + "/"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        """The store's rule (`bot.store.engine.normalise_url`): what it opens, settings accept."""
+        try:
+            normalise_url(value)
+        except (ValueError, ArgumentError):
+            raise ValueError(
+                "must start with sqlite+aiosqlite:// or postgresql+asyncpg:// (sqlite:// and postgres:// "
+                "are read as those), e.g. sqlite+aiosqlite:///./data/ecs-reset-bot.sqlite3"
+            ) from None
+        return value
+
+    def missing_for_run(self) -> list[str]:
+        """What `run` needs and the environment lacks, as friendly lines (empty when ready)."""
+        problems = []
+        if self.slack_bot_token is None:
+            problems.append("SLACK_BOT_TOKEN: not set; copy the Bot User OAuth Token (xoxb-...) of the app")
+        if self.mode == "socket" and self.slack_app_token is None:
+            problems.append(
+                "SLACK_APP_TOKEN: not set but BOT_MODE is socket; create an app-level token (xapp-...) "
+                "with connections:write, or set BOT_MODE=http"
+            )
+        if self.mode == "http" and self.slack_signing_secret is None:
+            problems.append(
+                "SLACK_SIGNING_SECRET: not set but BOT_MODE is http; copy it from Basic Information"
+            )
+        if self.config_path is None:
+            problems.append(
+                "BOT_CONFIG: not set; set it to the path of the targets YAML (see examples/targets.yml)"
+            )
+        if self.secret_key is None:
+            problems.append(f"BOT_SECRET_KEY: not set; {_KEY_HINT}")
+        return problems
+
+    @property
+    def secret_keys(self) -> list[SecretStr]:
+        """BOT_SECRET_KEY split into its keys, newest (encrypting) first; empty when unset."""
+        if self.secret_key is None:
+            return []
+        return [SecretStr(k) for k in split_secret_keys(self.secret_key.get_secret_value())]
+
+    def secrets(self) -> Iterator[SecretStr]:
+        """The secret settings that are set, e.g. to register them with the log redaction."""
+        for value in (
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            *self.secret_keys,
+        ):
+            if value is not None:
+                yield value
