@@ -164,6 +164,13 @@ class AuditRecord:
 
 class RevealOutcome(StrEnum):
     REVEALED = "revealed"
+    """Shown to its owner, and erased."""
+    LEASED = "leased"
+    """Handed to one click to show; erased only once that click confirms it was shown."""
+    BEING_SHOWN = "being_shown"
+    """Another click holds the lease right now; nothing was handed out."""
+    NOT_SHOWN = "not_shown"
+    """The front end could not show it (its chat refused): the secret is kept and can be revealed again."""
     ALREADY_REVEALED = "already_revealed"
     EXPIRED = "expired"
     NOT_FOUND = "not_found"

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain import RevealOutcome
 from bot.logs import registered_secret
 from bot.slack import ids
+from bot.slack.blocks.common import slack_date
 from bot.slack.blocks.dm import reveal_done
 from bot.slack.blocks.modals import notice_modal, reveal_modal
 from bot.slack.context import SlackContext
 from bot.slack.replies import Click, on_click, tell_clicker
+from bot.workflow import DeliveredSecret, NotShown
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +29,8 @@ REVEAL_REFUSALS = {
     RevealOutcome.EXPIRED: "This reveal has expired and the password was erased. Request a new reset.",
     RevealOutcome.NOT_FOUND: "There is nothing to reveal here.",
     RevealOutcome.WRONG_USER: "Only the requester can reveal this password.",
+    RevealOutcome.BEING_SHOWN: "Your password is being shown in another window right now. "
+    "If none opened, click again in half a minute: it is still there.",
 }
 
 
@@ -45,21 +51,42 @@ async def _cancel(ctx: SlackContext, client: AsyncWebClient, click: Click) -> No
 
 async def _reveal(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:
     user_id, token, trigger_id = click.user_id, click.value, click.trigger_id
-    result, secrets = await ctx.workflow.reveal(token, user_id)
-    if result.outcome != RevealOutcome.REVEALED or result.request_id is None:
-        await client.views_open(
-            trigger_id=trigger_id, view=notice_modal("Nothing to reveal", REVEAL_REFUSALS[result.outcome])
+
+    async def show(request_id: int, secrets: Sequence[DeliveredSecret]) -> None:
+        # The executor forgot these passwords when it finished; slack_sdk logs request bodies at DEBUG.
+        with contextlib.ExitStack() as masked:
+            for secret in secrets:
+                masked.enter_context(registered_secret(secret.password))
+            try:
+                await client.views_open(trigger_id=trigger_id, view=reveal_modal(request_id, secrets))
+            except SlackApiError as exc:  # only Slack's error code leaves: its answer echoes no view
+                raise NotShown(str(exc.response.get("error") or "slack_error")) from None
+
+    result = await ctx.workflow.reveal(token, user_id, show)
+    if result.outcome == RevealOutcome.REVEALED and result.request_id is not None:
+        if click.channel and click.message_ts:
+            try:
+                await client.chat_update(
+                    channel=click.channel,
+                    ts=click.message_ts,
+                    text="Password revealed",
+                    blocks=reveal_done(result.request_id, datetime.now(UTC)),
+                )
+            except Exception as exc:  # the reveal happened; a stale button only answers "already revealed"
+                log.warning("reveal offer of #%d not marked revealed: %s", result.request_id, exc)
+        return
+    if result.outcome == RevealOutcome.NOT_SHOWN:
+        until = f" (until {slack_date(result.expires_at)})" if result.expires_at else ""
+        await tell_clicker(
+            client,
+            click,
+            f"Slack did not open the window with your password for request #{result.request_id}, so "
+            f"nothing was used up: click *Reveal once* again{until}.",
         )
         return
-    # The executor forgot these passwords when it finished; slack_sdk logs request bodies at DEBUG.
-    with contextlib.ExitStack() as masked:
-        for secret in secrets:
-            masked.enter_context(registered_secret(secret.password))
-        await client.views_open(trigger_id=trigger_id, view=reveal_modal(result.request_id, secrets))
-    if click.channel and click.message_ts:
-        await client.chat_update(
-            channel=click.channel,
-            ts=click.message_ts,
-            text="Password revealed",
-            blocks=reveal_done(result.request_id, datetime.now(UTC)),
-        )
+    text = REVEAL_REFUSALS[result.outcome]
+    try:
+        await client.views_open(trigger_id=trigger_id, view=notice_modal("Nothing to reveal", text))
+    except Exception as exc:
+        log.warning("reveal notice for %s not opened: %s", user_id, exc)
+        await tell_clicker(client, click, text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from bot.domain import RequestRecord, RequestStatus, RevealOutcome, ServerPhase
@@ -35,9 +36,13 @@ class CreatedRequest:
 
 @dataclass(frozen=True)
 class RevealResult:
+    """`secret` and `lease` only with LEASED; `expires_at` (UTC) is when the reveal window closes."""
+
     outcome: RevealOutcome
     request_id: int | None = None
     secret: str | None = field(default=None, repr=False)
+    lease: str | None = field(default=None, repr=False)
+    expires_at: datetime | None = None
 
 
 #: One audit row written in the same transaction as the change it describes: (actor, event, detail).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import RowMapping, select, update
@@ -36,12 +37,17 @@ class Reveals(Database):
             ciphertext = (await conn.execute(query)).scalar_one_or_none()
         return None if ciphertext is None else self._sealer.unseal(ciphertext)
 
-    async def take_reveal(self, token: str, user_id: str, now: datetime) -> RevealResult:
-        """Hand the secret out exactly once to its owner, within its window, then forget it.
+    async def lease_reveal(
+        self, token: str, user_id: str, now: datetime, lease_until: datetime
+    ) -> RevealResult:
+        """Hand the secret to one click of its owner, within its window, to show; erase nothing yet.
 
-        The row is locked (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite) and cleared by a guarded
-        UPDATE in the same transaction, so concurrent takers on any replica see it revealed. (A lone
-        UPDATE … RETURNING cannot do it: RETURNING yields the new, already cleared, ciphertext.)
+        The secret is erased only by `confirm_reveal` once the front end showed it, so a chat that refuses
+        to show it (an expired trigger) loses nothing; `release_reveal` frees it at once for the next
+        click, and a holder that never comes back (a crash) loses the lease at `lease_until`. While a lease
+        is live, other clicks get BEING_SHOWN: the row is locked (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE
+        on SQLite) and the lease written in the same transaction, so concurrent clicks on any replica hand
+        it out at most once at a time. Returns LEASED with `secret` and `lease`, or the refusal.
         """
         async with self._begin(write=True) as conn:
             row = (
@@ -53,16 +59,37 @@ class Reveals(Database):
             if refusal is not None:
                 return refusal
             assert row is not None
-            cleared = await conn.execute(
-                update(_V)
-                .where(_V.c.token == token, _V.c.ciphertext.is_not(None))
-                .values(ciphertext=None, revealed_at=now)
+            request_id, expires_at = row["request_id"], row["expires_at"]
+            if row["leased_until"] is not None and row["leased_until"] > now:
+                return RevealResult(RevealOutcome.BEING_SHOWN, request_id=request_id, expires_at=expires_at)
+            lease = secrets.token_urlsafe(16)
+            await conn.execute(
+                update(_V).where(_V.c.token == token).values(lease=lease, leased_until=lease_until)
             )
-            if cleared.rowcount != 1:  # impossible under the lock; the guard keeps it exactly once anyway
-                return RevealResult(RevealOutcome.ALREADY_REVEALED, request_id=row["request_id"])
-            # Decrypt before commit: a wrong key raises, the transaction rolls back, nothing is lost.
+            # Decrypt before commit: a wrong key raises, the transaction rolls back, no lease is left.
             secret = self._sealer.unseal(row["ciphertext"])
-            return RevealResult(RevealOutcome.REVEALED, request_id=row["request_id"], secret=secret)
+            return RevealResult(
+                RevealOutcome.LEASED, request_id=request_id, secret=secret, lease=lease, expires_at=expires_at
+            )
+
+    async def confirm_reveal(self, token: str, lease: str, now: datetime) -> bool:
+        """The leased secret was shown: erase it for good. False when this lease no longer holds it
+        (it lapsed and another click took it, or the window closed and the sweeper erased it)."""
+        stmt = (
+            update(_V)
+            .where(_V.c.token == token, _V.c.lease == lease, _V.c.ciphertext.is_not(None))
+            .values(ciphertext=None, revealed_at=now, lease=None, leased_until=None)
+        )
+        async with self._begin(write=True) as conn:
+            return (await conn.execute(stmt)).rowcount == 1
+
+    async def release_reveal(self, token: str, lease: str) -> None:
+        """The leased secret was not shown: the next click may reveal it (within its window)."""
+        stmt = (
+            update(_V).where(_V.c.token == token, _V.c.lease == lease).values(lease=None, leased_until=None)
+        )
+        async with self._begin(write=True) as conn:
+            await conn.execute(stmt)
 
     async def erase_expired_reveals(self, now: datetime) -> int:
         """Drop ciphertexts whose reveal window has closed; returns how many were erased."""

@@ -145,5 +145,8 @@ reveals = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=True),
     Column("revealed_at", UTCDateTime, nullable=True),
+    # The click showing the secret right now (see Store.lease_reveal); NULL when none is.
+    Column("lease", String(64), nullable=True),
+    Column("leased_until", UTCDateTime, nullable=True),
     UniqueConstraint("request_id"),
 )

@@ -108,6 +108,8 @@ async def seal(conn: AsyncConnection, request_id: int, user_id: str, ciphertext:
         "created_at": now,
         "expires_at": None,
         "revealed_at": None,
+        "lease": None,
+        "leased_until": None,
     }
     # One upsert on the request's unique row: sealing again replaces the secret and the token.
     dialect_insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert

@@ -22,7 +22,9 @@ from bot.workflow.ports import (
     Directory,
     EventKind,
     Notifier,
+    NotShown,
     RequestView,
+    ShowSecrets,
     WorkflowEvent,
 )
 from bot.workflow.service import ActionResult, Field, Submission, SubmitResult, Workflow
@@ -44,6 +46,7 @@ __all__ = [
     "Field",
     "Inventory",
     "InventoryUnavailable",
+    "NotShown",
     "Notifier",
     "PasswordMode",
     "Policy",
@@ -57,6 +60,7 @@ __all__ = [
     "ServerChoice",
     "ServerPhase",
     "ServerRecord",
+    "ShowSecrets",
     "Submission",
     "SubmitResult",
     "SweepSettings",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -72,6 +72,21 @@ class DeliveredSecret:
     password: str = field(repr=False)
     applied: bool = True
     """False when the cloud may or may not have taken it (the bot stopped mid-call)."""
+
+
+class NotShown(Exception):
+    """A front end could not show a person what it was given (its chat refused the call).
+
+    `reason` is a short code safe for the audit trail and logs (Slack's error code, say), never a secret.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+ShowSecrets = Callable[[int, Sequence[DeliveredSecret]], Awaitable[None]]
+"""Shows a request's passwords to the person revealing them; raises (NotShown) when it could not."""
 
 
 class Notifier(Protocol):

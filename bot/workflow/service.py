@@ -12,6 +12,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 from typing import TypeVar
 
@@ -36,10 +37,11 @@ from bot.workflow.execution import Executor, SealedPasswords, delivered_secrets,
 from bot.workflow.inventory import Inventory, InventoryUnavailable, ServerChoice
 from bot.workflow.policy import Policy
 from bot.workflow.ports import (
-    DeliveredSecret,
     EventKind,
     Notifier,
+    NotShown,
     RequestView,
+    ShowSecrets,
     WorkflowEvent,
     notify_safely,
 )
@@ -54,6 +56,11 @@ _PARTIES_KEPT = 4096  # requests whose requester and target this process remembe
 MAX_REASON_LENGTH = 1000
 
 T = TypeVar("T")
+
+REVEAL_LEASE = timedelta(seconds=30)
+"""How long one click holds a reveal while its chat shows it; a holder that died frees it after this."""
+REVEAL_SHOW_BUDGET_S = 20.0
+"""Showing gets at most this long, well inside the lease, so a lapsed lease never shows it twice."""
 
 
 class Field(StrEnum):
@@ -602,14 +609,43 @@ class Workflow:
 
     # -- the one-time reveal -------------------------------------------------------------------
 
-    async def reveal(self, token: str, user_id: str) -> tuple[RevealResult, list[DeliveredSecret]]:
-        result = await self.store.take_reveal(token, user_id, utcnow())
-        await self.store.add_audit(result.request_id, user_id, f"reveal_{result.outcome.value}")
-        if result.outcome != RevealOutcome.REVEALED or result.secret is None or result.request_id is None:
-            return result, []
-        passwords = SealedPasswords.loads(result.secret)
-        servers = await self.store.servers(result.request_id)
-        return RevealResult(result.outcome, result.request_id), delivered_secrets(passwords, servers)
+    async def reveal(self, token: str, user_id: str, show: ShowSecrets) -> RevealResult:
+        """Shows a request's password(s) once to its requester through `show`, then erases them.
+
+        The sealed copy is erased only after `show` returned: when it raises (the chat refused to open
+        the view), the reveal stays usable within its window and the result is NOT_SHOWN, so a refusal
+        never loses a password. One click at a time holds the secret (a lease in the store): a
+        concurrent click gets BEING_SHOWN. The audit trail has `reveal_revealed` for a reveal and
+        `reveal_not_shown` (with the front end's error code) for an attempt. The result never carries
+        the secret; `expires_at` tells until when it may be revealed.
+        """
+        now = utcnow()
+        taken = await self.store.lease_reveal(token, user_id, now, now + REVEAL_LEASE)
+        if taken.outcome != RevealOutcome.LEASED or taken.request_id is None or taken.lease is None:
+            await self.store.add_audit(taken.request_id, user_id, f"reveal_{taken.outcome.value}")
+            return RevealResult(taken.outcome, taken.request_id, expires_at=taken.expires_at)
+        request_id, lease = taken.request_id, taken.lease
+        bind_request(request_id)
+        try:
+            passwords = SealedPasswords.loads(taken.secret or "")
+            servers = await self.store.servers(request_id)
+            await asyncio.wait_for(
+                show(request_id, delivered_secrets(passwords, servers)), REVEAL_SHOW_BUDGET_S
+            )
+        except Exception as exc:
+            reason = exc.reason if isinstance(exc, NotShown) else type(exc).__name__
+            log.warning(
+                "reveal of #%d by %s was not shown (%s); it stays usable", request_id, user_id, reason
+            )
+            await self.store.release_reveal(token, lease)
+            await self.store.add_audit(request_id, user_id, "reveal_not_shown", {"error": reason})
+            return RevealResult(RevealOutcome.NOT_SHOWN, request_id, expires_at=taken.expires_at)
+        if not await self.store.confirm_reveal(token, lease, utcnow()):
+            log.error(
+                "reveal of #%d was shown after its lease lapsed; the copy was left to its window", request_id
+            )
+        await self.store.add_audit(request_id, user_id, "reveal_revealed")
+        return RevealResult(RevealOutcome.REVEALED, request_id, expires_at=taken.expires_at)
 
     async def save_message_ref(self, request_id: int, key: str, value: str) -> None:
         await self.store.set_message_ref(request_id, key, value)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
+import logging
 
+import pytest
 from slack_helpers import (
     APPROVERS,
     OUTSIDER,
     REQUESTER,
     card,
     delivered_passwords,
+    ephemeral_for,
     passwords_by_server,
     resettable_servers,
     reveal_offer,
@@ -170,3 +174,77 @@ async def test_ephemeral_failure_still_leaves_the_reveal(world: World) -> None:
     passwords = passwords_by_server(shown["blocks"])
     assert sorted(passwords) == names
     assert world.sim.fleet.password_matches(server_id(world, names[0]), passwords[names[0]])
+
+
+async def test_reveal_slack_did_not_show_is_not_spent(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    """views.open refuses the Reveal's modal (expired_trigger_id): nothing is erased, the requester is told
+    to click again, the audit trail tells the attempt from the reveal, and the second click shows it."""
+    caplog.set_level(logging.DEBUG)
+    names = resettable_servers(world, 1)
+    request, passwords, offer = await approved_and_delivered(world, names)
+    world.slack.fail("views.open", "expired_trigger_id")
+    since = world.slack.call_count
+    await world.click(REQUESTER, ids.REVEAL_ACTION, offer)
+    told = await ephemeral_for(world, since=since)
+    assert told.ok
+    assert told.args["channel"] == offer.channel
+    assert "click *Reveal once* again" in str(told.args["text"])
+    assert "Reveal once" in json.dumps(world.slack.message(offer.channel, offer.ts).blocks), "offer intact"
+
+    shown = view_json(await click_reveal(world, REQUESTER, offer))
+    assert passwords_by_server(shown["blocks"]) == passwords
+    await world.runtime.tasks.idle()
+    trail = [a.event for a in await world.runtime.store.audit(request.id)]
+    assert trail[-2:] == ["reveal_not_shown", "reveal_revealed"]
+    assert_only_delivered(world, set(passwords.values()))
+    for password in passwords.values():
+        assert password not in caplog.text
+
+
+async def test_reveal_refused_and_ephemeral_refused_still_gets_the_password(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Neither the ephemeral copy nor the first Reveal reached the requester, and Slack refuses
+    ephemerals in the DM: the answer goes through the click's response_url, and the password is still
+    obtainable with a second click: the one the cloud set (the canary)."""
+    caplog.set_level(logging.DEBUG)
+    names = resettable_servers(world, 1)
+    request = await submit_request(world, names)
+    world.slack.fail("chat.postEphemeral", "user_not_in_channel", times=50)
+    await world.click(APPROVERS[0], ids.APPROVE_ACTION, card(world, request.id))
+    offer = await reveal_offer(world, request.id)
+    assert not [c for c in world.slack.calls("chat.postEphemeral") if c.ok], "no copy reached anyone"
+
+    world.slack.fail("views.open", "expired_trigger_id")
+    since = world.slack.call_count
+    await world.click(REQUESTER, ids.REVEAL_ACTION, offer)
+    answer = await world.slack.wait_for("response_url", None, 10.0, since=since)
+    assert answer.ok
+    assert "click *Reveal once* again" in str(answer.args["text"])
+    assert answer.args.get("response_type") == "ephemeral"
+
+    shown = view_json(await click_reveal(world, REQUESTER, offer))
+    canary = passwords_by_server(shown["blocks"])[names[0]]
+    assert world.sim.fleet.password_matches(server_id(world, names[0]), canary)
+    await world.runtime.tasks.idle()
+    assert_only_delivered(world, {canary})
+    assert canary not in caplog.text
+    trail = await world.runtime.store.audit(request.id)
+    assert canary not in json.dumps([a.detail for a in trail])
+    assert [a.event for a in trail][-2:] == ["reveal_not_shown", "reveal_revealed"]
+
+
+async def test_concurrent_reveal_clicks_show_the_password_once(world: World) -> None:
+    """Five clicks at once on the Reveal: one modal with the password, the others a notice."""
+    _, passwords, offer = await approved_and_delivered(world, resettable_servers(world, 1))
+    since = world.slack.call_count
+    await asyncio.gather(*(world.click(REQUESTER, ids.REVEAL_ACTION, offer) for _ in range(5)))
+    await world.runtime.tasks.idle()
+    opened = [c for c in world.slack.calls()[since:] if c.method == "views.open"]
+    modals = [view_json(c) for c in opened if c.ok]
+    assert len(modals) == 5
+    revealing = [m for m in modals if m.get("callback_id") == ids.REVEAL_MODAL]
+    assert len(revealing) == 1
+    assert passwords_by_server(revealing[0]["blocks"]) == passwords
+    for notice in (m for m in modals if m.get("callback_id") != ids.REVEAL_MODAL):
+        assert not any(p in json.dumps(notice) for p in passwords.values())

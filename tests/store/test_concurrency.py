@@ -61,13 +61,22 @@ async def test_concurrent_reveals_hand_out_the_secret_once(
     await store.seal_secret(req.id, "U_REQ", "Sup3r-Secret!pw")
     token = await finish(store, req.id, datetime.now(UTC) + timedelta(minutes=15))
     now = datetime.now(UTC)
+    lease_until = now + timedelta(seconds=30)
     results = await asyncio.gather(
-        *((store if i % 2 else replica_b).take_reveal(token, "U_REQ", now) for i in range(20))
+        *((store if i % 2 else replica_b).lease_reveal(token, "U_REQ", now, lease_until) for i in range(20))
     )
     outcomes = [r.outcome for r in results]
-    assert outcomes.count(RevealOutcome.REVEALED) == 1
-    assert outcomes.count(RevealOutcome.ALREADY_REVEALED) == 19
+    assert outcomes.count(RevealOutcome.LEASED) == 1
+    assert outcomes.count(RevealOutcome.BEING_SHOWN) == 19
     assert [r.secret for r in results if r.secret] == ["Sup3r-Secret!pw"]
+    [holder] = [r for r in results if r.lease]
+    assert holder.lease is not None
+    confirms = await asyncio.gather(
+        store.confirm_reveal(token, holder.lease, now), replica_b.confirm_reveal(token, holder.lease, now)
+    )
+    assert sorted(confirms) == [False, True]
+    after = await replica_b.lease_reveal(token, "U_REQ", now, lease_until)
+    assert after.outcome is RevealOutcome.ALREADY_REVEALED
 
 
 async def test_one_replica_takes_over_a_dead_execution(

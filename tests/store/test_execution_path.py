@@ -139,7 +139,8 @@ async def test_finish_execution_arms_or_erases_in_one_move(
     assert done.request.status is RequestStatus.SUCCEEDED
     assert done.request.outcome_message == "1 of 1"
     assert (await store.audit(delivered))[-1].event == "finished"
-    taken = await store.take_reveal(done.reveal_token, "U_REQ", datetime.now(UTC))
+    now = datetime.now(UTC)
+    taken = await store.lease_reveal(done.reveal_token, "U_REQ", now, now + timedelta(seconds=30))
     assert taken.secret == f"secret-{delivered}"
 
     gone = await store.finish_execution(

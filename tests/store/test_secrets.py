@@ -12,11 +12,28 @@ from cryptography.fernet import Fernet
 
 from bot.domain import NewRequest, RevealOutcome
 from bot.store import Sealer, SecretUnreadable, Store, UnknownRequest
+from bot.store.records import RevealResult
 
 from .conftest import finish
 
 StoreFactory = Callable[..., Awaitable[Store]]
 LATER = timedelta(minutes=15)
+LEASE = timedelta(seconds=30)
+
+
+def _lease(now: datetime | None = None) -> tuple[datetime, datetime]:
+    """`now` and the lease's end, as `lease_reveal` takes them."""
+    now = now or datetime.now(UTC)
+    return now, now + LEASE
+
+
+async def _take(store: Store, token: str, user_id: str, now: datetime) -> RevealResult:
+    """A reveal that was shown: lease, then confirm (what the workflow does when the chat showed it)."""
+    result = await store.lease_reveal(token, user_id, *_lease(now))
+    if result.outcome is RevealOutcome.LEASED:
+        assert result.lease is not None
+        assert await store.confirm_reveal(token, result.lease, now)
+    return result
 
 
 async def test_seal_then_unseal_for_recovery(store: Store, make_request: Callable[..., NewRequest]) -> None:
@@ -26,7 +43,7 @@ async def test_seal_then_unseal_for_recovery(store: Store, make_request: Callabl
     assert len(token) >= 32
     assert await store.unseal_secret(req.id) == '{"s-1": "Aa1!aaaaaaaa"}'
     # Sealed but not armed: the token does not reveal anything yet.
-    result = await store.take_reveal(token, "U_REQ", datetime.now(UTC))
+    result = await store.lease_reveal(token, "U_REQ", *_lease())
     assert result.outcome is RevealOutcome.NOT_FOUND
     assert result.secret is None
     assert await finish(store, req.id, reveal_until=None) is None  # a run that delivers nothing erases it
@@ -52,21 +69,24 @@ async def test_reveal_once_to_the_requester(store: Store, make_request: Callable
     token = await finish(store, req.id, datetime.now(UTC) + LATER)
     now = datetime.now(UTC)
 
-    wrong = await store.take_reveal(token, "U_INTRUDER", now)
+    wrong = await store.lease_reveal(token, "U_INTRUDER", *_lease(now))
     assert wrong.outcome is RevealOutcome.WRONG_USER
     assert wrong.secret is None
 
-    first = await store.take_reveal(token, "U_REQ", now)
-    assert first.outcome is RevealOutcome.REVEALED
+    first = await _take(store, token, "U_REQ", now)
+    assert first.outcome is RevealOutcome.LEASED
     assert first.secret == "Pa55-word!"
     assert first.request_id == req.id
     assert "Pa55-word!" not in repr(first)
+    assert str(first.lease) not in repr(first)
 
-    again = await store.take_reveal(token, "U_REQ", now)
+    again = await store.lease_reveal(token, "U_REQ", *_lease(now))
     assert again.outcome is RevealOutcome.ALREADY_REVEALED
     assert again.secret is None
     assert await store.unseal_secret(req.id) is None
-    assert (await store.take_reveal("no-such-token", "U_REQ", now)).outcome is RevealOutcome.NOT_FOUND
+    assert (
+        await store.lease_reveal("no-such-token", "U_REQ", *_lease(now))
+    ).outcome is RevealOutcome.NOT_FOUND
 
 
 async def test_expired_reveal_and_erasure(store: Store, make_request: Callable[..., NewRequest]) -> None:
@@ -80,7 +100,7 @@ async def test_expired_reveal_and_erasure(store: Store, make_request: Callable[.
     old_token = await finish(store, old.id, now - timedelta(seconds=1))
     await finish(store, fresh.id, now + LATER)
 
-    expired = await store.take_reveal(old_token, "U_REQ", now)
+    expired = await store.lease_reveal(old_token, "U_REQ", *_lease(now))
     assert expired.outcome is RevealOutcome.EXPIRED
     assert expired.secret is None
     assert await store.erase_expired_reveals(now) == 1
@@ -88,7 +108,7 @@ async def test_expired_reveal_and_erasure(store: Store, make_request: Callable[.
     assert await store.unseal_secret(old.id) is None
     assert await store.unseal_secret(fresh.id) == "fresh-secret"
     assert await store.unseal_secret(unarmed.id) == "unarmed-secret"  # still needed for recovery
-    assert (await store.take_reveal(old_token, "U_REQ", now)).outcome is RevealOutcome.EXPIRED
+    assert (await store.lease_reveal(old_token, "U_REQ", *_lease(now))).outcome is RevealOutcome.EXPIRED
 
 
 async def test_canary_password_never_rests_in_clear(
@@ -125,9 +145,9 @@ async def test_key_rotation_old_key_still_decrypts(
 
     lost = await open_store(secret_keys=[new_key])
     with pytest.raises(SecretUnreadable):
-        await lost.take_reveal(token, "U_REQ", datetime.now(UTC))
-    # The failed decrypt rolled back: the right key still reveals it.
-    result = await rotated.take_reveal(token, "U_REQ", datetime.now(UTC))
+        await lost.lease_reveal(token, "U_REQ", *_lease())
+    # The failed decrypt rolled back (no lease left behind): the right key still reveals it.
+    result = await _take(rotated, token, "U_REQ", datetime.now(UTC))
     assert result.secret == "sealed-under-old-key"
 
 
@@ -145,3 +165,51 @@ def test_sealer_checks_keys_and_hides_them() -> None:
         Sealer([])
     with pytest.raises(TypeError):
         Sealer(key)  # a str is a Sequence[str]: the runtime check catches it
+
+
+async def test_a_lease_not_confirmed_erases_nothing(
+    store: Store, make_request: Callable[..., NewRequest]
+) -> None:
+    """The chat refused to show it: released, the secret is whole and the next click gets it."""
+    req = (await store.create_request_once(make_request(), [])).request
+    await store.seal_secret(req.id, "U_REQ", "Pa55-word!")
+    token = await finish(store, req.id, datetime.now(UTC) + LATER)
+    now = datetime.now(UTC)
+
+    first = await store.lease_reveal(token, "U_REQ", *_lease(now))
+    assert first.outcome is RevealOutcome.LEASED
+    assert first.lease is not None
+    busy = await store.lease_reveal(token, "U_REQ", *_lease(now))
+    assert busy.outcome is RevealOutcome.BEING_SHOWN, "one click at a time holds it"
+    assert busy.secret is None
+    assert busy.lease is None
+    await store.release_reveal(token, first.lease)
+    assert await store.unseal_secret(req.id) == "Pa55-word!"
+
+    second = await store.lease_reveal(token, "U_REQ", *_lease(now))
+    assert second.outcome is RevealOutcome.LEASED
+    assert second.secret == "Pa55-word!"
+    assert second.lease is not None
+    assert second.lease != first.lease
+    assert not await store.confirm_reveal(token, first.lease, now), "a released lease confirms nothing"
+    assert await store.unseal_secret(req.id) == "Pa55-word!"
+    assert await store.confirm_reveal(token, second.lease, now)
+    assert await store.unseal_secret(req.id) is None
+
+
+async def test_a_lapsed_lease_frees_the_reveal(store: Store, make_request: Callable[..., NewRequest]) -> None:
+    """A click that died while showing (a crash) blocks the reveal only until its lease ends."""
+    req = (await store.create_request_once(make_request(), [])).request
+    await store.seal_secret(req.id, "U_REQ", "Pa55-word!")
+    token = await finish(store, req.id, datetime.now(UTC) + LATER)
+    now = datetime.now(UTC)
+    dead = await store.lease_reveal(token, "U_REQ", *_lease(now))
+    assert dead.lease is not None
+    assert (
+        await store.lease_reveal(token, "U_REQ", *_lease(now + LEASE / 2))
+    ).outcome is RevealOutcome.BEING_SHOWN
+    later = await store.lease_reveal(token, "U_REQ", *_lease(now + LEASE))
+    assert later.outcome is RevealOutcome.LEASED
+    assert later.lease is not None
+    assert not await store.confirm_reveal(token, dead.lease, now + LEASE), "the lapsed holder lost it"
+    assert await store.confirm_reveal(token, later.lease, now + LEASE)

@@ -25,11 +25,13 @@ from bot.domain import Decision, NewRequest, NewServer, PasswordMode, RebootMode
 from bot.ecs import EcsClient, RetryPolicy
 from bot.simulator import DEMO_ACCESS_KEY, DEMO_PROJECT_ID, DEMO_SECRET_KEY, Fleet, RecordedCall, Simulator
 from bot.store import Store
+from bot.store.records import RevealResult
 from bot.workflow import (
     DeliveredSecret,
     ExecutionSettings,
     Executor,
     Inventory,
+    NotShown,
     Policy,
     RequestView,
     Submission,
@@ -281,6 +283,19 @@ class Env:
         replica = await self.open_replica(worker_id)
         self.extra.append(replica)
         return replica
+
+    async def reveal(
+        self, token: str, user_id: str, *, refuse: str | None = None
+    ) -> tuple[RevealResult, list[DeliveredSecret]]:
+        """Reveals through a front end that shows the secrets (returned), or refuses with `refuse`."""
+        shown: list[DeliveredSecret] = []
+
+        async def show(request_id: int, secrets: Sequence[DeliveredSecret]) -> None:
+            if refuse is not None:
+                raise NotShown(refuse)
+            shown.extend(secrets)
+
+        return await self.workflow.reveal(token, user_id, show), shown
 
     def sid(self, name: str) -> str:
         server = self.sim.fleet.by_name(name)

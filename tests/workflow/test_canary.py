@@ -50,7 +50,7 @@ async def test_password_leaks_nowhere(env: Env, caplog: pytest.LogCaptureFixture
             assert env.sim.fleet.password_matches(env.sid(name), secret.password)
 
     assert delivery.reveal_token is not None
-    result, revealed = await env.workflow.reveal(delivery.reveal_token, REQUESTER)
+    result, revealed = await env.reveal(delivery.reveal_token, REQUESTER)
     assert {s.password for s in revealed} == passwords
     assert all(p not in repr(result) for p in passwords)
     await env.settle()

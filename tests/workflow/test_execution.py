@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from bot.domain import Decision, PasswordMode, RebootMode, RequestStatus, RevealOutcome, ServerPhase
+from bot.workflow import DeliveredSecret
 
 from .conftest import REQUESTER, Env
 
@@ -163,23 +166,71 @@ async def test_reveal_once_to_the_requester_only(env: Env) -> None:
     assert delivery.reveal_token is not None
     token = delivery.reveal_token
 
-    wrong, none = await env.workflow.reveal(token, "USTRANGER")
+    wrong, none = await env.reveal(token, "USTRANGER")
     assert wrong.outcome == RevealOutcome.WRONG_USER
     assert none == []
 
-    result, secrets = await env.workflow.reveal(token, REQUESTER)
+    result, secrets = await env.reveal(token, REQUESTER)
     assert result.outcome == RevealOutcome.REVEALED
     assert result.secret is None, "the workflow hands out DeliveredSecrets, not the raw sealed blob"
     assert [(s.servers, s.password) for s in secrets] == [(s.servers, s.password) for s in delivery.secrets]
     assert await env.store.unseal_secret(request.id) is None, "erased after the reveal"
 
-    again, nothing = await env.workflow.reveal(token, REQUESTER)
+    again, nothing = await env.reveal(token, REQUESTER)
     assert again.outcome == RevealOutcome.ALREADY_REVEALED
     assert nothing == []
-    unknown, _ = await env.workflow.reveal("no-such-token", REQUESTER)
+    unknown, _ = await env.reveal("no-such-token", REQUESTER)
     assert unknown.outcome == RevealOutcome.NOT_FOUND
     events = [a.event for a in await env.store.audit(request.id)]
     assert events[-3:] == ["reveal_wrong_user", "reveal_revealed", "reveal_already_revealed"]
+
+
+async def test_a_reveal_the_front_end_could_not_show_spends_nothing(env: Env) -> None:
+    """The chat refused to open the view: the secret stays for the next click, the audit says so."""
+    request = await env.run_to_end(["web-01"])
+    delivery = env.notifier.delivered(request.id)
+    assert delivery.reveal_token is not None
+    refused, none = await env.reveal(delivery.reveal_token, REQUESTER, refuse="expired_trigger_id")
+    assert refused.outcome == RevealOutcome.NOT_SHOWN
+    assert refused.request_id == request.id
+    assert refused.expires_at == delivery.reveal_expires_at
+    assert none == []
+    assert await env.store.unseal_secret(request.id) is not None, "nothing erased"
+
+    result, secrets = await env.reveal(delivery.reveal_token, REQUESTER)
+    assert result.outcome == RevealOutcome.REVEALED
+    assert [s.password for s in secrets] == [s.password for s in delivery.secrets]
+    assert await env.store.unseal_secret(request.id) is None
+    trail = [(a.event, a.detail) for a in await env.store.audit(request.id)][-2:]
+    assert trail == [("reveal_not_shown", {"error": "expired_trigger_id"}), ("reveal_revealed", {})]
+
+
+async def test_concurrent_reveal_clicks_show_it_once(env: Env) -> None:
+    """Two clicks at once (two replicas): one shows it, the other is told it is being shown."""
+    request = await env.run_to_end(["web-01"])
+    token = env.notifier.delivered(request.id).reveal_token
+    assert token is not None
+    other = await env.replica("replica-b")
+    showing, release = asyncio.Event(), asyncio.Event()
+    shown: list[int] = []
+
+    async def slow_show(request_id: int, secrets: Sequence[DeliveredSecret]) -> None:
+        showing.set()
+        await release.wait()
+        shown.append(request_id)
+
+    async def never_show(request_id: int, secrets: Sequence[DeliveredSecret]) -> None:
+        raise AssertionError("a second click was handed the secret")
+
+    first = asyncio.create_task(env.workflow.reveal(token, REQUESTER, slow_show))
+    await asyncio.wait_for(showing.wait(), 10)
+    second = await other.workflow.reveal(token, REQUESTER, never_show)
+    assert second.outcome == RevealOutcome.BEING_SHOWN
+    release.set()
+    assert (await first).outcome == RevealOutcome.REVEALED
+    assert shown == [request.id]
+    third, _ = await env.reveal(token, REQUESTER)
+    assert third.outcome == RevealOutcome.ALREADY_REVEALED
 
 
 async def test_unrevealed_password_is_erased_after_its_ttl(env: Env) -> None:
@@ -190,6 +241,6 @@ async def test_unrevealed_password_is_erased_after_its_ttl(env: Env) -> None:
     assert await env.store.unseal_secret(request.id) is not None
     assert await env.store.erase_expired_reveals(datetime.now(UTC) + timedelta(minutes=16)) == 1
     assert await env.store.unseal_secret(request.id) is None
-    result, secrets = await env.workflow.reveal(token, REQUESTER)
+    result, secrets = await env.reveal(token, REQUESTER)
     assert result.outcome == RevealOutcome.EXPIRED
     assert secrets == []
