@@ -14,6 +14,7 @@ from bot.slack import ids
 from bot.slack.blocks.modals import deny_modal, notice_modal
 from bot.slack.context import ACK_BUDGET_S, SlackContext
 from bot.slack.replies import Click, on_click, tell_clicker
+from bot.workflow import ActionResult
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,9 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
     on_click(app, ctx, ids.DENY_ACTION, _open_deny)
 
     @app.view(ids.DENY_MODAL)
-    async def deny_reason(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def deny_reason(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         user_id = str(body["user"]["id"])
         metadata = str(view.get("private_metadata") or "")
         values = (view.get("state") or {}).get("values") or {}
@@ -35,10 +38,23 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
                 response_action="errors", errors={ids.DENY_REASON_BLOCK: "This form is damaged; close it."}
             )
             return
+        # A denial is never cut off half-way (that would leave a denied request with no decision, audit
+        # or notice): it runs to its end in its own task, whatever the modal is answered.
+        deciding = ctx.tasks.spawn(
+            ctx.workflow.decide(int(metadata), user_id, Decision.DENY, reason), name=f"deny-{metadata}"
+        )
         try:
-            result = await asyncio.wait_for(
-                ctx.workflow.decide(int(metadata), user_id, Decision.DENY, reason), ACK_BUDGET_S
-            )
+            if deciding is None:
+                raise RuntimeError("shutting down")
+            result = await asyncio.wait_for(asyncio.shield(deciding), ACK_BUDGET_S)
+        except TimeoutError:
+            log.warning("deny of #%s by %s still being recorded at the deadline", metadata, user_id)
+            if deciding is not None:
+                ctx.tasks.spawn(
+                    _report_late_denial(ctx, client, user_id, deciding), name=f"deny-late-{metadata}"
+                )
+            await ack(response_action="update", view=notice_modal("Denial being recorded", DENIAL_LATE))
+            return
         except Exception as exc:
             log.error("deny of #%s by %s failed: %s", metadata, user_id, exc)
             await ack(
@@ -53,6 +69,31 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
             await ack(response_action="errors", errors={ids.DENY_REASON_BLOCK: result.message})
             return
         await ack()
+
+
+DENIAL_LATE = (
+    "Your denial is still being recorded (the bot's database is slow). The card will show it; "
+    "if it does not take effect you will get a DM saying why."
+)
+
+
+async def _report_late_denial(
+    ctx: SlackContext, client: AsyncWebClient, user_id: str, deciding: asyncio.Task[ActionResult]
+) -> None:
+    """After a "still being recorded" answer: a denial that took effect shows on the card; one that did
+    not (refused, settled meanwhile, failed) is told to the approver in the bot's DM."""
+    await asyncio.wait({deciding})
+    if deciding.cancelled():
+        return
+    error = deciding.exception()
+    if error is None and deciding.result().ok:
+        return
+    text = (
+        deciding.result().message
+        if error is None
+        else "Your denial could not be recorded (the bot's database failed); deny again in a minute."
+    )
+    await client.chat_postMessage(channel=await ctx.notifier.dm_channel(user_id), text=text)
 
 
 async def _approve(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:

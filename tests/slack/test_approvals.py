@@ -176,6 +176,34 @@ async def test_deny_needs_a_reason_then_tells_the_requester(world: World) -> Non
     assert "Use the" in requester_dm, "the requester learns the reason"
 
 
+async def test_a_denial_slower_than_slack_waits_is_recorded_whole(world: World) -> None:
+    """The database is slower than the modal's 3 s: the approver is told it is being recorded, and the
+    denial is not cut off half-way (status, decision, audit and the requester's DM all follow)."""
+    request = await submit_request(world, resettable_servers(world, 1))
+    view, _ = await deny_view_for(world, APPROVERS[0], request.id)
+    writers = world.runtime.store._sqlite_writers
+    assert writers is not None
+    async with writers:  # every write of this process waits, as on a database that stalls
+        status, body = await world.send(
+            world.requests.view_submission(user_id=APPROVERS[0], view=view, values=deny_values("Not today"))
+        )
+        assert status == 200
+        answer = json.loads(body)
+        assert answer["response_action"] == "update"
+        assert "still being recorded" in json.dumps(answer["view"])
+    await world.wait(
+        "chat.postMessage",
+        lambda c: (
+            c.args.get("channel") == world.slack.dm_channel(REQUESTER) and "denied" in str(c.args["text"])
+        ),
+    )
+    assert await status_of(world, request.id) == RequestStatus.DENIED
+    await world.runtime.tasks.idle()
+    events = [a.event for a in await world.runtime.store.audit(request.id)]
+    assert "denied" in events
+    assert [d.decision for d in await world.runtime.store.decisions(request.id)] == ["deny"]
+
+
 async def test_deny_by_a_non_approver_gets_a_notice(world: World) -> None:
     request = await submit_request(world, resettable_servers(world, 1))
     view, call = await deny_view_for(world, OUTSIDER, request.id)
