@@ -184,7 +184,7 @@ async def test_passwords_only_in_ephemeral_and_reveal_modal(
     for channel in list(stack.slack._messages):
         for message in stack.slack.messages(channel):
             leaks += find_leaks(json.dumps(message.as_api()), secrets, f"stored message in {channel}")
-    for view in stack.slack._views.values():
+    for view in stack.slack.views.values():
         if view.callback_id != ids.REVEAL_MODAL:
             leaks += find_leaks(json.dumps(view.view), secrets, f"stored view {view.callback_id}")
     sim_records = json.dumps([[c.method, c.path, c.query, c.body, c.error_code] for c in stack.sim.calls])

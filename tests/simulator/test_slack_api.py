@@ -18,7 +18,8 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.simulator.slack_api import FakeSlack, SlackRequests, SlackUser, SlackUsergroup
+from bot.simulator.slack import FakeSlack, SlackRequests, SlackUser, SlackUsergroup
+from bot.simulator.slack.scopes import manifest_bot_scopes
 
 SECRET = "test-signing-secret"
 ANN, BOB, CAROL = "U0ANN", "U0BOB", "U0CAROL"
@@ -92,6 +93,8 @@ async def fake(clock: Clock) -> AsyncIterator[FakeSlack]:
         usergroups=[SlackUsergroup("S0LEADS", "sre-leads", [BOB, CAROL])],
         channels={APPROVERS: "approvers"},
         clock=clock,
+        # The manifest's scopes plus two this file's tests use and the bot does not.
+        scopes=(*manifest_bot_scopes(), "reactions:write", "users:read.email"),
     )
     async with slack:
         yield slack
@@ -223,7 +226,7 @@ async def test_views_open_needs_a_fresh_unused_trigger(
     assert [v.id for v in fake.open_views(ANN)] == [view["id"]]
     with pytest.raises(SlackApiError) as err:
         await client.views_open(trigger_id=trigger, view=MODAL)
-    assert err.value.response["error"] == "expired_trigger_id"
+    assert err.value.response["error"] == "exchanged_trigger_id"
     late = fake.new_trigger_id(ANN)
     clock.now += 3.5
     with pytest.raises(SlackApiError) as err:

@@ -73,7 +73,7 @@ def assert_only_delivered(world: World, passwords: set[str]) -> None:
         for message in world.slack._messages[channel]:
             dumped = json.dumps(message.as_api())
             assert not any(p in dumped for p in passwords), f"password stored in a message in {channel}"
-    for stored in world.slack._views.values():
+    for stored in world.slack.views.values():
         if stored.callback_id == ids.REVEAL_MODAL:
             assert stored.view.get("private_metadata", "") == ""
             continue

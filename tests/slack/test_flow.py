@@ -36,6 +36,7 @@ AUDIT_CHANNEL = "CAUDITLOG01"
 
 async def test_whole_flow_with_an_audit_channel(make_world: Any) -> None:
     world: World = await make_world(env={"BOT_AUDIT_CHANNEL": AUDIT_CHANNEL})
+    world.slack.add_channel(AUDIT_CHANNEL, "ecs-audit")  # the bot must be invited, as on Slack
     names = resettable_servers(world, 2)
     request = await submit_request(world, names)
     await world.click(APPROVERS[0], ids.APPROVE_ACTION, card(world, request.id))

@@ -36,7 +36,7 @@ DM_CHANNEL = "DDEMOREQUESTER"
 async def fake() -> AsyncIterator[FakeSlack]:
     slack = FakeSlack(
         users=[SlackUser(REQUESTER, "alice"), SlackUser(APPROVERS[0], "bob")],
-        channels={APPROVERS_CHANNEL: "ecs-approvals"},
+        channels={APPROVERS_CHANNEL: "ecs-approvals", AUDIT: "ecs-audit"},
     )
     async with slack:
         yield slack
