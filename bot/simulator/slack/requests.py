@@ -277,6 +277,61 @@ class SlackRequests:
             payload["view"] = full
         return self.interaction(payload, timestamp)
 
+    def shortcut(self, *, user_id: str, callback_id: str, trigger_id: str | None = None) -> SignedRequest:
+        """A global shortcut (lightning menu): its own trigger to open a modal with."""
+        payload = self._base("shortcut", user_id)
+        payload.update(
+            callback_id=callback_id,
+            trigger_id=self._trigger(trigger_id, user_id),
+            action_ts=f"{self.clock():.6f}",
+        )
+        return self.interaction(payload)
+
+    def message_action(
+        self,
+        *,
+        user_id: str,
+        callback_id: str,
+        channel_id: str,
+        message: Mapping[str, Any],
+        trigger_id: str | None = None,
+    ) -> SignedRequest:
+        """A message shortcut on `message` in `channel_id`, with a trigger and a ``response_url``."""
+        payload = self._base("message_action", user_id)
+        payload.update(
+            callback_id=callback_id,
+            trigger_id=self._trigger(trigger_id, user_id),
+            action_ts=f"{self.clock():.6f}",
+            message_ts=str(message.get("ts", "")),
+            message=dict(message),
+            channel={"id": channel_id, "name": channel_id},
+            response_url=self._response_url(None, channel_id, user_id),
+        )
+        return self.interaction(payload)
+
+    def event(self, event: Mapping[str, Any], timestamp: int | None = None) -> SignedRequest:
+        """An Events API callback (e.g. ``app_home_opened``): a JSON body, signed like the rest."""
+        envelope = {
+            "token": "legacy-verification-token",
+            "team_id": self.team_id,
+            "api_app_id": self.api_app_id,
+            "event": {"event_ts": f"{self.clock():.6f}", **dict(event)},
+            "type": "event_callback",
+            "event_id": f"Ev{secrets.token_hex(5).upper()}",
+            "event_time": int(self.clock()),
+            "authorizations": [{"team_id": self.team_id, "is_bot": True, "is_enterprise_install": False}],
+            "is_ext_shared_channel": False,
+        }
+        body = json.dumps(envelope).encode()
+        headers = {**self.sign(body, timestamp), "Content-Type": "application/json"}
+        return SignedRequest(body, headers)
+
+    def app_home_opened(self, *, user_id: str, tab: str = "home") -> SignedRequest:
+        """The ``app_home_opened`` event Slack sends when someone opens the app's Home (or Messages) tab."""
+        return self.event(
+            {"type": "app_home_opened", "user": user_id, "channel": "D" + user_id[1:], "tab": tab}
+        )
+
     async def deliver(
         self, url: str, request: SignedRequest, session: aiohttp.ClientSession | None = None
     ) -> tuple[int, str]:
@@ -298,6 +353,8 @@ class SlackRequests:
         return status, text
 
     def _apply(self, request: SignedRequest, answer: str) -> None:
+        if request.headers.get("Content-Type") == "application/json":
+            return  # an event: its answer carries nothing Slack shows
         form = urllib.parse.parse_qs(request.body.decode())
         slack = self.slack
         assert slack is not None
@@ -305,6 +362,8 @@ class SlackRequests:
             payload = json.loads(form["payload"][0])
             if payload.get("type") == "view_submission":
                 slack.apply_view_ack(payload["user"]["id"], payload["view"]["id"], answer)
+            elif payload.get("type") == "block_suggestion":
+                slack.apply_options_answer(payload["user"]["id"], answer)
         elif "command" in form and answer.strip():
             try:
                 parsed = json.loads(answer)

@@ -538,6 +538,15 @@ class SlackState:
             self.close_view(user_id, view_id)
             self.show(f"[modal for {who}] closed")
 
+    def apply_options_answer(self, user_id: str, answer: str) -> None:
+        """Check the bot's answer to an options request: Slack shows no options when it breaks a limit."""
+        try:
+            parsed = json.loads(answer) if answer.strip() else {}
+        except json.JSONDecodeError:
+            parsed = None
+        if not isinstance(parsed, dict) or limits.options_answer_errors(parsed):
+            self.show_error(user_id, "select menu", "No options found")
+
     def _input_block_ids(self, view_id: str) -> set[str] | None:
         """Block ids an ``errors`` answer may name (input blocks); None for a view the fake never saw."""
         stored = self.views.get(view_id)
