@@ -407,6 +407,18 @@ async def bolt(fake: FakeSlack) -> AsyncIterator[tuple[str, list[str]]]:
     async def options(ack: Any, body: dict[str, Any]) -> None:
         await ack(options=[{"text": {"type": "plain_text", "text": body["value"]}, "value": "id-1"}])
 
+    @app.event("app_home_opened")
+    async def home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
+        ran.append(f"home opened by {event['user']}")
+        home = {"type": "home", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Hi"}}]}
+        await client.views_publish(user_id=event["user"], view=home)
+
+    @app.shortcut("reset_from_anywhere")
+    async def shortcut(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        ran.append(f"{body['type']} by {body['user']['id']}")
+        await client.views_open(trigger_id=body["trigger_id"], view=MODAL)
+
     runner = web.AppRunner(app.web_app(path="/slack/events"))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -528,3 +540,27 @@ async def test_form_encoded_views_open_and_modal_action_payload(
     assert payload["view"]["callback_id"] == "reset_request"
     assert payload["view"]["hash"] == fake.view(view_id).hash
     assert "response_url" not in payload
+
+
+async def test_events_and_shortcuts_reach_bolt(fake: FakeSlack, bolt: tuple[str, list[str]]) -> None:
+    url, ran = bolt
+    requests = SlackRequests(SECRET, slack=fake)
+    status, _ = await requests.deliver(url, requests.app_home_opened(user_id=ANN))
+    assert status == 200
+    await fake.wait_for("views.publish")
+    home = fake.home(ANN)
+    assert home is not None
+    status, _ = await requests.deliver(url, requests.shortcut(user_id=BOB, callback_id="reset_from_anywhere"))
+    assert status == 200
+    await fake.wait_for("views.open")
+    mark = fake.call_count
+    status, _ = await requests.deliver(
+        url,
+        requests.message_action(
+            user_id=ANN, callback_id="reset_from_anywhere", channel_id=APPROVERS, message={"ts": "1.000001"}
+        ),
+    )
+    assert status == 200
+    await fake.wait_for("views.open", lambda c: c.ok, since=mark)
+    assert ran == ["home opened by U0ANN", "shortcut by U0BOB", "message_action by U0ANN"]
+    assert [v.user for v in fake.views.values() if v.view["type"] == "modal"] == [BOB, ANN]

@@ -27,13 +27,13 @@ class SocketMode(SlackState):
     """The Socket Mode side of the fake; `socket_deliver` sends what `SlackRequests` builds."""
 
     _sockets: list[web.WebSocketResponse]
-    _socket_connected: asyncio.Event
+    _socket_changed: asyncio.Condition
     _socket_acks: dict[str, asyncio.Future[JsonDict]]
 
     def init_socket_mode(self) -> None:
         """Set up the connection bookkeeping (called by the server's constructor)."""
         self._sockets = []
-        self._socket_connected = asyncio.Event()
+        self._socket_changed = asyncio.Condition()
         self._socket_acks = {}
         self.socket_connections_opened = 0
 
@@ -56,7 +56,7 @@ class SocketMode(SlackState):
             return socket
         self._sockets.append(socket)
         await socket.send_json({"type": "hello", "num_connections": len(self._sockets)})
-        self._socket_connected.set()
+        await self._sockets_changed()
         try:
             async for message in socket:
                 if message.type != aiohttp.WSMsgType.TEXT:
@@ -68,9 +68,12 @@ class SocketMode(SlackState):
         finally:
             if socket in self._sockets:
                 self._sockets.remove(socket)
-            if not self._sockets:
-                self._socket_connected.clear()
+            await self._sockets_changed()
         return socket
+
+    async def _sockets_changed(self) -> None:
+        async with self._socket_changed:
+            self._socket_changed.notify_all()
 
     def _disconnect_envelope(self, reason: str) -> JsonDict:
         return {"type": "disconnect", "reason": reason, "debug_info": {"host": "fake-slack"}}
@@ -83,17 +86,23 @@ class SocketMode(SlackState):
         await socket.send_json(self._disconnect_envelope(reason))
         if reason != "warning":
             self._sockets.remove(socket)
-            if not self._sockets:
-                self._socket_connected.clear()
             await socket.close()
+            await self._sockets_changed()
 
-    async def socket_connected(self, timeout: float = 10.0, *, count: int = 1) -> None:  # noqa: ASYNC109
-        """Wait until a bot holds `count` Socket Mode connections."""
-        async with asyncio.timeout(timeout):
-            while len(self._sockets) < count:
-                await self._socket_connected.wait()
-                if len(self._sockets) < count:
-                    await asyncio.sleep(0.01)
+    async def socket_connected(
+        self,
+        timeout: float = 10.0,  # noqa: ASYNC109
+        *,
+        count: int = 1,
+        opened: int = 0,
+    ) -> None:
+        """Wait until a bot holds `count` connections, having opened at least `opened` in all."""
+
+        def ready() -> bool:
+            return len(self._sockets) >= count and self.socket_connections_opened >= opened
+
+        async with asyncio.timeout(timeout), self._socket_changed:
+            await self._socket_changed.wait_for(ready)
 
     async def socket_deliver(self, request: SignedRequest, timeout: float = 5.0) -> JsonDict:  # noqa: ASYNC109
         """Send what `SlackRequests` built over Socket Mode instead of HTTP; return the ack's payload."""

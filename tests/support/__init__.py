@@ -1,0 +1,1 @@
+"""Test aids shared by the test tree (never shipped in the package)."""
