@@ -7,7 +7,7 @@ from bot.ecs.auth import (
     PasswordCredentials,
     TokenAuthenticator,
 )
-from bot.ecs.client import BATCH_LIMIT, EcsClient
+from bot.ecs.client import EcsClient
 from bot.ecs.endpoints import Cloud, Endpoints, default_endpoints
 from bot.ecs.errors import (
     ERROR_CODES,
@@ -15,17 +15,22 @@ from bot.ecs.errors import (
     EcsAuthError,
     EcsBadRequest,
     EcsBusy,
+    EcsCredentialsRefused,
     EcsError,
     EcsJobTimeout,
     EcsNotFound,
     EcsProtocolError,
     EcsServerError,
     EcsThrottled,
+    EcsTlsError,
     EcsUnavailable,
     InternalError,
     error_from_response,
 )
+from bot.ecs.gate import CredentialGate
+from bot.ecs.listing import ServerListing
 from bot.ecs.models import Job, JobStatus, OsType, ResetOutcome, Server, ServerResetResult, SubJob
+from bot.ecs.resets import BATCH_LIMIT
 from bot.ecs.retry import RetryPolicy
 from bot.ecs.signer import sign_request
 
@@ -36,17 +41,20 @@ __all__ = [
     "AkSkCredentials",
     "Authenticator",
     "Cloud",
+    "CredentialGate",
     "EcsApiNotFound",
     "EcsAuthError",
     "EcsBadRequest",
     "EcsBusy",
     "EcsClient",
+    "EcsCredentialsRefused",
     "EcsError",
     "EcsJobTimeout",
     "EcsNotFound",
     "EcsProtocolError",
     "EcsServerError",
     "EcsThrottled",
+    "EcsTlsError",
     "EcsUnavailable",
     "Endpoints",
     "InternalError",
@@ -57,6 +65,7 @@ __all__ = [
     "ResetOutcome",
     "RetryPolicy",
     "Server",
+    "ServerListing",
     "ServerResetResult",
     "SubJob",
     "TokenAuthenticator",

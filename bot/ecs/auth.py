@@ -61,9 +61,16 @@ class Authenticator(Protocol):
         """Every secret a request may carry or the cloud may echo: keys, password, current token."""
         ...
 
+    @property
+    def what_to_check(self) -> str:
+        """What an operator checks when the cloud refuses these credentials (part of a sentence)."""
+        ...
+
 
 class AkSkAuthenticator:
     """Signs each request; a 401 cannot be fixed by signing again."""
+
+    what_to_check = "the target's access key and secret key (and the bot's clock)"
 
     def __init__(self, credentials: AkSkCredentials, *, clock: Clock = utc_now) -> None:
         self._credentials = credentials
@@ -83,6 +90,8 @@ class AkSkAuthenticator:
 
 class TokenAuthenticator:
     """Gets an IAM project-scoped token, reuses it, and refreshes it once for all concurrent callers."""
+
+    what_to_check = "the target's IAM user, password and domain"
 
     def __init__(
         self,
@@ -206,10 +215,11 @@ def authenticator_for(
     project_id: str,
     timeout_s: float,
     retry: RetryPolicy,
+    clock: Clock = utc_now,
 ) -> Authenticator:
     """The authenticator that fits the credentials."""
     if isinstance(credentials, AkSkCredentials):
-        return AkSkAuthenticator(credentials)
+        return AkSkAuthenticator(credentials, clock=clock)
     return TokenAuthenticator(
-        session, iam_endpoint, credentials, project_id, timeout_s=timeout_s, retry=retry
+        session, iam_endpoint, credentials, project_id, timeout_s=timeout_s, retry=retry, clock=clock
     )

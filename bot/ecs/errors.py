@@ -14,6 +14,10 @@ from typing import Any, ClassVar
 
 from bot.ecs.scrub import NOTHING, Scrubber
 
+#: A clock further off the gateway's than this is named when the cloud refuses a signature (the gateway
+#: refuses beyond 15 minutes; a few minutes off already says the clock is not kept).
+CLOCK_OFFSET_WORTH_NAMING_S = 180.0
+
 
 @dataclass(frozen=True, slots=True)
 class InternalError:
@@ -101,6 +105,43 @@ class EcsAuthError(EcsError):
     default_sentence = "the credentials were rejected or lack permission"
 
 
+class EcsCredentialsRefused(EcsAuthError):
+    """The cloud refused the signature or the token itself (401, APIGW.0301): every further call with these
+    credentials would be refused too, and five refused signatures in a row lock the access key."""
+
+    default_sentence = "the cloud refused the bot's credentials"
+
+    def explain(self, clock_offset_s: float | None, what_to_check: str) -> None:
+        """Say what to check: the bot's clock when it is off the gateway's by more than a few minutes
+        (`clock_offset_s`: the bot's minus the gateway's), else the credentials (`what_to_check`)."""
+        if clock_offset_s is not None and abs(clock_offset_s) >= CLOCK_OFFSET_WORTH_NAMING_S:
+            way = "ahead of" if clock_offset_s > 0 else "behind"
+            hint = (
+                f"the bot's clock is {_duration(abs(clock_offset_s))} {way} the cloud's (the gateway refuses "
+                "signatures more than 15 minutes off): correct the clock (NTP)"
+            )
+        else:
+            hint = f"check {what_to_check}"
+        self.message = f"{self.message}; {hint}"
+        self.args = (self.message,)
+
+    def not_attempted(self) -> EcsCredentialsRefused:
+        """The error of a call that was not sent because these credentials were just refused."""
+        return EcsCredentialsRefused(
+            f"not attempted: the cloud refused the bot's credentials ({self.message})",
+            code=self.code,
+            http_status=self.http_status,
+            request_id=self.request_id,
+        )
+
+
+class EcsTlsError(EcsError):
+    """The TLS connection to the cloud failed (an untrusted certificate, a failed handshake): a setting to
+    fix, not an outage; never retried. Nothing was sent."""
+
+    default_sentence = "the TLS connection to the cloud failed"
+
+
 class EcsNotFound(EcsError):
     """The server (or job) does not exist in this project."""
 
@@ -108,9 +149,16 @@ class EcsNotFound(EcsError):
 
 
 class EcsApiNotFound(EcsError):
-    """The API path does not exist on this cloud (the batch reset was removed on some clouds)."""
+    """The API path does not exist at this endpoint: the gateway says so (APIGW.0101, the batch reset was
+    removed on some clouds), or a 404 came without the ECS error body (an HTML page, a proxy, a wrong
+    endpoint), which says nothing about the server named in the call."""
 
-    default_sentence = "this cloud does not offer this API"
+    default_sentence = "the API is not available at this endpoint"
+
+    @property
+    def gateway_says_no_such_api(self) -> bool:
+        """True when the cloud's gateway said the API does not exist (the batch reset's fallback applies)."""
+        return self.code in NO_SUCH_API_CODES
 
 
 class EcsBadRequest(EcsError):
@@ -158,16 +206,19 @@ ERROR_CODES: dict[str, tuple[type[EcsError], str]] = {
     "Ecs.0003": (EcsAuthError, "the account is not permitted to perform this operation"),
     "Ecs.0110": (EcsAuthError, "the account is not permitted to perform this operation"),
     "Pdp.0001": (EcsAuthError, "the account's policies do not permit this operation"),
-    "Common.0013": (EcsAuthError, "the authentication token is invalid or expired"),
+    "Common.0013": (EcsCredentialsRefused, "the authentication token is invalid or expired"),
     "Common.1503": (EcsThrottled, "the cloud is throttling requests (flow control)"),
     "Common.0024": (EcsThrottled, "the cloud's request rate limit was exceeded"),
     "Common.0001": (EcsServerError, "the cloud had an internal error"),
-    "APIGW.0301": (EcsAuthError, "the API gateway rejected the signature or token"),
+    "APIGW.0301": (EcsCredentialsRefused, "the API gateway rejected the signature or token"),
     "APIGW.0303": (EcsAuthError, "the request date is too far from the gateway's clock (check NTP)"),
     "APIGW.0308": (EcsThrottled, "the API gateway is throttling requests"),
     "APIGW.0101": (EcsApiNotFound, "this cloud does not offer this API"),
     "APIG.0101": (EcsApiNotFound, "this cloud does not offer this API"),
 }
+
+#: The gateway's "this API does not exist" codes.
+NO_SUCH_API_CODES = frozenset({"APIGW.0101", "APIG.0101"})
 
 #: Codes that are failures even when the HTTP status is 2xx.
 ERROR_CODES_ON_SUCCESS = frozenset({"Common.0024"})
@@ -180,12 +231,19 @@ def sentence_for(code: str | None, cloud_message: str | None = None) -> str:
     return cloud_message or "the cloud API call failed"
 
 
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes} minutes" if minutes >= 2 else f"{seconds:.0f} seconds"
+
+
 def _class_for_status(status: int) -> type[EcsError]:
     if status == 429:
         return EcsThrottled
     if status >= 500:
         return EcsServerError
-    if status in (401, 403):
+    if status == 401:
+        return EcsCredentialsRefused
+    if status == 403:
         return EcsAuthError
     if status == 404:
         return EcsNotFound
@@ -284,6 +342,10 @@ def error_from_response(
         cls = ERROR_CODES[parsed.code][0]
     else:
         cls = _class_for_status(status)
+    if cls is EcsNotFound and not (parsed.code or "").startswith("Ecs."):
+        # Only the ECS service's own 404 (an Ecs.* code) says the server does not exist; a gateway's,
+        # a proxy's or an HTML 404 says the API is not there.
+        cls = EcsApiNotFound
     message = sentence_for(parsed.code, parsed.message) if parsed.code or parsed.message else None
     return cls(
         message,

@@ -1,4 +1,5 @@
-"""One HTTP exchange with the cloud: a timeout, network failures turned into `EcsUnavailable`, a DEBUG line.
+"""One HTTP exchange with the cloud: a timeout, network failures turned into `EcsUnavailable` (TLS failures
+into `EcsTlsError`, which is a setting to fix and never retried), a DEBUG line.
 
 The log line carries method, path, status, request id and duration: never a body, a query string or a
 header value, so neither a password nor a token can reach the logs from here.
@@ -15,7 +16,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from yarl import URL
 
-from bot.ecs.errors import EcsUnavailable
+from bot.ecs.errors import EcsTlsError, EcsUnavailable
 from bot.ecs.scrub import NOTHING, Scrubber
 
 log = logging.getLogger("bot.ecs")
@@ -60,6 +61,17 @@ async def exchange(
         ) as response:
             data = await response.read()
             answer = Answer(status=response.status, headers=response.headers, body=data)
+    except aiohttp.ClientConnectorCertificateError as exc:
+        _log_failure(method, url, started, exc)
+        host = exc.host
+        raise EcsTlsError(
+            f"the certificate of {host} is not trusted; set BOT_CA_BUNDLE to the CA that issued it",
+        ) from None
+    except aiohttp.ClientSSLError as exc:  # a handshake that failed for another reason
+        _log_failure(method, url, started, exc)
+        raise EcsTlsError(
+            f"the TLS handshake with {urlsplit(url).hostname} failed ({type(exc).__name__})"
+        ) from None
     except aiohttp.ClientConnectorError as exc:
         _log_failure(method, url, started, exc)
         raise EcsUnavailable(

@@ -221,4 +221,8 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
             log.warning("server search on %s failed: %s", target, exc)
             await ack(options=[])
             return
+        note = await ctx.workflow.search_note(user_id, target)
+        if note and options:  # the label says the list misses servers; the options stay as they are
+            await ack(option_groups=[{"label": {"type": "plain_text", "text": note}, "options": options}])
+            return
         await ack(options=options)

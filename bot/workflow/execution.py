@@ -19,7 +19,7 @@ from functools import partial
 
 from bot.config import Target
 from bot.domain import PasswordMode, RebootMode, RequestRecord, RequestStatus, ServerPhase, ServerRecord
-from bot.ecs import EcsClient, ResetOutcome, ServerResetResult
+from bot.ecs import BATCH_LIMIT, EcsClient, Job, JobStatus, ResetOutcome, ServerResetResult
 from bot.logs import bind_request, forget_secret, register_secret
 from bot.metrics import EXECUTION_SECONDS, REQUESTS, SERVER_RESETS
 from bot.passwords import generate_password
@@ -297,15 +297,16 @@ class Executor:
     async def _reboot(self, request: RequestRecord, passwords: SealedPasswords) -> str | None:
         if request.reboot == RebootMode.NONE:
             return None
-        done = [s.server_id for s in await self.store.servers(request.id) if s.phase == ServerPhase.SUCCEEDED]
+        done = [s for s in await self.store.servers(request.id) if s.phase == ServerPhase.SUCCEEDED]
         if not done:
             return None
         client = self.clients[request.target]
         kind = "hard" if request.reboot == RebootMode.HARD else "soft"
+        ids = [s.server_id for s in done]
         try:
             # The cloud knows the new passwords now: its job texts are scrubbed of them.
             secrets = passwords.all()
-            job_ids = await client.reboot(done, hard=request.reboot == RebootMode.HARD, secrets=secrets)
+            job_ids = await client.reboot(ids, hard=request.reboot == RebootMode.HARD, secrets=secrets)
             jobs = await asyncio.gather(
                 *(
                     client.wait_job(
@@ -319,13 +320,7 @@ class Executor:
             )
         except Exception as exc:
             return f"The {kind} restart could not be confirmed: {exc}"
-        failed = [job for job in jobs if job.status != "SUCCESS"]
-        if not failed:
-            return f"{len(done)} server(s) restarted ({kind}); the new password is in effect."
-        reasons = "; ".join(
-            f"job {job.job_id} ended {job.status}: {job.fail_reason or 'no reason given'}" for job in failed
-        )
-        return f"The {kind} restart did not complete: {reasons}."
+        return reboot_sentence(kind, done, jobs)
 
     async def _settle_after_error(self, request_id: int, why: str) -> None:
         servers = await self.store.servers(request_id)
@@ -440,6 +435,44 @@ def _result_update(result: ServerResetResult) -> ServerUpdate:
         error_code=result.error_code,
         error_message=result.error_message,
     )
+
+
+def reboot_sentence(kind: str, servers: Sequence[ServerRecord], jobs: Sequence[Job]) -> str:
+    """What the reboot jobs say of each server: restarted only if its own sub-job succeeded (a job
+    whose status is SUCCESS may hold failed sub-jobs); a job without sub-jobs speaks for all its servers
+    (the jobs are in the order of the chunks of `BATCH_LIMIT` servers the reboot was sent in)."""
+    restarted: list[str] = []
+    failed: list[str] = []
+    unconfirmed: list[str] = []
+    for index, server in enumerate(servers):
+        job = jobs[min(index // BATCH_LIMIT, len(jobs) - 1)] if jobs else None
+        sub = next((j for j in job.sub_jobs if j.server_id == server.server_id), None) if job else None
+        if job is not None and sub is None and not job.sub_jobs:
+            status, reason = job.status, job.fail_reason
+        elif sub is not None:
+            status, reason = sub.status, sub.fail_reason or (job.fail_reason if job else None)
+        else:
+            unconfirmed.append(server.name)
+            continue
+        if status == JobStatus.SUCCESS:
+            restarted.append(server.name)
+        else:
+            failed.append(f"{server.name} ({reason or 'no reason given'})")
+    if not failed and not unconfirmed:
+        return f"{len(restarted)} server(s) restarted ({kind}); the new password is in effect."
+    parts = []
+    if restarted:
+        parts.append(f"Restarted ({kind}), the new password in effect: {', '.join(restarted)}.")
+    if failed:
+        parts.append(
+            f"The {kind} restart failed on {'; '.join(failed)}: "
+            "the new password takes effect at the server's next restart."
+        )
+    if unconfirmed:
+        parts.append(
+            f"The cloud did not report the restart of {', '.join(unconfirmed)}: it is not confirmed."
+        )
+    return " ".join(parts)
 
 
 def delivered_secrets(passwords: SealedPasswords, servers: Sequence[ServerRecord]) -> list[DeliveredSecret]:

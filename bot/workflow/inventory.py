@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from bot.ecs import EcsClient, EcsError, Server
+from bot.ecs import EcsClient, EcsError, Server, ServerListing
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +20,8 @@ T = TypeVar("T")
 class _Snapshot:
     servers: list[Server]
     fetched_at: float
+    incomplete: str | None = None
+    """The listing's sentence when the cloud did not serve every server (see `ServerListing`)."""
     by_id: dict[str, Server] = field(default_factory=dict)
     by_name: dict[str, list[Server]] = field(default_factory=dict)
     by_ip: dict[str, list[Server]] = field(default_factory=dict)
@@ -28,8 +30,12 @@ class _Snapshot:
     """Per renderer, what each server was rendered to (by server id); lives and dies with the list."""
 
     @classmethod
-    def build(cls, servers: list[Server]) -> _Snapshot:
-        snap = cls(servers=sorted(servers, key=lambda s: s.name.lower()), fetched_at=time.monotonic())
+    def build(cls, listing: ServerListing) -> _Snapshot:
+        snap = cls(
+            servers=sorted(listing.servers, key=lambda s: s.name.lower()),
+            fetched_at=time.monotonic(),
+            incomplete=listing.incomplete,
+        )
         for server in snap.servers:
             snap.by_id[server.id.lower()] = server
             snap.by_name.setdefault(server.name.lower(), []).append(server)
@@ -91,15 +97,17 @@ class Inventory:
 
     async def _fetch(self, target: str) -> _Snapshot:
         started = time.monotonic()
-        servers = await self._clients[target].list_servers()
-        snap = _Snapshot.build(servers)
+        listing = await self._clients[target].list_servers()
+        snap = _Snapshot.build(listing)
         self._snapshots[target] = snap
         log.info(
             "server list of %s refreshed: %d servers in %.2fs",
             target,
-            len(servers),
+            len(snap.servers),
             time.monotonic() - started,
         )
+        if snap.incomplete:
+            log.warning("server list of %s is incomplete: %s", target, snap.incomplete)
         return snap
 
     def refresh_stale(self) -> None:
@@ -116,6 +124,23 @@ class Inventory:
     def cached(self, target: str) -> list[Server] | None:
         snap = self._snapshots.get(target)
         return None if snap is None else snap.servers
+
+    def incomplete_label(self, target: str) -> str | None:
+        """`incomplete` in at most 75 characters (a label under a search box), else None."""
+        snap = self._snapshots.get(target)
+        if snap is None or snap.incomplete is None:
+            return None
+        return f"Incomplete list: {len(snap.servers)} servers listed, more exist"[:75]
+
+    def incomplete(self, target: str) -> str | None:
+        """A sentence for people when the cached list of `target` is known to miss servers, else None."""
+        snap = self._snapshots.get(target)
+        if snap is None or snap.incomplete is None:
+            return None
+        return (
+            f"The server list of {target} is incomplete: {snap.incomplete}. "
+            "A server missing from it cannot be found here; tell the bot's operator."
+        )
 
     async def _snapshot(self, target: str, max_wait_s: float) -> _Snapshot:
         if target not in self._clients:

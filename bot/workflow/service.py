@@ -195,12 +195,25 @@ class Workflow:
         `target` None: the user's only requestable target, if they have exactly one. Empty when there
         is no such target or the user may not request on it. Raises InventoryUnavailable when the list
         cannot be had within `max_wait_s` seconds."""
+        target = await self._search_target(user_id, target)
+        if target is None:
+            return []
+        return await self.inventory.search_rendered(target, query, render, limit=limit, max_wait_s=max_wait_s)
+
+    async def search_note(self, user_id: str, target: str | None) -> str | None:
+        """A short line (at most 75 characters, a Slack option group label) for a search whose server
+        list is known to miss servers; None when it is complete or not loaded yet. `target` as for
+        `search_servers`."""
+        target = await self._search_target(user_id, target)
+        return None if target is None else self.inventory.incomplete_label(target)
+
+    async def _search_target(self, user_id: str, target: str | None) -> str | None:
         if target is None:
             allowed = await self.policy.requestable_targets(user_id)
             target = allowed[0] if len(allowed) == 1 else None
         if target is None or not await self.policy.may_request(user_id, target):
-            return []
-        return await self.inventory.search_rendered(target, query, render, limit=limit, max_wait_s=max_wait_s)
+            return None
+        return target
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -324,6 +337,9 @@ class Workflow:
         try:
             if sub.tag and sub.tag.strip():
                 tagged = await self.inventory.with_tag(target.name, sub.tag)
+                incomplete = self.inventory.incomplete(target.name)
+                if incomplete:  # "every server with the tag" would silently leave some out
+                    return f"{incomplete} Name the servers instead of giving a tag.", []
                 if not tagged:
                     return f"No server of {target.name} has the tag {sub.tag.strip()!r}.", []
                 refs.extend(s.id for s in tagged)
@@ -335,6 +351,7 @@ class Workflow:
         problems: list[str] = []
         if resolution.unknown:
             problems.append("Unknown servers: " + _short_list(resolution.unknown) + ".")
+            problems.append(self.inventory.incomplete(target.name) or "")
         for ref, matches in list(resolution.ambiguous.items())[:3]:
             problems.append(f"{ref!r} matches {len(matches)} servers; use its ID.")
         if resolution.duplicates:
@@ -345,7 +362,7 @@ class Workflow:
                 f"for {target.name}."
             )
         if problems:
-            return " ".join(problems), []
+            return " ".join(p for p in problems if p), []
         return None, [
             NewServer(
                 server_id=s.id,

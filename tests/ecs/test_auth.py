@@ -194,18 +194,21 @@ async def test_concurrent_401s_share_one_reauthentication(
     cloud: FakeCloud, session: aiohttp.ClientSession
 ) -> None:
     cloud.on("POST", IAM, IamFake())
+    revoked = False
 
     def ecs(request: Recorded) -> web.Response:
-        if request.headers["X-Auth-Token"] == "tok-1":
+        if revoked and request.headers["X-Auth-Token"] == "tok-1":
             return reply(401, {"error": {"code": "Common.0013", "message": "revoked"}})
         return reply(200, SERVER)
 
     cloud.on("GET", SERVER_PATH, ecs)
     client = token_client(cloud, session, Clock(), max_concurrency=20)
-    # all 20 wait for tok-1, send it, get 401: only one of them may fetch tok-2
+    await client.get_server("s1")  # tok-1 is accepted: the credential gate lets calls go together
+    revoked = True
+    # all 20 send tok-1, get 401: only one of them may fetch tok-2
     servers = await asyncio.gather(*(client.get_server("s1") for _ in range(20)))
     assert len(servers) == 20
     assert len(cloud.calls("POST", IAM)) == 2
     tokens = [c.headers["X-Auth-Token"] for c in cloud.calls("GET", SERVER_PATH)]
-    assert tokens.count("tok-1") == 20
+    assert tokens.count("tok-1") == 21
     assert tokens.count("tok-2") == 20

@@ -72,13 +72,13 @@ async def test_reads(
 ) -> None:
     client = client_for(sim, session, credentials)
     await client.check_access()
-    servers = {s.id: s for s in await client.list_servers()}
+    servers = {s.id: s for s in (await client.list_servers()).servers}
     assert set(servers) == {"s1", "s2", "s3", "s4"}
     assert servers["s1"].addresses == ["10.1.0.1"]
     assert servers["s1"].tags == ["env=prod"]
     assert servers["s2"].os_type == "Windows"
     assert servers["s3"].locked
-    assert {s.id for s in await client.list_servers(name="db")} == {"s3", "s4"}
+    assert {s.id for s in (await client.list_servers(name="db")).servers} == {"s3", "s4"}
     assert (await client.get_server("s4")).status == "SHUTOFF"
     assert await client.reset_plugin_installed("s1") is True
     assert await client.reset_plugin_installed("s4") is False
@@ -90,7 +90,9 @@ async def test_reads(
 
 async def test_pagination_over_a_large_fleet(session: aiohttp.ClientSession) -> None:
     async with Simulator(Fleet.generate(2345)) as sim:
-        servers = await client_for(sim, session).list_servers()
+        listing = await client_for(sim, session).list_servers()
+        servers = listing.servers
+        assert listing.complete
         assert len(servers) == 2345
         assert len({s.id for s in servers}) == 2345
         assert len(sim.calls_to("/cloudservers/detail")) == 3
@@ -223,31 +225,37 @@ async def test_results_are_handed_over_per_call_as_they_arrive(session: aiohttp.
         assert sorted(r[0] for r in reported) == sorted(each)
 
 
-async def test_per_server_marks_come_in_groups_yet_always_before_each_call(
+async def test_per_server_marks_come_one_by_one_just_before_each_call(
     session: aiohttp.ClientSession,
 ) -> None:
-    """Marks are written ahead in groups; still, no server is called before its mark is written, and a
-    server whose group could not be marked is never called (it fails as not sent)."""
+    """Each server is marked just before its own call, never ahead: at any time at most `max_concurrency`
+    servers are marked and unanswered (a crash leaves no more in doubt), no server is called before its
+    mark is written, and a server whose mark could not be written is never called."""
     import time
 
     fleet = Fleet.generate(200, stopped_share=0, no_plugin_share=0, locked_share=0)
+    bound = 5
     async with Simulator(fleet, latency_s=0.005) as sim:
         ids = [s.id for s in fleet]
         poisoned = ids[57]
         marked_at: dict[str, float] = {}
-        group_sizes: list[int] = []
+        answered: set[str] = set()
+        in_doubt: list[int] = []
 
         async def mark(group: list[str]) -> None:
+            assert len(group) == 1, "one mark per call"
             await asyncio.sleep(0.002)  # a store write takes a while
-            group_sizes.append(len(group))
             if poisoned in group:
                 raise RuntimeError("the store did not answer")
-            now = time.time()
-            marked_at.update(dict.fromkeys(group, now))
+            marked_at.update(dict.fromkeys(group, time.time()))
+            in_doubt.append(len(set(marked_at) - answered))
 
-        client = client_for(sim, session, max_concurrency=5)
+        async def record(results: list[ServerResetResult]) -> None:
+            answered.update(r.server_id for r in results)
+
+        client = client_for(sim, session, max_concurrency=bound)
         results = await client.reset_passwords_each(
-            dict.fromkeys(ids, PASSWORD), dry_run=False, on_before_call=mark
+            dict.fromkeys(ids, PASSWORD), dry_run=False, on_before_call=mark, on_results=record
         )
         called = {
             c.body["servers"][0]["id"]: c.started_at for c in sim.calls_to("/os-reset-passwords", "PUT")
@@ -255,7 +263,7 @@ async def test_per_server_marks_come_in_groups_yet_always_before_each_call(
         assert set(called) == set(marked_at), "called exactly the servers whose mark was written"
         assert all(started >= marked_at[sid] for sid, started in called.items())
         assert poisoned not in called
+        assert max(in_doubt) <= bound
         outcome = {r.server_id: r.outcome for r in results}
         assert outcome[poisoned] == ResetOutcome.FAILED
-        assert max(group_sizes) > 1, "marks are grouped, not one write per server"
         assert sum(o == ResetOutcome.SUCCEEDED for o in outcome.values()) == len(called)

@@ -11,6 +11,7 @@ from bot.ecs import (
     EcsApiNotFound,
     EcsAuthError,
     EcsBadRequest,
+    EcsCredentialsRefused,
     EcsError,
     EcsNotFound,
     EcsProtocolError,
@@ -73,13 +74,13 @@ def test_header_request_id_wins_over_body() -> None:
 
 def test_iam_shapes() -> None:
     flat = error_from_response(401, {}, body({"error_code": "Common.0013", "error_msg": "bad token"}))
-    assert type(flat) is EcsAuthError
+    assert type(flat) is EcsCredentialsRefused
     nested = error_from_response(
         401,
         {},
         body({"error": {"code": 401, "message": "The request requires authentication.", "title": "x"}}),
     )
-    assert type(nested) is EcsAuthError
+    assert type(nested) is EcsCredentialsRefused
     assert nested.code == "401"
     assert nested.message == "The request requires authentication."
 
@@ -91,7 +92,7 @@ def test_iam_shapes() -> None:
         (202, "Common.0024", EcsThrottled),
         (500, "Common.0001", EcsServerError),
         (501, "Ecs.0603", EcsBusy),
-        (401, "APIGW.0301", EcsAuthError),
+        (401, "APIGW.0301", EcsCredentialsRefused),
         (403, "Ecs.0003", EcsAuthError),
         (403, "Ecs.0110", EcsAuthError),
         (403, "Pdp.0001", EcsAuthError),
@@ -145,3 +146,43 @@ def test_may_have_taken_effect() -> None:
     assert error_from_response(500, {}, body({"error_code": "Common.0001"})).may_have_taken_effect
     assert not error_from_response(501, {}, body({"error": {"code": "Ecs.0603"}})).may_have_taken_effect
     assert not error_from_response(400, {}, b"").may_have_taken_effect
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"<html><body><h1>404 Not Found</h1></body></html>",
+        b"",
+        b'{"error_code": "APIGW.0199", "error_msg": "no route"}',
+        b'{"message": "Not Found"}',
+    ],
+)
+def test_a_404_without_an_ecs_code_says_the_api_is_not_there(raw: bytes) -> None:
+    # Only the ECS service's own 404 says a server does not exist; a gateway's, a proxy's or an HTML one
+    # must not tell every server of a batch "does not exist in this project".
+    err = error_from_response(404, {}, raw, server_id="s1")
+    assert type(err) is EcsApiNotFound
+    assert not err.gateway_says_no_such_api
+    assert "does not exist" not in str(err)
+    if not raw.startswith(b"{"):
+        assert err.message == "the API is not available at this endpoint"
+
+
+def test_a_refusal_names_a_clock_that_is_off() -> None:
+    refused = error_from_response(
+        401, {}, body({"error_code": "APIGW.0301", "error_msg": "verify aksk signature fail"})
+    )
+    assert isinstance(refused, EcsCredentialsRefused)
+    refused.explain(20 * 60 + 3, "the access key")
+    assert "the bot's clock is 20 minutes ahead of the cloud's" in str(refused)
+    assert "NTP" in str(refused)
+    behind = error_from_response(401, {}, body({"error_code": "APIGW.0301"}))
+    behind.explain(-400, "the access key")  # type: ignore[attr-defined]
+    assert "7 minutes behind" in str(behind)
+    calm = error_from_response(401, {}, body({"error_code": "APIGW.0301"}))
+    calm.explain(30, "the target's access key and secret key")  # type: ignore[attr-defined]
+    assert "check the target's access key and secret key" in str(calm)
+    assert "clock is" not in str(calm)
+    unsent = refused.not_attempted()
+    assert unsent.message.startswith("not attempted: the cloud refused the bot's credentials")
+    assert unsent.may_have_taken_effect is False

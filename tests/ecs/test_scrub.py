@@ -8,6 +8,7 @@ answer shapes; nothing the client returns, raises or logs may hold it.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -74,18 +75,20 @@ def texts_of(value: object) -> str:
     return repr(value) + str(value)
 
 
-async def run_every_call(client: EcsClient, password: str, cloud: FakeCloud) -> list[object]:
-    """A batch reset, a per-server reset, the single-server fallback, a reboot and its job."""
-    seen: list[object] = list(await client.reset_passwords(["s1", "s2", "s3"], password, dry_run=False))
-    seen += await client.reset_passwords_each({"s4": password}, dry_run=False)
+async def run_every_call(build: Callable[[], EcsClient], password: str) -> list[object]:
+    """A batch reset, a per-server reset, the single-server fallback, a reboot and its job; each with a
+    client of its own (a refused credential stops the calls of the client that saw it)."""
+    seen: list[object] = list(await build().reset_passwords(["s1", "s2", "s3"], password, dry_run=False))
+    seen += await build().reset_passwords_each({"s4": password}, dry_run=False)
+    client = build()
     client.batch_reset_supported = False
     seen += await client.reset_passwords(["s5"], password, dry_run=False)
     try:
-        await client.reboot(["s1"], hard=True, secrets=[password])
+        await build().reboot(["s1"], hard=True, secrets=[password])
     except EcsError as error:
         seen.append(error)
     try:
-        seen.append(await client.wait_job("job-1", timeout_s=1, poll_interval_s=0.001, secrets=[password]))
+        seen.append(await build().wait_job("job-1", timeout_s=1, poll_interval_s=0.001, secrets=[password]))
     except EcsError as error:
         seen.append(error)
     return seen
@@ -123,10 +126,10 @@ async def test_aksk_call_secrets_never_leave_through_cloud_text(
     status, headers, body = echoing(secret)[shape]
     script(cloud, status, headers, body, secret)
     credentials = AkSkCredentials(access_key=ACCESS_KEY, secret_key=SECRET_KEY)
-    client = EcsClient(
-        session, Endpoints(ecs=cloud.url, iam=cloud.url), PROJECT, credentials, retry=FAST_RETRY
+    endpoints = Endpoints(ecs=cloud.url, iam=cloud.url)
+    seen = await run_every_call(
+        lambda: EcsClient(session, endpoints, PROJECT, credentials, retry=FAST_RETRY), NEW_PASSWORD
     )
-    seen = await run_every_call(client, NEW_PASSWORD, cloud)
     assert cloud.calls("PUT", BATCH)
     assert cloud.calls("PUT", SINGLE)
     assert cloud.calls("GET", JOB)
@@ -159,8 +162,9 @@ async def test_token_call_secrets_never_leave_through_cloud_text(
     cloud.on("POST", IAM, EchoingIam())
     credentials = PasswordCredentials(user="alice", password=IAM_PASSWORD, domain="OTC")
     endpoints = Endpoints(ecs=cloud.url, iam=cloud.url)
-    client = EcsClient(session, endpoints, PROJECT, credentials, retry=FAST_RETRY)
-    seen = await run_every_call(client, NEW_PASSWORD, cloud)
+    seen = await run_every_call(
+        lambda: EcsClient(session, endpoints, PROJECT, credentials, retry=FAST_RETRY), NEW_PASSWORD
+    )
     assert not [texts_of(v) for v in seen if secret in texts_of(v)]
     assert secret not in caplog.text
 

@@ -156,8 +156,9 @@ async def test_failed_reboot_job_is_reported(env: Env) -> None:
     # The reset itself worked on both (a stopped server can be reset); the restart of one failed.
     assert request.status == RequestStatus.SUCCEEDED
     assert request.outcome_message is not None
-    assert "The hard restart did not complete" in request.outcome_message
-    assert stopped.id in request.outcome_message
+    assert "The hard restart failed on stopped-01" in request.outcome_message
+    assert stopped.id in request.outcome_message  # the simulator's reason names it
+    assert "Restarted (hard), the new password in effect: web-01." in request.outcome_message
 
 
 async def test_reveal_once_to_the_requester_only(env: Env) -> None:
