@@ -11,11 +11,13 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
+import aiohttp
 import click
 from aiohttp import web
 
 from bot.config import AppConfig, ConfigError, load_app_config
 from bot.logs import configure_logging
+from bot.outbound import proxy_for
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -76,6 +78,8 @@ async def _serve(config: AppConfig) -> None:
 
         assert settings.slack_app_token is not None
         socket_handler = AsyncSocketModeHandler(runtime.app, settings.slack_app_token.get_secret_value())
+        # slack_sdk reads HTTPS_PROXY itself when given none, ignoring NO_PROXY: the session's rule instead.
+        socket_handler.client.proxy = proxy_for(settings.slack_api_url)
         await socket_handler.connect_async()  # type: ignore[no-untyped-call]
         log.info("connected to Slack in Socket Mode; health and metrics on port %d", settings.http_port)
     else:
@@ -132,34 +136,42 @@ def doctor() -> None:
 
 
 async def _doctor(config: AppConfig) -> int:
-    import aiohttp
-    from slack_sdk.web.async_client import AsyncWebClient
-
-    from bot.app import ecs_client
+    from bot.app import ecs_client, slack_web_client
+    from bot.outbound import describe_route, new_session
 
     problems = 0
-    click.echo(f"configuration: OK ({len(config.bot.targets)} target(s), mode {config.settings.mode})")
-    async with aiohttp.ClientSession() as session:
-        token = config.settings.slack_bot_token
-        client = AsyncWebClient(
-            token=token.get_secret_value() if token else None,
-            base_url=config.settings.slack_api_url,
-            session=session,
-        )
+    settings = config.settings
+    click.echo(f"configuration: OK ({len(config.bot.targets)} target(s), mode {settings.mode})")
+    async with new_session(settings.ca_bundle) as session:
+        token = settings.slack_bot_token
+        client = slack_web_client(session, token.get_secret_value() if token else None, settings)
+        route = settings.slack_api_url
         try:
             auth = await client.auth_test()
-            click.echo(f"slack: OK (bot {auth.get('user')} in {auth.get('team')})")
+            who = f"bot {auth.get('user')} in {auth.get('team')}"
+            click.echo(f"slack: OK ({who}; {describe_route(route, reached=True)})")
+        except aiohttp.ClientConnectorCertificateError as exc:
+            problems += 1
+            click.echo(
+                f"slack: FAILED: the certificate of {exc.host} is not trusted; set BOT_CA_BUNDLE "
+                f"({describe_route(route, reached=False)})"
+            )
         except Exception as exc:
             problems += 1
-            click.echo(f"slack: FAILED: {exc}")
+            click.echo(f"slack: FAILED: {exc} ({describe_route(route, reached=False)})")
         for target in config.bot.targets:
             ecs = ecs_client(session, target, concurrency=2, timeout_s=15)
+            endpoints = [target.ecs_endpoint] + (
+                [target.iam_endpoint] if target.auth.type == "password" else []
+            )
             try:
                 await ecs.check_access()
-                click.echo(f"target {target.name}: OK ({target.ecs_endpoint})")
+                routes = "; ".join(f"{url} {describe_route(url, reached=True)}" for url in endpoints)
+                click.echo(f"target {target.name}: OK ({routes})")
             except Exception as exc:
                 problems += 1
-                click.echo(f"target {target.name}: FAILED: {exc}")
+                routes = "; ".join(f"{url} {describe_route(url, reached=False)}" for url in endpoints)
+                click.echo(f"target {target.name}: FAILED: {exc} ({routes})")
     return 1 if problems else 0
 
 

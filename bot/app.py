@@ -20,6 +20,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -28,10 +29,11 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import slack
-from bot.config import AkSkAuth, AppConfig, Target
+from bot.config import AkSkAuth, AppConfig, Settings, Target
 from bot.ecs import AkSkCredentials, EcsClient, Endpoints, PasswordCredentials, RetryPolicy
 from bot.logs import library_logger
 from bot.metrics import BACKGROUND_TASKS, REGISTRY
+from bot.outbound import new_session, ssl_context
 from bot.slack.context import SlackContext
 from bot.slack.directory import SlackDirectory
 from bot.slack.notifier import SlackNotifier
@@ -83,6 +85,30 @@ def ecs_client(
     )
 
 
+def slack_web_client(
+    session: aiohttp.ClientSession,
+    token: str | None,
+    settings: Settings,
+    *,
+    retry_handlers: list[AsyncRetryHandler] | None = None,
+) -> AsyncWebClient:
+    """Slack's Web API client on the bot's one session, trusting what the session trusts.
+
+    slack_sdk reads `HTTPS_PROXY` itself and passes it with every call, ignoring `NO_PROXY`; with its
+    proxy unset, the session (`trust_env`) picks the proxy per URL as it does for the cloud.
+    """
+    client = AsyncWebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        session=session,
+        ssl=ssl_context(settings.ca_bundle),
+        retry_handlers=retry_handlers or [],
+        logger=library_logger("slack_sdk.web.async_client"),
+    )
+    client.proxy = None
+    return client
+
+
 @dataclass
 class Tuning:
     """Timings that tests and the demo shorten; production keeps the defaults."""
@@ -116,7 +142,7 @@ class Runtime:
         store = await Store.open(
             settings.database_url, secret_keys=[k.get_secret_value() for k in settings.secret_keys]
         )
-        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=10))
+        session = new_session(settings.ca_bundle)
         targets: Mapping[str, Target] = {t.name: t for t in config.bot.targets}
         clients = {
             name: ecs_client(
@@ -138,13 +164,7 @@ class Runtime:
             if tuning.slack_retries
             else []
         )
-        slack_client = AsyncWebClient(
-            token=token,
-            base_url=settings.slack_api_url,
-            session=session,
-            retry_handlers=retry_handlers,
-            logger=library_logger("slack_sdk.web.async_client"),
-        )
+        slack_client = slack_web_client(session, token, settings, retry_handlers=retry_handlers)
         tasks = TaskKeeper()
         notifier = SlackNotifier(slack_client, audit_channel=settings.audit_channel)
         executor = Executor(

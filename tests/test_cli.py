@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from support.proxy import ForwardProxy
 
 from bot.demo import DEMO_TARGETS
 from bot.simulator import DEMO_ACCESS_KEY, DEMO_PROJECT_ID, DEMO_SECRET_KEY, DEMO_USER, Fleet, Simulator
@@ -98,6 +99,21 @@ async def test_doctor_checks_slack_and_every_target(outside_world: tuple[Simulat
     assert "target demo-iam: FAILED" in bad.stdout
     assert "target demo-aksk: OK" in bad.stdout
     assert "Wrong-Passw0rd" not in bad.stdout + bad.stderr
+
+    # Behind a proxy (the usual way out of a corporate network), doctor says which route each endpoint takes.
+    proxy = ForwardProxy()
+    await proxy.start()
+    try:
+        direct = {k: v for k, v in env.items() if not k.lower().endswith("_proxy")}
+        proxied = await asyncio.to_thread(_run, "doctor", env={**direct, "HTTP_PROXY": proxy.url})
+    finally:
+        await proxy.stop()
+    assert proxied.returncode == 0, proxied.stdout + proxied.stderr
+    assert f"via proxy {proxy.url}, no TLS (http)" in proxied.stdout.split("slack: OK", 1)[1].splitlines()[0]
+    assert (
+        f"target demo-aksk: OK ({sim.url.rstrip('/')} via proxy {proxy.url}, no TLS (http))" in proxied.stdout
+    )
+    assert any(line.startswith("POST http://") and "auth.test" in line for line in proxy.seen)
 
 
 async def test_simulator_command_serves_the_fake_cloud() -> None:

@@ -81,6 +81,9 @@ class Settings(BaseModel):
     """How long an execution without a heartbeat stays its worker's before another replica takes over."""
     sweep_interval: Duration = Field(default=timedelta(seconds=15), validation_alias="BOT_SWEEP_INTERVAL")
     """How often expiry, reminders, reveal erasure and recovery run."""
+    ca_bundle: Path | None = Field(default=None, validation_alias="BOT_CA_BUNDLE")
+    """CA certificates (a PEM file, or a directory of them) trusted besides the system's, for the cloud
+    and Slack: a private CA of the endpoints or of a TLS-inspecting proxy."""
 
     @model_validator(mode="before")
     @classmethod
@@ -106,6 +109,13 @@ class Settings(BaseModel):
     @classmethod
     def _valid_fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
         return _fernet_keys(value)
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _existing_path(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.exists():
+            raise ValueError(f"{value} does not exist; give a PEM file or a directory of PEM files")
+        return value
 
     @field_validator("slack_api_url")
     @classmethod
