@@ -143,5 +143,5 @@ def test_a_ca_bundle_that_is_no_certificate_is_refused_with_its_path(tmp_path: P
     junk.write_text("not a certificate\n")
     with pytest.raises(ValueError, match=r"BOT_CA_BUNDLE: .*ca\.pem is not a readable PEM"):
         ssl_context(junk)
-    with pytest.raises(ConfigError, match="BOT_CA_BUNDLE: .*missing.pem does not exist"):
+    with pytest.raises(ConfigError, match=r"BOT_CA_BUNDLE: .*missing\.pem does not exist"):
         settings_for("https://slack.example", tmp_path / "missing.pem")
