@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
-from pg_testing import PG_URL, require_postgres
+from e2e.harness import create_pg_database, drop_pg_database
 from sqlalchemy.engine import make_url
 
 from bot.demo import World
@@ -54,8 +54,9 @@ class TcpProxy:
 
 
 async def test_healthz_reports_the_database_going_away() -> None:
-    await require_postgres()
-    url = make_url(PG_URL)
+    # A database of its own: the shared one's public schema may hold another branch's migrations.
+    database = await create_pg_database()
+    url = make_url(database.url)
     proxy = TcpProxy(url.port or 5432)
     port = await proxy.start()
     proxied = url.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
@@ -72,6 +73,7 @@ async def test_healthz_reports_the_database_going_away() -> None:
         assert "unavailable" in body["database"].lower() or "database" in body["database"].lower()
     finally:
         await world.close()
+        await drop_pg_database(database)
 
 
 async def test_metrics_count_requests_in_prometheus_format(world: World) -> None:
