@@ -185,3 +185,15 @@ async def test_a_replica_that_never_saw_the_request_reads_it_and_refuses_the_sam
     assert (await other.workflow.decide(request.id, APPROVERS[0], Decision.APPROVE)).ok
     await env.settle()
     assert await env.status(request.id) == RequestStatus.SUCCEEDED
+
+
+async def test_notices_keep_no_lock_once_sent(make_env: EnvFactory) -> None:
+    """The per-request order of notices holds while some are queued; a settled request leaves nothing
+    behind (a lock per request ever seen would grow for the life of the process)."""
+    env = await make_env(approvals_required=2)
+    requests = [await env.submit_ready([f"web-0{n}"]) for n in (1, 2, 3)]
+    for request in requests:
+        assert (await env.workflow.decide(request.id, "UAPP1", Decision.APPROVE)).ok
+    await env.settle()
+    assert [env.notifier.events(r.id) for r in requests] == [["approved_by"]] * 3
+    assert env.workflow._notify_locks == {}

@@ -1,0 +1,135 @@
+"""Decisions on a request: approve, deny, cancel and expire, each checked against the policy."""
+
+from __future__ import annotations
+
+from bot.domain import Decision, RequestRecord, RequestStatus
+from bot.logs import bind_request
+from bot.metrics import REQUESTS
+from bot.workflow.execution import utcnow
+from bot.workflow.moves import Moves
+from bot.workflow.ports import EventKind, WorkflowEvent
+from bot.workflow.results import ActionResult
+from bot.workflow.states import OPEN_STATUSES, STATUS_WORDS, Move
+
+
+class Decisions(Moves):
+    """Who may decide, and the one outcome of concurrent clicks on any replica."""
+
+    async def _refusal_without_reading(self, request_id: int, user_id: str) -> ActionResult | None:
+        """The policy's refusal from a request's parties, when this process has seen that request."""
+        known = self._parties.get(request_id)
+        if known is None:
+            return None
+        refusal = await self.policy.refuse_decision(user_id, known)
+        if refusal is None:
+            return None
+        await self.store.add_audit(request_id, user_id, "decision_refused", {"why": refusal})
+        return ActionResult(False, refusal)
+
+    async def may_decide(self, request_id: int, user_id: str) -> str | None:
+        """Why this user cannot approve or deny request `request_id` now (a sentence for them), or None
+        when they may. A pre-check only: `decide` checks again. Raises StoreUnavailable."""
+        request = await self.store.get_request(request_id)
+        if request is None:
+            return f"There is no request #{request_id}."
+        refusal = await self.policy.refuse_decision(user_id, request)
+        if refusal is None and request.status not in OPEN_STATUSES:
+            refusal = f"Request #{request_id} is already {STATUS_WORDS[request.status]}."
+        return refusal
+
+    async def decide(
+        self, request_id: int, user_id: str, decision: Decision, reason: str | None = None
+    ) -> ActionResult:
+        bind_request(request_id)
+        refused = await self._refusal_without_reading(request_id, user_id)
+        if refused is not None:
+            return refused
+        request = await self.store.get_request(request_id)
+        if request is None:
+            return ActionResult(False, f"There is no request #{request_id}.")
+        self._remember_parties(request)
+        refusal = await self.policy.refuse_decision(user_id, request)
+        if refusal:
+            await self.store.add_audit(request_id, user_id, "decision_refused", {"why": refusal})
+            return ActionResult(False, refusal, request)
+        if request.status not in OPEN_STATUSES:
+            return ActionResult(
+                False, f"Request #{request_id} is already {STATUS_WORDS[request.status]}.", request
+            )
+        if request.expires_at <= utcnow():
+            expired = await self.expire(request)
+            return ActionResult(False, f"Request #{request_id} has expired.", expired or request)
+        if decision == Decision.DENY:
+            return await self._deny(request, user_id, reason)
+        if request.status == RequestStatus.PREFLIGHT:
+            return ActionResult(
+                False, f"Request #{request_id} is still being checked; try again shortly.", request
+            )
+        # One transaction: the decision, its audit event and, on the last approval needed, the claim for
+        # execution by this worker (pending -> approved -> executing): the cloud call follows at once.
+        outcome = await self.store.approve(
+            request_id,
+            user_id,
+            approvals_required=request.approvals_required,
+            claimed_by=self.executor.settings.worker_id,
+        )
+        if not outcome.recorded:
+            if outcome.status != RequestStatus.PENDING:
+                latest = await self.store.get_request(request_id) or request
+                return ActionResult(
+                    False, f"Request #{request_id} is already {STATUS_WORDS[latest.status]}.", latest
+                )
+            return ActionResult(False, f"You have already decided on request #{request_id}.", request)
+        if outcome.claimed is None:
+            left = max(request.approvals_required - outcome.approvals, 1)
+            event = WorkflowEvent(EventKind.APPROVED_BY, user_id)
+            await self._notify(
+                request_id, "request_updated", lambda v: self.notifier.request_updated(v, event)
+            )
+            return ActionResult(
+                True, f"Approved. Request #{request_id} needs {left} more approval(s).", request
+            )
+        REQUESTS.labels(request.target, RequestStatus.APPROVED.value).inc()
+        self.tasks.spawn(self.executor.run_claimed(outcome.claimed), name=f"execute-{request_id}")
+        return ActionResult(True, f"Approved. Request #{request_id} is running now.", outcome.claimed)
+
+    async def _deny(self, request: RequestRecord, user_id: str, reason: str | None) -> ActionResult:
+        if not reason or not reason.strip():
+            return ActionResult(False, "Give a reason for the denial.", request)
+        outcome = f"Denied: {reason.strip()}"
+        moved = await self._transition(request, Move.DENY, outcome=outcome)
+        if moved is None:
+            return ActionResult(False, f"Request #{request.id} was already settled.", request)
+        # Recorded only once the deny has won, so a losing deny never shows on a request that ran.
+        await self.store.add_decision(request.id, user_id, Decision.DENY, reason.strip())
+        await self._announce(moved, EventKind.DENIED, user_id, outcome)
+        return ActionResult(True, f"Request #{request.id} denied.", moved)
+
+    async def cancel(self, request_id: int, user_id: str) -> ActionResult:
+        bind_request(request_id)
+        request = await self.store.get_request(request_id)
+        if request is None:
+            return ActionResult(False, f"There is no request #{request_id}.")
+        refusal = await self.policy.refuse_cancel(user_id, request)
+        if refusal:
+            return ActionResult(False, refusal, request)
+        if request.status not in OPEN_STATUSES:
+            return ActionResult(
+                False,
+                f"Request #{request_id} is already {STATUS_WORDS[request.status]}; "
+                "it can no longer be cancelled.",
+                request,
+            )
+        moved = await self._move(
+            request, Move.CANCEL, EventKind.CANCELLED, actor=user_id, outcome="Cancelled before it ran."
+        )
+        if moved is None:
+            return ActionResult(
+                False, f"Request #{request_id} was settled before the cancel arrived.", request
+            )
+        return ActionResult(True, f"Request #{request_id} cancelled.", moved)
+
+    async def expire(self, request: RequestRecord) -> RequestRecord | None:
+        return await self._move(
+            request, Move.EXPIRE, EventKind.EXPIRED, outcome="Expired before it was approved."
+        )

@@ -1,0 +1,211 @@
+"""Submission: the questions a front end asks before drawing a form, the checks, and recording a request."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
+
+from bot.config import Target
+from bot.domain import NewRequest, NewServer, PasswordMode, RebootMode, RequestRecord, RequestStatus
+from bot.metrics import REQUESTS
+from bot.workflow.execution import utcnow
+from bot.workflow.inventory import InventoryUnavailable, ServerChoice
+from bot.workflow.preflight import Preflight
+from bot.workflow.results import CheckedSubmission, Field, Submission, SubmitResult
+
+log = logging.getLogger(__name__)
+
+MAX_REASON_LENGTH = 1000
+
+T = TypeVar("T")
+
+
+class Submissions(Preflight):
+    """From a filled-in form to a recorded request whose pre-flight has started."""
+
+    async def requestable_targets(self, user_id: str) -> list[str]:
+        """The targets (config names, in config order) this user may request resets on; may be empty."""
+        return await self.policy.requestable_targets(user_id)
+
+    def reason_hint(self, targets: Iterable[str]) -> str | None:
+        """The one `reason_pattern` these targets share, to show beside the reason field; None when
+        none has a pattern or they differ (the check on submit names the one that applies)."""
+        patterns = {self.targets[t].reason_pattern for t in targets if t in self.targets} - {None}
+        return next(iter(patterns)) if len(patterns) == 1 else None
+
+    async def search_servers(
+        self,
+        user_id: str,
+        target: str | None,
+        query: str,
+        render: Callable[[ServerChoice], T],
+        *,
+        limit: int = 100,
+        max_wait_s: float = 2.0,
+    ) -> list[T]:
+        """Servers of `target` whose name, ID or IP contains `query` (prefix matches first, at most
+        `limit`), each passed through `render` once per server list (see `Inventory.search_rendered`).
+        `target` None: the user's only requestable target, if they have exactly one. Empty when there
+        is no such target or the user may not request on it. Raises InventoryUnavailable when the list
+        cannot be had within `max_wait_s` seconds."""
+        target = await self._search_target(user_id, target)
+        if target is None:
+            return []
+        return await self.inventory.search_rendered(target, query, render, limit=limit, max_wait_s=max_wait_s)
+
+    async def search_note(self, user_id: str, target: str | None) -> str | None:
+        """A short line (at most 75 characters, a Slack option group label) for a search whose server
+        list is known to miss servers; None when it is complete or not loaded yet. `target` as for
+        `search_servers`."""
+        target = await self._search_target(user_id, target)
+        return None if target is None else self.inventory.incomplete_label(target)
+
+    async def _search_target(self, user_id: str, target: str | None) -> str | None:
+        if target is None:
+            allowed = await self.policy.requestable_targets(user_id)
+            target = allowed[0] if len(allowed) == 1 else None
+        if target is None or not await self.policy.may_request(user_id, target):
+            return None
+        return target
+
+    async def submit(self, sub: Submission) -> SubmitResult:
+        """Validates and records a request; pre-flight then runs in the background."""
+        if sub.submission_key is not None:
+            earlier = await self.request_for_submission(sub.submission_key)
+            if earlier is not None:
+                return SubmitResult(earlier)
+        checked, errors = await self.check(sub)
+        if checked is None:
+            return SubmitResult(None, errors)
+        return SubmitResult(await self.record(checked))
+
+    async def request_for_submission(self, submission_key: str) -> RequestRecord | None:
+        """The request a submission with this key already made, if any: a front end answers a
+        replayed submission as it answered the first, without checking it again."""
+        return await self.store.request_for_submission(submission_key)
+
+    async def check(self, sub: Submission) -> tuple[CheckedSubmission | None, dict[Field, str]]:
+        """Every check of a submission, writing nothing: safe to cancel at any point."""
+        errors: dict[Field, str] = {}
+        target = self.targets.get(sub.target)
+        if target is None or not await self.policy.may_request(sub.requester_id, sub.target):
+            errors[Field.TARGET] = f"You may not request resets for target {sub.target!r}."
+            return None, errors
+        reason = sub.reason.strip()
+        if not reason:
+            errors[Field.REASON] = "Give a reason: approvers see it on the card."
+        elif len(reason) > MAX_REASON_LENGTH:
+            errors[Field.REASON] = f"Keep the reason under {MAX_REASON_LENGTH} characters."
+        elif target.reason_pattern and not re.search(target.reason_pattern, reason):
+            errors[Field.REASON] = (
+                f"For {target.name} the reason must match {target.reason_pattern} "
+                "(for example start with a ticket ID)."
+            )
+        if sub.password_mode == PasswordMode.PER_SERVER and not target.allow_per_server_passwords:
+            errors[Field.PASSWORD_MODE] = f"{target.name} allows only one password for the whole batch."
+        if sub.reboot != RebootMode.NONE and not target.allow_restart:
+            errors[Field.REBOOT] = f"{target.name} does not allow the bot to restart servers."
+        servers_error, resolved = await self._resolve_servers(target, sub)
+        if servers_error:
+            errors[Field.SERVERS] = servers_error
+        if errors:
+            return None, errors
+        return CheckedSubmission(sub, target, reason, resolved), {}
+
+    async def record(self, checked: CheckedSubmission) -> RequestRecord:
+        """Writes a checked submission and starts its pre-flight.
+
+        Raises only when nothing was created (the request and its servers are one transaction);
+        once the request exists it is returned, whatever happens to its audit row. Not meant to be
+        cancelled half-way by a front end's deadline: shield it and tell the user it is still running.
+        A submission whose key was already recorded (a replay, even one racing the first on another
+        replica) returns that request and does nothing else: no audit row, pre-flight or message.
+        """
+        sub, target = checked.submission, checked.target
+        new = NewRequest(
+            target=target.name,
+            requester_id=sub.requester_id,
+            reason=checked.reason,
+            password_mode=sub.password_mode,
+            reboot=sub.reboot,
+            approvals_required=target.approvals_required,
+            expires_at=utcnow() + target.request_ttl,
+            submission_key=sub.submission_key,
+        )
+        created = await self.store.create_request_once(new, checked.servers)
+        request = created.request
+        self._remember_parties(request)
+        if not created.created:
+            log.warning(
+                "submission %s by %s was already recorded as request #%d; nothing new created",
+                sub.submission_key,
+                sub.requester_id,
+                request.id,
+            )
+            return request
+        try:
+            await self.store.add_audit(
+                request.id,
+                sub.requester_id,
+                "submitted",
+                {
+                    "target": target.name,
+                    "servers": len(checked.servers),
+                    "password_mode": sub.password_mode.value,
+                    "reboot": sub.reboot.value,
+                },
+            )
+        except Exception as exc:  # the request exists: go on with it rather than strand it
+            log.error("audit row of submitted #%d not written: %s", request.id, exc)
+        REQUESTS.labels(target.name, RequestStatus.PREFLIGHT.value).inc()
+        self.tasks.spawn(self._announce_and_preflight(request.id), name=f"preflight-{request.id}")
+        return request
+
+    async def _resolve_servers(self, target: Target, sub: Submission) -> tuple[str | None, list[NewServer]]:
+        refs = [r for r in (ref.strip() for ref in sub.server_refs) if r]
+        try:
+            if sub.tag and sub.tag.strip():
+                tagged = await self.inventory.with_tag(target.name, sub.tag)
+                incomplete = self.inventory.incomplete(target.name)
+                if incomplete:  # "every server with the tag" would silently leave some out
+                    return f"{incomplete} Name the servers instead of giving a tag.", []
+                if not tagged:
+                    return f"No server of {target.name} has the tag {sub.tag.strip()!r}.", []
+                refs.extend(s.id for s in tagged)
+            if not refs:
+                return "Pick at least one server, paste names or IDs, or give a tag.", []
+            resolution = await self.inventory.resolve(target.name, refs)
+        except InventoryUnavailable as exc:
+            return str(exc), []
+        problems: list[str] = []
+        if resolution.unknown:
+            problems.append("Unknown servers: " + _short_list(resolution.unknown) + ".")
+            problems.append(self.inventory.incomplete(target.name) or "")
+        for ref, matches in list(resolution.ambiguous.items())[:3]:
+            problems.append(f"{ref!r} matches {len(matches)} servers; use its ID.")
+        if resolution.duplicates:
+            problems.append("Listed more than once: " + _short_list(resolution.duplicates) + ".")
+        if len(resolution.servers) > target.max_servers:
+            problems.append(
+                f"{len(resolution.servers)} servers is over the limit of {target.max_servers} "
+                f"for {target.name}."
+            )
+        if problems:
+            return " ".join(p for p in problems if p), []
+        return None, [
+            NewServer(
+                server_id=s.id,
+                name=s.name,
+                os_type=s.os_type,
+                cloud_status=s.status,
+                locked=s.locked,
+            )
+            for s in resolution.servers
+        ]
+
+
+def _short_list(items: Sequence[str], limit: int = 10) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
