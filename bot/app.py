@@ -216,7 +216,7 @@ class Runtime:
     async def start(self) -> None:
         """Schema first, then whatever a previous process left behind, then the periodic chores."""
         await self.store.migrate()
-        await self.sweeper.recover()
+        await self.sweeper.recover(self.workflow.clock.now())
         self._loops.append(asyncio.create_task(self.sweeper.run_forever(), name="sweeper"))
         for name in self.workflow.targets:
             task = self.tasks.spawn(self._warm(name), name=f"warm-{name}")

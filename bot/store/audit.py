@@ -9,7 +9,7 @@ from sqlalchemy import insert, select
 
 from bot.domain import AuditRecord
 from bot.store import schema
-from bot.store.engine import Database, utcnow
+from bot.store.engine import Database
 from bot.store.group_commit import GroupCommit
 
 _A = schema.audit_events
@@ -34,7 +34,7 @@ class Audit(Database):
             "actor": actor,
             "event": event,
             "detail": dict(detail or {}),
-            "created_at": utcnow(),
+            "created_at": self._clock.now(),
         }
         await self._audit_rows.add([row])
 

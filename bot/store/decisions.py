@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.domain import Decision, DecisionRecord, RequestStatus
 from bot.store import schema
-from bot.store.engine import Database, utcnow
+from bot.store.engine import Database
 from bot.store.errors import UnknownRequest
 from bot.store.records import ApprovalOutcome, AuditEntry
 from bot.store.rows import request_record
@@ -38,7 +38,7 @@ class Decisions(Database):
         pending -> approved -> executing claimed by `claimed_by` (heartbeat started), with the audit events
         `approved`, `fully_approved` and `executing`. Exactly one concurrent approver can claim it: the
         row lock serialises them and the move is a compare-and-set on `pending`."""
-        now = now or utcnow()
+        now = now or self._clock.now()
         approvals_so_far = (
             select(func.count())
             .select_from(_D)
@@ -118,7 +118,7 @@ class Decisions(Database):
             user_id=user_id,
             decision=decision.value,
             reason=reason,
-            created_at=utcnow(),
+            created_at=self._clock.now(),
         )
         try:
             async with self._begin(write=True) as conn:

@@ -9,7 +9,6 @@ import sqlite3
 import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.domain import RequestRecord
 from bot.store.errors import StoreUnavailable
 from bot.store.rows import request_record
@@ -36,10 +36,6 @@ _MIGRATION_LOCK_KEY = 0x45435352  # "ECSR"
 _SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 _UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout, OSError, TimeoutError, _PgConnectionError)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def normalise_url(url: str) -> URL:
@@ -149,8 +145,16 @@ async def open_engine(
 class Database:
     """One engine and its transactions: what every part of the store runs its statements through."""
 
-    def __init__(self, engine: AsyncEngine, sealer: Sealer, *, schema_name: str | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        sealer: Sealer,
+        *,
+        schema_name: str | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
         self._engine = engine
+        self._clock = clock
         self._sealer = sealer
         self._schema_name = schema_name
         self._is_sqlite = engine.dialect.name == "sqlite"

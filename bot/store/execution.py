@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from bot.domain import RequestRecord, RequestStatus
 from bot.store import schema
-from bot.store.engine import Database, utcnow
+from bot.store.engine import Database
 from bot.store.records import AuditEntry, FinishedExecution, ServerUpdate
 from bot.store.rows import request_record
 from bot.store.statements import apply_server_updates, beat, insert_audit, move_status, seal, stale
@@ -33,7 +33,7 @@ class Executions(Database):
         """Before the first cloud call, in one transaction: check the claim (and beat), mark `skipped`
         servers, seal the password(s) (see `seal_secret`). False, with nothing written, when this worker
         no longer holds the request."""
-        now = now or utcnow()
+        now = now or self._clock.now()
         ciphertext = self._sealer.seal(plaintext)
         async with self._begin(write=True) as conn:
             if not await beat(conn, request_id, claimed_by, now):
@@ -57,7 +57,7 @@ class Executions(Database):
         either arm the sealed secret for the reveal until `reveal_until` (`reveal_token` stays None when
         there is no sealed secret left to arm) or, when None, erase it: one transaction. None when the
         request had already left executing (nothing written)."""
-        now = now or utcnow()
+        now = now or self._clock.now()
         async with self._begin(write=True) as conn:
             row = await move_status(
                 conn, request_id, {RequestStatus.EXECUTING}, status, now, outcome_message, None

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.domain import NewRequest, NewServer, RequestRecord, RequestStatus, ServerPhase, ServerRecord
 from bot.store import schema
-from bot.store.engine import Database, utcnow
+from bot.store.engine import Database
 from bot.store.errors import UnknownRequest
 from bot.store.records import AuditEntry, CreatedRequest, ServerUpdate
 from bot.store.rows import SERVER_COLUMNS, request_record, server_record
@@ -34,7 +34,7 @@ class Requests(Database):
         the loser's INSERT … ON CONFLICT DO NOTHING waits for the winner's commit (PostgreSQL) or its
         turn at SQLite's single writer, inserts nothing, and reads the winner's row.
         """
-        now = utcnow()
+        now = self._clock.now()
         values: dict[str, Any] = {
             "target": new.target,
             "requester_id": new.requester_id,
@@ -134,7 +134,7 @@ class Requests(Database):
         """
         if not expected:
             return None
-        now = now or utcnow()
+        now = now or self._clock.now()
         async with self._begin(write=True) as conn:
             row = await move_status(conn, request_id, expected, new, now, outcome_message, claimed_by)
             if row is not None and audit is not None:

@@ -9,7 +9,7 @@ from sqlalchemy import RowMapping, select, update
 
 from bot.domain import RevealOutcome
 from bot.store import schema
-from bot.store.engine import Database, utcnow
+from bot.store.engine import Database
 from bot.store.records import RevealResult
 from bot.store.statements import seal
 
@@ -28,7 +28,7 @@ class Reveals(Database):
         """
         ciphertext = self._sealer.seal(plaintext)
         async with self._begin(write=True) as conn:
-            return await seal(conn, request_id, user_id, ciphertext, utcnow())
+            return await seal(conn, request_id, user_id, ciphertext, self._clock.now())
 
     async def unseal_secret(self, request_id: int) -> str | None:
         """Decrypt to resume an execution after a crash; None once revealed, expired or erased."""

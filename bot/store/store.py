@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.store.audit import Audit
 from bot.store.decisions import Decisions
 from bot.store.engine import MIGRATIONS_DIR, open_engine
@@ -31,8 +32,15 @@ class Store(Requests, Decisions, Executions, Reveals, Audit):
     passes only ids, names, counts and error codes there (the store cannot tell a password from a name).
     """
 
-    def __init__(self, engine: AsyncEngine, sealer: Sealer, *, schema_name: str | None = None) -> None:
-        super().__init__(engine, sealer, schema_name=schema_name)
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        sealer: Sealer,
+        *,
+        schema_name: str | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        super().__init__(engine, sealer, schema_name=schema_name, clock=clock)
         self._audit_rows: GroupCommit[dict[str, Any]] = GroupCommit(self._insert_audit)
 
     @classmethod
@@ -44,10 +52,11 @@ class Store(Requests, Decisions, Executions, Reveals, Audit):
         echo: bool = False,
         schema: str | None = None,
         connect_timeout: float = 5.0,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> Store:
         """Build the store without connecting; `schema` (PostgreSQL only) puts every table in that schema.
         Raises ValueError for a bad secret key, a database other than SQLite or PostgreSQL, or `schema`
-        on SQLite."""
+        on SQLite. `clock`: where the timestamps the store writes itself come from."""
         sealer = Sealer(secret_keys)
         engine = await open_engine(url, echo=echo, schema=schema, connect_timeout=connect_timeout)
-        return cls(engine, sealer, schema_name=schema)
+        return cls(engine, sealer, schema_name=schema, clock=clock)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from bot.domain import Decision, RequestRecord, RequestStatus
 from bot.logs import bind_request
 from bot.metrics import REQUESTS
-from bot.workflow.execution import utcnow
 from bot.workflow.moves import Moves
 from bot.workflow.ports import EventKind, WorkflowEvent
 from bot.workflow.results import ActionResult
@@ -56,7 +55,7 @@ class Decisions(Moves):
             return ActionResult(
                 False, f"Request #{request_id} is already {STATUS_WORDS[request.status]}.", request
             )
-        if request.expires_at <= utcnow():
+        if request.expires_at <= self.clock.now():
             expired = await self.expire(request)
             return ActionResult(False, f"Request #{request_id} has expired.", expired or request)
         if decision == Decision.DENY:

@@ -14,9 +14,10 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import partial
 
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import Target
 from bot.domain import PasswordMode, RebootMode, RequestRecord, RequestStatus, ServerPhase, ServerRecord
 from bot.ecs import BATCH_LIMIT, EcsClient, Job, JobStatus, ResetOutcome, ServerResetResult
@@ -43,10 +44,6 @@ LOST_IN_FLIGHT = (
     "the new password. Try the delivered password; if it fails, request a new reset."
 )
 NOT_ATTEMPTED = "Not attempted: the bot restarted and could not recover the generated password."
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class ClaimLost(Exception):
@@ -101,7 +98,9 @@ class Executor:
         clients: Mapping[str, EcsClient],
         notifier: Notifier,
         settings: ExecutionSettings,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
+        self.clock = clock
         self.store = store
         self.targets = targets
         self.clients = clients
@@ -183,7 +182,7 @@ class Executor:
             await self._settle_lost_calls(request.id, servers, passwords)
             if passwords is not None:
                 if not claim_checked and not await self.store.heartbeat(
-                    request.id, self.settings.worker_id, utcnow()
+                    request.id, self.settings.worker_id, self.clock.now()
                 ):
                     raise ClaimLost(request.id)
                 await self._reset(request, servers, passwords, calls_started)
@@ -370,7 +369,7 @@ class Executor:
             parts.append("The new password takes effect after the server's next restart.")
         outcome = " ".join(parts)
         deliver = passwords is not None and bool(ok or unknown)
-        expires_at = utcnow() + self.settings.reveal_ttl
+        expires_at = self.clock.now() + self.settings.reveal_ttl
         # One transaction: the final status, its audit event, and the sealed secret armed for the reveal
         # (or erased when there is nothing to deliver).
         finished = await self.store.finish_execution(
@@ -414,7 +413,7 @@ class Executor:
         while True:
             await asyncio.sleep(interval)
             try:
-                if not await self.store.heartbeat(request_id, self.settings.worker_id, utcnow()):
+                if not await self.store.heartbeat(request_id, self.settings.worker_id, self.clock.now()):
                     log.error("request #%d: lost the claim to another worker", request_id)
                     return
             except Exception as exc:  # a missed beat only risks an early takeover, which is safe

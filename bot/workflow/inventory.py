@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.ecs import EcsClient, EcsError, Server, ServerListing
 
 log = logging.getLogger(__name__)
@@ -30,10 +30,10 @@ class _Snapshot:
     """Per renderer, what each server was rendered to (by server id); lives and dies with the list."""
 
     @classmethod
-    def build(cls, listing: ServerListing) -> _Snapshot:
+    def build(cls, listing: ServerListing, fetched_at: float) -> _Snapshot:
         snap = cls(
             servers=sorted(listing.servers, key=lambda s: s.name.lower()),
-            fetched_at=time.monotonic(),
+            fetched_at=fetched_at,
             incomplete=listing.incomplete,
         )
         for server in snap.servers:
@@ -81,7 +81,10 @@ class InventoryUnavailable(Exception):
 class Inventory:
     """Holds the last server list per target and refreshes it in the background, one fetch at a time."""
 
-    def __init__(self, clients: Mapping[str, EcsClient], *, max_age_s: float = 300.0) -> None:
+    def __init__(
+        self, clients: Mapping[str, EcsClient], *, max_age_s: float = 300.0, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
+        self._clock = clock
         self._clients = clients
         self._max_age_s = max_age_s
         self._snapshots: dict[str, _Snapshot] = {}
@@ -96,15 +99,15 @@ class Inventory:
         return task
 
     async def _fetch(self, target: str) -> _Snapshot:
-        started = time.monotonic()
+        started = self._clock.monotonic()
         listing = await self._clients[target].list_servers()
-        snap = _Snapshot.build(listing)
+        snap = _Snapshot.build(listing, self._clock.monotonic())
         self._snapshots[target] = snap
         log.info(
             "server list of %s refreshed: %d servers in %.2fs",
             target,
             len(snap.servers),
-            time.monotonic() - started,
+            self._clock.monotonic() - started,
         )
         if snap.incomplete:
             log.warning("server list of %s is incomplete: %s", target, snap.incomplete)
@@ -112,7 +115,7 @@ class Inventory:
 
     def refresh_stale(self) -> None:
         """Starts a background refresh of every list older than its maximum age (the sweeper calls it)."""
-        now = time.monotonic()
+        now = self._clock.monotonic()
         for target in self._clients:
             snap = self._snapshots.get(target)
             if snap is not None and now - snap.fetched_at > self._max_age_s:
@@ -147,7 +150,7 @@ class Inventory:
             raise InventoryUnavailable(f"Unknown target {target}.")
         snap = self._snapshots.get(target)
         if snap is not None:
-            if time.monotonic() - snap.fetched_at > self._max_age_s:
+            if self._clock.monotonic() - snap.fetched_at > self._max_age_s:
                 self._refresh_task(target)  # serve the stale list now, a fresh one next time
             return snap
         task = self._refresh_task(target)

@@ -7,6 +7,7 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import Target
 from bot.domain import RequestRecord
 from bot.ecs import EcsClient
@@ -37,7 +38,9 @@ class Moves:
         notifier: Notifier,
         tasks: TaskKeeper,
         executor: Executor,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
+        self.clock = clock
         self.store = store
         self.targets = targets
         self.clients = clients

@@ -14,7 +14,7 @@ from bot.domain import RequestRecord, RevealOutcome
 from bot.logs import bind_request
 from bot.store.records import RevealResult
 from bot.workflow.decisions import Decisions
-from bot.workflow.execution import SealedPasswords, delivered_secrets, utcnow
+from bot.workflow.execution import SealedPasswords, delivered_secrets
 from bot.workflow.ports import NotShown, ShowSecrets
 from bot.workflow.results import ActionResult, Field, Submission, SubmitResult
 from bot.workflow.states import STATUS_WORDS
@@ -72,7 +72,7 @@ class Workflow(Submissions, Decisions):
         `reveal_not_shown` (with the front end's error code) for an attempt. The result never carries
         the secret; `expires_at` tells until when it may be revealed.
         """
-        now = utcnow()
+        now = self.clock.now()
         taken = await self.store.lease_reveal(token, user_id, now, now + REVEAL_LEASE)
         if taken.outcome != RevealOutcome.LEASED or taken.request_id is None or taken.lease is None:
             await self.store.add_audit(taken.request_id, user_id, f"reveal_{taken.outcome.value}")
@@ -93,7 +93,7 @@ class Workflow(Submissions, Decisions):
             await self.store.release_reveal(token, lease)
             await self.store.add_audit(request_id, user_id, "reveal_not_shown", {"error": reason})
             return RevealResult(RevealOutcome.NOT_SHOWN, request_id, expires_at=taken.expires_at)
-        if not await self.store.confirm_reveal(token, lease, utcnow()):
+        if not await self.store.confirm_reveal(token, lease, self.clock.now()):
             log.error(
                 "reveal of #%d was shown after its lease lapsed; the copy was left to its window", request_id
             )

@@ -10,7 +10,6 @@ from typing import TypeVar
 from bot.config import Target
 from bot.domain import NewRequest, NewServer, PasswordMode, RebootMode, RequestRecord, RequestStatus
 from bot.metrics import REQUESTS
-from bot.workflow.execution import utcnow
 from bot.workflow.inventory import InventoryUnavailable, ServerChoice
 from bot.workflow.preflight import Preflight
 from bot.workflow.results import CheckedSubmission, Field, Submission, SubmitResult
@@ -131,7 +130,7 @@ class Submissions(Preflight):
             password_mode=sub.password_mode,
             reboot=sub.reboot,
             approvals_required=target.approvals_required,
-            expires_at=utcnow() + target.request_ttl,
+            expires_at=self.clock.now() + target.request_ttl,
             submission_key=sub.submission_key,
         )
         created = await self.store.create_request_once(new, checked.servers)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bot.domain import RequestRecord, RequestStatus
 from bot.workflow.execution import Executor
@@ -36,13 +36,14 @@ class Sweeper:
     async def run_forever(self) -> None:
         while True:
             try:
-                await self.sweep()
+                await self.sweep(self.workflow.clock.now())
             except Exception as exc:  # a database blip must not end the loop
                 log.error("sweep failed, retrying in %.0fs: %s", self.settings.interval_s, exc)
             await asyncio.sleep(self.settings.interval_s)
 
-    async def sweep(self) -> None:
-        now = datetime.now(UTC)
+    async def sweep(self, now: datetime) -> None:
+        """One pass as of `now` (the workflow's clock in `run_forever`; tests pass the time they mean).
+        Raises StoreUnavailable when the database does not answer (the loop tries again)."""
         store = self.workflow.store
         for request in await store.due_for_expiry(now):
             await self.workflow.expire(request)
@@ -61,11 +62,10 @@ class Sweeper:
             log.info("erased %d unrevealed password(s) past their time to live", erased)
         await self.recover(now)
 
-    async def show_unseen(self, pending_since: datetime, now: datetime | None = None) -> None:
+    async def show_unseen(self, pending_since: datetime, now: datetime) -> None:
         """A card or DM that could not be posted (the chat was down) must not leave a request invisible
         until it expires: the front end posts what is missing, and skips what it already showed. One
         replica per request and pass (compare-and-set), so two sweeping at once never post it twice."""
-        now = now or datetime.now(UTC)
         for request in await self._take_stalled(RequestStatus.PENDING, pending_since, now):
             view = await self.workflow.view_of(request)
             await notify_safely(self.workflow.notifier.ensure_shown(view), "ensure_shown")
@@ -84,9 +84,9 @@ class Sweeper:
                     taken.append(won)
         return taken
 
-    async def recover(self, now: datetime | None = None) -> None:
-        """Picks up what a stopped process left: approved, executing without heartbeat, preflight."""
-        now = now or datetime.now(UTC)
+    async def recover(self, now: datetime) -> None:
+        """Picks up what a stopped process left as of `now`: approved, executing without heartbeat,
+        preflight."""
         store = self.workflow.store
         tasks = self.workflow.tasks
         for request in await store.requests_in({RequestStatus.APPROVED}):

@@ -204,7 +204,7 @@ async def test_a_request_its_process_never_announced_is_announced_once_after_a_r
     await world.runtime.tasks.idle()
     assert len(received_dms()) == 1, "sent by the recovery itself"
     await sweeper.recover(later + timedelta(minutes=3))
-    await sweeper.show_unseen(later + timedelta(minutes=3))
+    await sweeper.show_unseen(later + timedelta(minutes=3), later + timedelta(minutes=3))
     await world.runtime.tasks.idle()
     assert len(received_dms()) == 1, "and by nothing after it"
 

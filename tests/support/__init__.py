@@ -1,1 +1,2 @@
-"""Test aids shared by the test tree (never shipped in the package)."""
+"""Test aids shared by the test tree, never shipped in the package (import as `support.…`; tests/ is on
+the path through its conftest.py)."""

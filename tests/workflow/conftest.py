@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 from cryptography.fernet import Fernet
 from pg_testing import PG_URL, fresh_schema
+from support.clock import FakeClock
 
 from bot.app import ecs_client
 from bot.config import Target
@@ -254,6 +255,8 @@ class Env:
     directory: DictDirectory
     main: Replica
     open_replica: Callable[[str], Awaitable[Replica]]
+    clock: FakeClock
+    """Every replica's clock: time passes when a test advances it."""
     extra: list[Replica] = field(default_factory=list)
 
     @property
@@ -377,7 +380,7 @@ class Env:
             password_mode=password_mode,
             reboot=reboot,
             approvals_required=approvals_required,
-            expires_at=datetime.now(UTC) + expires_in,
+            expires_at=self.clock.now() + expires_in,
             status=status,
         )
         return (await self.store.create_request_once(new, servers)).request
@@ -394,9 +397,10 @@ async def make_env(database: Database) -> AsyncIterator[EnvFactory]:
     replicas: list[Replica] = []
     sims: list[Simulator] = []
     session = aiohttp.ClientSession()
+    clock = FakeClock()
 
     async def open_store() -> Store:
-        store = await Store.open(database.url, secret_keys=[secret_key], schema=database.schema)
+        store = await Store.open(database.url, secret_keys=[secret_key], schema=database.schema, clock=clock)
         stores.append(store)
         await store.migrate()
         return store
@@ -435,23 +439,25 @@ async def make_env(database: Database) -> AsyncIterator[EnvFactory]:
                     reboot_timeout_s=5.0,
                     job_poll_interval_s=0.01,
                 ),
+                clock=clock,
             )
             workflow = Workflow(
                 store=store,
                 targets=targets,
                 clients=clients,
-                inventory=Inventory(clients),
+                inventory=Inventory(clients, clock=clock),
                 policy=Policy(targets, directory),
                 notifier=notifier,
                 tasks=tasks,
                 executor=executor,
+                clock=clock,
             )
             replica = Replica(store, tasks, executor, workflow, Sweeper(workflow, executor, sweep_settings))
             replicas.append(replica)
             return replica
 
         main = await open_replica("worker-main")
-        return Env(database, sim, target, clients, notifier, directory, main, open_replica)
+        return Env(database, sim, target, clients, notifier, directory, main, open_replica, clock)
 
     yield build
     for replica in replicas:

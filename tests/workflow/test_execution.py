@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from bot.domain import Decision, PasswordMode, RebootMode, RequestStatus, RevealOutcome, ServerPhase
 from bot.workflow import DeliveredSecret
@@ -30,7 +30,7 @@ async def test_shared_password_is_set_on_every_server_and_delivered(env: Env) ->
     assert secret.password not in repr(secret)
     assert delivery.reveal_token
     assert delivery.reveal_expires_at is not None
-    assert delivery.reveal_expires_at > datetime.now(UTC) + timedelta(minutes=14)
+    assert delivery.reveal_expires_at > env.clock.now() + timedelta(minutes=14)
     assert len(env.resets()) == 1
     phases = {s.name: s.phase for s in await env.store.servers(request.id)}
     assert phases == dict.fromkeys(names, ServerPhase.SUCCEEDED)
@@ -238,9 +238,9 @@ async def test_unrevealed_password_is_erased_after_its_ttl(env: Env) -> None:
     request = await env.run_to_end(["web-01"])
     token = env.notifier.delivered(request.id).reveal_token
     assert token is not None
-    assert await env.store.erase_expired_reveals(datetime.now(UTC)) == 0
+    assert await env.store.erase_expired_reveals(env.clock.now()) == 0
     assert await env.store.unseal_secret(request.id) is not None
-    assert await env.store.erase_expired_reveals(datetime.now(UTC) + timedelta(minutes=16)) == 1
+    assert await env.store.erase_expired_reveals(env.clock.now() + timedelta(minutes=16)) == 1
     assert await env.store.unseal_secret(request.id) is None
     result, secrets = await env.reveal(token, REQUESTER)
     assert result.outcome == RevealOutcome.EXPIRED

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -27,7 +27,7 @@ async def _crashed(env: Env, password: str | None, *, heartbeat_age: timedelta) 
         {RequestStatus.APPROVED},
         RequestStatus.EXECUTING,
         claimed_by="dead",
-        now=datetime.now(UTC) - heartbeat_age,
+        now=env.clock.now() - heartbeat_age,
     )
     assert claimed is not None
     await env.store.update_servers(
@@ -43,7 +43,7 @@ async def test_crashed_execution_is_finished_from_the_sealed_password(make_env: 
     env = await make_env()
     password = generate_password()
     request = await _crashed(env, password, heartbeat_age=timedelta(minutes=5))
-    await env.sweeper.recover()
+    await env.sweeper.recover(env.clock.now())
     await env.settle()
 
     final = await env.store.get_request(request.id)
@@ -81,7 +81,11 @@ async def test_two_recoverers_at_once_only_one_takes_over(make_env: EnvFactory) 
     second = await env.replica("worker-second")
     password = generate_password()
     request = await _crashed(env, password, heartbeat_age=timedelta(minutes=5))
-    await asyncio.gather(env.sweeper.recover(), second.sweeper.recover(), env.sweeper.recover())
+    await asyncio.gather(
+        env.sweeper.recover(env.clock.now()),
+        second.sweeper.recover(env.clock.now()),
+        env.sweeper.recover(env.clock.now()),
+    )
     await env.settle()
     final = await env.store.get_request(request.id)
     assert final is not None
@@ -95,7 +99,7 @@ async def test_two_recoverers_at_once_only_one_takes_over(make_env: EnvFactory) 
 
 async def test_lost_sealed_password_fails_the_unsent_servers(env: Env) -> None:
     request = await _crashed(env, None, heartbeat_age=timedelta(minutes=5))
-    await env.sweeper.recover()
+    await env.sweeper.recover(env.clock.now())
     await env.settle()
     final = await env.store.get_request(request.id)
     assert final is not None
@@ -113,7 +117,7 @@ async def test_lost_sealed_password_fails_the_unsent_servers(env: Env) -> None:
 
 async def test_live_execution_is_left_alone(env: Env) -> None:
     request = await _crashed(env, generate_password(), heartbeat_age=timedelta(0))
-    await env.sweeper.recover()
+    await env.sweeper.recover(env.clock.now())
     await env.settle()
     current = await env.store.get_request(request.id)
     assert current is not None
@@ -127,7 +131,7 @@ async def test_approved_request_found_at_start_is_executed_once(make_env: EnvFac
     env = await make_env()
     second = await env.replica("worker-second")
     request = await env.insert_request(["web-01", "web-02"], status=RequestStatus.APPROVED)
-    await asyncio.gather(env.sweeper.recover(), second.sweeper.recover())
+    await asyncio.gather(env.sweeper.recover(env.clock.now()), second.sweeper.recover(env.clock.now()))
     await env.settle()
     assert await env.status(request.id) == RequestStatus.SUCCEEDED
     assert len(env.resets()) == 1
@@ -137,12 +141,12 @@ async def test_approved_request_found_at_start_is_executed_once(make_env: EnvFac
 
 async def test_stuck_preflight_is_checked_again(env: Env) -> None:
     request = await env.insert_request(["web-01", "noplug-01"], status=RequestStatus.PREFLIGHT)
-    await env.sweeper.recover()  # fresh: its own pre-flight may still be running
+    await env.sweeper.recover(env.clock.now())  # fresh: its own pre-flight may still be running
     await env.settle()
     assert await env.status(request.id) == RequestStatus.PREFLIGHT
     assert env.resets(dry_run=True) == []
 
-    await env.sweeper.recover(datetime.now(UTC) + timedelta(minutes=3))
+    await env.sweeper.recover(env.clock.advance(timedelta(minutes=3)))
     await env.settle()
     assert await env.status(request.id) == RequestStatus.PENDING
     assert len(env.resets(dry_run=True)) == 1
@@ -160,7 +164,7 @@ async def test_a_request_its_process_never_announced_is_announced_once(make_env:
     env = await make_env()
     second = await env.replica("worker-second")
     request = await env.insert_request(["web-01"], status=RequestStatus.PREFLIGHT)
-    later = datetime.now(UTC) + timedelta(minutes=3)
+    later = env.clock.advance(timedelta(minutes=3))
     await asyncio.gather(
         env.sweeper.recover(later), second.sweeper.recover(later), env.sweeper.recover(later)
     )
@@ -172,7 +176,9 @@ async def test_a_request_its_process_never_announced_is_announced_once(make_env:
     assert shown.request.message_refs == {}, "nothing was shown yet: the front end sends the DM"
     assert len(env.resets(dry_run=True)) == 1
 
-    await asyncio.gather(env.sweeper.recover(later + timedelta(minutes=3)), second.sweeper.recover())
+    await asyncio.gather(
+        env.sweeper.recover(later + timedelta(minutes=3)), second.sweeper.recover(env.clock.now())
+    )
     await env.settle()
     assert env.notifier.kinds(request.id) == ["ensure_shown", "request_ready"], "a later pass: nothing"
 
@@ -185,9 +191,9 @@ async def test_slow_chat_does_not_let_another_replica_take_over(make_env: EnvFac
     env.notifier.slow["executing"] = 1.0
     request = await env.insert_request(["web-01", "web-02"], status=RequestStatus.APPROVED)
     running = asyncio.create_task(env.main.executor.execute(request.id))
-    for _ in range(8):
+    for _ in range(8):  # the slow notice runs in real time meanwhile; the clock keeps pace with it
         await asyncio.sleep(0.15)
-        await second.sweeper.recover()
+        await second.sweeper.recover(env.clock.advance(timedelta(milliseconds=150)))
     await running
     await env.settle()
     assert len(env.resets()) == 1
