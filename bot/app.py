@@ -189,7 +189,6 @@ class Runtime:
             tasks=tasks,
             executor=executor,
         )
-        notifier.save_ref = workflow.save_message_ref
         signing_secret = (
             settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
         )

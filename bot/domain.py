@@ -123,6 +123,15 @@ class ServerRecord:
 
 
 @dataclass(frozen=True)
+class MessageRef:
+    """Where one message a front end posted about a request lives, so it can edit it or reply in its
+    thread later (Slack: the conversation ID and the message's `ts`)."""
+
+    channel_id: str
+    message_ts: str
+
+
+@dataclass(frozen=True)
 class RequestRecord:
     id: int
     target: str
@@ -139,7 +148,8 @@ class RequestRecord:
     claimed_by: str | None = None
     heartbeat_at: datetime | None = None
     reminded_at: datetime | None = None
-    message_refs: dict[str, str] = field(default_factory=dict)
+    message_refs: dict[str, MessageRef] = field(default_factory=dict)
+    """The messages front ends posted about this request, by the name they gave each ("card", "dm")."""
     submission_key: str | None = None
 
 

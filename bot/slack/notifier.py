@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain import RequestStatus
+from bot.domain import MessageRef, RequestStatus
 from bot.slack.blocks.card import approval_card, card_text, results_thread
 from bot.slack.blocks.common import STATUS_EMOJI, escape
 from bot.slack.blocks.dm import ephemeral_passwords, requester_status, reveal_offer
-from bot.workflow import OPEN_STATUSES, DeliveredSecret, EventKind, RequestView, WorkflowEvent
+from bot.workflow import OPEN_STATUSES, DeliveredSecret, EventKind, RequestView, SentMessages, WorkflowEvent
 
 log = logging.getLogger(__name__)
-
-SaveRef = Callable[[int, str, str], Awaitable[None]]
 
 CARD, DM, REVEAL = "card", "dm", "reveal"
 
@@ -39,20 +37,13 @@ REQUESTER_NOTES: dict[EventKind, str] = {
 }
 
 
-def _ref(value: str | None) -> tuple[str, str] | None:
-    if not value or ":" not in value:
-        return None
-    channel, ts = value.split(":", 1)
-    return channel, ts
-
-
 class SlackNotifier:
-    """Every Slack write the workflow causes; message locations are kept in the request's refs."""
+    """Every Slack write the workflow causes. Each method that posts returns where its messages went
+    (`CARD`, `DM`, `REVEAL`), which the workflow keeps in the request's `message_refs`."""
 
     def __init__(self, client: AsyncWebClient, *, audit_channel: str | None = None) -> None:
         self.client = client
         self.audit_channel = audit_channel
-        self.save_ref: SaveRef | None = None
         self._dm_channels: dict[str, str] = {}
 
     async def dm_channel(self, user_id: str) -> str:
@@ -63,13 +54,9 @@ class SlackNotifier:
             self._dm_channels[user_id] = channel
         return channel
 
-    async def _remember(self, request_id: int, key: str, channel: str, ts: str) -> None:
-        if self.save_ref is not None:
-            await self.save_ref(request_id, key, f"{channel}:{ts}")
-
     async def _post(
         self, channel: str, text: str, blocks: Sequence[Block] | None = None, thread_ts: str | None = None
-    ) -> tuple[str, str]:
+    ) -> MessageRef:
         response = await self.client.chat_postMessage(
             channel=channel,
             text=text,
@@ -78,36 +65,39 @@ class SlackNotifier:
             unfurl_links=False,
             unfurl_media=False,
         )
-        return str(response["channel"]), str(response["ts"])
+        return MessageRef(str(response["channel"]), str(response["ts"]))
 
-    async def request_submitted(self, view: RequestView) -> None:
+    async def request_submitted(self, view: RequestView) -> SentMessages:
         r = view.request
         channel = await self.dm_channel(r.requester_id)
         # Sent late (ensure_shown) the request may be past its pre-flight: the preview says where it is.
         doing = (
             "checking it with the cloud" if r.status == RequestStatus.PREFLIGHT else "waiting for approval"
         )
-        channel, ts = await self._post(channel, f"Request #{r.id} received; {doing}.", requester_status(view))
-        await self._remember(r.id, DM, channel, ts)
+        dm = await self._post(channel, f"Request #{r.id} received; {doing}.", requester_status(view))
         await self._audit(
             f"#{r.id} submitted by <@{r.requester_id}> for {r.target} ({len(view.servers)} servers)"
         )
+        return {DM: dm}
 
-    async def request_ready(self, view: RequestView) -> None:
+    async def request_ready(self, view: RequestView) -> SentMessages:
         r = view.request
         if view.approvers_channel is None:
             log.error("no approvers channel for target %s; request #%d cannot be shown", r.target, r.id)
-            return
-        channel, ts = await self._post(view.approvers_channel, card_text(view), approval_card(view))
-        await self._remember(r.id, CARD, channel, ts)
-        await self._update_dm(view)
+            return {}
+        card = await self._post(view.approvers_channel, card_text(view), approval_card(view))
+        try:
+            await self._update_dm(view)
+        except Exception as exc:  # the card is up: its ref must reach the store, or it is posted again
+            log.error("the DM of request #%d could not be updated: %s", r.id, exc)
+        return {CARD: card}
 
     async def request_updated(self, view: RequestView, event: WorkflowEvent) -> None:
         r = view.request
-        card = _ref(r.message_refs.get(CARD))
+        card = r.message_refs.get(CARD)
         if card:
             await self.client.chat_update(
-                channel=card[0], ts=card[1], text=card_text(view), blocks=approval_card(view)
+                channel=card.channel_id, ts=card.message_ts, text=card_text(view), blocks=approval_card(view)
             )
             template = THREAD_NOTES.get(event.kind)
             if template:
@@ -117,10 +107,10 @@ class SlackNotifier:
                     note=escape(event.note or ""),
                     status_emoji=STATUS_EMOJI[r.status],
                 )
-                await self._post(card[0], note, thread_ts=card[1])
+                await self._post(card.channel_id, note, thread_ts=card.message_ts)
             if event.kind == EventKind.FINISHED:
                 for chunk in results_thread(view):
-                    await self._post(card[0], chunk, thread_ts=card[1])
+                    await self._post(card.channel_id, chunk, thread_ts=card.message_ts)
         await self._update_dm(view)
         requester_note = REQUESTER_NOTES.get(event.kind)
         if requester_note and event.actor != r.requester_id:
@@ -131,10 +121,13 @@ class SlackNotifier:
         await self._audit(f"#{r.id} {event.kind.value}" + (f" by <@{event.actor}>" if event.actor else ""))
 
     async def _update_dm(self, view: RequestView) -> None:
-        dm = _ref(view.request.message_refs.get(DM))
+        dm = view.request.message_refs.get(DM)
         if dm:
             await self.client.chat_update(
-                channel=dm[0], ts=dm[1], text=f"Request #{view.request.id}", blocks=requester_status(view)
+                channel=dm.channel_id,
+                ts=dm.message_ts,
+                text=f"Request #{view.request.id}",
+                blocks=requester_status(view),
             )
 
     async def deliver_secret(
@@ -143,7 +136,7 @@ class SlackNotifier:
         secrets: Sequence[DeliveredSecret],
         reveal_token: str,
         reveal_expires_at: datetime,
-    ) -> None:
+    ) -> SentMessages:
         r = view.request
         channel = await self.dm_channel(r.requester_id)
         try:
@@ -156,31 +149,38 @@ class SlackNotifier:
                 )
         except Exception as exc:  # not guaranteed anyway: the Reveal button below is the reliable path
             log.warning("ephemeral delivery for request #%d failed: %s", r.id, exc)
-        channel, ts = await self._post(
+        offer = await self._post(
             channel,
             f"Your new password for request #{r.id} is ready to reveal once.",
             reveal_offer(r.id, reveal_token, reveal_expires_at),
         )
-        await self._remember(r.id, REVEAL, channel, ts)
+        return {REVEAL: offer}
 
-    async def ensure_shown(self, view: RequestView) -> None:
+    async def ensure_shown(self, view: RequestView) -> SentMessages:
         r = view.request
+        sent: dict[str, MessageRef] = {}
         if r.status not in OPEN_STATUSES:
-            return
+            return sent
         if DM not in r.message_refs:
             log.info("request #%d has no DM to its requester yet; sending it", r.id)
-            await self.request_submitted(view)
+            sent.update(await self.request_submitted(view))
         if r.status == RequestStatus.PENDING and CARD not in r.message_refs:
             log.info("request #%d has no approval card yet; posting it again", r.id)
-            await self.request_ready(view)
+            try:
+                sent.update(await self.request_ready(view))
+            except Exception:
+                if not sent:
+                    raise
+                log.exception("request #%d: the DM went out, the card did not (next sweep)", r.id)
+        return sent
 
     async def remind_approvers(self, view: RequestView) -> None:
-        card = _ref(view.request.message_refs.get(CARD))
+        card = view.request.message_refs.get(CARD)
         if card:
             await self._post(
-                card[0],
+                card.channel_id,
                 f":bell: Request #{view.request.id} is still waiting for approval.",
-                thread_ts=card[1],
+                thread_ts=card.message_ts,
             )
 
     async def _audit(self, line: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,12 +10,20 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bot.domain import NewRequest, NewServer, RequestRecord, RequestStatus, ServerPhase, ServerRecord
+from bot.domain import (
+    MessageRef,
+    NewRequest,
+    NewServer,
+    RequestRecord,
+    RequestStatus,
+    ServerPhase,
+    ServerRecord,
+)
 from bot.store import schema
 from bot.store.engine import Database
 from bot.store.errors import UnknownRequest
 from bot.store.records import AuditEntry, CreatedRequest, ServerUpdate
-from bot.store.rows import SERVER_COLUMNS, request_record, server_record
+from bot.store.rows import SERVER_COLUMNS, message_refs, request_record, server_record, stored_message_refs
 from bot.store.statements import apply_server_updates, by_submission, insert_audit, move_status
 
 _R = schema.requests
@@ -195,15 +203,19 @@ class Requests(Database):
             result = await conn.execute(stmt)
         return result.rowcount == 1
 
-    async def set_message_ref(self, request_id: int, key: str, value: str) -> None:
-        """Remember where a Slack message lives (e.g. the card's channel and ts), merged with the others."""
+    async def set_message_refs(self, request_id: int, refs: Mapping[str, MessageRef]) -> None:
+        """Remember where a front end's messages about a request live (e.g. the card's channel and ts),
+        merged with the others under the row's lock: a name given again replaces its ref. Raises
+        UnknownRequest when there is no such request, StoreUnavailable when the database does not answer."""
+        if not refs:
+            return
         async with self._begin(write=True) as conn:
             current = (
                 await conn.execute(select(_R.c.message_refs).where(_R.c.id == request_id).with_for_update())
             ).scalar_one_or_none()
             if current is None:
                 raise UnknownRequest(f"request {request_id} does not exist")
-            merged = {**current, key: value}
+            merged = stored_message_refs({**message_refs(current), **refs})
             await conn.execute(update(_R).where(_R.c.id == request_id).values(message_refs=merged))
 
     async def servers(self, request_id: int) -> list[ServerRecord]:

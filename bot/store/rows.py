@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
 from sqlalchemy import RowMapping
 
-from bot.domain import PasswordMode, RebootMode, RequestRecord, RequestStatus, ServerPhase, ServerRecord
+from bot.domain import (
+    MessageRef,
+    PasswordMode,
+    RebootMode,
+    RequestRecord,
+    RequestStatus,
+    ServerPhase,
+    ServerRecord,
+)
 from bot.store import schema
 
 # A request of 10,000 servers is read several times per run: plain rows in the record's field order,
@@ -34,7 +43,7 @@ def request_record(row: RowMapping) -> RequestRecord:
         claimed_by=row["claimed_by"],
         heartbeat_at=row["heartbeat_at"],
         reminded_at=row["reminded_at"],
-        message_refs=dict(row["message_refs"] or {}),
+        message_refs=message_refs(row["message_refs"]),
         submission_key=row["submission_key"],
     )
 
@@ -65,3 +74,21 @@ def server_record(
         error_code,
         error_message,
     )
+
+
+def message_refs(stored: Mapping[str, Any] | None) -> dict[str, MessageRef]:
+    """The `message_refs` column: {"card": {"channel_id": "C1", "message_ts": "1.0"}, ...}. Rows written
+    before MessageRef hold "C1:1.0" strings: read as the same refs (a value of neither form is dropped)."""
+    refs: dict[str, MessageRef] = {}
+    for name, value in (stored or {}).items():
+        if isinstance(value, dict) and {"channel_id", "message_ts"} <= value.keys():
+            refs[name] = MessageRef(str(value["channel_id"]), str(value["message_ts"]))
+        elif isinstance(value, str) and ":" in value:
+            channel_id, message_ts = value.split(":", 1)
+            refs[name] = MessageRef(channel_id, message_ts)
+    return refs
+
+
+def stored_message_refs(refs: Mapping[str, MessageRef]) -> dict[str, dict[str, str]]:
+    """The column's form of `refs` (see `message_refs`)."""
+    return {name: {"channel_id": r.channel_id, "message_ts": r.message_ts} for name, r in refs.items()}

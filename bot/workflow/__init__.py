@@ -6,6 +6,7 @@ A front end's only door into the bot: it re-exports the domain's words front end
 from bot.domain import (
     Decision,
     DecisionRecord,
+    MessageRef,
     PasswordMode,
     RebootMode,
     RequestRecord,
@@ -24,6 +25,7 @@ from bot.workflow.ports import (
     Notifier,
     NotShown,
     RequestView,
+    SentMessages,
     ShowSecrets,
     WorkflowEvent,
 )
@@ -46,6 +48,7 @@ __all__ = [
     "Field",
     "Inventory",
     "InventoryUnavailable",
+    "MessageRef",
     "NotShown",
     "Notifier",
     "PasswordMode",
@@ -57,6 +60,7 @@ __all__ = [
     "Resolution",
     "RevealOutcome",
     "SealedPasswords",
+    "SentMessages",
     "ServerChoice",
     "ServerPhase",
     "ServerRecord",

@@ -35,7 +35,7 @@ from bot.workflow.ports import (
     WorkflowEvent,
     notify_safely,
 )
-from bot.workflow.views import load_view
+from bot.workflow.views import keep_message_refs, load_view
 
 log = logging.getLogger(__name__)
 
@@ -398,10 +398,11 @@ class Executor:
             log.error("request #%d: no sealed secret left to deliver", request.id)
         elif deliver and passwords is not None and finished.reveal_token is not None:
             secrets = delivered_secrets(passwords, servers)
-            await notify_safely(
+            sent = await notify_safely(
                 self.notifier.deliver_secret(view, secrets, finished.reveal_token, expires_at),
                 "deliver_secret",
             )
+            await keep_message_refs(self.store, request.id, sent)
             await self.store.add_audit(request.id, "bot", "delivered", {"servers": len(ok) + len(unknown)})
         await notify_safely(
             self.notifier.request_updated(view, WorkflowEvent(EventKind.FINISHED, note=outcome)),

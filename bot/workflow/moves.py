@@ -16,10 +16,10 @@ from bot.store import Store
 from bot.workflow.execution import Executor
 from bot.workflow.inventory import Inventory
 from bot.workflow.policy import Policy
-from bot.workflow.ports import EventKind, Notifier, RequestView, WorkflowEvent, notify_safely
+from bot.workflow.ports import EventKind, Notifier, RequestView, SentMessages, WorkflowEvent, notify_safely
 from bot.workflow.states import TRANSITIONS, Move
 from bot.workflow.tasks import TaskKeeper
-from bot.workflow.views import load_view
+from bot.workflow.views import keep_message_refs, load_view
 
 _PARTIES_KEPT = 4096  # requests whose requester and target this process remembers
 
@@ -104,7 +104,7 @@ class Moves:
         await self._notify(moved.id, "request_updated", lambda v: self.notifier.request_updated(v, event))
 
     async def _notify(
-        self, request_id: int, what: str, send: Callable[[RequestView], Awaitable[None]]
+        self, request_id: int, what: str, send: Callable[[RequestView], Awaitable[SentMessages | None]]
     ) -> None:
         """Sends in the background, in order per request, drawn from the latest state of the request,
         so a click's answer never waits on Slack and a slow message never shows a stale card."""
@@ -116,7 +116,7 @@ class Moves:
                 async with lock:
                     view = await self.view(request_id)
                     if view is not None:
-                        await notify_safely(send(view), what)
+                        await keep_message_refs(self.store, request_id, await notify_safely(send(view), what))
             finally:
                 held, left = self._notify_locks[request_id]
                 if left > 1:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, TypeVar
 
-from bot.domain import DecisionRecord, RequestRecord, ServerPhase, ServerRecord
+from bot.domain import DecisionRecord, MessageRef, RequestRecord, ServerPhase, ServerRecord
 from bot.metrics import NOTIFICATION_FAILURES
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -89,12 +91,19 @@ ShowSecrets = Callable[[int, Sequence[DeliveredSecret]], Awaitable[None]]
 """Shows a request's passwords to the person revealing them; raises (NotShown) when it could not."""
 
 
+SentMessages = Mapping[str, MessageRef]
+"""What a notice posted, by the name the front end gives each message ("card", "dm"): the workflow
+keeps them with the request (`RequestRecord.message_refs`), so a later notice can edit them."""
+
+
 class Notifier(Protocol):
-    """Tells people what happened; a front end (Slack today) implements it."""
+    """Tells people what happened; a front end (Slack today) implements it. A method that posts new
+    messages returns where they went, and returns what it posted even when a later step of it failed
+    (a ref lost would have the message posted again)."""
 
-    async def request_submitted(self, view: RequestView) -> None: ...
+    async def request_submitted(self, view: RequestView) -> SentMessages: ...
 
-    async def request_ready(self, view: RequestView) -> None: ...
+    async def request_ready(self, view: RequestView) -> SentMessages: ...
 
     async def request_updated(self, view: RequestView, event: WorkflowEvent) -> None: ...
 
@@ -104,11 +113,11 @@ class Notifier(Protocol):
         secrets: Sequence[DeliveredSecret],
         reveal_token: str,
         reveal_expires_at: datetime,
-    ) -> None: ...
+    ) -> SentMessages: ...
 
     async def remind_approvers(self, view: RequestView) -> None: ...
 
-    async def ensure_shown(self, view: RequestView) -> None:
+    async def ensure_shown(self, view: RequestView) -> SentMessages:
         """Shows an open request to whoever has not seen it yet, because an earlier attempt failed or
         the process stopped first: the requester's "received" message (`request_submitted`) when none
         was sent, and, once the request is pending, its approval card (`request_ready`) when none was
@@ -123,10 +132,12 @@ class Directory(Protocol):
     async def members_of(self, group: str) -> frozenset[str]: ...
 
 
-async def notify_safely(call: Awaitable[None], what: str) -> None:
-    """A chat outage must not undo a state change that is already in the store."""
+async def notify_safely(call: Awaitable[T], what: str) -> T | None:
+    """A chat outage must not undo a state change that is already in the store: the notice's result,
+    or None when it failed (logged and counted)."""
     try:
-        await call
+        return await call
     except Exception as exc:
         NOTIFICATION_FAILURES.labels(what).inc()
         log.error("could not send %s: %s", what, exc)
+        return None

@@ -13,6 +13,7 @@ from bot.store.records import ServerUpdate
 from bot.workflow.moves import Moves
 from bot.workflow.ports import EventKind, notify_safely
 from bot.workflow.states import Move
+from bot.workflow.views import keep_message_refs
 
 
 class Preflight(Moves):
@@ -27,7 +28,8 @@ class Preflight(Moves):
         before telling the requester, so the front end first shows whatever it has not shown yet."""
         bind_request(request.id)
         view = await self.view_of(request)
-        await notify_safely(self.notifier.ensure_shown(view), "ensure_shown")
+        sent = await notify_safely(self.notifier.ensure_shown(view), "ensure_shown")
+        await keep_message_refs(self.store, request.id, sent)
         await self.preflight(request.id)
 
     async def preflight(self, request_id: int) -> None:

@@ -99,6 +99,3 @@ class Workflow(Submissions, Decisions):
             )
         await self.store.add_audit(request_id, user_id, "reveal_revealed")
         return RevealResult(RevealOutcome.REVEALED, request_id, expires_at=taken.expires_at)
-
-    async def save_message_ref(self, request_id: int, key: str, value: str) -> None:
-        await self.store.set_message_ref(request_id, key, value)

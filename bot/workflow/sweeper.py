@@ -11,6 +11,7 @@ from bot.domain import RequestRecord, RequestStatus
 from bot.workflow.execution import Executor
 from bot.workflow.ports import notify_safely
 from bot.workflow.service import Workflow
+from bot.workflow.views import keep_message_refs
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,8 @@ class Sweeper:
         replica per request and pass (compare-and-set), so two sweeping at once never post it twice."""
         for request in await self._take_stalled(RequestStatus.PENDING, pending_since, now):
             view = await self.workflow.view_of(request)
-            await notify_safely(self.workflow.notifier.ensure_shown(view), "ensure_shown")
+            sent = await notify_safely(self.workflow.notifier.ensure_shown(view), "ensure_shown")
+            await keep_message_refs(self.workflow.store, request.id, sent)
 
     async def _take_stalled(
         self, status: RequestStatus, stalled_before: datetime, now: datetime

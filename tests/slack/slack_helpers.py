@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ from typing import Any
 from bot.demo import APPROVERS, APPROVERS_CHANNEL, DEMO_TARGETS, REQUESTER, World, button_value
 from bot.domain import (
     DecisionRecord,
+    MessageRef,
     PasswordMode,
     RebootMode,
     RequestRecord,
@@ -209,7 +210,7 @@ def make_view(
     preflight_error: str | None = None,
     outcome: str | None = None,
     decisions: list[DecisionRecord] | None = None,
-    message_refs: dict[str, str] | None = None,
+    message_refs: Mapping[str, MessageRef] | None = None,
     approvals_required: int = 1,
     mode: PasswordMode = PasswordMode.SHARED,
 ) -> RequestView:

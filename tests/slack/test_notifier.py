@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from slack_helpers import (
@@ -22,11 +23,11 @@ from slack_helpers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.demo import World
-from bot.domain import RequestStatus, ServerPhase
+from bot.domain import MessageRef, RequestStatus, ServerPhase
 from bot.simulator.slack_api import FAKE_BOT_TOKEN, FakeSlack, SlackUser
 from bot.slack import ids
 from bot.slack.notifier import CARD, DM, REVEAL, SlackNotifier
-from bot.workflow import DeliveredSecret, EventKind, WorkflowEvent
+from bot.workflow import DeliveredSecret, EventKind, RequestView, SentMessages, WorkflowEvent
 
 AUDIT = "CAUDITLOG01"
 DM_CHANNEL = "DDEMOREQUESTER"
@@ -43,25 +44,49 @@ async def fake() -> AsyncIterator[FakeSlack]:
 
 
 class Refs:
-    """Stands in for the workflow's save_message_ref: remembers where each message went."""
+    """Stands in for the workflow's store of message refs: what each posting call said it posted."""
 
     def __init__(self) -> None:
-        self.saved: dict[tuple[int, str], str] = {}
+        self.saved: dict[tuple[int, str], MessageRef] = {}
 
-    async def __call__(self, request_id: int, key: str, value: str) -> None:
-        self.saved[(request_id, key)] = value
+    def keep(self, view: RequestView, sent: SentMessages) -> SentMessages:
+        for name, ref in sent.items():
+            self.saved[(view.request.id, name)] = ref
+        return sent
+
+
+class KeepingNotifier(SlackNotifier):
+    """The real notifier, its answers kept in `refs` as the workflow keeps them."""
+
+    def __init__(self, client: AsyncWebClient, refs: Refs, **kwargs: Any) -> None:
+        super().__init__(client, **kwargs)
+        self.refs = refs
+
+    async def request_submitted(self, view: RequestView) -> SentMessages:
+        return self.refs.keep(view, await super().request_submitted(view))
+
+    async def request_ready(self, view: RequestView) -> SentMessages:
+        return self.refs.keep(view, await super().request_ready(view))
+
+    async def deliver_secret(self, view: RequestView, *args: Any) -> SentMessages:
+        return self.refs.keep(view, await super().deliver_secret(view, *args))
+
+    async def ensure_shown(self, view: RequestView) -> SentMessages:
+        return self.refs.keep(view, await super().ensure_shown(view))
+
+
+def where(ref: MessageRef) -> tuple[str, str]:
+    return ref.channel_id, ref.message_ts
 
 
 @pytest.fixture
 async def notifier(fake: FakeSlack) -> tuple[SlackNotifier, Refs]:
     client = AsyncWebClient(token=FAKE_BOT_TOKEN, base_url=fake.api_url)
-    notifier = SlackNotifier(client, audit_channel=AUDIT)
     refs = Refs()
-    notifier.save_ref = refs
-    return notifier, refs
+    return KeepingNotifier(client, refs, audit_channel=AUDIT), refs
 
 
-async def posted_card_and_dm(notifier: SlackNotifier, refs: Refs) -> dict[str, str]:
+async def posted_card_and_dm(notifier: SlackNotifier, refs: Refs) -> dict[str, MessageRef]:
     """Submits and readies request #7; returns its message refs as the store would hold them."""
     await notifier.request_submitted(make_view(3, status=RequestStatus.PREFLIGHT))
     await notifier.request_ready(make_view(3, message_refs={DM: refs.saved[(7, DM)]}))
@@ -71,10 +96,10 @@ async def posted_card_and_dm(notifier: SlackNotifier, refs: Refs) -> dict[str, s
 async def test_submitted_and_ready(fake: FakeSlack, notifier: tuple[SlackNotifier, Refs]) -> None:
     sender, refs = notifier
     stored = await posted_card_and_dm(sender, refs)
-    dm_channel, dm_ts = stored[DM].split(":")
+    dm_channel, dm_ts = where(stored[DM])
     assert dm_channel == DM_CHANNEL
     assert "checking it with the cloud" in str(fake.calls("chat.postMessage")[0].args["text"])
-    card_channel, card_ts = stored[CARD].split(":")
+    card_channel, card_ts = where(stored[CARD])
     assert card_channel == APPROVERS_CHANNEL
     assert "*Password reset request #7*" in block_texts(fake.message(card_channel, card_ts).blocks)
     assert "Waiting for approval" in block_texts(fake.message(dm_channel, dm_ts).blocks), "DM edited in place"
@@ -102,7 +127,7 @@ async def test_updates_edit_the_card_and_reply_in_its_thread(
 ) -> None:
     sender, refs = notifier
     stored = await posted_card_and_dm(sender, refs)
-    card_channel, card_ts = stored[CARD].split(":")
+    card_channel, card_ts = where(stored[CARD])
     posts = len(fake.calls("chat.postMessage"))
     await sender.request_updated(
         make_view(3, message_refs=stored, approvals_required=2),
@@ -111,7 +136,7 @@ async def test_updates_edit_the_card_and_reply_in_its_thread(
     assert [m.text for m in fake.replies(card_channel, card_ts)] == [
         f":white_check_mark: Approved by <@{APPROVERS[0]}>."
     ]
-    assert {c.args["ts"] for c in fake.calls("chat.update")} == {card_ts, stored[DM].split(":")[1]}
+    assert {c.args["ts"] for c in fake.calls("chat.update")} == {card_ts, stored[DM].message_ts}
     requester_posts = [c for c in fake.calls("chat.postMessage")[posts:] if c.args["channel"] == DM_CHANNEL]
     assert requester_posts == [], "an approval on its way is not worth a DM"
     assert len(fake.messages(APPROVERS_CHANNEL)) == 1
@@ -122,7 +147,7 @@ async def test_finished_posts_every_result_and_tells_the_requester(
 ) -> None:
     sender, refs = notifier
     stored = await posted_card_and_dm(sender, refs)
-    card_channel, card_ts = stored[CARD].split(":")
+    card_channel, card_ts = where(stored[CARD])
     view = make_view(
         100,
         status=RequestStatus.SUCCEEDED,
@@ -163,7 +188,7 @@ async def test_delivery_survives_a_refused_ephemeral(
     fake.fail("chat.postEphemeral", "user_not_in_channel")
     secrets = [DeliveredSecret(("web-0001",), "Pw-Canary-123!")]
     await sender.deliver_secret(make_view(1), secrets, "tok", datetime.now(UTC) + timedelta(minutes=15))
-    channel, ts = refs.saved[(7, REVEAL)].split(":")
+    channel, ts = where(refs.saved[(7, REVEAL)])
     offer = fake.message(channel, ts)
     assert "Reveal once" in str(offer.blocks)
     assert "Pw-Canary-123!" not in str(offer.as_api())
@@ -175,7 +200,7 @@ async def test_reminder_and_a_broken_audit_channel(
 ) -> None:
     sender, refs = notifier
     stored = await posted_card_and_dm(sender, refs)
-    card_channel, card_ts = stored[CARD].split(":")
+    card_channel, card_ts = where(stored[CARD])
     await sender.remind_approvers(make_view(3, message_refs=stored))
     assert fake.replies(card_channel, card_ts)[-1].text == ":bell: Request #7 is still waiting for approval."
     sender.audit_channel = "UNOBODY"  # Slack answers channel_not_found; the workflow must not notice
@@ -212,7 +237,7 @@ async def test_a_card_that_could_not_be_posted_is_posted_by_ensure_shown(
 
     await sender.ensure_shown(make_view(3))
     assert (7, CARD) in refs.saved
-    channel, ts = refs.saved[(7, CARD)].split(":")
+    channel, ts = where(refs.saved[(7, CARD)])
     assert "*Password reset request #7*" in block_texts(fake.message(channel, ts).blocks)
 
     posts = len(fake.calls("chat.postMessage"))
@@ -228,7 +253,7 @@ async def test_ensure_shown_sends_the_requester_the_dm_they_never_got(
     sender, refs = notifier
     await sender.ensure_shown(make_view(3, status=RequestStatus.PREFLIGHT))
     assert (7, CARD) not in refs.saved, "no card before the pre-flight has passed"
-    channel, ts = refs.saved[(7, DM)].split(":")
+    channel, ts = where(refs.saved[(7, DM)])
     assert channel == DM_CHANNEL
     dm = fake.message(channel, ts)
     assert dm.text == "Request #7 received; checking it with the cloud."
@@ -247,9 +272,9 @@ async def test_ensure_shown_on_a_pending_request_nobody_saw_sends_dm_and_card(
 ) -> None:
     sender, refs = notifier
     await sender.ensure_shown(make_view(3))
-    dm = fake.message(*refs.saved[(7, DM)].split(":"))
+    dm = fake.message(*where(refs.saved[(7, DM)]))
     assert dm.text == "Request #7 received; waiting for approval."
-    card_channel, card_ts = refs.saved[(7, CARD)].split(":")
+    card_channel, card_ts = where(refs.saved[(7, CARD)])
     assert "*Password reset request #7*" in block_texts(fake.message(card_channel, card_ts).blocks)
 
     posts = len(fake.calls("chat.postMessage"))
@@ -258,3 +283,16 @@ async def test_ensure_shown_on_a_pending_request_nobody_saw_sends_dm_and_card(
     )
     await sender.ensure_shown(make_view(3, status=RequestStatus.CANCELLED))
     assert len(fake.calls("chat.postMessage")) == posts, "nothing missing, or nothing left to show"
+
+
+async def test_a_posted_card_is_reported_even_when_the_dm_edit_fails(
+    fake: FakeSlack, notifier: tuple[SlackNotifier, Refs]
+) -> None:
+    """The card is up: its place must reach the store, or the sweeper would post a second card."""
+    sender, refs = notifier
+    await sender.request_submitted(make_view(3, status=RequestStatus.PREFLIGHT))
+    fake.fail("chat.update", "ratelimited")
+    sent = await sender.request_ready(make_view(3, message_refs={DM: refs.saved[(7, DM)]}))
+    assert set(sent) == {CARD}
+    assert fake.message(*where(sent[CARD])) is not None
+    assert fake.calls("chat.update")[0].error == "ratelimited"

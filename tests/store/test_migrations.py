@@ -12,7 +12,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, insert, text
 
-from bot.domain import Decision, NewRequest
+from bot.domain import Decision, MessageRef, NewRequest
 from bot.store import Store
 from bot.store.schema import decisions, metadata, request_servers, requests
 from bot.store.store import MIGRATIONS_DIR
@@ -104,7 +104,7 @@ async def test_upgrade_from_0001_keeps_every_row(open_store: StoreFactory) -> No
     kept = await store.get_request(request_id)
     assert kept is not None
     assert kept.submission_key is None
-    assert kept.message_refs == {"card": "C1:1.0"}
+    assert kept.message_refs == {"card": MessageRef("C1", "1.0")}, "a ref written as 'channel:ts' still reads"
     assert [s.server_id for s in await store.servers(request_id)] == ["s-1"]
     assert [(d.user_id, d.decision) for d in await store.decisions(request_id)] == [
         ("U_APP", Decision.APPROVE)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from bot.domain import Decision, NewRequest, NewServer, RequestStatus, ServerPhase
+from bot.domain import Decision, MessageRef, NewRequest, NewServer, RequestStatus, ServerPhase
 from bot.store import ServerUpdate, Store, UnknownRequest
 
 
@@ -155,14 +155,17 @@ async def test_requests_in_expiry_and_reminders(
 
 async def test_message_refs_merge(store: Store, make_request: Callable[..., NewRequest]) -> None:
     req = (await store.create_request_once(make_request(), [])).request
-    await store.set_message_ref(req.id, "card", "C123:1700000000.0001")
-    await store.set_message_ref(req.id, "dm", "D456:1700000000.0002")
-    await store.set_message_ref(req.id, "card", "C123:1700000000.0003")
+    await store.set_message_refs(req.id, {"card": MessageRef("C123", "1700000000.0001")})
+    await store.set_message_refs(req.id, {"dm": MessageRef("D456", "1700000000.0002")})
+    await store.set_message_refs(req.id, {"card": MessageRef("C123", "1700000000.0003")})
     got = await store.get_request(req.id)
     assert got is not None
-    assert got.message_refs == {"card": "C123:1700000000.0003", "dm": "D456:1700000000.0002"}
+    assert got.message_refs == {
+        "card": MessageRef("C123", "1700000000.0003"),
+        "dm": MessageRef("D456", "1700000000.0002"),
+    }
     with pytest.raises(UnknownRequest):
-        await store.set_message_ref(999_999, "card", "x")
+        await store.set_message_refs(999_999, {"card": MessageRef("C1", "1.0")})
 
 
 async def test_concurrent_message_refs_all_survive(
@@ -173,11 +176,14 @@ async def test_concurrent_message_refs_all_survive(
     other: Store = await open_store()  # type: ignore[operator]
     req = (await store.create_request_once(make_request(), [])).request
     await asyncio.gather(
-        *((store if i % 2 else other).set_message_ref(req.id, f"k{i}", str(i)) for i in range(20))
+        *(
+            (store if i % 2 else other).set_message_refs(req.id, {f"k{i}": MessageRef("C1", f"{i}.0")})
+            for i in range(20)
+        )
     )
     got = await store.get_request(req.id)
     assert got is not None
-    assert got.message_refs == {f"k{i}": str(i) for i in range(20)}
+    assert got.message_refs == {f"k{i}": MessageRef("C1", f"{i}.0") for i in range(20)}
 
 
 async def test_update_servers_leaves_none_fields_alone(

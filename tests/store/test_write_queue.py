@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event
 
 import bot.store.engine as store_module
-from bot.domain import Decision, NewRequest, RequestStatus
+from bot.domain import Decision, MessageRef, NewRequest, RequestStatus
 from bot.store import Store
 
 
@@ -56,7 +56,7 @@ async def test_sqlite_writers_of_one_process_never_meet_the_busy_handler(
         async def work(i: int) -> None:
             req = requests[i % 5]
             assert await store.add_decision(req.id, f"U{i:03d}", Decision.APPROVE, None)
-            await store.set_message_ref(req.id, f"ref{i}", f"C1:{i}.0")
+            await store.set_message_refs(req.id, {f"ref{i}": MessageRef("C1", f"{i}.0")})
 
         await asyncio.gather(*(work(i) for i in range(40)))
         for req in requests:

@@ -22,7 +22,16 @@ from support.clock import FakeClock
 
 from bot.app import ecs_client
 from bot.config import Target
-from bot.domain import Decision, NewRequest, NewServer, PasswordMode, RebootMode, RequestRecord, RequestStatus
+from bot.domain import (
+    Decision,
+    MessageRef,
+    NewRequest,
+    NewServer,
+    PasswordMode,
+    RebootMode,
+    RequestRecord,
+    RequestStatus,
+)
 from bot.ecs import EcsClient, RetryPolicy
 from bot.simulator import DEMO_ACCESS_KEY, DEMO_PROJECT_ID, DEMO_SECRET_KEY, Fleet, RecordedCall, Simulator
 from bot.store import Store
@@ -35,6 +44,7 @@ from bot.workflow import (
     NotShown,
     Policy,
     RequestView,
+    SentMessages,
     Submission,
     Sweeper,
     SweepSettings,
@@ -111,8 +121,14 @@ class Notice:
     reveal_expires_at: datetime | None = None
 
 
+def posted_at(channel_id: str, view: RequestView) -> MessageRef:
+    """Where a fake post about this request went: unique per request."""
+    return MessageRef(channel_id, f"{view.request.id}.000100")
+
+
 class RecordingNotifier:
-    """A Notifier that remembers every call; `fail=True` makes each call raise, like a chat outage."""
+    """A Notifier that remembers every call; `fail=True` makes each call raise, like a chat outage.
+    Posting calls answer with a made-up place per message (`posted_at`), as a front end does."""
 
     def __init__(self) -> None:
         self.notices: list[Notice] = []
@@ -125,11 +141,13 @@ class RecordingNotifier:
         if self.fail:
             raise RuntimeError("chat is down")
 
-    async def request_submitted(self, view: RequestView) -> None:
+    async def request_submitted(self, view: RequestView) -> SentMessages:
         self._record(Notice("request_submitted", view))
+        return {"dm": posted_at("DREQUESTER", view)}
 
-    async def request_ready(self, view: RequestView) -> None:
+    async def request_ready(self, view: RequestView) -> SentMessages:
         self._record(Notice("request_ready", view))
+        return {"card": posted_at("CAPPROVERS", view)}
 
     async def request_updated(self, view: RequestView, event: WorkflowEvent) -> None:
         delay = self.slow.get(event.kind.value)
@@ -143,14 +161,16 @@ class RecordingNotifier:
         secrets: Sequence[DeliveredSecret],
         reveal_token: str,
         reveal_expires_at: datetime,
-    ) -> None:
+    ) -> SentMessages:
         self._record(Notice("deliver_secret", view, None, tuple(secrets), reveal_token, reveal_expires_at))
+        return {"reveal": posted_at("DREQUESTER", view)}
 
     async def remind_approvers(self, view: RequestView) -> None:
         self._record(Notice("remind_approvers", view))
 
-    async def ensure_shown(self, view: RequestView) -> None:
+    async def ensure_shown(self, view: RequestView) -> SentMessages:
         self._record(Notice("ensure_shown", view))
+        return {}
 
     def of(self, request_id: int, kind: str | None = None) -> list[Notice]:
         return [

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.domain import PasswordMode, RequestStatus
+from bot.domain import MessageRef, PasswordMode, RequestStatus
 from bot.workflow import Field, Submission, SubmitResult
 
 from .conftest import REQUESTER, TARGET_NAME, Env, EnvFactory
@@ -229,3 +229,14 @@ async def test_submissions_without_a_key_are_never_taken_for_replays(env: Env) -
     assert first.request is not None
     assert second.request is not None
     assert first.request.id != second.request.id
+
+
+async def test_where_the_notices_went_is_kept_with_the_request(env: Env) -> None:
+    """The front end answers each post with where it went; the workflow stores it for later edits."""
+    request = await env.submit_ready(["web-01"])
+    assert request.message_refs == {
+        "dm": MessageRef("DREQUESTER", f"{request.id}.000100"),
+        "card": MessageRef("CAPPROVERS", f"{request.id}.000100"),
+    }
+    updated = env.notifier.of(request.id, "request_ready")[0].view.request
+    assert set(updated.message_refs) == {"dm"}, "the card's notice sees the DM posted before it"
