@@ -30,6 +30,18 @@ class Store(Requests, Decisions, Executions, Reveals, Audit):
     Build it with `await Store.open(url, secret_keys=[...])`, then `await store.migrate()` once at start.
     Timestamps in and out are timezone-aware UTC. Audit `detail` must never hold a secret: the workflow
     passes only ids, names, counts and error codes there (the store cannot tell a password from a name).
+
+    Its parts, one module each: requests and their servers (`requests`: create_request_once,
+    get_request, list_requests, transition, requests_in, due_for_expiry, due_for_reminder, mark_reminded,
+    take_over_stalled, set_message_refs, servers, update_servers), decisions (`decisions`: approve,
+    add_decision, decisions), the execution's claim (`execution`: start_execution, heartbeat,
+    finish_execution, stale_executions, take_over_execution), sealed secrets (`reveals`: seal_secret,
+    unseal_secret, lease_reveal, confirm_reveal, release_reveal, erase_expired_reveals) and the trail
+    (`audit`: add_audit, audit). A compare-and-set that lost returns None or False, never raises.
+
+    Errors: every call raises `StoreUnavailable` when the database does not answer (nothing was written);
+    calls naming a request that does not exist raise `UnknownRequest` where they say so; reading a
+    sealed secret no configured key opens raises `SecretUnreadable`.
     """
 
     def __init__(

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -570,14 +570,3 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
     async with make_stack(tmp_path) as s:
         await s.start_bot()
         yield s
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> Any:
-    async def waiter() -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
-            await asyncio.sleep(0.05)
-
-    return waiter()

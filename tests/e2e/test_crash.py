@@ -16,9 +16,10 @@ import time
 from pathlib import Path
 
 import pytest
+from support.polling import eventually
 
 from bot.slack import ids
-from e2e.harness import APPROVERS, REQUESTER, make_stack, wait_until
+from e2e.harness import APPROVERS, REQUESTER, make_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -52,7 +53,7 @@ async def test_kill_9_during_execution_then_restart(tmp_path: Path) -> None:
         stack.sim.latency_s = 0.25
         status, _ = await stack.click(APPROVERS[0], ids.APPROVE_ACTION, card)
         assert status == 200
-        await wait_until(lambda: 4 <= sum(stack.reset_calls().values()), 30, "the first resets")
+        await eventually(lambda: 4 <= sum(stack.reset_calls().values()), 30, "the first resets")
         bot.kill9()
         before = stack.reset_calls()
         assert 0 < len(before) < SERVERS, before

@@ -13,9 +13,10 @@ import json
 from pathlib import Path
 
 import pytest
+from support.polling import eventually
 
 from bot.slack import ids
-from e2e.harness import APPROVERS, REQUESTER, PgDatabase, Stack, make_stack, wait_until
+from e2e.harness import APPROVERS, REQUESTER, PgDatabase, Stack, make_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -67,17 +68,12 @@ async def _exercise(stack: Stack, replicas: list, db: PgDatabase) -> None:  # ty
     assert all(status == 200 for status, _ in answers), answers
 
     # Everything settles.
-    async def settled() -> dict[int, str]:
+    async def settled() -> dict[int, str] | None:
         rows = await db.query("SELECT id, status FROM requests")
-        return {r["id"]: r["status"] for r in rows}
+        statuses = {r["id"]: r["status"] for r in rows}
+        return statuses if all(s in FINAL for s in statuses.values()) else None
 
-    deadline = asyncio.get_running_loop().time() + 45
-    while True:
-        statuses = await settled()
-        if all(s in FINAL for s in statuses.values()):
-            break
-        assert asyncio.get_running_loop().time() < deadline, statuses
-        await asyncio.sleep(0.2)
+    statuses = await eventually(settled, 45, "every request in a final status", interval=0.2)
 
     assert statuses[ids_of["approve50"]] == "succeeded"
     assert statuses[ids_of["approve10a"]] == "succeeded"
@@ -145,18 +141,19 @@ async def _exercise(stack: Stack, replicas: list, db: PgDatabase) -> None:  # ty
     def told() -> set[object]:
         return {c.args.get("user") for c in stack.slack.calls("chat.postEphemeral")}
 
-    await wait_until(lambda: set(APPROVERS[:50]) <= told(), 15, "an answer to every clicker")
+    await eventually(lambda: set(APPROVERS[:50]) <= told(), 15, "an answer to every clicker")
     for bot in replicas:
         assert bot.running, bot.log_tail()
         assert "Traceback" not in bot.log_text(), bot.log_tail(80)
 
 
 async def _dm_with_cancel(stack: Stack, request_id: int):  # type: ignore[no-untyped-def]
-    for _ in range(100):
+    def found():  # type: ignore[no-untyped-def]
         for message in stack.dm_messages(REQUESTER):
             if f"*#{request_id}*" in json.dumps(message.blocks) and ids.CANCEL_ACTION in json.dumps(
                 message.blocks
             ):
                 return message
-        await asyncio.sleep(0.1)
-    raise LookupError(f"no DM with a Cancel button for #{request_id}")
+        return None
+
+    return await eventually(found, 10, f"a DM with a Cancel button for #{request_id}")

@@ -10,8 +10,7 @@ from collections.abc import Callable
 import aiohttp
 import pytest
 from sim_http import Api
-
-from bot.simulator.testing import running_simulator
+from support.simulator import running_simulator
 
 DETAIL = "/cloudservers/detail"
 

@@ -10,6 +10,8 @@ from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlo
 from bot.domain import RequestStatus, ServerRecord
 from bot.workflow import STATUS_WORDS, DeliveredSecret
 
+# Slack's documented limits (reference/slack-platform.md). The fake Slack (bot/simulator/slack/limits.py)
+# keeps its own copy on purpose: it checks the product independently, so do not import one from the other.
 SECTION_TEXT_LIMIT = 3000
 MESSAGE_BLOCK_LIMIT = 50
 MODAL_BLOCK_LIMIT = 100
