@@ -35,7 +35,7 @@ class Decisions(Database):
     ) -> ApprovalOutcome:
         """One approval, in one transaction: under the request row's lock, check it is pending, record the
         decision and its audit event, count the approvals and, when this was the last one needed, move it
-        pending -> approved -> executing claimed by `claimed_by` (heartbeat started), with the audit events
+        pending -> executing claimed by `claimed_by` (heartbeat started), with the audit events
         `approved`, `fully_approved` and `executing`. Exactly one concurrent approver can claim it: the
         row lock serialises them and the move is a compare-and-set on `pending`."""
         now = now or self._clock.now()

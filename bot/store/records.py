@@ -56,7 +56,7 @@ class ApprovalOutcome:
     `recorded`: the approval was stored (False: the request is not pending, or this user already decided).
     `status`: the request's status as read under its lock (None when the request does not exist).
     `approvals`: approvals counted after this one. `claimed`: the request as claimed for execution, when
-    this approval was the last one needed (it moved pending -> approved -> executing in that transaction).
+    this approval was the last one needed (it moved pending -> executing in that transaction).
     """
 
     recorded: bool

@@ -65,7 +65,7 @@ class Decisions(Moves):
                 False, f"Request #{request_id} is still being checked; try again shortly.", request
             )
         # One transaction: the decision, its audit event and, on the last approval needed, the claim for
-        # execution by this worker (pending -> approved -> executing): the cloud call follows at once.
+        # execution by this worker (pending -> executing): the cloud call follows at once.
         outcome = await self.store.approve(
             request_id,
             user_id,

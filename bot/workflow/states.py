@@ -8,10 +8,12 @@ from bot.domain import RequestStatus as S
 
 
 class Move(StrEnum):
+    """The moves the workflow makes through `TRANSITIONS`. The last approval and the claim for execution
+    are one transaction in the store (`Store.approve`: pending -> executing); nothing moves a request to
+    `approved` any more (see `RequestStatus.APPROVED`)."""
+
     PREFLIGHT_PASSED = "preflight_passed"
     PREFLIGHT_FAILED = "preflight_failed"
-    APPROVE = "approve"
-    CLAIM = "claim"
     FINISH_OK = "finish_ok"
     FINISH_PARTLY = "finish_partly"
     FINISH_FAILED = "finish_failed"
@@ -23,8 +25,6 @@ class Move(StrEnum):
 TRANSITIONS: dict[Move, tuple[frozenset[S], S]] = {
     Move.PREFLIGHT_PASSED: (frozenset({S.PREFLIGHT}), S.PENDING),
     Move.PREFLIGHT_FAILED: (frozenset({S.PREFLIGHT}), S.FAILED),
-    Move.APPROVE: (frozenset({S.PENDING}), S.APPROVED),
-    Move.CLAIM: (frozenset({S.APPROVED}), S.EXECUTING),
     Move.FINISH_OK: (frozenset({S.EXECUTING}), S.SUCCEEDED),
     Move.FINISH_PARTLY: (frozenset({S.EXECUTING}), S.PARTLY_FAILED),
     Move.FINISH_FAILED: (frozenset({S.EXECUTING}), S.FAILED),
