@@ -156,9 +156,10 @@ async def start_world(
     from bot.demo import World
     from bot.simulator import Fleet
 
-    fleet = Fleet.generate(
-        servers, seed=7, **({"no_plugin_share": 0.0, "locked_share": 0.0} if all_resettable else {})
-    )
+    if all_resettable:
+        fleet = Fleet.generate(servers, seed=7, no_plugin_share=0.0, locked_share=0.0)
+    else:
+        fleet = Fleet.generate(servers, seed=7)
     world = await World.start(
         fleet=fleet, latency_s=latency_s, env={"BOT_CONFIG": str(bench_targets_file()), **env}
     )

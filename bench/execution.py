@@ -145,7 +145,7 @@ async def one_case(
         reset_peak_rss()
         profiler = None
         if profile_dir:
-            from pyinstrument import Profiler  # a profiling tool only, not a project dependency
+            from pyinstrument import Profiler  # type: ignore[import-not-found]  # profiling only, not a dependency
 
             profiler = Profiler(interval=0.0005, async_mode="disabled")
             profiler.start()

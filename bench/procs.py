@@ -189,9 +189,10 @@ class RemoteWorld:
         channel: str | None = None,
         timeout: float = 30,
     ) -> dict[str, Any]:
-        return await self.rpc(
+        answer: dict[str, Any] = await self.rpc(
             "wait_for", method=method, since=since, contains=contains, channel=channel, timeout=timeout
         )
+        return answer
 
     async def mint(self, user: str, n: int = 1, **kw: Any) -> tuple[list[str], list[str]]:
         answer = await self.rpc("mint", user=user, n=n, **kw)
@@ -244,7 +245,8 @@ class RemoteWorld:
                     and (number is None or f"#{number} " in m["text"])
                     and _button(m["message"]["blocks"], ids.APPROVE_ACTION) is not None
                 ):
-                    return m
+                    card: dict[str, Any] = m
+                    return card
             await asyncio.sleep(0.02)
         raise TimeoutError(f"no approval card for #{number}")
 

@@ -56,8 +56,10 @@ async def main() -> None:
     parser.add_argument("--all-resettable", action="store_true")
     parser.add_argument("--tag", default=None, help="a tag added to every server (key=value)")
     args = parser.parse_args()
-    shares = {"locked_share": 0.0, "no_plugin_share": 0.0} if args.all_resettable else {}
-    fleet = Fleet.generate(args.servers, seed=args.seed, **shares)
+    if args.all_resettable:
+        fleet = Fleet.generate(args.servers, seed=args.seed, locked_share=0.0, no_plugin_share=0.0)
+    else:
+        fleet = Fleet.generate(args.servers, seed=args.seed)
     if args.tag:
         for server in fleet:
             server.tags.append(args.tag)
