@@ -25,8 +25,8 @@ from bot.config import (
 )
 from bot.logs import forget_secret, redact
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-DEMO_TARGETS = Path(__file__).resolve().parent.parent / "bot" / "demo_targets.yml"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+DEMO_TARGETS = Path(__file__).resolve().parents[2] / "bot" / "demo_targets.yml"
 FERNET_KEY = base64.urlsafe_b64encode(b"k" * 32).decode()
 AK_SECRET = "AKIA-canary-access"
 SK_SECRET = "sk-canary-Secret-1234"
