@@ -6,7 +6,7 @@ import asyncio
 import os
 
 import pytest
-from pg_testing import postgres_problem, shown_url
+from support.pg import postgres_problem, shown_url
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -28,8 +28,8 @@ import aiohttp
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 from cryptography.fernet import Fernet
-from pg_testing import PG_URL, asyncpg_dsn, require_postgres
 from sqlalchemy.engine import make_url
+from support.pg import PG_URL, asyncpg_dsn, require_postgres
 
 from bot.demo import button_value, submission_values
 from bot.simulator import DEMO_ACCESS_KEY, DEMO_PROJECT_ID, DEMO_SECRET_KEY, DEMO_USER, Fleet, Simulator

@@ -13,8 +13,8 @@ from pathlib import Path
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 from cryptography.fernet import Fernet
-from pg_testing import PG_URL, asyncpg_dsn, fresh_schema
 from sqlalchemy.engine import make_url
+from support.pg import PG_URL, asyncpg_dsn, fresh_schema
 
 from bot.domain import NewRequest, NewServer, PasswordMode, RebootMode, RequestStatus
 from bot.store import Store

@@ -17,8 +17,8 @@ from typing import Any
 import aiohttp
 import pytest
 from cryptography.fernet import Fernet
-from pg_testing import PG_URL, fresh_schema
 from support.clock import FakeClock
+from support.pg import PG_URL, fresh_schema
 
 from bot.app import ecs_client
 from bot.config import Target
