@@ -89,15 +89,13 @@ async def _exercise(stack: Stack, replicas: list, db: PgDatabase) -> None:  # ty
             lambda c, k=key: f"request #{ids_of[k]} is ready to reveal" in str(c.args.get("text")),
             15,
         )
-    # A settled request's terminal audit row is group-committed after its status: wait for each one.
-    async def ended() -> set[int]:
-        rows = await db.query("SELECT request_id, event FROM audit_events")
-        return {r["request_id"] for r in rows if r["event"] in TERMINAL_EVENTS}
 
-    deadline = asyncio.get_running_loop().time() + 15
-    while not {ids_of[k] for k in plan} <= await ended():
-        assert asyncio.get_running_loop().time() < deadline, await ended()
-        await asyncio.sleep(0.1)
+    # A settled request's terminal audit row is group-committed after its status: wait for each one.
+    async def ended() -> bool:
+        rows = await db.query("SELECT request_id, event FROM audit_events")
+        return {ids_of[k] for k in plan} <= {r["request_id"] for r in rows if r["event"] in TERMINAL_EVENTS}
+
+    await eventually(ended, 15, "every request's terminal audit row", interval=0.1)
 
     # Exactly one real reset per server of an executed request, none for the others.
     resets = stack.reset_calls()
