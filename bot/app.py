@@ -29,6 +29,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import slack
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import AkSkAuth, AppConfig, Settings, Target
 from bot.ecs import AkSkCredentials, EcsClient, Endpoints, PasswordCredentials, RetryPolicy
 from bot.logs import library_logger
@@ -136,11 +137,16 @@ class Runtime:
     _warming: list[asyncio.Task[Any]] = field(default_factory=list)
 
     @classmethod
-    async def build(cls, config: AppConfig, *, tuning: Tuning | None = None) -> Runtime:
+    async def build(
+        cls, config: AppConfig, *, tuning: Tuning | None = None, clock: Clock = SYSTEM_CLOCK
+    ) -> Runtime:
+        """The whole bot, every part reading time from one `clock`."""
         tuning = tuning or Tuning()
         settings = config.settings
         store = await Store.open(
-            settings.database_url, secret_keys=[k.get_secret_value() for k in settings.secret_keys]
+            settings.database_url,
+            secret_keys=[k.get_secret_value() for k in settings.secret_keys],
+            clock=clock,
         )
         session = new_session(settings.ca_bundle)
         targets: Mapping[str, Target] = {t.name: t for t in config.bot.targets}
@@ -178,16 +184,18 @@ class Runtime:
                 lease=tuning.lease,
                 job_poll_interval_s=tuning.job_poll_interval_s,
             ),
+            clock=clock,
         )
         workflow = Workflow(
             store=store,
             targets=targets,
             clients=clients,
-            inventory=Inventory(clients),
+            inventory=Inventory(clients, clock=clock),
             policy=Policy(targets, SlackDirectory(slack_client)),
             notifier=notifier,
             tasks=tasks,
             executor=executor,
+            clock=clock,
         )
         signing_secret = (
             settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
