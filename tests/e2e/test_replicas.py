@@ -91,11 +91,14 @@ async def _exercise(stack: Stack, replicas: list, db: PgDatabase) -> None:  # ty
         )
 
     # A settled request's terminal audit row is group-committed after its status: wait for each one.
+    # So is the `delivered` row, after the delivery's own writes: wait for those of the executed ones too.
     async def ended() -> bool:
         rows = await db.query("SELECT request_id, event FROM audit_events")
-        return {ids_of[k] for k in plan} <= {r["request_id"] for r in rows if r["event"] in TERMINAL_EVENTS}
+        ends = {r["request_id"] for r in rows if r["event"] in TERMINAL_EVENTS}
+        delivered = {r["request_id"] for r in rows if r["event"] == "delivered"}
+        return {ids_of[k] for k in plan} <= ends and {ids_of[k] for k in executed} <= delivered
 
-    await eventually(ended, 15, "every request's terminal audit row", interval=0.1)
+    await eventually(ended, 15, "every request's terminal audit row and every delivery's", interval=0.1)
 
     # Exactly one real reset per server of an executed request, none for the others.
     resets = stack.reset_calls()
