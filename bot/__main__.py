@@ -1,33 +1,34 @@
-"""Command line: `run` the bot, play the `demo`, check the setup with `doctor`, or start the `simulator`."""
+"""Command line: `run` the bot, play the `demo`, check the setup with `doctor`, or start the `simulator`.
+
+Exit codes: 0 done (or stopped by SIGTERM/SIGINT), 1 a check or the start failed, 2 the configuration has
+problems, 3 Slack refuses a token.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
-import logging
 import os
 import signal
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
-import aiohttp
 import click
-from aiohttp import web
 
+from bot import __version__
 from bot.config import AppConfig, ConfigError, load_app_config
 from bot.logs import configure_logging
-from bot.outbound import proxy_for
 
-if TYPE_CHECKING:
-    from bot.app import Runtime
-
-log = logging.getLogger("bot")
+T = TypeVar("T")
+EXIT_CONFIG = 2
 
 
 def _wants_the_demo() -> bool:
-    """No Slack token and no targets file: someone trying the bot, not an operator who forgot one."""
-    return not os.environ.get("SLACK_BOT_TOKEN") and not os.environ.get("BOT_CONFIG")
+    """Someone trying the bot: no SLACK_* or BOT_* variable at all. Any one of them means an operator
+    setting it up, who gets told what is missing (a misspelt name must never end in a demo)."""
+    return not any(
+        value.strip() for name, value in os.environ.items() if name.upper().startswith(("SLACK_", "BOT_"))
+    )
 
 
 def _load() -> AppConfig:
@@ -35,10 +36,30 @@ def _load() -> AppConfig:
         return load_app_config()
     except ConfigError as exc:
         click.echo(f"The configuration has problems; nothing was started.\n{exc}", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_CONFIG)
+
+
+async def _until_signal(work: Coroutine[Any, Any, T]) -> T | None:
+    """Runs `work`, cancelling it on SIGTERM or SIGINT (its `finally` blocks clean up); None if cancelled."""
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if task.cancelled():
+            return None
+        raise
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
 
 
 @click.group(invoke_without_command=True)
+@click.version_option(
+    __version__, "--version", "-V", prog_name="ecs-reset-bot", message="%(prog)s %(version)s"
+)
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """ecs-reset-bot: batch ECS password resets behind a Slack approval workflow."""
@@ -48,131 +69,45 @@ def main(ctx: click.Context) -> None:
 
 @main.command()
 def run() -> None:
-    """Serve Slack (Socket Mode or HTTP); with neither a Slack token nor a targets file, play the demo."""
+    """Serve Slack (Socket Mode or HTTP); with no SLACK_* or BOT_* variable set at all, play the demo."""
     if _wants_the_demo():
         click.echo(
-            "No SLACK_BOT_TOKEN or BOT_CONFIG set: running the demo on the built-in simulators.\n", err=True
+            "No SLACK_* or BOT_* variable is set: playing the demo on the built-in simulators.\n", err=True
         )
-        sys.exit(asyncio.run(_demo()))
+        sys.exit(_play_demo())
     config = _load()
     configure_logging(config.settings.log_level, config.settings.log_format)
-    asyncio.run(_serve(config))
+    from bot.serve import serve
+
+    sys.exit(asyncio.run(serve(config)))
 
 
-async def _serve(config: AppConfig) -> None:
-    from bot.app import Runtime, Tuning
-
-    tuning = Tuning(
-        lease=config.settings.execution_lease,
-        sweep_interval_s=config.settings.sweep_interval.total_seconds(),
-    )
-    runtime = await Runtime.build(config, tuning=tuning)
-    await runtime.start()
-    settings = config.settings
-    runner = web.AppRunner(runtime.web_app(), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, settings.http_host, settings.http_port).start()
-    socket_handler = None
-    if settings.mode == "socket":
-        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-        assert settings.slack_app_token is not None
-        socket_handler = AsyncSocketModeHandler(runtime.app, settings.slack_app_token.get_secret_value())
-        # slack_sdk reads HTTPS_PROXY itself when given none, ignoring NO_PROXY: the session's rule instead.
-        socket_handler.client.proxy = proxy_for(settings.slack_api_url)
-        await socket_handler.connect_async()  # type: ignore[no-untyped-call]
-        log.info("connected to Slack in Socket Mode; health and metrics on port %d", settings.http_port)
-    else:
-        log.info("serving Slack on http://%s:%d/slack/events", settings.http_host, settings.http_port)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    freezing = asyncio.create_task(_freeze_when_warm(runtime))
-    await stop.wait()
-    freezing.cancel()
-    log.info("shutting down: finishing work in flight")
-    if socket_handler is not None:
-        await socket_handler.close_async()  # type: ignore[no-untyped-call]
-    await runner.cleanup()
-    await runtime.close()
-
-
-async def _freeze_when_warm(runtime: Runtime) -> None:
-    await runtime.warmed()
-    _freeze_startup_heap()
-
-
-def _freeze_startup_heap() -> None:
-    """Keep what start-up built (modules, models, the warm server lists) out of the cyclic GC's scans.
-
-    A full collection walks every tracked object: ~140,000 here after start, 50-90 ms per pass on this
-    machine, and every request in flight waits that long (bench/ack_latency.py, BENCHMARKS.md section 2).
-    Frozen objects are still freed by reference counting when dropped.
-    """
-    gc.collect()
-    gc.freeze()
-
-
-async def _demo() -> int:
+def _play_demo() -> int:
     from bot.demo import run_demo
 
     configure_logging("WARNING", "text")
-    return await run_demo()
+    code = asyncio.run(_until_signal(run_demo()))
+    if code is None:
+        click.echo("The demo was stopped; nothing is left behind.", err=True)
+        return 0
+    return code
 
 
 @main.command()
 def demo() -> None:
-    """Play one request end to end on the simulators and print what each person sees."""
-    sys.exit(asyncio.run(_demo()))
+    """Play one request end to end on the simulators and print what each person does and sees."""
+    sys.exit(_play_demo())
 
 
 @main.command()
 def doctor() -> None:
-    """Check the configuration, the Slack token and each target's credentials, read-only."""
+    """Check the configuration, the Slack tokens and each target's credentials, read-only, each in seconds."""
     config = _load()
-    configure_logging("WARNING", config.settings.log_format)
-    sys.exit(asyncio.run(_doctor(config)))
+    configure_logging("ERROR", config.settings.log_format)
+    from bot.doctor import run_doctor
 
-
-async def _doctor(config: AppConfig) -> int:
-    from bot.app import ecs_client, slack_web_client
-    from bot.outbound import describe_route, new_session
-
-    problems = 0
-    settings = config.settings
-    click.echo(f"configuration: OK ({len(config.bot.targets)} target(s), mode {settings.mode})")
-    async with new_session(settings.ca_bundle) as session:
-        token = settings.slack_bot_token
-        client = slack_web_client(session, token.get_secret_value() if token else None, settings)
-        route = settings.slack_api_url
-        try:
-            auth = await client.auth_test()
-            who = f"bot {auth.get('user')} in {auth.get('team')}"
-            click.echo(f"slack: OK ({who}; {describe_route(route, reached=True)})")
-        except aiohttp.ClientConnectorCertificateError as exc:
-            problems += 1
-            click.echo(
-                f"slack: FAILED: the certificate of {exc.host} is not trusted; set BOT_CA_BUNDLE "
-                f"({describe_route(route, reached=False)})"
-            )
-        except Exception as exc:
-            problems += 1
-            click.echo(f"slack: FAILED: {exc} ({describe_route(route, reached=False)})")
-        for target in config.bot.targets:
-            ecs = ecs_client(session, target, concurrency=2, timeout_s=15)
-            endpoints = [target.ecs_endpoint] + (
-                [target.iam_endpoint] if target.auth.type == "password" else []
-            )
-            try:
-                await ecs.check_access()
-                routes = "; ".join(f"{url} {describe_route(url, reached=True)}" for url in endpoints)
-                click.echo(f"target {target.name}: OK ({routes})")
-            except Exception as exc:
-                problems += 1
-                routes = "; ".join(f"{url} {describe_route(url, reached=False)}" for url in endpoints)
-                click.echo(f"target {target.name}: FAILED: {exc} ({routes})")
-    return 1 if problems else 0
+    code = asyncio.run(_until_signal(run_doctor(config, click.echo)))
+    sys.exit(1 if code is None else code)
 
 
 @main.command()
@@ -181,11 +116,10 @@ async def _doctor(config: AppConfig) -> int:
 @click.option("--seed", default=0, show_default=True, help="Seed of the generated fleet.")
 @click.option("--latency-ms", default=0.0, show_default=True, help="Delay added to every call.")
 def simulator(port: int, servers: int, seed: int, latency_ms: float) -> None:
-    """Run the fake ECS + IAM API for trying the bot without a cloud."""
+    """Run the fake ECS + IAM API for trying the bot without a cloud; SIGTERM or Ctrl-C stops it."""
     from bot.simulator import serve_forever
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_forever(port, servers=servers, seed=seed, latency_ms=latency_ms))
+    asyncio.run(_until_signal(serve_forever(port, servers=servers, seed=seed, latency_ms=latency_ms)))
 
 
 if __name__ == "__main__":

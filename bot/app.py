@@ -32,12 +32,14 @@ from bot import slack
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import AkSkAuth, AppConfig, Settings, Target
 from bot.ecs import AkSkCredentials, EcsClient, Endpoints, PasswordCredentials, RetryPolicy
+from bot.health import Health
 from bot.logs import library_logger
 from bot.metrics import BACKGROUND_TASKS, REGISTRY
 from bot.outbound import new_session, ssl_context
 from bot.slack.context import SlackContext
 from bot.slack.directory import SlackDirectory
 from bot.slack.notifier import SlackNotifier
+from bot.slack_link import TokenWatch
 from bot.store import Store
 from bot.workflow import (
     ExecutionSettings,
@@ -117,7 +119,9 @@ class Tuning:
     sweep_interval_s: float = 15.0
     lease: timedelta = timedelta(seconds=60)
     job_poll_interval_s: float = 5.0
-    drain_timeout_s: float = 20.0
+    drain_timeout_s: float = 6.0
+    """Work in flight gets this long at SIGTERM (then at most 2 s to record being cut off): the whole stop
+    fits in the 10 s that `docker stop` and Kubernetes give by default; what is cut off is recovered."""
     retry: RetryPolicy | None = None
     slack_retries: bool = True
 
@@ -133,6 +137,7 @@ class Runtime:
     sweeper: Sweeper
     tasks: TaskKeeper
     tuning: Tuning
+    health: Health
     _loops: list[asyncio.Task[Any]] = field(default_factory=list)
     _warming: list[asyncio.Task[Any]] = field(default_factory=list)
 
@@ -143,6 +148,7 @@ class Runtime:
         """The whole bot, every part reading time from one `clock`."""
         tuning = tuning or Tuning()
         settings = config.settings
+        health = Health()
         store = await Store.open(
             settings.database_url,
             secret_keys=[k.get_secret_value() for k in settings.secret_keys],
@@ -161,7 +167,7 @@ class Runtime:
             for name, t in targets.items()
         }
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-        retry_handlers = (
+        retry_handlers = [TokenWatch(health)] + (
             [
                 AsyncConnectionErrorRetryHandler(),
                 AsyncRateLimitErrorRetryHandler(max_retry_count=3),
@@ -218,7 +224,7 @@ class Runtime:
                 response.body = ""
 
         sweeper = Sweeper(workflow, executor, SweepSettings(interval_s=tuning.sweep_interval_s))
-        return cls(config, session, store, slack_client, app, workflow, sweeper, tasks, tuning)
+        return cls(config, session, store, slack_client, app, workflow, sweeper, tasks, tuning, health)
 
     async def start(self) -> None:
         """Schema first, then whatever a previous process left behind, then the periodic chores."""
@@ -259,15 +265,28 @@ class Runtime:
         )
         web_app.middlewares.append(_unreadable_is_400)
         web_app.router.add_get("/healthz", self._healthz)
+        web_app.router.add_get("/livez", self._livez)
         web_app.router.add_get("/metrics", self._metrics)
         return web_app
 
     async def _healthz(self, _: web.Request) -> web.Response:
+        """Readiness: 503 `{"ok": false, "problems": {component: reason}}` while anything reports a problem
+        (Socket Mode down, a token Slack refuses, the database not answering within 2 s), else 200."""
         try:
             await asyncio.wait_for(self.store.ping(), 2.0)
         except Exception as exc:
-            return web.json_response({"ok": False, "database": str(exc)}, status=503)
+            reason = str(exc) or type(exc).__name__
+            self.health.report("database", f"the database does not answer ({reason})")
+        else:
+            self.health.clear("database")
+        problems = self.health.problems()
+        if problems:
+            return web.json_response({"ok": False, "problems": problems}, status=503)
         return web.json_response({"ok": True, "background_tasks": self.tasks.running})
+
+    async def _livez(self, _: web.Request) -> web.Response:
+        """Liveness: the process answers; a restart would not fix Slack or the database, so no checks."""
+        return web.json_response({"ok": True})
 
     async def _metrics(self, _: web.Request) -> web.Response:
         BACKGROUND_TASKS.set(self.tasks.running)

@@ -282,7 +282,34 @@ def configure_logging(
     root.addHandler(handler)
     root.setLevel(name)
     logging.captureWarnings(True)
+    _quiet_libraries(name)
     return handler
+
+
+class _DropMessages(logging.Filter):
+    """Drops records whose message is one of `messages` (library warnings that do not apply here)."""
+
+    def __init__(self, *messages: str) -> None:
+        super().__init__()
+        self.messages = frozenset(messages)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() not in self.messages
+
+
+def _quiet_libraries(level: str) -> None:
+    """Library lines an operator cannot act on stay out of INFO (they are all there at DEBUG).
+
+    alembic announces each plug-in it sets up; Bolt warns that SLACK_BOT_TOKEN is unused because the bot
+    hands it a client built with that very token.
+    """
+    debug = level == "DEBUG"
+    logging.getLogger("alembic").setLevel(logging.NOTSET if debug else logging.WARNING)
+    bolt = logging.getLogger("slack_bolt.AsyncApp")
+    for old in [f for f in bolt.filters if isinstance(f, _DropMessages)]:
+        bolt.removeFilter(old)
+    if not debug:
+        bolt.addFilter(_DropMessages("As you gave `client` as well, `token` will be unused."))
 
 
 def library_logger(name: str) -> logging.Logger:

@@ -40,7 +40,7 @@ def _run(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.Co
 def test_run_without_slack_credentials_plays_the_demo_to_the_revealed_password() -> None:
     result = _run("run", env=_env())
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "running the demo" in result.stderr
+    assert "playing the demo" in result.stderr
     assert "[modal for @alice] Your new password" in result.stdout
     assert "Approved. Request #1 is running now." in result.stdout
 
@@ -90,14 +90,14 @@ async def test_doctor_checks_slack_and_every_target(outside_world: tuple[Simulat
     )
     ok = await asyncio.to_thread(_run, "doctor", env=env)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert "slack: OK" in ok.stdout
-    assert "target demo-aksk: OK" in ok.stdout
-    assert "target demo-iam: OK" in ok.stdout
+    assert "slack: SLACK_BOT_TOKEN (auth.test) (limit 5 s): OK" in ok.stdout
+    assert "target demo-aksk (limit 10 s): OK" in ok.stdout
+    assert "target demo-iam (limit 10 s): OK" in ok.stdout
 
     bad = await asyncio.to_thread(_run, "doctor", env={**env, "DEMO_IAM_PASSWORD": "Wrong-Passw0rd"})
     assert bad.returncode == 1
-    assert "target demo-iam: FAILED" in bad.stdout
-    assert "target demo-aksk: OK" in bad.stdout
+    assert "target demo-iam (limit 10 s): FAILED" in bad.stdout
+    assert "target demo-aksk (limit 10 s): OK" in bad.stdout
     assert "Wrong-Passw0rd" not in bad.stdout + bad.stderr
 
     # Behind a proxy (the usual way out of a corporate network), doctor says which route each endpoint takes.
@@ -109,10 +109,10 @@ async def test_doctor_checks_slack_and_every_target(outside_world: tuple[Simulat
     finally:
         await proxy.stop()
     assert proxied.returncode == 0, proxied.stdout + proxied.stderr
-    assert f"via proxy {proxy.url}, no TLS (http)" in proxied.stdout.split("slack: OK", 1)[1].splitlines()[0]
-    assert (
-        f"target demo-aksk: OK ({sim.url.rstrip('/')} via proxy {proxy.url}, no TLS (http))" in proxied.stdout
-    )
+    slack_line = proxied.stdout.split("SLACK_BOT_TOKEN (auth.test) (limit 5 s): OK", 1)[1].splitlines()[0]
+    assert f"via proxy {proxy.url}, no TLS (http)" in slack_line
+    target_line = proxied.stdout.split("target demo-aksk (limit 10 s): OK", 1)[1].splitlines()[0]
+    assert f"({sim.url.rstrip('/')} via proxy {proxy.url}, no TLS (http))" in target_line
     assert any(line.startswith("POST http://") and "auth.test" in line for line in proxy.seen)
 
 
@@ -148,11 +148,11 @@ def test_an_operator_missing_the_token_gets_an_error_not_the_demo(tmp_path: Path
     result = _run("run", env=_env(BOT_CONFIG=str(DEMO_TARGETS)))
     assert result.returncode == 2
     assert "SLACK_BOT_TOKEN" in result.stderr
-    assert "running the demo" not in result.stderr
+    assert "playing the demo" not in result.stderr
 
 
 def test_the_start_up_heap_is_kept_out_of_the_collectors_scans() -> None:
-    from bot.__main__ import _freeze_startup_heap
+    from bot.serve import _freeze_startup_heap
 
     try:
         _freeze_startup_heap()

@@ -48,7 +48,7 @@ class TaskKeeper:
         for task in pending:
             task.cancel()
         if pending:
-            await asyncio.wait(pending, timeout=5)
+            await asyncio.wait(pending, timeout=2)
 
     async def idle(self, timeout_s: float = 10.0) -> None:
         """Waits until no task runs; for tests and the demo, never for synchronising the bot itself."""

@@ -1,0 +1,159 @@
+"""`python -m bot doctor`: every outside dependency checked once, read-only, each within a hard deadline.
+
+A check is a name, a deadline and a coroutine that returns what it found or raises; all run at once, so
+the whole doctor takes as long as its slowest deadline. Each line shows the deadline, the time taken and,
+on failure, the cause in words (timeout, refused, TLS, HTTP status, Slack's error) and what to change.
+More checks (a proxy, the workspace's channels) are added to `checks()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import aiohttp
+
+from bot.config import AppConfig, Target
+from bot.ecs import EcsError, RetryPolicy
+from bot.outbound import describe_route, new_session
+from bot.probes import Refused, Unreachable, cause_of, check_app_token, check_bot_token, token_advice
+
+__all__ = ["Check", "Outcome", "checks", "run_checks", "run_doctor"]
+
+SLACK_DEADLINE_S = 5.0
+CLOUD_DEADLINE_S = 10.0
+
+
+@dataclass(frozen=True)
+class Check:
+    """One thing to verify: `run` returns a short description of what it found, or raises."""
+
+    name: str
+    deadline_s: float
+    run: Callable[[], Awaitable[str]]
+    endpoints: tuple[str, ...] = ()
+    """URLs the check calls: each line says how it went there (direct or which proxy, TLS)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    check: Check
+    ok: bool
+    detail: str
+    """What was found, or why it failed and what to do; never empty."""
+    elapsed_s: float
+
+    def line(self) -> str:
+        head = f"{self.check.name} (limit {self.check.deadline_s:g} s)"
+        routes = "; ".join(
+            f"{url.rstrip('/')} {describe_route(url, reached=self.ok)}" for url in self.check.endpoints
+        )
+        detail = f"{self.detail} ({routes})" if routes else self.detail
+        if self.ok:
+            return f"{head}: OK in {self.elapsed_s:.1f} s: {detail}"
+        return f"{head}: FAILED after {self.elapsed_s:.1f} s: {detail}"
+
+
+def _slack_checks(config: AppConfig, session: aiohttp.ClientSession) -> list[Check]:
+    from bot.app import slack_web_client
+
+    settings = config.settings
+    route = settings.slack_api_url
+    found: list[Check] = []
+    if settings.slack_bot_token is not None:
+        bot_client = slack_web_client(session, settings.slack_bot_token.get_secret_value(), settings)
+
+        async def bot() -> str:
+            try:
+                who = await check_bot_token(bot_client, deadline_s=SLACK_DEADLINE_S)
+            except Refused as exc:
+                raise _Failed(token_advice("SLACK_BOT_TOKEN", exc)) from exc
+            return f"bot @{who.user} in {who.team}"
+
+        found.append(Check("slack: SLACK_BOT_TOKEN (auth.test)", SLACK_DEADLINE_S, bot, (route,)))
+    if settings.mode == "socket" and settings.slack_app_token is not None:
+        app_client = slack_web_client(session, settings.slack_app_token.get_secret_value(), settings)
+
+        async def app() -> str:
+            try:
+                await check_app_token(app_client, deadline_s=SLACK_DEADLINE_S)
+            except Refused as exc:
+                raise _Failed(token_advice("SLACK_APP_TOKEN", exc)) from exc
+            return "Socket Mode may connect"
+
+        found.append(Check("slack: SLACK_APP_TOKEN (apps.connections.open)", SLACK_DEADLINE_S, app, (route,)))
+    return found
+
+
+def _target_check(target: Target, session: aiohttp.ClientSession) -> Check:
+    from bot.app import ecs_client
+
+    async def run() -> str:
+        client = ecs_client(
+            session,
+            target,
+            concurrency=2,
+            timeout_s=CLOUD_DEADLINE_S,
+            retry=RetryPolicy(max_attempts=1, deadline_s=CLOUD_DEADLINE_S),
+        )
+        await client.check_access()
+        return "servers listed"
+
+    endpoints = (target.ecs_endpoint, *((target.iam_endpoint,) if target.auth.type == "password" else ()))
+    return Check(f"target {target.name}", CLOUD_DEADLINE_S, run, endpoints)
+
+
+def checks(config: AppConfig, session: aiohttp.ClientSession) -> list[Check]:
+    """Everything `doctor` verifies, in the order it prints them."""
+    return [*_slack_checks(config, session), *(_target_check(t, session) for t in config.bot.targets)]
+
+
+class _Failed(Exception):
+    """A check's own explanation, printed as it is."""
+
+
+def _reason(exc: BaseException, deadline_s: float) -> str:
+    if isinstance(exc, _Failed):
+        return str(exc)
+    if isinstance(exc, Unreachable):
+        return f"{exc.url}: {exc.cause}"
+    if isinstance(exc, EcsError):
+        text = str(exc).strip() or exc.message
+        inner = exc.__cause__ or exc.__context__
+        if inner is not None and not isinstance(inner, EcsError):
+            text = f"{text} ({cause_of(inner, deadline_s=deadline_s)})"
+        return text
+    return cause_of(exc, deadline_s=deadline_s)
+
+
+async def _run(check: Check) -> Outcome:
+    start = time.monotonic()
+    try:
+        async with asyncio.timeout(check.deadline_s):
+            detail = await check.run()
+    except Exception as exc:
+        return Outcome(check, False, _reason(exc, check.deadline_s), time.monotonic() - start)
+    return Outcome(check, True, detail or "OK", time.monotonic() - start)
+
+
+async def run_checks(todo: list[Check]) -> list[Outcome]:
+    """All at once; each ends by its own deadline, so this returns within the largest of them."""
+    return list(await asyncio.gather(*(_run(c) for c in todo)))
+
+
+async def run_doctor(config: AppConfig, echo: Callable[[str], None]) -> int:
+    """Prints one line per check; returns 0 when all passed, 1 otherwise."""
+    settings = config.settings
+    echo(
+        f"configuration: OK ({len(config.bot.targets)} target(s), "
+        f"{'Socket Mode' if settings.mode == 'socket' else 'HTTP mode'})"
+    )
+    async with new_session(settings.ca_bundle) as session:
+        outcomes = await run_checks(checks(config, session))
+    for outcome in outcomes:
+        echo(outcome.line())
+    failed = sum(not o.ok for o in outcomes)
+    echo(f"{failed} of {len(outcomes)} check(s) failed" if failed else f"all {len(outcomes)} check(s) passed")
+    return 1 if failed else 0

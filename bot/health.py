@@ -1,0 +1,51 @@
+"""What `/healthz` answers: each component reports a named problem while it has one, and clears it after.
+
+The bot is ready when nothing reports a problem. Components (the Socket Mode connection, the Slack token
+watch, the database check, and whatever else needs it) only call `report` and `clear`; the operator sees
+one WARNING line when a problem appears or changes and one INFO line when it goes away.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+__all__ = ["Health"]
+
+log = logging.getLogger(__name__)
+
+
+class Health:
+    """Named problems, e.g. `{"slack_socket": "Socket Mode is not connected to Slack"}`; none means ready."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._problems: dict[str, str] = {}
+
+    def report(self, component: str, problem: str, *, level: int = logging.WARNING) -> None:
+        """`component` is not working because of `problem` (a sentence saying what and what to do).
+
+        `level` is that of the log line, e.g. DEBUG for a state every start goes through ("connecting")."""
+        problem = problem.strip() or f"{component} reported a problem without a reason"
+        with self._lock:
+            changed = self._problems.get(component) != problem
+            self._problems[component] = problem
+        if changed:
+            log.log(level, "not ready: %s: %s", component, problem)
+
+    def clear(self, component: str) -> None:
+        """`component` works again (a no-op when it had no problem)."""
+        with self._lock:
+            had = self._problems.pop(component, None)
+        if had is not None:
+            log.info("recovered: %s (was: %s)", component, had)
+
+    def problems(self) -> dict[str, str]:
+        """A copy of the problems in force, by component name."""
+        with self._lock:
+            return dict(self._problems)
+
+    @property
+    def ready(self) -> bool:
+        with self._lock:
+            return not self._problems

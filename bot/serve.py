@@ -1,0 +1,311 @@
+"""`python -m bot run`: start in an order that names what is wrong, serve, and stop cleanly on a signal.
+
+Order: signal handlers first (SIGTERM/SIGINT stop the bot at any moment, even before Slack answers), then
+the database, the HTTP server (`/livez`, `/healthz`, `/metrics`, and `/slack/events` in HTTP mode), then
+Slack: `auth.test` with the bot token and, in Socket Mode, `apps.connections.open` with the app token.
+A token Slack refuses ends the start with one line naming the variable (exit 3); an unreachable Slack is
+retried with backoff, one WARNING line per attempt. Known failures (database down, port in use, folder
+not writable) are one ERROR line and exit 1; the traceback is there at DEBUG.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import gc
+import logging
+import os
+import signal
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from aiohttp import web
+from sqlalchemy.engine import make_url
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
+
+from bot import __version__
+from bot.config import AppConfig
+from bot.health import Health
+from bot.outbound import proxy_for
+from bot.probes import Refused, Unreachable, check_app_token, check_bot_token, token_advice
+from bot.slack_link import SocketModeLink, recheck_refused_token
+from bot.store.errors import StoreUnavailable
+
+if TYPE_CHECKING:
+    from bot.app import Runtime, Tuning
+
+__all__ = ["EXIT_FAILED", "EXIT_REFUSED", "StartupFailure", "database_display", "serve"]
+
+log = logging.getLogger("bot")
+
+EXIT_FAILED = 1
+EXIT_REFUSED = 3
+SLACK_CHECK_DEADLINE_S = 10.0
+T = TypeVar("T")
+
+
+class StartupFailure(Exception):
+    """A known reason the bot cannot start, as one line for the operator, and the exit code to use."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def database_display(url: str) -> str:
+    """`sqlite (/data/x.sqlite3)` or `postgresql (db.internal:5432/ecs)`: the kind and place, no secrets."""
+    parsed = make_url(url)
+    kind = parsed.get_backend_name()
+    if kind == "sqlite":
+        return f"sqlite ({parsed.database or 'in memory'})"
+    where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}"
+    return f"{kind} ({where})"
+
+
+def _sqlite_folder(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database).expanduser().resolve().parent
+
+
+def _unwritable_folder_message(folder: Path) -> str:
+    try:
+        owner = f"owned by uid {folder.stat().st_uid}, "
+    except OSError:
+        owner = ""
+    return (
+        f"cannot write the database folder {folder} ({owner}this process runs as uid {os.getuid()}); "
+        f"make it writable for uid {os.getuid()} (a container volume, or `chown {os.getuid()}` on the host "
+        "folder), or point BOT_DATABASE_URL elsewhere"
+    )
+
+
+def _check_database_folder(url: str) -> None:
+    folder = _sqlite_folder(url)
+    if folder is None:
+        return
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise StartupFailure(_unwritable_folder_message(existing))
+
+
+async def _open_runtime(config: AppConfig, tuning: Tuning | None) -> Runtime:
+    from bot.app import Runtime
+
+    url = config.settings.database_url
+    _check_database_folder(url)
+    try:
+        return await Runtime.build(config, tuning=tuning)
+    except PermissionError as exc:
+        folder = _sqlite_folder(url)
+        raise StartupFailure(_unwritable_folder_message(folder) if folder else str(exc)) from exc
+
+
+async def _start_runtime(runtime: Runtime) -> None:
+    try:
+        await runtime.start()
+    except StoreUnavailable as exc:
+        where = database_display(runtime.config.settings.database_url)
+        raise StartupFailure(
+            f"the database {where} is unavailable: {exc}; check BOT_DATABASE_URL and that the server is up"
+        ) from exc
+
+
+async def _listen(runner: web.AppRunner, host: str, port: int) -> None:
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise StartupFailure(
+                f"port {port} on {host} is already in use by another program; stop it or set BOT_HTTP_PORT"
+            ) from exc
+        raise StartupFailure(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); check BOT_HTTP_HOST and BOT_HTTP_PORT"
+        ) from exc
+
+
+def _log_retry(what: str, health: Health) -> Callable[[RetryCallState], None]:
+    def before_sleep(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        delay = state.next_action.sleep if state.next_action else 0.0
+        if isinstance(exc, Unreachable):
+            health.report(
+                "slack", f"Slack is unreachable at {exc.url} ({exc.cause}); retrying", level=logging.DEBUG
+            )
+            log.warning(
+                "Slack is unreachable at %s (%s), checking %s; attempt %d, next in %.0f s",
+                exc.url,
+                exc.cause,
+                what,
+                state.attempt_number,
+                delay,
+                exc_info=exc if log.isEnabledFor(logging.DEBUG) else None,
+            )
+
+    return before_sleep
+
+
+async def _until_reachable(
+    what: str, call: Callable[[], Awaitable[T]], max_backoff_s: float, health: Health
+) -> T:
+    """`call` until Slack answers; Refused goes straight through. Backoff 1 s doubling to `max_backoff_s`."""
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception_type(Unreachable),
+        wait=wait_exponential_jitter(initial=1, max=max_backoff_s, jitter=1),
+        before_sleep=_log_retry(what, health),
+        reraise=True,
+    ):
+        with attempt:
+            return await call()
+    raise AssertionError("unreachable: AsyncRetrying either returns or raises")  # pragma: no cover
+
+
+async def check_slack(runtime: Runtime, *, max_backoff_s: float = 60.0) -> str:
+    """The bot token, and in Socket Mode the app token, as Slack sees them; returns `@bot in team`."""
+    from bot.app import slack_web_client
+
+    settings = runtime.config.settings
+    assert settings.slack_bot_token is not None
+    bot_client = slack_web_client(runtime.session, settings.slack_bot_token.get_secret_value(), settings)
+    runtime.health.report("slack", "checking the Slack tokens", level=logging.DEBUG)
+    try:
+        bot = await _until_reachable(
+            "SLACK_BOT_TOKEN",
+            lambda: check_bot_token(bot_client, deadline_s=SLACK_CHECK_DEADLINE_S),
+            max_backoff_s,
+            runtime.health,
+        )
+    except Refused as exc:
+        raise StartupFailure(token_advice("SLACK_BOT_TOKEN", exc), EXIT_REFUSED) from exc
+    if settings.mode == "socket":
+        assert settings.slack_app_token is not None
+        app_client = slack_web_client(runtime.session, settings.slack_app_token.get_secret_value(), settings)
+        try:
+            await _until_reachable(
+                "SLACK_APP_TOKEN",
+                lambda: check_app_token(app_client, deadline_s=SLACK_CHECK_DEADLINE_S),
+                max_backoff_s,
+                runtime.health,
+            )
+        except Refused as exc:
+            raise StartupFailure(token_advice("SLACK_APP_TOKEN", exc), EXIT_REFUSED) from exc
+    runtime.health.clear("slack")
+    return f"@{bot.user} in {bot.team}"
+
+
+def _freeze_startup_heap() -> None:
+    """Keep what start-up built (modules, models, the warm server lists) out of the cyclic GC's scans.
+
+    A full collection walks every tracked object: ~140,000 here after start, 50-90 ms per pass on this
+    machine, and every request in flight waits that long (bench/ack_latency.py, BENCHMARKS.md section 2).
+    Frozen objects are still freed by reference counting when dropped.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+async def _freeze_when_warm(runtime: Runtime) -> None:
+    await runtime.warmed()
+    _freeze_startup_heap()
+
+
+def _background(stack: contextlib.AsyncExitStack, coroutine: Any, name: str) -> None:
+    task = asyncio.create_task(coroutine, name=name)
+
+    async def stop() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+    stack.push_async_callback(stop)
+
+
+async def _start(config: AppConfig, stack: contextlib.AsyncExitStack, tuning: Tuning | None) -> None:
+    settings = config.settings
+    runtime = await _open_runtime(config, tuning)
+    stack.push_async_callback(runtime.close)
+    await _start_runtime(runtime)
+    runner = web.AppRunner(runtime.web_app(), access_log=None)
+    await runner.setup()
+    stack.push_async_callback(runner.cleanup)
+    await _listen(runner, settings.http_host, settings.http_port)
+    identity = await check_slack(runtime)
+    _background(stack, recheck_refused_token(runtime.slack_client, runtime.health), "token-recheck")
+    if settings.mode == "socket":
+        assert settings.slack_app_token is not None
+        link = SocketModeLink(
+            runtime.app,
+            settings.slack_app_token.get_secret_value(),
+            runtime.health,
+            client=runtime.slack_client,
+            # slack_sdk reads HTTPS_PROXY itself, ignoring NO_PROXY: the session's rule instead.
+            proxy=proxy_for(settings.slack_api_url),
+        )
+        stack.push_async_callback(link.close)
+        await link.connect()
+    _background(stack, _freeze_when_warm(runtime), "freeze-when-warm")
+    log.info("%s", summary(config, identity))
+
+
+def summary(config: AppConfig, identity: str) -> str:
+    """The one start-up line: version, mode, Slack identity, targets, database, listening addresses."""
+    settings = config.settings
+    base = f"http://{settings.http_host}:{settings.http_port}"
+    slack = (
+        "Socket Mode" if settings.mode == "socket" else f"HTTP mode, Slack requests on {base}/slack/events"
+    )
+    targets = ", ".join(t.name for t in config.bot.targets)
+    database = database_display(settings.database_url)
+    return (
+        f"ecs-reset-bot {__version__} serving as {identity} ({slack}); "
+        f"{len(config.bot.targets)} target(s): {targets}; database {database}; "
+        f"health on {base}/healthz and {base}/livez, metrics on {base}/metrics"
+    )
+
+
+async def serve(config: AppConfig, *, tuning: Tuning | None = None) -> int:
+    """Runs until SIGTERM or SIGINT; returns the process's exit code (0 after a clean stop)."""
+    from bot.app import Tuning
+
+    tuning = tuning or Tuning(
+        lease=config.settings.execution_lease,
+        sweep_interval_s=config.settings.sweep_interval.total_seconds(),
+    )
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+
+    def on_signal(name: str) -> None:
+        if stop.is_set():
+            log.info("%s: already stopping (work in flight gets at most %g s)", name, tuning.drain_timeout_s)
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal, sig.name)
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            starting = asyncio.create_task(_start(config, stack, tuning), name="start")
+            stopping = asyncio.create_task(stop.wait(), name="wait-for-signal")
+            await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not starting.done():
+                log.info("stopping: a signal arrived before start-up finished")
+                starting.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StartupFailure):
+                    await starting
+                return 0
+            stopping.cancel()
+            starting.result()
+            await stop.wait()
+            log.info("shutting down: finishing work in flight (at most %g s)", tuning.drain_timeout_s)
+        log.info("stopped")
+        return 0
+    except StartupFailure as exc:
+        log.error("cannot start: %s", exc, exc_info=exc if log.isEnabledFor(logging.DEBUG) else None)
+        return exc.exit_code
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)

@@ -1,0 +1,155 @@
+"""The bot's line to Slack while it runs: whether Slack accepts the tokens, and the Socket Mode connection.
+
+Both report to `Health`, so `/healthz` says 503 with the reason while Slack refuses a token or while Socket
+Mode is down, and 200 again once they recover. slack_sdk's own Socket Mode logging (a traceback every few
+seconds while Slack is unreachable, INFO lines per session) is reduced to one WARNING line per attempt;
+everything it said is still there at DEBUG.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.health import Health
+from bot.probes import TOKEN_ERRORS, Refused, token_advice
+
+__all__ = ["SOCKET", "SocketModeLink", "TokenWatch", "recheck_refused_token"]
+
+SOCKET = "slack_socket"
+BOT_TOKEN = "slack_bot_token"
+APP_TOKEN = "slack_app_token"
+
+log = logging.getLogger(__name__)
+
+
+class TokenWatch(AsyncRetryHandler):
+    """Never retries: it sees every answer of the Web API client and tells `Health` whether Slack accepts
+    the bot token (any method) and the app-level token (`apps.connections.open`)."""
+
+    def __init__(self, health: Health) -> None:
+        super().__init__(max_retry_count=1 << 30)  # consulted on every attempt, whatever came before
+        self.health = health
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        body = response.body if response is not None else None
+        if not isinstance(body, dict):
+            return False
+        app_token = request.url.rstrip("/").endswith("/apps.connections.open")
+        component, variable = (APP_TOKEN, "SLACK_APP_TOKEN") if app_token else (BOT_TOKEN, "SLACK_BOT_TOKEN")
+        code = body.get("error")
+        if body.get("ok") is True:
+            self.health.clear(component)
+        elif isinstance(code, str) and code in TOKEN_ERRORS and code != "missing_scope":
+            self.health.report(component, token_advice(variable, Refused(code, TOKEN_ERRORS[code])))
+        return False
+
+
+async def recheck_refused_token(client: AsyncWebClient, health: Health, interval_s: float = 30.0) -> None:
+    """While Slack refuses the bot token, ask `auth.test` now and then, so a fixed token shows as recovered
+    even when nothing else calls Slack (nobody can use a bot whose token is refused)."""
+    while True:
+        await asyncio.sleep(interval_s)
+        if BOT_TOKEN in health.problems():
+            with contextlib.suppress(Exception):
+                await client.auth_test()
+
+
+class _QuietSocketLogs(logging.Filter):
+    """slack_sdk's Socket Mode lines, as the operator wants them unless DEBUG is on."""
+
+    def __init__(self, retry_s: float) -> None:
+        super().__init__()
+        self.retry_s = retry_s
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if logging.getLogger(record.name).isEnabledFor(logging.DEBUG):
+            return True
+        message = record.getMessage()
+        if message.startswith("Failed to retrieve WSS URL"):
+            return False  # the "Failed to connect" line that follows says the same
+        prefix = "Failed to connect (error: "
+        if message.startswith(prefix):
+            cause = " ".join(message.removeprefix(prefix).removesuffix("); Retrying...").split())
+            record.msg, record.args = (
+                "Socket Mode: could not connect to Slack (%s); retrying in %g s",
+                (
+                    cause,
+                    self.retry_s,
+                ),
+            )
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        elif record.levelno <= logging.INFO:
+            return False  # sessions opened and abandoned: the health transitions say what matters
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
+class SocketModeLink:
+    """Bolt's Socket Mode handler plus a watch that reports the connection to `Health` every second."""
+
+    def __init__(
+        self,
+        app: AsyncApp,
+        app_token: str,
+        health: Health,
+        *,
+        client: AsyncWebClient,
+        proxy: str | None = None,
+        ping_interval_s: float = 10.0,
+        watch_interval_s: float = 1.0,
+    ) -> None:
+        logger = logging.getLogger("bot.socket_mode")
+        for old in [f for f in logger.filters if isinstance(f, _QuietSocketLogs)]:
+            logger.removeFilter(old)
+        logger.addFilter(_QuietSocketLogs(ping_interval_s))
+        self.health = health
+        self.client = client
+        self.handler: Any = AsyncSocketModeHandler(
+            app, app_token, logger=logger, web_client=client, ping_interval=ping_interval_s
+        )
+        self.handler.client.proxy = proxy  # None: direct (its own reading of HTTPS_PROXY is overruled)
+        self.watch_interval_s = watch_interval_s
+        self._watch: asyncio.Task[None] | None = None
+        health.report(SOCKET, "connecting to Slack in Socket Mode", level=logging.DEBUG)
+
+    async def connect(self) -> None:
+        """Returns once the first WebSocket is open; slack_sdk reconnects by itself after that."""
+        await self.handler.connect_async()
+        self.health.clear(SOCKET)
+        self._watch = asyncio.create_task(self._watch_connection(), name="socket-mode-watch")
+
+    async def _watch_connection(self) -> None:
+        while True:
+            await asyncio.sleep(self.watch_interval_s)
+            if await self.handler.client.is_connected():
+                self.health.clear(SOCKET)
+            else:
+                self.health.report(
+                    SOCKET, "Socket Mode is not connected to Slack (reconnecting); no command reaches the bot"
+                )
+
+    async def close(self) -> None:
+        """Stops the watch, closes the WebSocket and slack_sdk's own HTTP session."""
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+        await self.handler.close_async()

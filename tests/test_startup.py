@@ -1,0 +1,338 @@
+"""The operator's first hour: `run` and `doctor` against a Slack that hangs, refuses or goes away.
+
+Each bot is a real `python -m bot run` (or `doctor`) subprocess against the fake Slack and the ECS simulator
+in this process, or against a port that accepts connections and never answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from cryptography.fernet import Fernet
+from e2e.harness import free_port
+
+from bot.demo import DEMO_TARGETS
+from bot.simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_USER, Fleet, Simulator
+from bot.simulator.slack_api import FAKE_APP_TOKEN, FAKE_BOT_TOKEN, FakeSlack
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class SilentServer:
+    """Accepts TCP connections, reads what comes, never answers: the hang that must not hang us."""
+
+    def __init__(self) -> None:
+        self.server: asyncio.Server | None = None
+        self.writers: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> str:
+        async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.writers.append(writer)
+            with contextlib.suppress(ConnectionError):
+                while await reader.read(4096):
+                    pass
+
+        self.server = await asyncio.start_server(hold, "127.0.0.1", 0)
+        port = self.server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    async def stop(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        for writer in self.writers:
+            writer.close()
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[tuple[Simulator, FakeSlack]]:
+    sim = Simulator(Fleet.generate(5, seed=1))
+    await sim.start()
+    slack = FakeSlack()
+    await slack.start()
+    yield sim, slack
+    await slack.stop()
+    await sim.stop()
+
+
+def environment(tmp_path: Path, sim_url: str, slack_api_url: str, **extra: str) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "BOT_", "DEMO_"))}
+    return {
+        **keep,
+        "PYTHONPATH": str(ROOT),
+        "SLACK_BOT_TOKEN": FAKE_BOT_TOKEN,
+        "SLACK_APP_TOKEN": FAKE_APP_TOKEN,
+        "SLACK_API_URL": slack_api_url,
+        "BOT_CONFIG": str(DEMO_TARGETS),
+        "BOT_SECRET_KEY": Fernet.generate_key().decode(),
+        "BOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}",
+        "BOT_HTTP_HOST": "127.0.0.1",
+        "BOT_HTTP_PORT": str(free_port()),
+        "BOT_SIMULATOR_URL": sim_url,
+        "DEMO_ACCESS_KEY": DEMO_ACCESS_KEY,
+        "DEMO_SECRET_KEY": DEMO_SECRET_KEY,
+        "DEMO_IAM_USER": DEMO_USER.name,
+        "DEMO_IAM_PASSWORD": DEMO_USER.password,
+        **extra,
+    }
+
+
+class Bot:
+    """`python -m bot <command>` with its output in a file the test reads while it runs."""
+
+    def __init__(self, env: dict[str, str], log: Path, *args: str) -> None:
+        self.env, self.log = env, log
+        self.url = f"http://127.0.0.1:{env.get('BOT_HTTP_PORT', '0')}"
+        with log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bot", *(args or ("run",))],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    async def wait_for_log(self, pattern: str, count: int = 1, timeout: float = 60) -> list[str]:  # noqa: ASYNC109
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = re.findall(pattern, self.text())
+            if len(found) >= count:
+                return found
+            if self.proc.poll() is not None:
+                break
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"{pattern!r} x{count} not logged (exit {self.proc.poll()}):\n{self.text()}")
+
+    async def wait_exit(self, timeout: float = 60) -> int:  # noqa: ASYNC109
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"still running after {timeout} s:\n{self.text()}")
+        return self.proc.returncode
+
+    async def health(self, path: str = "/healthz") -> tuple[int, dict[str, object]]:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(self.url + path, timeout=aiohttp.ClientTimeout(total=5)) as response,
+        ):
+            return response.status, await response.json()
+
+    async def health_becomes(self, status: int, timeout: float = 60) -> dict[str, object]:  # noqa: ASYNC109
+        deadline = time.monotonic() + timeout
+        last: object = None
+        while time.monotonic() < deadline:
+            with contextlib.suppress(aiohttp.ClientError, OSError, TimeoutError):
+                got, body = await self.health()
+                if got == status:
+                    return body
+                last = (got, body)
+            if self.proc.poll() is not None:
+                break
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"/healthz never answered {status} (last {last}):\n{self.text()}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def bots() -> Iterator[list[Bot]]:
+    started: list[Bot] = []
+    yield started
+    for bot in started:
+        bot.stop()
+
+
+def assert_quiet(text: str) -> None:
+    """No traceback, no leaked session, no library chatter an operator cannot act on."""
+    assert "Traceback" not in text, text
+    assert "Unclosed" not in text, text
+    assert "setup plugin" not in text, text
+    assert "token` will be unused" not in text, text
+
+
+# -- doctor -----------------------------------------------------------------------------------------------
+
+
+async def test_doctor_gives_up_on_a_silent_slack_and_cloud_within_its_deadlines(
+    tmp_path: Path, bots: list[Bot]
+) -> None:
+    silent = SilentServer()
+    url = await silent.start()
+    try:
+        env = environment(tmp_path, url, f"{url}/api/")
+        started = time.monotonic()
+        bots.append(doctor := Bot(env, tmp_path / "doctor.log", "doctor"))
+        assert await doctor.wait_exit(60) == 1
+        elapsed = time.monotonic() - started
+    finally:
+        await silent.stop()
+    out = doctor.text()
+    assert elapsed < 30, f"took {elapsed:.0f} s:\n{out}"
+    assert "SLACK_BOT_TOKEN (auth.test) (limit 5 s): FAILED after 5.0 s" in out, out
+    assert "SLACK_APP_TOKEN (apps.connections.open) (limit 5 s): FAILED" in out, out
+    assert "no answer within 5 s (timeout)" in out, out
+    assert re.search(r"target demo-aksk \(limit 10 s\): FAILED after 1\d\.\d s: .*timeout", out), out
+    for line in out.splitlines():
+        if "FAILED" in line:
+            assert line.split("FAILED after", 1)[1].split(": ", 1)[1].strip(), line
+    assert "4 of 4 check(s) failed" in out, out
+
+
+async def test_doctor_names_each_token_slack_refuses(
+    tmp_path: Path, world: tuple[Simulator, FakeSlack], bots: list[Bot]
+) -> None:
+    sim, slack = world
+    env = environment(tmp_path, sim.url, slack.api_url, SLACK_APP_TOKEN="xapp-1-wrong")
+    bots.append(doctor := Bot(env, tmp_path / "doctor.log", "doctor"))
+    assert await doctor.wait_exit() == 1
+    out = doctor.text()
+    assert "SLACK_BOT_TOKEN (auth.test) (limit 5 s): OK" in out, out
+    assert "Slack refuses SLACK_APP_TOKEN (invalid_auth" in out, out
+    assert "connections:write" in out
+    assert "xapp-1-wrong" not in out
+
+    closed = f"http://127.0.0.1:{free_port()}/api/"
+    bots.append(doctor := Bot({**env, "SLACK_API_URL": closed}, tmp_path / "closed.log", "doctor"))
+    assert await doctor.wait_exit() == 1
+    assert "connection refused by 127.0.0.1" in doctor.text(), doctor.text()
+
+
+# -- run: tokens ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("variable", "wrong"),
+    [("SLACK_BOT_TOKEN", "xoxb-0-wrong"), ("SLACK_APP_TOKEN", "xapp-0-wrong")],
+)
+async def test_run_stops_with_the_variable_slack_refuses(
+    tmp_path: Path, world: tuple[Simulator, FakeSlack], bots: list[Bot], variable: str, wrong: str
+) -> None:
+    sim, slack = world
+    env = environment(tmp_path, sim.url, slack.api_url, **{variable: wrong})
+    bots.append(bot := Bot(env, tmp_path / "run.log"))
+    assert await bot.wait_exit() == 3
+    out = bot.text()
+    assert f"cannot start: Slack refuses {variable} (invalid_auth" in out, out
+    assert "serving as" not in out
+    assert wrong not in out
+    assert_quiet(out)
+    assert slack.calls("apps.connections.open") == [] or variable == "SLACK_APP_TOKEN"
+
+
+# -- run: Slack unreachable, signals, health ----------------------------------------------------------------
+
+
+async def test_run_retries_an_unreachable_slack_one_line_each_and_stops_on_sigterm(
+    tmp_path: Path, world: tuple[Simulator, FakeSlack], bots: list[Bot]
+) -> None:
+    sim, _ = world
+    closed = f"http://127.0.0.1:{free_port()}/api/"
+    bots.append(bot := Bot(environment(tmp_path, sim.url, closed), tmp_path / "run.log"))
+    lines = await bot.wait_for_log(r"WARNING bot: Slack is unreachable at (\S+) \(([^)]+)\)", count=2)
+    assert lines[0] == (f"{closed}auth.test", f"connection refused by 127.0.0.1:{closed.split(':')[2][:-5]}")
+    status, body = await bot.health()
+    assert status == 503
+    assert "Slack is unreachable" in str(body["problems"])
+    assert (await bot.health("/livez"))[0] == 200
+
+    started = time.monotonic()
+    bot.proc.send_signal(signal.SIGTERM)
+    assert await bot.wait_exit(10) == 0
+    assert time.monotonic() - started < 5
+    assert "a signal arrived before start-up finished" in bot.text()
+    assert_quiet(bot.text())
+
+
+async def test_sigint_before_slack_answers_leaves_no_unclosed_session(
+    tmp_path: Path, bots: list[Bot]
+) -> None:
+    silent = SilentServer()
+    url = await silent.start()
+    try:
+        bots.append(bot := Bot(environment(tmp_path, url, f"{url}/api/"), tmp_path / "run.log"))
+        await bot.health_becomes(503)
+        bot.proc.send_signal(signal.SIGINT)
+        assert await bot.wait_exit(10) == 0
+    finally:
+        await silent.stop()
+    assert_quiet(bot.text())
+
+
+async def test_socket_mode_health_follows_the_connection_and_the_app_token(
+    tmp_path: Path, world: tuple[Simulator, FakeSlack], bots: list[Bot]
+) -> None:
+    sim, slack = world
+    bots.append(bot := Bot(environment(tmp_path, sim.url, slack.api_url), tmp_path / "run.log"))
+    await bot.wait_for_log(r"INFO bot: ecs-reset-bot \S+ serving as @ecs-reset-bot in \S+ \(Socket Mode\)")
+    assert (await bot.health_becomes(200))["ok"] is True
+    summary = bot.text()
+    assert "2 target(s): demo-aksk, demo-iam; database sqlite (" in summary
+    assert_quiet(summary)
+
+    # Slack goes away: not ready, with the reason; back: ready again.
+    port = int(slack.url.rsplit(":", 1)[1])
+    await slack.stop()
+    body = await bot.health_becomes(503)
+    assert "Socket Mode is not connected" in str(body["problems"])
+    assert (await bot.health("/livez"))[0] == 200
+
+    # ... and comes back refusing the app token (revoked): the reason names the variable.
+    slack.app_token = "xapp-rotated"
+    await slack.start(port=port)
+    await bot.wait_for_log("Slack refuses SLACK_APP_TOKEN")
+    body = await bot.health_becomes(503)
+    assert "SLACK_APP_TOKEN" in str(body["problems"])
+
+    slack.app_token = FAKE_APP_TOKEN
+    await slack.socket_connected(timeout=60)
+    assert (await bot.health_becomes(200))["ok"] is True
+
+    bot.proc.send_signal(signal.SIGTERM)
+    assert await bot.wait_exit(15) == 0
+    out = bot.text()
+    assert "Traceback" not in out, out
+    assert "Unclosed" not in out, out
+
+
+async def test_a_port_in_use_is_one_line(
+    tmp_path: Path, world: tuple[Simulator, FakeSlack], bots: list[Bot]
+) -> None:
+    sim, slack = world
+    holder = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = holder.sockets[0].getsockname()[1]
+    try:
+        env = environment(tmp_path, sim.url, slack.api_url, BOT_HTTP_PORT=str(port))
+        bots.append(bot := Bot(env, tmp_path / "run.log"))
+        assert await bot.wait_exit() == 1
+    finally:
+        holder.close()
+    out = bot.text()
+    assert f"cannot start: port {port} on 127.0.0.1 is already in use" in out, out
+    assert_quiet(out)
+
+
+def test_version() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--version"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0
+    assert re.fullmatch(r"ecs-reset-bot \d+\.\d+\.\d+\n", result.stdout)
