@@ -249,9 +249,10 @@ class Runtime:
 
     async def close(self) -> None:
         """Finishes work in flight for a while; what is cut off is recovered by the next start."""
-        for loop in self._loops:
+        # Loading server lists is only a cache: nothing to finish, and it may be waiting on a silent cloud.
+        for loop in [*self._loops, *self._warming]:
             loop.cancel()
-        await asyncio.gather(*self._loops, return_exceptions=True)
+        await asyncio.gather(*self._loops, *self._warming, return_exceptions=True)
         await self.tasks.drain(self.tuning.drain_timeout_s)
         await self.store.close()
         await self.session.close()

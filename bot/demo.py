@@ -6,6 +6,7 @@ what each person would see; the end-to-end tests and the benchmarks drive the sa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 from collections.abc import Callable, Mapping
@@ -82,49 +83,63 @@ class World:
         fleet: Fleet | None = None,
         latency_s: float = 0.0,
     ) -> World:
-        sim = Simulator(fleet or Fleet.generate(servers, seed=seed), latency_s=latency_s)
-        await sim.start()
-        slack = FakeSlack(
-            users=[
-                SlackUser(REQUESTER, "alice", "Alice (on call)"),
-                SlackUser(APPROVERS[0], "bob", "Bob (lead)"),
-                SlackUser(APPROVERS[1], "carol", "Carol (security)"),
-            ],
-            channels={APPROVERS_CHANNEL: "ecs-approvals"},
-            printer=printer,
-        )
-        await slack.start()
-        tmp = tempfile.TemporaryDirectory(prefix="ecs-reset-bot-")
-        environ = demo_environment(sim.url, slack.api_url, Path(tmp.name), **(env or {}))
-        runtime = await Runtime.build(
-            load_app_config(environ, register_secrets=True),
-            tuning=tuning or Tuning(sweep_interval_s=1.0, job_poll_interval_s=0.05, drain_timeout_s=5.0),
-        )
-        await runtime.start()
-        runner = web.AppRunner(runtime.web_app(), access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        return cls(
-            sim,
-            slack,
-            runtime,
-            f"http://{host}:{port}",
-            SlackRequests(SIGNING_SECRET, slack=slack),
-            aiohttp.ClientSession(),
-            runner,
-            tmp,
-        )
+        # Each part is stopped again if a later one fails or a signal cancels the start: no process, port
+        # or temporary folder is left behind.
+        async with contextlib.AsyncExitStack() as undo:
+            sim = Simulator(fleet or Fleet.generate(servers, seed=seed), latency_s=latency_s)
+            await sim.start()
+            undo.push_async_callback(sim.stop)
+            slack = FakeSlack(
+                users=[
+                    SlackUser(REQUESTER, "alice", "Alice (on call)"),
+                    SlackUser(APPROVERS[0], "bob", "Bob (lead)"),
+                    SlackUser(APPROVERS[1], "carol", "Carol (security)"),
+                ],
+                channels={APPROVERS_CHANNEL: "ecs-approvals"},
+                printer=printer,
+            )
+            await slack.start()
+            undo.push_async_callback(slack.stop)
+            tmp = tempfile.TemporaryDirectory(prefix="ecs-reset-bot-")
+            undo.callback(tmp.cleanup)
+            environ = demo_environment(sim.url, slack.api_url, Path(tmp.name), **(env or {}))
+            runtime = await Runtime.build(
+                load_app_config(environ, register_secrets=True),
+                tuning=tuning or Tuning(sweep_interval_s=1.0, job_poll_interval_s=0.05, drain_timeout_s=5.0),
+            )
+            undo.push_async_callback(runtime.close)
+            await runtime.start()
+            runner = web.AppRunner(runtime.web_app(), access_log=None)
+            await runner.setup()
+            undo.push_async_callback(runner.cleanup)
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            host, port = runner.addresses[0][:2]
+            world = cls(
+                sim,
+                slack,
+                runtime,
+                f"http://{host}:{port}",
+                SlackRequests(SIGNING_SECRET, slack=slack),
+                aiohttp.ClientSession(),
+                runner,
+                tmp,
+            )
+            undo.pop_all()
+            return world
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def close(self) -> None:
-        await self.http.close()
-        await self._runner.cleanup()
-        await self.runtime.close()
-        await self.slack.stop()
-        await self.sim.stop()
-        if self._tmp is not None:
-            self._tmp.cleanup()
+        """Stops everything in reverse order; the temporary folder goes even if a step fails or is cut off."""
+        try:
+            await self.http.close()
+            await self._runner.cleanup()
+            await self.runtime.close()
+            await self.slack.stop()
+            await self.sim.stop()
+        finally:
+            if self._tmp is not None:
+                self._tmp.cleanup()
 
     async def send(self, request: Any) -> tuple[int, str]:
         return await self.requests.deliver(f"{self.bot_url}/slack/events", request, self.http)
@@ -243,37 +258,88 @@ def button_value(blocks: list[dict[str, Any]], action_id: str) -> str:
     raise LookupError(f"no {action_id} button in the message")
 
 
+NEXT_STEPS = """\
+That was the whole flow, on a simulated cloud and a fake Slack. To connect a real workspace:
+  1. Create the Slack app from manifest.yml (https://api.slack.com/apps > Create New App > From a manifest),
+     install it, and create an app-level token with the scope connections:write.
+  2. Write your targets file, starting from examples/targets.yml, and export the cloud credentials it names.
+  3. Set SLACK_BOT_TOKEN (xoxb-...), SLACK_APP_TOKEN (xapp-...), BOT_CONFIG (the targets file) and
+     BOT_SECRET_KEY (a Fernet key: python -c "from cryptography.fernet import Fernet;
+     print(Fernet.generate_key().decode())"), then run `python -m bot doctor` and `python -m bot run`.
+README.md, "Setting it up in a workspace", has the details."""
+
+
+def indented(entry: str) -> str:
+    """One transcript entry with every line after the first indented under it, relative indentation kept.
+
+    The fake Slack indents each block by four spaces, but a block's own line breaks (a list in a section)
+    start at column 0; those get the block's indentation too, so a list reads as part of its message.
+    """
+    first, *rest = entry.split("\n")
+    return "\n".join([first, *(line if line.startswith("    ") else f"    {line}" for line in rest)])
+
+
+def _form_values(view: Mapping[str, Any]) -> list[str]:
+    """What the bot pre-filled in the form (the fake Slack draws inputs as empty boxes)."""
+    found = []
+    for block in view.get("blocks") or []:
+        element = block.get("element") if isinstance(block, dict) else None
+        if not isinstance(element, dict):
+            continue
+        label = str((block.get("label") or {}).get("text", ""))
+        if element.get("initial_value"):
+            found.append(f"{label}: {', '.join(str(element['initial_value']).split())}")
+        elif isinstance(element.get("initial_option"), dict):
+            found.append(f"{label}: {element['initial_option']['text']['text']}")
+    return found
+
+
 async def run_demo(printer: Callable[[str], None] = print) -> int:
-    """One request from slash command to revealed password, narrated."""
-    world = await World.start(printer=None)
+    """One request from slash command to revealed password, narrated: what each person does (lines with
+    `>>`) and what each sees (the fake Slack's lines), then the three steps to a real workspace."""
+
+    def person(line: str) -> None:
+        printer(f"\n>> {line}")
+
+    world = await World.start(printer=lambda entry: printer(indented(entry)))
     try:
         ready = [s for s in world.sim.fleet if s.plugin_installed and not s.locked and s.status == "ACTIVE"]
         servers = [s.name for s in ready[:3]]
-        printer(f"Simulator at {world.sim.url}; fake Slack at {world.slack.url}; bot at {world.bot_url}\n")
+        reason = "OPS-42 root password lost after migration"
+        printer(f"Simulator at {world.sim.url}; fake Slack at {world.slack.url}; bot at {world.bot_url}")
+        person(f"@alice (on call) types: /reset-ecs-password {' '.join(servers)}")
         view = await world.open_modal(REQUESTER, " ".join(servers))
+        prefilled = _form_values(view)
+        if prefilled:
+            printer("    (pre-filled by the bot: " + "; ".join(prefilled) + ")")
+        person(
+            "@alice fills in the form and clicks Check and submit:\n"
+            f"    Target: demo-aksk\n    Servers: {', '.join(servers)}\n"
+            "    Password: one for the whole batch\n    Restart: soft restart after the reset\n"
+            f"    Reason: {reason}"
+        )
         status, answer = await world.submit(
-            REQUESTER,
-            view,
-            target="demo-aksk",
-            servers=servers,
-            reason="OPS-42 root password lost after migration",
-            reboot="soft",
+            REQUESTER, view, target="demo-aksk", servers=servers, reason=reason, reboot="soft"
         )
         if status != 200 or answer.strip():
             printer(f"the bot refused the request form ({status}): {answer}")
             return 1
         card = await world.card_for()
+        await world.runtime.tasks.idle()
+        person("@bob (lead) clicks Approve on the card in #ecs-approvals")
         await world.click(APPROVERS[0], ids.APPROVE_ACTION, card)
         offer = await world.wait(
             "chat.postMessage", lambda c: "ready to reveal" in str(c.args.get("text")), 30
         )
+        await world.wait("chat.postMessage", lambda c: "server(s) reset" in str(c.args.get("text")), 30)
+        await world.runtime.tasks.idle()
+        person("@alice clicks Reveal once in her DM with the bot")
         await world.click(
             REQUESTER, ids.REVEAL_ACTION, world.message_like(str(offer.args["channel"]), "Your new password")
         )
         await world.wait("views.open", lambda c: ids.REVEAL_MODAL in json.dumps(c.args.get("view")), 10)
-        await world.wait("chat.postMessage", lambda c: "server(s) reset" in str(c.args.get("text")), 30)
         await world.runtime.tasks.idle()
-        printer(world.slack.transcript())
+        printer(f"\n{NEXT_STEPS}")
         return 0
     finally:
         await world.close()

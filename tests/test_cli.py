@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -41,8 +43,26 @@ def test_run_without_slack_credentials_plays_the_demo_to_the_revealed_password()
     result = _run("run", env=_env())
     assert result.returncode == 0, result.stderr[-3000:]
     assert "playing the demo" in result.stderr
-    assert "[modal for @alice] Your new password" in result.stdout
-    assert "Approved. Request #1 is running now." in result.stdout
+    out = result.stdout
+    assert "[modal for @alice] Your new password" in out
+    assert "Approved. Request #1 is running now." in out
+    # Who did what, in order, beside what the bot answered; lists indented under their message.
+    steps = [
+        ">> @alice (on call) types: /reset-ecs-password web-",
+        "(pre-filled by the bot: Or paste names or IDs: web-",
+        ">> @alice fills in the form and clicks Check and submit:\n    Target: demo-aksk\n    Servers: web-",
+        "    Reason: OPS-42 root password lost after migration",
+        "[#ecs-approvals] bot: *Password reset request #1*",
+        ">> @bob (lead) clicks Approve on the card in #ecs-approvals",
+        ">> @alice clicks Reveal once in her DM with the bot",
+        "[modal for @alice] Your new password",
+        "To connect a real workspace:\n  1. Create the Slack app from manifest.yml",
+    ]
+    positions = [out.find(step) for step in steps]
+    assert -1 not in positions, [s for s, p in zip(steps, positions, strict=True) if p == -1]
+    assert positions == sorted(positions), out
+    assert "\n    • `web-" in out
+    assert "\n• " not in out
 
 
 def test_config_mistakes_are_listed_and_nothing_starts(tmp_path: Path) -> None:
@@ -159,3 +179,51 @@ def test_the_start_up_heap_is_kept_out_of_the_collectors_scans() -> None:
         assert gc.get_freeze_count() > 10_000  # modules, models, the warm server lists
     finally:
         gc.unfreeze()
+
+
+def test_a_misspelt_token_is_named_and_never_plays_the_demo() -> None:
+    """A container with a typo must fail (and say which), not restart forever into demos that exit 0."""
+    result = _run("run", env=_env(SLACK_BOT_TOKNE="xoxb-typo-1234"))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "SLACK_BOT_TOKNE: set, but the bot reads no such variable; did you mean SLACK_BOT_TOKEN?" in (
+        result.stderr
+    )
+    assert "playing the demo" not in result.stderr
+    assert "xoxb-typo-1234" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+async def test_a_signal_during_the_demo_stops_it_and_leaves_no_temporary_folder(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    log = tmp_path / "demo.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(  # noqa: ASYNC220 - polled below without blocking the loop
+            [sys.executable, "-m", "bot", "demo"],
+            cwd=ROOT,
+            env=_env(TMPDIR=str(scratch)),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while ">> @alice (on call) types" not in log.read_text() and time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()
+            await asyncio.sleep(0.05)
+        assert list(scratch.glob("ecs-reset-bot-*")), "the demo keeps its database in a temporary folder"
+        proc.send_signal(sig)
+        deadline = time.monotonic() + 15
+        while proc.poll() is None and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        assert proc.poll() == 0, log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    text = log.read_text()
+    assert "The demo was stopped; nothing is left behind." in text
+    assert "Traceback" not in text, text
+    assert "Unclosed" not in text, text
+    assert list(scratch.iterdir()) == []

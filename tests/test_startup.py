@@ -186,8 +186,11 @@ async def test_doctor_gives_up_on_a_silent_slack_and_cloud_within_its_deadlines(
     finally:
         await silent.stop()
     out = doctor.text()
-    assert elapsed < 30, f"took {elapsed:.0f} s:\n{out}"
-    assert "SLACK_BOT_TOKEN (auth.test) (limit 5 s): FAILED after 5.0 s" in out, out
+    # Each check keeps its own deadline (the process start is extra, and slow on a loaded machine).
+    assert elapsed < 90, f"took {elapsed:.0f} s:\n{out}"
+    for limit, taken in re.findall(r"limit (\d+) s\): FAILED after ([\d.]+) s", out):
+        assert float(taken) <= float(limit) + 1.0, out
+    assert "SLACK_BOT_TOKEN (auth.test) (limit 5 s): FAILED after 5." in out, out
     assert "SLACK_APP_TOKEN (apps.connections.open) (limit 5 s): FAILED" in out, out
     assert "no answer within 5 s (timeout)" in out, out
     assert re.search(r"target demo-aksk \(limit 10 s\): FAILED after 1\d\.\d s: .*timeout", out), out
@@ -256,8 +259,8 @@ async def test_run_retries_an_unreachable_slack_one_line_each_and_stops_on_sigte
 
     started = time.monotonic()
     bot.proc.send_signal(signal.SIGTERM)
-    assert await bot.wait_exit(10) == 0
-    assert time.monotonic() - started < 5
+    assert await bot.wait_exit(15) == 0
+    assert time.monotonic() - started < 10  # docker stop's default grace
     assert "a signal arrived before start-up finished" in bot.text()
     assert_quiet(bot.text())
 
@@ -271,7 +274,7 @@ async def test_sigint_before_slack_answers_leaves_no_unclosed_session(
         bots.append(bot := Bot(environment(tmp_path, url, f"{url}/api/"), tmp_path / "run.log"))
         await bot.health_becomes(503)
         bot.proc.send_signal(signal.SIGINT)
-        assert await bot.wait_exit(10) == 0
+        assert await bot.wait_exit(15) == 0
     finally:
         await silent.stop()
     assert_quiet(bot.text())

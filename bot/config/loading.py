@@ -15,6 +15,7 @@ from pydantic import (
     ValidationError,
 )
 
+from bot.config.mistakes import EMPTY_FILE, explain_yaml_error, misspelt_variables
 from bot.config.problems import ConfigError, friendly_errors
 from bot.config.settings import Settings
 from bot.config.targets import BotConfig
@@ -51,15 +52,17 @@ def load_config(path: str | os.PathLike[str], *, environ: Mapping[str, str] | No
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else str(file)
-        problem = " ".join(p for p in (exc.context, exc.problem) if p)
-        raise ConfigError([f"{where}: YAML syntax error: {problem}"]) from None
+        line, column, sentence = explain_yaml_error(exc, text)
+        where = f"line {line}" + (f", column {column}" if column else "") if line else ""
+        raise ConfigError([f"{file}: {where}: {sentence}" if where else f"{file}: {sentence}"]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([f"{file}: YAML error: {exc}"]) from None
+    if data is None:
+        raise ConfigError([f"{file}: {EMPTY_FILE}"])
     if not isinstance(data, dict):
+        found = {"list": "a list", "str": "plain text"}.get(type(data).__name__, type(data).__name__)
         raise ConfigError(
-            [f"{file}: expected a mapping with `targets:` at the top, found {type(data).__name__}"]
+            [f"{file}: the top level must be `targets:` followed by a list of targets, found {found}"]
         )
     try:
         return BotConfig.model_validate(data, context={"environ": os.environ if environ is None else environ})
@@ -112,8 +115,10 @@ def load_app_config(environ: Mapping[str, str] | None = None, *, register_secret
         settings = load_settings(env)
     except ConfigError as exc:
         problems.extend(exc.problems)
+    problems.extend(misspelt_variables(env, _SETTINGS_ALIASES))
     if settings is not None:
-        problems.extend(settings.missing_for_run())
+        mode_explicit = any(k.upper() == "BOT_MODE" and v.strip() for k, v in env.items())
+        problems.extend(settings.missing_for_run(mode_explicit=mode_explicit))
         if settings.config_path is not None:
             try:
                 bot_config = load_config(settings.config_path, environ=env)

@@ -136,19 +136,32 @@ class Settings(BaseModel):
             ) from None
         return value
 
-    def missing_for_run(self) -> list[str]:
-        """What `run` needs and the environment lacks, as friendly lines (empty when ready)."""
+    def missing_for_run(self, *, mode_explicit: bool = True) -> list[str]:
+        """What `run` needs and the environment lacks, as friendly lines (empty when ready).
+
+        `mode_explicit`: BOT_MODE was set. When it was not and neither SLACK_APP_TOKEN nor
+        SLACK_SIGNING_SECRET is, the README's Socket Mode setup is what the operator is following."""
         problems = []
         if self.slack_bot_token is None:
-            problems.append("SLACK_BOT_TOKEN: not set; copy the Bot User OAuth Token (xoxb-...) of the app")
-        if self.mode == "socket" and self.slack_app_token is None:
+            problems.append(
+                "SLACK_BOT_TOKEN: not set; copy the Bot User OAuth Token (xoxb-...) from the app's "
+                "OAuth & Permissions page"
+            )
+        if not mode_explicit and self.slack_app_token is None and self.slack_signing_secret is None:
+            problems.append(
+                "SLACK_APP_TOKEN: not set; for Socket Mode (the README's setup) create an app-level token "
+                "(xapp-...) with the scope connections:write under Basic Information > App-Level Tokens; "
+                "for HTTP mode instead set BOT_MODE=http and SLACK_SIGNING_SECRET"
+            )
+        elif self.mode == "socket" and self.slack_app_token is None:
             problems.append(
                 "SLACK_APP_TOKEN: not set but BOT_MODE is socket; create an app-level token (xapp-...) "
                 "with connections:write, or set BOT_MODE=http"
             )
-        if self.mode == "http" and self.slack_signing_secret is None:
+        if self.mode == "http" and self.slack_signing_secret is None and mode_explicit:
             problems.append(
-                "SLACK_SIGNING_SECRET: not set but BOT_MODE is http; copy it from Basic Information"
+                "SLACK_SIGNING_SECRET: not set but BOT_MODE is http; copy it from the app's Basic "
+                "Information page (or, for Socket Mode, set BOT_MODE=socket and SLACK_APP_TOKEN)"
             )
         if self.config_path is None:
             problems.append(

@@ -1,0 +1,132 @@
+"""Mistakes an operator makes before the validators can help: YAML syntax, misspelt variables, the mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from bot.config import ConfigError, load_app_config, load_config
+
+AKSK = "{type: aksk, access_key_env: AK, secret_key_env: SK}"
+GOOD = f"""\
+targets:
+  - name: prod
+    cloud: otc
+    region: eu-de
+    project_id: 0123456789abcdef0123456789abcdef
+    auth: {AKSK}
+    approvers: [U034GHIJKL]
+    approvers_channel: C0123456789
+"""
+CREDENTIALS = {"AK": "ak-value", "SK": "sk-value-secret"}
+
+
+def the_problem(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "targets.yml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ=CREDENTIALS)
+    [problem] = info.value.problems
+    return problem.removeprefix(f"{path}: ")
+
+
+def test_the_good_file_loads(tmp_path: Path) -> None:
+    path = tmp_path / "targets.yml"
+    path.write_text(GOOD, encoding="utf-8")
+    assert load_config(path, environ=CREDENTIALS).targets[0].name == "prod"
+
+
+def test_a_tab_is_named_with_its_line(tmp_path: Path) -> None:
+    found = the_problem(tmp_path, GOOD.replace("    region: eu-de", "\tregion: eu-de"))
+    assert found.startswith("line 4, column 1: a tab character; YAML indents with spaces only"), found
+    assert "cannot start any token" not in found
+
+
+def test_an_empty_file_says_what_to_write(tmp_path: Path) -> None:
+    for text in ("", "\n\n", "# only a comment\n"):
+        found = the_problem(tmp_path, text)
+        assert found.startswith("the file is empty"), found
+        assert "targets:" in found
+        assert "NoneType" not in found
+
+
+@pytest.mark.parametrize(
+    ("broken", "line"),
+    [
+        (GOOD.replace("    region: eu-de", "   region: eu-de"), 4),  # one space short
+        (GOOD.replace("    region: eu-de", "  region: eu-de"), 4),  # back at the list's column
+        (GOOD.replace("    region: eu-de", "       region: eu-de"), 4),  # too deep
+    ],
+)
+def test_bad_indentation_is_explained_with_the_line(tmp_path: Path, broken: str, line: int) -> None:
+    found = the_problem(tmp_path, broken)
+    assert found.startswith(f"line {line}, column "), found
+    assert "indented" in found, found
+
+
+def test_a_colon_in_a_value_and_an_open_quote(tmp_path: Path) -> None:
+    found = the_problem(tmp_path, GOOD + "    reason_pattern: OPS: [0-9]+\n")
+    assert "line 9" in found
+    assert "contains ': ' and must be put in quotes" in found
+    found = the_problem(tmp_path, GOOD.replace("name: prod", 'name: "prod'))
+    assert found.startswith("line 2: a quote opened on line 2 is never closed"), found
+
+
+def run_environment(tmp_path: Path, **extra: str) -> dict[str, str]:
+    path = tmp_path / "targets.yml"
+    path.write_text(GOOD, encoding="utf-8")
+    return {
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_APP_TOKEN": "xapp-1",
+        "BOT_CONFIG": str(path),
+        "BOT_SECRET_KEY": Fernet.generate_key().decode(),
+        **CREDENTIALS,
+        **extra,
+    }
+
+
+def test_a_misspelt_variable_is_named_with_the_right_one(tmp_path: Path) -> None:
+    env = run_environment(tmp_path)
+    env["SLACK_BOT_TOKNE"] = env.pop("SLACK_BOT_TOKEN")
+    with pytest.raises(ConfigError) as info:
+        load_app_config(env, register_secrets=False)
+    text = str(info.value)
+    assert "SLACK_BOT_TOKNE: set, but the bot reads no such variable; did you mean SLACK_BOT_TOKEN?" in text
+    assert "SLACK_BOT_TOKEN: not set" in text
+
+    # Even with everything else right: a typo in an optional setting must not pass silently.
+    with pytest.raises(ConfigError) as info:
+        load_app_config(run_environment(tmp_path, BOT_LOG_LEVLE="DEBUG"), register_secrets=False)
+    assert info.value.problems == [
+        "BOT_LOG_LEVLE: set, but the bot reads no such variable; did you mean BOT_LOG_LEVEL? "
+        "(rename it, or unset it if it is meant for something else)"
+    ]
+
+
+def test_unrelated_variables_are_left_alone(tmp_path: Path) -> None:
+    env = run_environment(
+        tmp_path, SLACK_CLIENT_ID="123.456", BOT_SIMULATOR_URL="http://x", HTTP_PORT="1", bot_log_level="INFO"
+    )
+    load_app_config(env, register_secrets=False)
+
+
+def test_no_mode_chosen_points_to_the_readme_setup_not_http(tmp_path: Path) -> None:
+    env = run_environment(tmp_path)
+    del env["SLACK_APP_TOKEN"]
+    with pytest.raises(ConfigError) as info:
+        load_app_config(env, register_secrets=False)
+    [problem] = info.value.problems
+    assert problem.startswith("SLACK_APP_TOKEN: not set; for Socket Mode (the README's setup)"), problem
+    assert "connections:write" in problem
+
+    with pytest.raises(ConfigError) as info:
+        load_app_config({**env, "BOT_MODE": "http"}, register_secrets=False)
+    [problem] = info.value.problems
+    assert problem.startswith("SLACK_SIGNING_SECRET: not set but BOT_MODE is http"), problem
+
+    with pytest.raises(ConfigError) as info:
+        load_app_config({**env, "BOT_MODE": "socket"}, register_secrets=False)
+    [problem] = info.value.problems
+    assert problem.startswith("SLACK_APP_TOKEN: not set but BOT_MODE is socket"), problem
