@@ -8,9 +8,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 from e2e.harness import create_pg_database, drop_pg_database
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import make_url
 
 from bot.demo import World
+from bot.simulator.slack_api import FAKE_BOT_TOKEN
 
 
 @pytest.fixture
@@ -101,3 +103,22 @@ async def test_close_drains_background_work_and_is_safe_to_repeat() -> None:
     await world.submit("UDEMOREQUESTER", view, target="demo-aksk", servers=["web-0001"], reason="OPS-2 drain")
     await world.close()
     assert world.runtime.tasks.running == 0
+
+
+async def test_healthz_tells_while_slack_refuses_the_bot_token(world: World) -> None:
+    async with world.http.get(f"{world.bot_url}/healthz") as response:
+        assert response.status == 200
+    world.slack.bot_token = "xoxb-rotated-elsewhere"  # the token was regenerated; the bot has the old one
+    with pytest.raises(SlackApiError):
+        await world.runtime.slack_client.auth_test()
+    async with world.http.get(f"{world.bot_url}/healthz") as response:
+        assert response.status == 503
+        problem = (await response.json())["problems"]["slack_bot_token"]
+    assert problem.startswith("Slack refuses SLACK_BOT_TOKEN (invalid_auth"), problem
+    async with world.http.get(f"{world.bot_url}/livez") as response:
+        assert response.status == 200  # a restart would not help: not a liveness failure
+
+    world.slack.bot_token = FAKE_BOT_TOKEN  # the operator put the right token back (or Slack recovered)
+    await world.runtime.slack_client.auth_test()
+    async with world.http.get(f"{world.bot_url}/healthz") as response:
+        assert response.status == 200
