@@ -62,9 +62,7 @@ def test_slash_command(manifest: dict[str, Any]) -> None:
 
 def test_scopes_are_exactly_the_minimal_set(manifest: dict[str, Any]) -> None:
     scopes = manifest["oauth_config"]["scopes"]
-    assert sorted(scopes["bot"]) == sorted(
-        ["commands", "chat:write", "im:write", "users:read", "usergroups:read"]
-    )
+    assert sorted(scopes["bot"]) == sorted(["commands", "chat:write", "im:write", "usergroups:read"])
     assert "user" not in scopes
 
 
@@ -90,3 +88,19 @@ def test_missing_schema_fails_in_ci_and_skips_locally(
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception):
         load_schema()
+
+
+def test_each_scope_has_its_reason_in_the_readme(manifest: dict[str, Any]) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for scope in manifest["oauth_config"]["scopes"]["bot"]:
+        assert re.search(rf"^\s*\| `{re.escape(scope)}` \| \S", readme, re.MULTILINE), scope
+    setup = readme.split("## Setting it up in a workspace", 1)[1].split("\n## ", 1)[0]
+    assert "/invite @ECS Password Reset" in setup
+    assert "audit channel" in setup
+
+
+def test_examples_refer_only_to_files_in_the_repository() -> None:
+    for example in (REPO / "examples").iterdir():
+        text = example.read_text(encoding="utf-8")
+        for name in re.findall(r"\b[\w./-]+\.(?:md|yml|yaml|py|toml|lock)\b", text):
+            assert (REPO / name).exists() or (REPO / "examples" / name).exists(), f"{example.name}: {name}"
