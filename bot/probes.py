@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -112,7 +112,10 @@ class BotTokenCheck:
 
 @dataclass(frozen=True)
 class AppTokenCheck:
-    """`apps.connections.open` issued a WebSocket URL for the app-level token (the URL is not kept)."""
+    """`apps.connections.open` issued a WebSocket URL for the app-level token; it carries a ticket, so it
+    is never shown (`repr` hides it)."""
+
+    url: str = field(repr=False)
 
 
 async def _call(client: AsyncWebClient, method: str, *, deadline_s: float) -> dict[str, object]:
@@ -141,11 +144,13 @@ async def check_bot_token(client: AsyncWebClient, *, deadline_s: float = 5.0) ->
 async def check_app_token(client: AsyncWebClient, *, deadline_s: float = 5.0) -> AppTokenCheck:
     """`apps.connections.open` with the client's token (the app-level token), as Socket Mode does first.
 
-    The WebSocket URL it returns is left unused (Slack lets it expire). Raises Refused or Unreachable."""
+    The WebSocket URL it returns may be used once to connect (or left to expire). Raises Refused or
+    Unreachable."""
     data = await _call(client, "apps.connections.open", deadline_s=deadline_s)
-    if not data.get("url"):
+    url = data.get("url")
+    if not isinstance(url, str) or not url:
         raise Unreachable(f"{client.base_url}apps.connections.open", "the answer had no WebSocket URL")
-    return AppTokenCheck()
+    return AppTokenCheck(url)
 
 
 _WHERE = {

@@ -165,37 +165,46 @@ async def _until_reachable(
     raise AssertionError("unreachable: AsyncRetrying either returns or raises")  # pragma: no cover
 
 
-async def check_slack(runtime: Runtime, *, max_backoff_s: float = 60.0) -> str:
-    """The bot token, and in Socket Mode the app token, as Slack sees them; returns `@bot in team`."""
+async def _accepted(
+    variable: str, check: Callable[[], Awaitable[T]], max_backoff_s: float, health: Health
+) -> T:
+    """`check` until Slack answers; a refusal ends the start with the variable to fix (exit 3)."""
+    try:
+        return await _until_reachable(variable, check, max_backoff_s, health)
+    except Refused as exc:
+        raise StartupFailure(token_advice(variable, exc), EXIT_REFUSED) from exc
+
+
+async def check_slack(runtime: Runtime, *, max_backoff_s: float = 60.0) -> tuple[str, str | None]:
+    """The bot token, and in Socket Mode the app token, as Slack sees them.
+
+    Returns `@bot in team` and, in Socket Mode, the WebSocket URL Slack issued for the app token: Socket
+    Mode connects to it instead of asking again (`apps.connections.open` is rate-limited hard, Tier 1)."""
     from bot.app import slack_web_client
 
-    settings = runtime.config.settings
+    settings, health = runtime.config.settings, runtime.health
     assert settings.slack_bot_token is not None
     bot_client = slack_web_client(runtime.session, settings.slack_bot_token.get_secret_value(), settings)
-    runtime.health.report("slack", "checking the Slack tokens", level=logging.DEBUG)
-    try:
-        bot = await _until_reachable(
-            "SLACK_BOT_TOKEN",
-            lambda: check_bot_token(bot_client, deadline_s=SLACK_CHECK_DEADLINE_S),
-            max_backoff_s,
-            runtime.health,
-        )
-    except Refused as exc:
-        raise StartupFailure(token_advice("SLACK_BOT_TOKEN", exc), EXIT_REFUSED) from exc
+    health.report("slack", "checking the Slack tokens", level=logging.DEBUG)
+    bot = await _accepted(
+        "SLACK_BOT_TOKEN",
+        lambda: check_bot_token(bot_client, deadline_s=SLACK_CHECK_DEADLINE_S),
+        max_backoff_s,
+        health,
+    )
+    wss_url = None
     if settings.mode == "socket":
         assert settings.slack_app_token is not None
         app_client = slack_web_client(runtime.session, settings.slack_app_token.get_secret_value(), settings)
-        try:
-            await _until_reachable(
-                "SLACK_APP_TOKEN",
-                lambda: check_app_token(app_client, deadline_s=SLACK_CHECK_DEADLINE_S),
-                max_backoff_s,
-                runtime.health,
-            )
-        except Refused as exc:
-            raise StartupFailure(token_advice("SLACK_APP_TOKEN", exc), EXIT_REFUSED) from exc
-    runtime.health.clear("slack")
-    return f"@{bot.user} in {bot.team}"
+        opened = await _accepted(
+            "SLACK_APP_TOKEN",
+            lambda: check_app_token(app_client, deadline_s=SLACK_CHECK_DEADLINE_S),
+            max_backoff_s,
+            health,
+        )
+        wss_url = opened.url
+    health.clear("slack")
+    return f"@{bot.user} in {bot.team}", wss_url
 
 
 def _freeze_startup_heap() -> None:
@@ -234,7 +243,7 @@ async def _start(config: AppConfig, stack: contextlib.AsyncExitStack, tuning: Tu
     await runner.setup()
     stack.push_async_callback(runner.cleanup)
     await _listen(runner, settings.http_host, settings.http_port)
-    identity = await check_slack(runtime)
+    identity, wss_url = await check_slack(runtime)
     _background(stack, recheck_refused_token(runtime.slack_client, runtime.health), "token-recheck")
     if settings.mode == "socket":
         assert settings.slack_app_token is not None
@@ -247,7 +256,7 @@ async def _start(config: AppConfig, stack: contextlib.AsyncExitStack, tuning: Tu
             proxy=proxy_for(settings.slack_api_url),
         )
         stack.push_async_callback(link.close)
-        await link.connect()
+        await link.connect(wss_url)
     _background(stack, _freeze_when_warm(runtime), "freeze-when-warm")
     log.info("%s", summary(config, identity))
 

@@ -130,8 +130,12 @@ class SocketModeLink:
         self._watch: asyncio.Task[None] | None = None
         health.report(SOCKET, "connecting to Slack in Socket Mode", level=logging.DEBUG)
 
-    async def connect(self) -> None:
-        """Returns once the first WebSocket is open; slack_sdk reconnects by itself after that."""
+    async def connect(self, wss_url: str | None = None) -> None:
+        """Returns once the first WebSocket is open; slack_sdk reconnects by itself after that.
+
+        `wss_url`: one `apps.connections.open` just issued (used once), so it is not asked twice."""
+        if wss_url:
+            self.handler.client.wss_uri = wss_url
         await self.handler.connect_async()
         self.health.clear(SOCKET)
         self._watch = asyncio.create_task(self._watch_connection(), name="socket-mode-watch")

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import AsyncIterator
 
 import pytest
 from support.pg import postgres_problem, shown_url
+
+from bot.simulator import Fleet, Simulator
+from bot.simulator.slack_api import FakeSlack
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -16,3 +20,15 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     ci = os.environ.get("CI", "").lower() == "true"
     verdict = "CI=true, so they FAIL" if ci else "they are SKIPPED (each listed with its reason at the end)"
     return [f"PostgreSQL: {shown_url()} does not answer ({problem}); {verdict}."]
+
+
+@pytest.fixture
+async def outside_world() -> AsyncIterator[tuple[Simulator, FakeSlack]]:
+    """The ECS simulator (5 servers) and a fake Slack, started; for the command-line tests."""
+    sim = Simulator(Fleet.generate(5, seed=1))
+    await sim.start()
+    slack = FakeSlack()
+    await slack.start()
+    yield sim, slack
+    await slack.stop()
+    await sim.stop()

@@ -16,7 +16,7 @@ from cryptography.fernet import Fernet
 from support.proxy import ForwardProxy
 
 from bot.demo import DEMO_TARGETS
-from bot.simulator import DEMO_ACCESS_KEY, DEMO_PROJECT_ID, DEMO_SECRET_KEY, DEMO_USER, Fleet, Simulator
+from bot.simulator import DEMO_ACCESS_KEY, DEMO_PROJECT_ID, DEMO_SECRET_KEY, DEMO_USER, Simulator
 from bot.simulator.slack_api import FAKE_BOT_TOKEN, FakeSlack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,17 +81,6 @@ def test_config_mistakes_are_listed_and_nothing_starts(tmp_path: Path) -> None:
     assert "nothing was started" in result.stderr
     assert "targets[0].cloud" in result.stderr
     assert "xoxb-1" not in result.stderr + result.stdout
-
-
-@pytest.fixture
-async def outside_world() -> object:
-    sim = Simulator(Fleet.generate(5, seed=1))
-    await sim.start()
-    slack = FakeSlack()
-    await slack.start()
-    yield sim, slack
-    await slack.stop()
-    await sim.stop()
 
 
 async def test_doctor_checks_slack_and_every_target(outside_world: tuple[Simulator, FakeSlack]) -> None:

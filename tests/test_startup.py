@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
@@ -23,7 +23,7 @@ from cryptography.fernet import Fernet
 from e2e.harness import free_port
 
 from bot.demo import DEMO_TARGETS
-from bot.simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_USER, Fleet, Simulator
+from bot.simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_USER, Simulator
 from bot.simulator.slack_api import FAKE_APP_TOKEN, FAKE_BOT_TOKEN, FakeSlack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,17 +52,6 @@ class SilentServer:
         self.server.close()
         for writer in self.writers:
             writer.close()
-
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[tuple[Simulator, FakeSlack]]:
-    sim = Simulator(Fleet.generate(5, seed=1))
-    await sim.start()
-    slack = FakeSlack()
-    await slack.start()
-    yield sim, slack
-    await slack.stop()
-    await sim.stop()
 
 
 def environment(tmp_path: Path, sim_url: str, slack_api_url: str, **extra: str) -> dict[str, str]:
@@ -201,9 +190,9 @@ async def test_doctor_gives_up_on_a_silent_slack_and_cloud_within_its_deadlines(
 
 
 async def test_doctor_names_each_token_slack_refuses(
-    tmp_path: Path, world: tuple[Simulator, FakeSlack], bots: list[Bot]
+    tmp_path: Path, outside_world: tuple[Simulator, FakeSlack], bots: list[Bot]
 ) -> None:
-    sim, slack = world
+    sim, slack = outside_world
     env = environment(tmp_path, sim.url, slack.api_url, SLACK_APP_TOKEN="xapp-1-wrong")
     bots.append(doctor := Bot(env, tmp_path / "doctor.log", "doctor"))
     assert await doctor.wait_exit() == 1
@@ -227,9 +216,9 @@ async def test_doctor_names_each_token_slack_refuses(
     [("SLACK_BOT_TOKEN", "xoxb-0-wrong"), ("SLACK_APP_TOKEN", "xapp-0-wrong")],
 )
 async def test_run_stops_with_the_variable_slack_refuses(
-    tmp_path: Path, world: tuple[Simulator, FakeSlack], bots: list[Bot], variable: str, wrong: str
+    tmp_path: Path, outside_world: tuple[Simulator, FakeSlack], bots: list[Bot], variable: str, wrong: str
 ) -> None:
-    sim, slack = world
+    sim, slack = outside_world
     env = environment(tmp_path, sim.url, slack.api_url, **{variable: wrong})
     bots.append(bot := Bot(env, tmp_path / "run.log"))
     assert await bot.wait_exit() == 3
@@ -245,9 +234,9 @@ async def test_run_stops_with_the_variable_slack_refuses(
 
 
 async def test_run_retries_an_unreachable_slack_one_line_each_and_stops_on_sigterm(
-    tmp_path: Path, world: tuple[Simulator, FakeSlack], bots: list[Bot]
+    tmp_path: Path, outside_world: tuple[Simulator, FakeSlack], bots: list[Bot]
 ) -> None:
-    sim, _ = world
+    sim, _ = outside_world
     closed = f"http://127.0.0.1:{free_port()}/api/"
     bots.append(bot := Bot(environment(tmp_path, sim.url, closed), tmp_path / "run.log"))
     lines = await bot.wait_for_log(r"WARNING bot: Slack is unreachable at (\S+) \(([^)]+)\)", count=2)
@@ -281,9 +270,9 @@ async def test_sigint_before_slack_answers_leaves_no_unclosed_session(
 
 
 async def test_socket_mode_health_follows_the_connection_and_the_app_token(
-    tmp_path: Path, world: tuple[Simulator, FakeSlack], bots: list[Bot]
+    tmp_path: Path, outside_world: tuple[Simulator, FakeSlack], bots: list[Bot]
 ) -> None:
-    sim, slack = world
+    sim, slack = outside_world
     bots.append(bot := Bot(environment(tmp_path, sim.url, slack.api_url), tmp_path / "run.log"))
     await bot.wait_for_log(r"INFO bot: ecs-reset-bot \S+ serving as @ecs-reset-bot in \S+ \(Socket Mode\)")
     assert (await bot.health_becomes(200))["ok"] is True
@@ -317,9 +306,9 @@ async def test_socket_mode_health_follows_the_connection_and_the_app_token(
 
 
 async def test_a_port_in_use_is_one_line(
-    tmp_path: Path, world: tuple[Simulator, FakeSlack], bots: list[Bot]
+    tmp_path: Path, outside_world: tuple[Simulator, FakeSlack], bots: list[Bot]
 ) -> None:
-    sim, slack = world
+    sim, slack = outside_world
     holder = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
     port = holder.sockets[0].getsockname()[1]
     try:

@@ -93,8 +93,8 @@ async def fake(clock: Clock) -> AsyncIterator[FakeSlack]:
         usergroups=[SlackUsergroup("S0LEADS", "sre-leads", [BOB, CAROL])],
         channels={APPROVERS: "approvers"},
         clock=clock,
-        # The manifest's scopes plus two this file's tests use and the bot does not.
-        scopes=(*manifest_bot_scopes(), "reactions:write", "users:read.email"),
+        # The manifest's scopes plus three this file's tests use and the bot does not.
+        scopes=(*manifest_bot_scopes(), "reactions:write", "users:read", "users:read.email"),
     )
     async with slack:
         yield slack

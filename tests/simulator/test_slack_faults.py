@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.simulator.slack import FakeSlack, SlackUser
+from bot.simulator.slack.scopes import manifest_bot_scopes
 
 ANN, BOB = "U0ANN", "U0BOB"
 CHANNEL, OTHER = "C0APPROVERS", "C0OTHER"
@@ -37,6 +38,7 @@ async def fake(clock: Clock) -> AsyncIterator[FakeSlack]:
         users=[SlackUser(ANN, "ann"), SlackUser(BOB, "bob")],
         channels={CHANNEL: "approvers", OTHER: "other"},
         clock=clock,
+        scopes=(*manifest_bot_scopes(), "users:read"),  # users.info: tested here, unused by the bot
     )
     async with slack:
         yield slack

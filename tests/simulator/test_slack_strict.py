@@ -118,6 +118,7 @@ async def test_ephemeral_only_to_members_of_the_channel(fake: FakeSlack, client:
 
 
 async def test_a_deactivated_member_is_unreachable(fake: FakeSlack, client: AsyncWebClient) -> None:
+    fake.scopes = fake.scopes | {"users:read"}  # users.info is tested here; the bot does not ask for it
     dm = (await client.conversations_open(users=ANN))["channel"]["id"]
     posted = await client.chat_postMessage(channel=dm, text="Request received")
     fake.deactivate_user(ANN)
