@@ -18,7 +18,7 @@ from aiohttp.typedefs import Handler
 from bot.simulator import errors, iam_api, reset_api, servers_api
 from bot.simulator.faults import fault_response
 from bot.simulator.gateway import authenticate
-from bot.simulator.records import RecordedCall, redact
+from bot.simulator.records import Arrival, RecordedCall, redact
 from bot.simulator.state import BODY, BODY_OK, STATE, SimState
 
 BATCH_RESET_ROUTE = "batch-reset"
@@ -93,12 +93,14 @@ async def _gateway_middleware(request: web.Request, handler: Handler) -> web.Str
     state.max_in_flight = max(state.max_in_flight, state.in_flight)
     response: web.StreamResponse | None = None
     auth = "none"
-    body: Any = None
+    shown: Any = None
     try:
         raw = await request.read()
         body, ok = _parse_json(raw)
         request[BODY] = body
         request[BODY_OK] = ok
+        shown = redact(body) if ok else "<not JSON>"
+        state.arrivals.append(Arrival(request.method, request.path, started_at, shown))
         response, auth = await _gatekeeper(request, handler, state, request_id, raw)
         response.headers["X-Request-Id"] = request_id
         return response
@@ -111,7 +113,7 @@ async def _gateway_middleware(request: web.Request, handler: Handler) -> web.Str
                 path=request.path,
                 query=dict(request.query),
                 status=_NO_ANSWER if response is None or dropped else response.status,
-                body=redact(body) if request.get(BODY_OK, True) else "<not JSON>",
+                body=shown,
                 request_id=request_id,
                 auth=auth,
                 error_code=_error_code(response) if response is not None else None,

@@ -28,7 +28,15 @@ FaultKind = Literal[
     "malformed_json",  # 200, JSON content type, truncated body
     "reset",  # TCP reset (RST) without an answer
     "disconnect",  # orderly close without an answer
+    # Behaviours seen in the field: the call is answered by its handler, differently.
+    "page_size_cap",  # the server list serves at most `cap` per page whatever `limit` asks
+    "ignore_offset",  # the server list always serves the first page (`omit_count`: and no `count`)
+    "echo_password",  # resets name the new password in an error message: a batch answers 200 with the
+    # first server reset and the others in `internalError`, a single reset answers 400
 ]
+
+#: Kinds that change how a handler answers instead of answering in its place.
+BEHAVIOURS = frozenset({"page_size_cap", "ignore_offset", "echo_password"})
 
 
 @dataclass
@@ -41,6 +49,8 @@ class Fault:
     times: int | None = 1  # None: always
     retry_after: float | None = None
     hold_s: float = 30.0
+    cap: int = 100
+    omit_count: bool = False
     hits: int = 0
     _pattern: re.Pattern[str] = field(init=False, repr=False)
 

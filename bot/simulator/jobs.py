@@ -27,6 +27,8 @@ class RebootJob:
     result: dict[str, str | None] | None = None  # server id -> fail reason (None = success)
     finished_at: float | None = None
     sub_job_ids: list[str] = field(default_factory=list)
+    #: Sub-jobs finished so far (server id -> fail reason, None = success), in server order.
+    done: dict[str, str | None] = field(default_factory=dict)
 
 
 def _iso(ts: float | None) -> str | None:
@@ -36,13 +38,21 @@ def _iso(ts: float | None) -> str | None:
 
 
 class JobBook:
-    """All jobs of the simulator; `polls_to_finish` / `duration_s` set how long they run."""
+    """All jobs of the simulator; `polls_to_finish` / `duration_s` set how long they run.
+
+    As seen in the field, and set by tests: `one_by_one` finishes one sub-job per poll (a job can be
+    RUNNING with sub-jobs already failed); `failing` makes the sub-jobs of these servers fail with the
+    given reason; `status_ignores_sub_jobs` reports a job SUCCESS even when some of its sub-jobs failed.
+    """
 
     def __init__(self, fleet: Fleet, clock: Clock, *, polls_to_finish: int, duration_s: float | None) -> None:
         self.fleet = fleet
         self.clock = clock
         self.polls_to_finish = polls_to_finish
         self.duration_s = duration_s
+        self.one_by_one = False
+        self.failing: dict[str, str] = {}
+        self.status_ignores_sub_jobs = False
         self._jobs: dict[str, RebootJob] = {}
 
     def start_reboot(self, reboot_type: str, server_ids: list[str]) -> RebootJob:
@@ -64,7 +74,13 @@ class JobBook:
     def poll(self, job: RebootJob) -> dict[str, Any]:
         """Count one poll, finish the job when due, and return its body as the API shows it."""
         job.polls += 1
-        if job.result is None and self._due(job):
+        if job.result is None and self.one_by_one and job.polls > 1:
+            server_id = job.server_ids[len(job.done)]
+            job.done[server_id] = self._outcome(server_id)
+            if len(job.done) == len(job.server_ids):
+                job.result = dict(job.done)
+                job.finished_at = self.clock()
+        elif job.result is None and not self.one_by_one and self._due(job):
             self._finish(job)
         return self._body(job)
 
@@ -74,30 +90,37 @@ class JobBook:
         return job.polls >= self.polls_to_finish
 
     def _finish(self, job: RebootJob) -> None:
-        result: dict[str, str | None] = {}
-        for server_id in job.server_ids:
-            server = self.fleet.get(server_id)
-            if server is None:
-                result[server_id] = f"server {server_id} does not exist"
-            elif server.locked:
-                result[server_id] = f"server {server_id} is locked"
-            elif server.status != "ACTIVE":
-                result[server_id] = f"server {server_id} is {server.status}; only ACTIVE servers can reboot"
-            else:
-                result[server_id] = None
-                server.password_pending_reboot = False
-        job.result = result
+        job.result = {server_id: self._outcome(server_id) for server_id in job.server_ids}
+        job.done = dict(job.result)
         job.finished_at = self.clock()
+
+    def _outcome(self, server_id: str) -> str | None:
+        """Why this server's restart fails, or None when it restarts (its new password now in effect)."""
+        server = self.fleet.get(server_id)
+        if server is None:
+            return f"server {server_id} does not exist"
+        if server.locked:
+            return f"server {server_id} is locked"
+        if server.status != "ACTIVE":
+            return f"server {server_id} is {server.status}; only ACTIVE servers can reboot"
+        if server_id in self.failing:
+            return self.failing[server_id]
+        server.password_pending_reboot = False
+        return None
 
     def _body(self, job: RebootJob) -> dict[str, Any]:
         if job.result is None:
             status = "INIT" if job.polls <= 1 else "RUNNING"
         else:
-            status = "FAIL" if any(job.result.values()) else "SUCCESS"
+            failed = any(job.result.values()) and not self.status_ignores_sub_jobs
+            status = "FAIL" if failed else "SUCCESS"
         sub_jobs = []
         for sub_id, server_id in zip(job.sub_job_ids, job.server_ids, strict=True):
-            reason = job.result.get(server_id) if job.result is not None else None
-            sub_status = status if job.result is None else ("FAIL" if reason else "SUCCESS")
+            reason = job.done.get(server_id)
+            if server_id not in job.done:
+                sub_status = "INIT" if job.polls <= 1 else "RUNNING"
+            else:
+                sub_status = "FAIL" if reason else "SUCCESS"
             sub_jobs.append(
                 {
                     "job_id": sub_id,
@@ -110,7 +133,7 @@ class JobBook:
                     "entities": {"server_id": server_id},
                 }
             )
-        failures = [reason for reason in (job.result or {}).values() if reason]
+        failures = [reason for reason in (job.result or {}).values() if reason] if status == "FAIL" else []
         return {
             "job_id": job.job_id,
             "job_type": "batchRebootServer",

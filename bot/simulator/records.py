@@ -25,6 +25,26 @@ class RecordedCall:
     started_at: float = field(default=0.0, compare=False)
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """One request as it arrived, before latency and handling (what a client that died had sent)."""
+
+    method: str
+    path: str
+    at: float
+    body: Any
+
+    @property
+    def server_ids(self) -> list[str]:
+        """The servers the request names: a batch's `servers`, or the one in the path."""
+        if isinstance(self.body, dict) and isinstance(self.body.get("servers"), list):
+            return [s["id"] for s in self.body["servers"] if isinstance(s, dict) and "id" in s]
+        parts = self.path.split("/")
+        if "cloudservers" in parts and len(parts) > parts.index("cloudservers") + 2:
+            return [parts[parts.index("cloudservers") + 1]]
+        return []
+
+
 def redact(value: Any) -> Any:
     """A copy of the JSON value with every secret string replaced by `***`."""
     if isinstance(value, dict):

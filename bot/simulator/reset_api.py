@@ -78,6 +78,12 @@ async def reset_passwords(request: web.Request) -> web.Response:
             failed.append(errors.internal_error(server_id, *problem))
     if not good:
         return errors.ecs_error(400, errors.BATCH_FAILED, "No server could be reset", failed)
+    if password is not None and state.behaviour("echo_password", request.method, request.path):
+        # As seen: the first server is reset, the others are refused with the password in the message.
+        good, echoed = good[:1], good[1:]
+        failed += [
+            errors.internal_error(i, "Ecs.9999", f"new_password '{password}' rejected") for i in echoed
+        ]
     if not dry_run and password is not None:
         fleet.set_passwords(good, password)
     answer: dict[str, Any] = {"response": [{"id": server_id} for server_id in good]}
@@ -104,5 +110,7 @@ async def reset_password(request: web.Request) -> web.Response:
     problem = _server_problem(state.fleet, server_id)
     if problem is not None:
         return errors.ecs_error(400, *problem)
+    if state.behaviour("echo_password", request.method, request.path):
+        return errors.ecs_error(400, "Ecs.9999", f"new_password '{password}' rejected")
     state.fleet.set_password(server_id, password)
     return web.Response(status=204)

@@ -61,10 +61,11 @@ def _positive_int(raw: str | None, default: int) -> int | None:
 
 
 async def list_servers(request: web.Request) -> web.Response:
-    """`GET …/cloudservers/detail`: filters, then the page `offset` (from 1) of `limit` servers."""
+    """`GET …/cloudservers/detail`: filters, then the page `offset` (from 1; 0 also means the first) of
+    `limit` servers; the `page_size_cap` and `ignore_offset` behaviours answer as clouds seen in the field."""
     state = request.app[STATE]
     query = request.query
-    page = _positive_int(query.get("offset"), 1)
+    page = 1 if query.get("offset") == "0" else _positive_int(query.get("offset"), 1)
     limit = _positive_int(query.get("limit"), DEFAULT_PAGE_SIZE)
     if page is None or limit is None or limit > MAX_PAGE_SIZE:
         return errors.ecs_error(
@@ -76,10 +77,18 @@ async def list_servers(request: web.Request) -> web.Response:
         for server in state.fleet
         if _matches(server, query.get("name"), query.get("status"), tags, query.get("ip"))
     ]
+    answer: dict[str, Any] = {"count": len(matching)}
+    capped = state.behaviour("page_size_cap", request.method, request.path)
+    if capped is not None:
+        limit = min(limit, capped.cap)
+    ignoring = state.behaviour("ignore_offset", request.method, request.path)
+    if ignoring is not None:
+        page = 1
+        if ignoring.omit_count:
+            del answer["count"]
     start = (page - 1) * limit
-    return web.json_response(
-        {"count": len(matching), "servers": [server_json(s) for s in matching[start : start + limit]]}
-    )
+    answer["servers"] = [server_json(s) for s in matching[start : start + limit]]
+    return web.json_response(answer)
 
 
 def _server_or_404(request: web.Request) -> SimServer | web.Response:

@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from aiohttp import web
 
 from bot.simulator.auth import Clock, KeyGuard, SimUser, TokenStore
-from bot.simulator.faults import Fault, FaultKind
+from bot.simulator.faults import BEHAVIOURS, Fault, FaultKind
 from bot.simulator.fleet import Fleet
 from bot.simulator.jobs import JobBook
-from bot.simulator.records import RecordedCall
+from bot.simulator.records import Arrival, RecordedCall
 
 DEMO_PROJECT_ID = "0123456789abcdef0123456789abcdef"
 DEMO_PROJECT_NAME = "eu-de"
@@ -63,6 +63,9 @@ class SimState:
         self.calls: list[RecordedCall] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        #: Every request as it arrives, before latency and handling: what a client that dies mid-call
+        #: had already sent.
+        self.arrivals: list[Arrival] = []
         self.stopping = asyncio.Event()
 
     def now(self) -> float:
@@ -92,9 +95,18 @@ class SimState:
         self.faults.clear()
 
     def matching_fault(self, method: str, path: str) -> Fault | None:
-        """The first rule with firings left that applies, already counted as fired."""
+        """The first rule with firings left that applies, already counted as fired (behaviours, which
+        handlers ask for with `behaviour`, excluded)."""
         for fault in self.faults:
-            if fault.matches(method, path):
+            if fault.kind not in BEHAVIOURS and fault.matches(method, path):
+                fault.hits += 1
+                return fault
+        return None
+
+    def behaviour(self, kind: FaultKind, method: str, path: str) -> Fault | None:
+        """The rule of this behaviour kind that applies to the request, already counted as fired."""
+        for fault in self.faults:
+            if fault.kind == kind and fault.matches(method, path):
                 fault.hits += 1
                 return fault
         return None

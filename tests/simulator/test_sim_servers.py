@@ -62,7 +62,7 @@ async def test_filters(api: Api) -> None:
 
 
 async def test_bad_paging_parameters(api: Api) -> None:
-    for params in ({"limit": "1001"}, {"limit": "0"}, {"offset": "0"}, {"offset": "x"}):
+    for params in ({"limit": "1001"}, {"limit": "0"}, {"offset": "-1"}, {"offset": "x"}):
         answer = await api.call("GET", api.ecs("/cloudservers/detail"), params=params)
         assert (answer.status, answer.body["error"]["code"]) == (400, "Ecs.0005"), params
 
