@@ -110,6 +110,8 @@ class EcsCredentialsRefused(EcsAuthError):
     credentials would be refused too, and five refused signatures in a row lock the access key."""
 
     default_sentence = "the cloud refused the bot's credentials"
+    #: False for a call that was not sent because these credentials had just been refused.
+    sent: bool = True
 
     def explain(self, clock_offset_s: float | None, what_to_check: str) -> None:
         """Say what to check: the bot's clock when it is off the gateway's by more than a few minutes
@@ -127,12 +129,14 @@ class EcsCredentialsRefused(EcsAuthError):
 
     def not_attempted(self) -> EcsCredentialsRefused:
         """The error of a call that was not sent because these credentials were just refused."""
-        return EcsCredentialsRefused(
+        unsent = EcsCredentialsRefused(
             f"not attempted: the cloud refused the bot's credentials ({self.message})",
             code=self.code,
             http_status=self.http_status,
             request_id=self.request_id,
         )
+        unsent.sent = False
+        return unsent
 
 
 class EcsTlsError(EcsError):

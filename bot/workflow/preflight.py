@@ -6,7 +6,15 @@ import asyncio
 from collections.abc import Mapping
 
 from bot.domain import RequestRecord, RequestStatus
-from bot.ecs import EcsClient, EcsError, EcsNotFound, ResetOutcome
+from bot.ecs import (
+    EcsAuthError,
+    EcsClient,
+    EcsCredentialsRefused,
+    EcsError,
+    EcsNotFound,
+    EcsTlsError,
+    ResetOutcome,
+)
 from bot.logs import bind_request
 from bot.passwords import generate_password
 from bot.store.records import ServerUpdate
@@ -49,7 +57,7 @@ class Preflight(Moves):
                 request,
                 Move.PREFLIGHT_FAILED,
                 EventKind.PREFLIGHT_FAILED,
-                outcome=f"The pre-flight check could not reach the cloud: {exc}",
+                outcome=f"The pre-flight check {_failed_how(exc)}: {exc}",
             )
             return
         await self.store.update_servers(request_id, updates)
@@ -91,7 +99,11 @@ class Preflight(Moves):
         flags = await asyncio.gather(*(plugin(sid) for sid in server_ids))
         failures = [error for _, _, error in flags if error is not None]
         if failures and len(failures) == len(flags) and not any(isinstance(e, EcsNotFound) for e in failures):
-            raise failures[0]  # the cloud itself is out of reach, not these servers: say so once
+            # The cloud itself is out of reach or refuses the bot, not these servers: say so once, with
+            # the error of a call that was sent (the others were not attempted after a refusal).
+            raise next(
+                (e for e in failures if not isinstance(e, EcsCredentialsRefused) or e.sent), failures[0]
+            )
         errors: dict[str, str] = {}
         installed: dict[str, bool | None] = {}
         for sid, flag, error in flags:
@@ -118,6 +130,14 @@ class Preflight(Moves):
             )
             for sid in server_ids
         ]
+
+
+def _failed_how(error: EcsError) -> str:
+    if isinstance(error, EcsAuthError):
+        return "was refused by the cloud"
+    if isinstance(error, EcsTlsError):
+        return "could not trust the cloud's certificate"
+    return "could not reach the cloud"
 
 
 def _result_sentence(message: str | None, code: str | None) -> str:
