@@ -112,9 +112,28 @@ def job_answer(secret: str) -> web.Response:
     return reply(200, body)
 
 
+class EchoingIam:
+    """Issues `TOKEN`; the ECS fake then echoes the token or the IAM password."""
+
+    async def __call__(self, _: Recorded) -> web.Response:
+        return reply(201, {"token": {"expires_at": "2999-01-01T00:00:00Z"}}, {"X-Subject-Token": TOKEN})
+
+
+AKSK = AkSkCredentials(access_key=ACCESS_KEY, secret_key=SECRET_KEY)
+IAM_USER = PasswordCredentials(user="alice", password=IAM_PASSWORD, domain="OTC")
+#: Each secret of a call, and the credentials that make the client hold it.
+KINDS = {
+    "new password": (NEW_PASSWORD, AKSK),
+    "access key": (ACCESS_KEY, AKSK),
+    "secret key": (SECRET_KEY, AKSK),
+    "IAM password": (IAM_PASSWORD, IAM_USER),
+    "token": (TOKEN, IAM_USER),
+}
+
+
 @pytest.mark.parametrize("shape", range(len(echoing("x"))))
-@pytest.mark.parametrize("kind", ["new password", "access key", "secret key"])
-async def test_aksk_call_secrets_never_leave_through_cloud_text(
+@pytest.mark.parametrize("kind", list(KINDS))
+async def test_call_secrets_never_leave_through_cloud_text(
     cloud: FakeCloud,
     session: aiohttp.ClientSession,
     caplog: pytest.LogCaptureFixture,
@@ -122,10 +141,10 @@ async def test_aksk_call_secrets_never_leave_through_cloud_text(
     shape: int,
 ) -> None:
     caplog.set_level("DEBUG")
-    secret = {"new password": NEW_PASSWORD, "access key": ACCESS_KEY, "secret key": SECRET_KEY}[kind]
+    secret, credentials = KINDS[kind]
     status, headers, body = echoing(secret)[shape]
     script(cloud, status, headers, body, secret)
-    credentials = AkSkCredentials(access_key=ACCESS_KEY, secret_key=SECRET_KEY)
+    cloud.on("POST", IAM, EchoingIam())
     endpoints = Endpoints(ecs=cloud.url, iam=cloud.url)
     seen = await run_every_call(
         lambda: EcsClient(session, endpoints, PROJECT, credentials, retry=FAST_RETRY), NEW_PASSWORD
@@ -137,36 +156,6 @@ async def test_aksk_call_secrets_never_leave_through_cloud_text(
     assert not leaked
     assert secret not in caplog.text
     assert any(REDACTED in texts_of(v) for v in seen), "the fake's echo should have been seen, scrubbed"
-
-
-class EchoingIam:
-    """Issues `TOKEN`; the ECS fake then echoes the token or the IAM password."""
-
-    async def __call__(self, _: Recorded) -> web.Response:
-        return reply(201, {"token": {"expires_at": "2999-01-01T00:00:00Z"}}, {"X-Subject-Token": TOKEN})
-
-
-@pytest.mark.parametrize("shape", range(len(echoing("x"))))
-@pytest.mark.parametrize("kind", ["IAM password", "token"])
-async def test_token_call_secrets_never_leave_through_cloud_text(
-    cloud: FakeCloud,
-    session: aiohttp.ClientSession,
-    caplog: pytest.LogCaptureFixture,
-    kind: str,
-    shape: int,
-) -> None:
-    caplog.set_level("DEBUG")
-    secret = {"IAM password": IAM_PASSWORD, "token": TOKEN}[kind]
-    status, headers, body = echoing(secret)[shape]
-    script(cloud, status, headers, body, secret)
-    cloud.on("POST", IAM, EchoingIam())
-    credentials = PasswordCredentials(user="alice", password=IAM_PASSWORD, domain="OTC")
-    endpoints = Endpoints(ecs=cloud.url, iam=cloud.url)
-    seen = await run_every_call(
-        lambda: EcsClient(session, endpoints, PROJECT, credentials, retry=FAST_RETRY), NEW_PASSWORD
-    )
-    assert not [texts_of(v) for v in seen if secret in texts_of(v)]
-    assert secret not in caplog.text
 
 
 @pytest.mark.parametrize("shape", range(len(echoing("x"))))
