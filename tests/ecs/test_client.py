@@ -333,3 +333,24 @@ async def test_canary_password_never_leaks(
             scrub=client._caller.scrubber(CANARY),
         )
     assert CANARY not in str(info.value) + repr(info.value) + str(info.value.args)
+
+
+async def test_an_html_404_on_the_batch_call_is_an_api_not_available_here(
+    cloud: FakeCloud, make_client: Callable[..., EcsClient]
+) -> None:
+    page = b"<html><head><title>404 Not Found</title></head><body>nginx</body></html>"
+    cloud.on("PUT", BATCH, web.Response(status=404, body=page, content_type="text/html"))
+    results = await make_client().reset_passwords(["a", "b"], CANARY, dry_run=False)
+    assert {r.outcome for r in results} == {ResetOutcome.FAILED}
+    assert {r.error_message for r in results} == {"the API is not available at this endpoint"}
+    assert not cloud.calls("PUT", SINGLE), "a 404 page is no reason to try every server one by one"
+
+
+async def test_a_gateway_404_on_the_batch_call_falls_back_to_single_calls(
+    cloud: FakeCloud, make_client: Callable[..., EcsClient]
+) -> None:
+    cloud.on("PUT", BATCH, reply(404, {"error_code": "APIGW.0101", "error_msg": "The API does not exist"}))
+    cloud.on("PUT", SINGLE, reply(204))
+    results = await make_client().reset_passwords(["a", "b"], CANARY, dry_run=False)
+    assert {r.outcome for r in results} == {ResetOutcome.SUCCEEDED}
+    assert len(cloud.calls("PUT", SINGLE)) == 2
