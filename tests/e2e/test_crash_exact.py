@@ -14,9 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
+from support.polling import eventually
 
 from bot.slack import ids
-from e2e.harness import APPROVERS, REQUESTER, PgDatabase, make_stack, wait_until
+from e2e.harness import APPROVERS, REQUESTER, PgDatabase, make_stack
 from e2e.test_crash import passwords_by_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -48,7 +49,7 @@ async def test_kill_9_on_one_replica_leaves_unknown_only_what_reached_the_cloud(
         stack.sim.latency_s = 3.0
         status, _ = await stack.click(APPROVERS[0], ids.APPROVE_ACTION, card, bot=executing)
         assert status == 200
-        await wait_until(lambda: bool(reset_arrivals()), 30, "the first reset call at the cloud")
+        await eventually(lambda: bool(reset_arrivals()), 30, "the first reset call at the cloud")
         await asyncio.sleep(0.5)  # the scenario: SIGKILL 0.5 s after the first call arrived
         executing.kill9()
         killed_at = time.time()
