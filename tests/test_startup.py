@@ -328,3 +328,36 @@ def test_version() -> None:
     )
     assert result.returncode == 0
     assert re.fullmatch(r"ecs-reset-bot \d+\.\d+\.\d+\n", result.stdout)
+
+
+async def test_a_database_that_is_down_is_one_line(
+    tmp_path: Path, outside_world: tuple[Simulator, FakeSlack], bots: list[Bot]
+) -> None:
+    sim, slack = outside_world
+    port = free_port()  # nothing listens there: PostgreSQL is down
+    url = f"postgresql+asyncpg://bot:db-password-canary@127.0.0.1:{port}/ecs"
+    env = environment(tmp_path, sim.url, slack.api_url, BOT_DATABASE_URL=url)
+    bots.append(bot := Bot(env, tmp_path / "run.log"))
+    assert await bot.wait_exit() == 1
+    out = bot.text()
+    assert f"cannot start: the database postgresql (127.0.0.1:{port}/ecs) is unavailable" in out, out
+    assert "check BOT_DATABASE_URL" in out
+    assert "db-password-canary" not in out
+    assert_quiet(out)
+    assert len([line for line in out.splitlines() if " ERROR " in line]) == 1, out
+
+
+def test_an_unwritable_database_folder_names_the_folder_and_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As root every folder is writable; the container smoke test (scripts/smoke-image.py) checks a real
+    root-owned /data as uid 10001. Here: the sentence, for a folder the process may not write."""
+    from bot.serve import StartupFailure, _check_database_folder
+
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    with pytest.raises(StartupFailure) as info:
+        _check_database_folder(f"sqlite+aiosqlite:///{tmp_path}/data/bot.sqlite3")  # data/ does not exist yet
+    message = str(info.value)
+    assert message.startswith(f"cannot write the database folder {tmp_path} (owned by uid "), message
+    assert "or point BOT_DATABASE_URL elsewhere" in message
+    assert info.value.exit_code == 1
