@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
@@ -19,6 +20,7 @@ import aiohttp
 from bot.ecs.auth import Authenticator, Clock
 from bot.ecs.endpoints import Endpoints
 from bot.ecs.errors import (
+    CLOCK_OFFSET_WORTH_NAMING_S,
     ERROR_CODES_ON_SUCCESS,
     EcsCredentialsRefused,
     EcsError,
@@ -31,6 +33,8 @@ from bot.ecs.retry import RetryPolicy, call_with_retries
 from bot.ecs.scrub import Scrubber
 from bot.ecs.signer import encode_query
 from bot.ecs.transport import Answer, exchange
+
+log = logging.getLogger("bot.ecs")
 
 
 class Caller:
@@ -59,6 +63,7 @@ class Caller:
         self.clock_offset_s: float | None = None
         self._auth = auth
         self._clock = clock
+        self._clock_warned = False
         self._timeout_s = timeout_s
         self._semaphore = asyncio.Semaphore(max_concurrency)
         #: The headers every call carries (read-only: the authenticator's are merged into a new dict).
@@ -187,7 +192,19 @@ class Caller:
             return
         if theirs.tzinfo is None:
             return
-        self.clock_offset_s = (self._clock() - theirs).total_seconds()
+        offset = (self._clock() - theirs).total_seconds()
+        off = abs(offset) >= CLOCK_OFFSET_WORTH_NAMING_S
+        if off and not self._clock_warned:
+            # Said once while it lasts: at 15 minutes off, the gateway refuses every signature.
+            log.warning(
+                "ecs: the bot's clock is %.0f s %s the cloud's (%s); at 15 minutes the cloud refuses "
+                "every signed call: correct the clock (NTP)",
+                abs(offset),
+                "ahead of" if offset > 0 else "behind",
+                self.endpoints.ecs,
+            )
+        self._clock_warned = off
+        self.clock_offset_s = offset
 
 
 def json_object(answer: Answer, server_id: str | None, scrub: Scrubber) -> dict[str, Any]:

@@ -121,3 +121,18 @@ async def test_a_server_error_of_the_probe_is_retried_not_taken_for_a_refusal(
     cloud.on("GET", LIST, [*answers, reply(200, {"count": 0, "servers": []})])
     await make_client().check_access()  # a 503 then a 200: retried, the gate never stuck
     assert len(cloud.calls("GET", LIST)) == 2
+
+
+async def test_a_clock_drifting_off_the_gateways_is_warned_about_once_before_it_is_refused(
+    cloud: FakeCloud, make_client: Callable[..., EcsClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    cloud.on("GET", LIST, reply(200, {"count": 0, "servers": []}))
+    client = make_client(clock=ahead(6))
+    for _ in range(3):
+        await client.check_access()
+    warnings = [
+        r.getMessage() for r in caplog.records if "clock" in r.getMessage() and r.levelname == "WARNING"
+    ]
+    assert len(warnings) == 1, warnings
+    assert "ahead of the cloud's" in warnings[0]
+    assert "at 15 minutes the cloud refuses every signed call" in warnings[0]
