@@ -21,7 +21,7 @@ from cryptography.fernet import Fernet
 from bot.app import Runtime, Tuning
 from bot.config import load_app_config
 from bot.simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_USER, Fleet, Simulator
-from bot.simulator.slack_api import (
+from bot.simulator.slack import (
     FAKE_BOT_TOKEN,
     FakeSlack,
     SlackCall,
@@ -82,7 +82,9 @@ class World:
         printer: Callable[[str], None] | None = None,
         fleet: Fleet | None = None,
         latency_s: float = 0.0,
+        slack_options: Mapping[str, Any] | None = None,
     ) -> World:
+        """Start everything; `slack_options` go to `FakeSlack` (a clock, scopes, rate limits…)."""
         # Each part is stopped again if a later one fails or a signal cancels the start: no process, port
         # or temporary folder is left behind.
         async with contextlib.AsyncExitStack() as undo:
@@ -97,6 +99,7 @@ class World:
                 ],
                 channels={APPROVERS_CHANNEL: "ecs-approvals"},
                 printer=printer,
+                **(slack_options or {}),
             )
             await slack.start()
             undo.push_async_callback(slack.stop)

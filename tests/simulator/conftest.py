@@ -1,4 +1,4 @@
-"""Fixtures for the ECS/IAM simulator tests: a running simulator, a fake clock, a raw HTTP caller."""
+"""Fixtures for the simulator tests: a running ECS/IAM simulator, fake clocks, a raw HTTP caller."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 from sim_http import Api, FakeClock
+from support.fake_slack import ManualClock
 
 from bot.simulator import Fleet, Simulator
 
@@ -14,6 +15,12 @@ from bot.simulator import Fleet, Simulator
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+def slack_clock() -> ManualClock:
+    """The fake Slack's clock, moved by the test (trigger expiry, rate-limit windows)."""
+    return ManualClock()
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
+from support.fake_slack import REASON_MODAL, ManualClock
 
 from bot.simulator.slack import FakeSlack, SlackRequests, SlackUser, SlackUsergroup
 from bot.simulator.slack.scopes import manifest_bot_scopes
@@ -25,22 +26,6 @@ SECRET = "test-signing-secret"
 ANN, BOB, CAROL = "U0ANN", "U0BOB", "U0CAROL"
 APPROVERS = "C0APPROVERS"
 
-MODAL: dict[str, Any] = {
-    "type": "modal",
-    "callback_id": "reset_request",
-    "title": {"type": "plain_text", "text": "Reset ECS password"},
-    "submit": {"type": "plain_text", "text": "Submit"},
-    "close": {"type": "plain_text", "text": "Cancel"},
-    "private_metadata": "{}",
-    "blocks": [
-        {
-            "type": "input",
-            "block_id": "reason",
-            "label": {"type": "plain_text", "text": "Reason"},
-            "element": {"type": "plain_text_input", "action_id": "reason"},
-        }
-    ],
-}
 
 CARD = [
     {"type": "section", "text": {"type": "mrkdwn", "text": "Request #12 by <@U0ANN>"}},
@@ -67,23 +52,8 @@ CARD = [
 ]
 
 
-class Clock:
-    """A clock the test moves, so trigger expiry needs no sleeping."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def fake(clock: Clock) -> AsyncIterator[FakeSlack]:
+async def fake(slack_clock: ManualClock) -> AsyncIterator[FakeSlack]:
     slack = FakeSlack(
         users=[
             SlackUser(ANN, "ann", "Ann Example", email="ann@example.com"),
@@ -92,7 +62,7 @@ async def fake(clock: Clock) -> AsyncIterator[FakeSlack]:
         ],
         usergroups=[SlackUsergroup("S0LEADS", "sre-leads", [BOB, CAROL])],
         channels={APPROVERS: "approvers"},
-        clock=clock,
+        clock=slack_clock,
         # The manifest's scopes plus three this file's tests use and the bot does not.
         scopes=(*manifest_bot_scopes(), "reactions:write", "users:read", "users:read.email"),
     )
@@ -214,10 +184,10 @@ async def test_users_and_usergroups(fake: FakeSlack, client: AsyncWebClient) -> 
 
 
 async def test_views_open_needs_a_fresh_unused_trigger(
-    fake: FakeSlack, client: AsyncWebClient, clock: Clock
+    fake: FakeSlack, client: AsyncWebClient, slack_clock: ManualClock
 ) -> None:
     trigger = fake.new_trigger_id(ANN)
-    opened = await client.views_open(trigger_id=trigger, view=MODAL)
+    opened = await client.views_open(trigger_id=trigger, view=REASON_MODAL)
     view = opened["view"]
     assert view["id"].startswith("V")
     assert view["hash"]
@@ -225,25 +195,25 @@ async def test_views_open_needs_a_fresh_unused_trigger(
     assert view["state"] == {"values": {}}
     assert [v.id for v in fake.open_views(ANN)] == [view["id"]]
     with pytest.raises(SlackApiError) as err:
-        await client.views_open(trigger_id=trigger, view=MODAL)
+        await client.views_open(trigger_id=trigger, view=REASON_MODAL)
     assert err.value.response["error"] == "exchanged_trigger_id"
     late = fake.new_trigger_id(ANN)
-    clock.now += 3.5
+    slack_clock.now += 3.5
     with pytest.raises(SlackApiError) as err:
-        await client.views_open(trigger_id=late, view=MODAL)
+        await client.views_open(trigger_id=late, view=REASON_MODAL)
     assert err.value.response["error"] == "expired_trigger_id"
     with pytest.raises(SlackApiError) as err:
-        await client.views_open(trigger_id="123.456.abc", view=MODAL)
+        await client.views_open(trigger_id="123.456.abc", view=REASON_MODAL)
     assert err.value.response["error"] == "invalid_trigger_id"
-    too_long = {**MODAL, "title": {"type": "plain_text", "text": "x" * 25}}
+    too_long = {**REASON_MODAL, "title": {"type": "plain_text", "text": "x" * 25}}
     with pytest.raises(SlackApiError) as err:
         await client.views_open(trigger_id=fake.new_trigger_id(ANN), view=too_long)
     assert err.value.response["error"] == "invalid_arguments"
 
 
 async def test_views_update_push_and_publish(fake: FakeSlack, client: AsyncWebClient) -> None:
-    view = (await client.views_open(trigger_id=fake.new_trigger_id(ANN), view=MODAL))["view"]
-    changed = {**MODAL, "title": {"type": "plain_text", "text": "Checking…"}}
+    view = (await client.views_open(trigger_id=fake.new_trigger_id(ANN), view=REASON_MODAL))["view"]
+    changed = {**REASON_MODAL, "title": {"type": "plain_text", "text": "Checking…"}}
     updated = (await client.views_update(view_id=view["id"], hash=view["hash"], view=changed))["view"]
     assert updated["id"] == view["id"]
     assert updated["hash"] != view["hash"]
@@ -254,12 +224,12 @@ async def test_views_update_push_and_publish(fake: FakeSlack, client: AsyncWebCl
     with pytest.raises(SlackApiError) as err:
         await client.views_update(view_id="V999", view=changed)
     assert err.value.response["error"] == "not_found"
-    pushed = (await client.views_push(trigger_id=fake.new_trigger_id(ANN), view=MODAL))["view"]
+    pushed = (await client.views_push(trigger_id=fake.new_trigger_id(ANN), view=REASON_MODAL))["view"]
     assert pushed["root_view_id"] == view["id"]
     assert pushed["previous_view_id"] == view["id"]
-    await client.views_push(trigger_id=fake.new_trigger_id(ANN), view=MODAL)
+    await client.views_push(trigger_id=fake.new_trigger_id(ANN), view=REASON_MODAL)
     with pytest.raises(SlackApiError) as err:
-        await client.views_push(trigger_id=fake.new_trigger_id(ANN), view=MODAL)
+        await client.views_push(trigger_id=fake.new_trigger_id(ANN), view=REASON_MODAL)
     assert err.value.response["error"] == "push_limit_reached"
     home = {
         "type": "home",
@@ -288,7 +258,7 @@ async def test_rate_limit_is_honoured_by_the_retry_handler(fake: FakeSlack) -> N
 async def test_rate_limit_without_retry_handler_surfaces_429(fake: FakeSlack, client: AsyncWebClient) -> None:
     fake.rate_limit("views.open", times=1, retry_after=7)
     with pytest.raises(SlackApiError) as err:
-        await client.views_open(trigger_id=fake.new_trigger_id(ANN), view=MODAL)
+        await client.views_open(trigger_id=fake.new_trigger_id(ANN), view=REASON_MODAL)
     assert err.value.response.status_code == 429
     assert err.value.response.headers["Retry-After"] == "7"
 
@@ -329,7 +299,7 @@ async def test_transcript_renders_what_people_see(fake: FakeSlack, client: Async
     await client.chat_postMessage(channel=APPROVERS, text="card", blocks=CARD)
     dm = (await client.conversations_open(users=ANN))["channel"]["id"]
     await client.chat_postEphemeral(channel=dm, user=ANN, text="password: hunter2")
-    await client.views_open(trigger_id=fake.new_trigger_id(ANN), view=MODAL)
+    await client.views_open(trigger_id=fake.new_trigger_id(ANN), view=REASON_MODAL)
     text = fake.transcript()
     assert "[#approvers] bot: Request #12 by @ann" in text
     assert "[Approve] [Deny]" in text
@@ -379,7 +349,7 @@ async def bolt(fake: FakeSlack) -> AsyncIterator[tuple[str, list[str]]]:
     async def command(ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
         await ack()
         ran.append(f"command {body['text']}")
-        await client.views_open(trigger_id=body["trigger_id"], view=MODAL)
+        await client.views_open(trigger_id=body["trigger_id"], view=REASON_MODAL)
         await respond(text="opening the form")
 
     @app.action("approve")
@@ -417,7 +387,7 @@ async def bolt(fake: FakeSlack) -> AsyncIterator[tuple[str, list[str]]]:
     async def shortcut(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         ran.append(f"{body['type']} by {body['user']['id']}")
-        await client.views_open(trigger_id=body["trigger_id"], view=MODAL)
+        await client.views_open(trigger_id=body["trigger_id"], view=REASON_MODAL)
 
     runner = web.AppRunner(app.web_app(path="/slack/events"))
     await runner.setup()
@@ -463,7 +433,7 @@ async def test_bolt_accepts_a_signed_block_action(fake: FakeSlack, bolt: tuple[s
 async def test_view_submission_errors_then_closes(fake: FakeSlack, bolt: tuple[str, list[str]]) -> None:
     url, ran = bolt
     client = AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)
-    view = (await client.views_open(trigger_id=fake.new_trigger_id(ANN), view=MODAL))["view"]
+    view = (await client.views_open(trigger_id=fake.new_trigger_id(ANN), view=REASON_MODAL))["view"]
     requests = SlackRequests(SECRET, slack=fake)
     empty = {"reason": {"reason": {"type": "plain_text_input", "value": None}}}
     status, answer = await requests.deliver(
@@ -486,7 +456,7 @@ async def test_block_suggestion_reaches_the_options_listener(
     url, _ = bolt
     requests = SlackRequests(SECRET, slack=fake)
     status, answer = await requests.deliver(
-        url, requests.block_suggestion(user_id=ANN, action_id="server_search", value="web", view=MODAL)
+        url, requests.block_suggestion(user_id=ANN, action_id="server_search", value="web", view=REASON_MODAL)
     )
     assert status == 200
     assert json.loads(answer)["options"][0]["value"] == "id-1"
@@ -510,7 +480,7 @@ async def test_forged_or_stale_signature_gets_401(fake: FakeSlack, bolt: tuple[s
 async def test_view_closed_reaches_the_listener(fake: FakeSlack, bolt: tuple[str, list[str]]) -> None:
     url, ran = bolt
     requests = SlackRequests(SECRET, slack=fake)
-    status, _ = await requests.deliver(url, requests.view_closed(user_id=ANN, view=MODAL))
+    status, _ = await requests.deliver(url, requests.view_closed(user_id=ANN, view=REASON_MODAL))
     assert status == 200
     assert ran == ["closed by U0ANN cleared=False"]
 
@@ -530,7 +500,7 @@ async def test_form_encoded_views_open_and_modal_action_payload(
     fake: FakeSlack, client: AsyncWebClient
 ) -> None:
     opened = await client.api_call(
-        "views.open", data={"trigger_id": fake.new_trigger_id(ANN), "view": json.dumps(MODAL)}
+        "views.open", data={"trigger_id": fake.new_trigger_id(ANN), "view": json.dumps(REASON_MODAL)}
     )
     view_id = opened["view"]["id"]
     requests = SlackRequests(SECRET, slack=fake)

@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from support.fake_slack import REASON_MODAL, ManualClock
 
 from bot.simulator.slack import FakeSlack, SlackUser
 from bot.simulator.slack.scopes import manifest_bot_scopes
@@ -19,25 +20,12 @@ ANN, BOB = "U0ANN", "U0BOB"
 CHANNEL, OTHER = "C0APPROVERS", "C0OTHER"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def fake(clock: Clock) -> AsyncIterator[FakeSlack]:
+async def fake(slack_clock: ManualClock) -> AsyncIterator[FakeSlack]:
     slack = FakeSlack(
         users=[SlackUser(ANN, "ann"), SlackUser(BOB, "bob")],
         channels={CHANNEL: "approvers", OTHER: "other"},
-        clock=clock,
+        clock=slack_clock,
         scopes=(*manifest_bot_scopes(), "users:read"),  # users.info: tested here, unused by the bot
     )
     async with slack:
@@ -121,7 +109,9 @@ async def test_timeout_holds_the_request_past_the_clients_patience(fake: FakeSla
     assert fake.last("views.open").error == "request_timeout"
 
 
-async def test_rate_limit_tiers_per_method_on_the_fakes_clock(fake: FakeSlack, clock: Clock) -> None:
+async def test_rate_limit_tiers_per_method_on_the_fakes_clock(
+    fake: FakeSlack, slack_clock: ManualClock
+) -> None:
     fake.enforce_rate_limits = True
     client = AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)
     for _ in range(20):  # usergroups.list is Tier 2: 20 a minute
@@ -131,11 +121,11 @@ async def test_rate_limit_tiers_per_method_on_the_fakes_clock(fake: FakeSlack, c
     assert (err.value.response.status_code, err.value.response["error"]) == (429, "ratelimited")
     assert 1 <= int(err.value.response.headers["Retry-After"]) <= 60
     assert (await client.users_info(user=ANN))["ok"], "limits are per method"
-    clock.now += 60
+    slack_clock.now += 60
     assert (await client.usergroups_list())["ok"]
 
 
-async def test_post_message_is_limited_per_channel(fake: FakeSlack, clock: Clock) -> None:
+async def test_post_message_is_limited_per_channel(fake: FakeSlack, slack_clock: ManualClock) -> None:
     fake.enforce_rate_limits = True
     client = AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)
     for _ in range(5):
@@ -144,7 +134,7 @@ async def test_post_message_is_limited_per_channel(fake: FakeSlack, clock: Clock
         await client.chat_postMessage(channel=CHANNEL, text="x")
     assert err.value.response.status_code == 429
     assert (await client.chat_postMessage(channel=OTHER, text="x"))["ok"]
-    clock.now += 5
+    slack_clock.now += 5
     assert (await client.chat_postMessage(channel=CHANNEL, text="x"))["ok"]
 
 
@@ -163,26 +153,11 @@ async def test_response_url_faults(fake: FakeSlack) -> None:
 
 # ------------------------------------------------------------------------ answers Slack cannot apply
 
-MODAL: dict[str, Any] = {
-    "type": "modal",
-    "callback_id": "deny",
-    "title": {"type": "plain_text", "text": "Deny"},
-    "submit": {"type": "plain_text", "text": "Deny"},
-    "blocks": [
-        {
-            "type": "input",
-            "block_id": "reason",
-            "label": {"type": "plain_text", "text": "Reason"},
-            "element": {"type": "plain_text_input", "action_id": "reason"},
-        }
-    ],
-}
-
 
 async def test_errors_naming_a_block_the_view_lacks_show_a_generic_error(
     fake: FakeSlack, client: AsyncWebClient
 ) -> None:
-    view = (await client.views_open(trigger_id=fake.new_trigger_id(ANN), view=MODAL))["view"]
+    view = (await client.views_open(trigger_id=fake.new_trigger_id(ANN), view=REASON_MODAL))["view"]
     fake.apply_view_ack(
         ANN, view["id"], json.dumps({"response_action": "errors", "errors": {"reason": "Say why"}})
     )
@@ -197,8 +172,8 @@ async def test_errors_naming_a_block_the_view_lacks_show_a_generic_error(
 
 
 async def test_an_update_breaking_a_limit_is_not_applied(fake: FakeSlack, client: AsyncWebClient) -> None:
-    view = (await client.views_open(trigger_id=fake.new_trigger_id(ANN), view=MODAL))["view"]
-    broken = {**MODAL, "private_metadata": "m" * 3001}
+    view = (await client.views_open(trigger_id=fake.new_trigger_id(ANN), view=REASON_MODAL))["view"]
+    broken = {**REASON_MODAL, "private_metadata": "m" * 3001}
     fake.apply_view_ack(ANN, view["id"], json.dumps({"response_action": "update", "view": broken}))
     assert len(fake.shown_errors) == 1
     assert fake.view(view["id"]).view.get("private_metadata") != broken["private_metadata"]

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from support.fake_slack import REASON_MODAL, ManualClock, refused
 
 from bot.simulator.slack import FakeSlack, SlackUser, SlackUsergroup
 from bot.simulator.slack.scopes import manifest_bot_scopes
@@ -16,21 +15,8 @@ ANN, BOB, CAROL, ROBOT = "U0ANN", "U0BOB", "U0CAROL", "U0OTHERBOT"
 APPROVERS, HIDDEN, ELSEWHERE, OLD = "C0APPROVERS", "G0HIDDEN", "C0ELSEWHERE", "C0OLD"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 5000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def fake(clock: Clock) -> AsyncIterator[FakeSlack]:
+async def fake(slack_clock: ManualClock) -> AsyncIterator[FakeSlack]:
     slack = FakeSlack(
         users=[
             SlackUser(ANN, "ann"),
@@ -39,7 +25,7 @@ async def fake(clock: Clock) -> AsyncIterator[FakeSlack]:
             SlackUser(ROBOT, "otherbot", is_bot=True),
         ],
         usergroups=[SlackUsergroup("S0LEADS", "leads", [BOB, CAROL])],
-        clock=clock,
+        clock=slack_clock,
     )
     slack.add_channel(APPROVERS, "approvers", members=[ANN, BOB])
     slack.add_channel(HIDDEN, "hidden", members=[ANN], bot_member=False, is_private=True)
@@ -52,13 +38,6 @@ async def fake(clock: Clock) -> AsyncIterator[FakeSlack]:
 @pytest.fixture
 def client(fake: FakeSlack) -> AsyncWebClient:
     return AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)
-
-
-async def refused(call: Any) -> dict[str, Any]:
-    """The error answer of a call Slack must refuse (fails the test if it was accepted)."""
-    with pytest.raises(SlackApiError) as err:
-        await call
-    return dict(err.value.response.data) | {"_status": err.value.response.status_code}
 
 
 # ------------------------------------------------------------------------------------------- channels
@@ -189,42 +168,29 @@ async def test_token_states_refuse_every_call(fake: FakeSlack, client: AsyncWebC
 
 # ----------------------------------------------------------------------------------------- triggers
 
-MODAL: dict[str, Any] = {
-    "type": "modal",
-    "callback_id": "form",
-    "title": {"type": "plain_text", "text": "Form"},
-    "submit": {"type": "plain_text", "text": "Send"},
-    "blocks": [
-        {
-            "type": "input",
-            "block_id": "reason",
-            "label": {"type": "plain_text", "text": "Reason"},
-            "element": {"type": "plain_text_input", "action_id": "reason"},
-        }
-    ],
-}
-
 
 async def test_a_trigger_expires_3_s_after_its_request_on_the_fakes_clock(
-    fake: FakeSlack, client: AsyncWebClient, clock: Clock
+    fake: FakeSlack, client: AsyncWebClient, slack_clock: ManualClock
 ) -> None:
     on_time = fake.new_trigger_id(ANN)
-    clock.now += 2.9
-    assert (await client.views_open(trigger_id=on_time, view=MODAL))["ok"]
+    slack_clock.now += 2.9
+    assert (await client.views_open(trigger_id=on_time, view=REASON_MODAL))["ok"]
     late = fake.new_trigger_id(ANN)
-    clock.now += 3.1
-    assert (await refused(client.views_open(trigger_id=late, view=MODAL)))["error"] == "expired_trigger_id"
-    assert (await refused(client.views_open(trigger_id=on_time, view=MODAL)))[
+    slack_clock.now += 3.1
+    assert (await refused(client.views_open(trigger_id=late, view=REASON_MODAL)))[
+        "error"
+    ] == "expired_trigger_id"
+    assert (await refused(client.views_open(trigger_id=on_time, view=REASON_MODAL)))[
         "error"
     ] == "exchanged_trigger_id"
 
 
 async def test_an_invalid_view_does_not_spend_the_trigger(fake: FakeSlack, client: AsyncWebClient) -> None:
     trigger = fake.new_trigger_id(ANN)
-    broken = {**MODAL, "private_metadata": "x" * 3001}
+    broken = {**REASON_MODAL, "private_metadata": "x" * 3001}
     refusal = await refused(client.views_open(trigger_id=trigger, view=broken))
     assert refusal["error"] == "invalid_arguments"
     assert refusal["response_metadata"]["messages"] == [
         "[ERROR] must be less than 3001 characters [json-pointer:/view/private_metadata]"
     ]
-    assert (await client.views_open(trigger_id=trigger, view=MODAL))["ok"]
+    assert (await client.views_open(trigger_id=trigger, view=REASON_MODAL))["ok"]

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -40,14 +40,14 @@ class FakeSlack(ChatMethods, ViewMethods, DirectoryMethods, SocketMode):
     Arrange the workspace with `add_user`, `add_channel`, `remove_from_channel`, `archive_channel`,
     `deactivate_user`, `revoke_token`, ``scopes=``; script faults with `fail`, `rate_limit`,
     `server_error`, `timeout`; read back `calls`, `wait_for`, `messages`, `ephemerals`, `open_views`,
-    `shown_errors`, `transcript`. All constructor arguments are those of `SlackState`.
+    `shown_errors`, `transcript`. The constructor is `SlackState`'s.
     """
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.init_socket_mode()
-        self._runner: web.AppRunner | None = None
-        self._handlers: dict[str, Handler] = {
+    _runner: web.AppRunner | None = None
+
+    @functools.cached_property
+    def _handlers(self) -> dict[str, Handler]:
+        return {
             "api.test": lambda args: {"args": args},
             "auth.test": self.auth_test,
             "chat.postMessage": self.chat_post_message,

@@ -26,17 +26,6 @@ DISCONNECT_REASONS = ("warning", "refresh_requested", "link_disabled", "too_many
 class SocketMode(SlackState):
     """The Socket Mode side of the fake; `socket_deliver` sends what `SlackRequests` builds."""
 
-    _sockets: list[web.WebSocketResponse]
-    _socket_changed: asyncio.Condition
-    _socket_acks: dict[str, asyncio.Future[JsonDict]]
-
-    def init_socket_mode(self) -> None:
-        """Set up the connection bookkeeping (called by the server's constructor)."""
-        self._sockets = []
-        self._socket_changed = asyncio.Condition()
-        self._socket_acks = {}
-        self.socket_connections_opened = 0
-
     @property
     def socket_count(self) -> int:
         """Connections open now."""

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from aiohttp import web
+
 from bot.simulator.slack import limits
 from bot.simulator.slack.faults import SlackFault
 from bot.simulator.slack.rate_limits import RateLimiter
@@ -104,6 +106,11 @@ class SlackState:
         self._transcript: list[str] = []
         self._ids = itertools.count(1)
         self._last_ts = 0.0
+        # Socket Mode bookkeeping (see socket_mode.py).
+        self._sockets: list[web.WebSocketResponse] = []
+        self._socket_changed = asyncio.Condition()
+        self._socket_acks: dict[str, asyncio.Future[JsonDict]] = {}
+        self.socket_connections_opened = 0
 
     # ------------------------------------------------------------------------------- workspace setup
 
