@@ -159,9 +159,14 @@ class World:
 
     async def open_modal(self, user_id: str, text: str = "") -> dict[str, Any]:
         since = len(self.slack.calls())
-        status, _ = await self.send(self.requests.slash_command(ids.COMMAND, text, user_id=user_id))
+        # This command's own trigger: a views.open that an earlier click caused may land meanwhile.
+        trigger = self.slack.new_trigger_id(user_id)
+        command = self.requests.slash_command(ids.COMMAND, text, user_id=user_id, trigger_id=trigger)
+        status, _ = await self.send(command)
         assert status == 200, status
-        call = await self.slack.wait_for("views.open", lambda c: True, 10.0, since=since)
+        call = await self.slack.wait_for(
+            "views.open", lambda c: c.args.get("trigger_id") == trigger, 10.0, since=since
+        )
         opened = self.slack.open_views(user_id)
         if call.ok and opened:
             # As Slack echoes it (with its id), so a submission closes or updates this very modal.

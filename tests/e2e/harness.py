@@ -305,10 +305,13 @@ class Stack:
 
     async def open_modal(self, user_id: str, text: str = "", bot: BotProcess | None = None) -> dict[str, Any]:
         since = self.slack.call_count
-        status, _ = await self.send(self.requests.slash_command(ids.COMMAND, text, user_id=user_id), bot)
+        # This command's own trigger: a views.open that an earlier click caused may land meanwhile.
+        trigger = self.slack.new_trigger_id(user_id)
+        command = self.requests.slash_command(ids.COMMAND, text, user_id=user_id, trigger_id=trigger)
+        status, _ = await self.send(command, bot)
         assert status == 200, status
         call = await self.slack.wait_for(
-            "views.open", lambda c: c.args.get("trigger_id") is not None, 10.0, since=since
+            "views.open", lambda c: c.args.get("trigger_id") == trigger, 10.0, since=since
         )
         view = call.args["view"]
         parsed = json.loads(view) if isinstance(view, str) else dict(view)

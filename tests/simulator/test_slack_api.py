@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from support.fake_slack import REASON_MODAL, ManualClock
 
 from bot.simulator.slack import FakeSlack, SlackRequests, SlackUser, SlackUsergroup
+from bot.simulator.slack import limits as slack_limits
 from bot.simulator.slack.scopes import manifest_bot_scopes
 
 SECRET = "test-signing-secret"
@@ -534,3 +535,27 @@ async def test_events_and_shortcuts_reach_bolt(fake: FakeSlack, bolt: tuple[str,
     await fake.wait_for("views.open", lambda c: c.ok, since=mark)
     assert ran == ["home opened by U0ANN", "shortcut by U0BOB", "message_action by U0ANN"]
     assert [v.user for v in fake.views.values() if v.view["type"] == "modal"] == [BOB, ANN]
+
+
+async def test_a_failed_or_late_answer_is_what_the_person_sees(
+    fake: FakeSlack, bolt: tuple[str, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, _ = bolt
+    requests = SlackRequests(SECRET, slack=fake)
+    status, _ = await requests.deliver(
+        url + "-nowhere", requests.slash_command("/reset-ecs-password", user_id=ANN)
+    )
+    assert status == 404
+    assert [(e.user, e.where) for e in fake.shown_errors] == [(ANN, "command /reset-ecs-password")]
+    assert "dispatch_failed" in fake.shown_errors[0].text
+    # Every answer is late when the deadline is zero (Slack's is 3 s, measured as Slack would: wall time).
+    monkeypatch.setattr(slack_limits, "ACK_DEADLINE_SECONDS", 0.0)
+    view = (
+        await AsyncWebClient(token=fake.bot_token, base_url=fake.api_url).views_open(
+            trigger_id=fake.new_trigger_id(ANN), view=REASON_MODAL
+        )
+    )["view"]
+    filled = {"reason": {"reason": {"type": "plain_text_input", "value": "INC-7"}}}
+    status, _ = await requests.deliver(url, requests.view_submission(user_id=ANN, view=view, values=filled))
+    assert status == 200
+    assert [(e.where, "operation_timeout" in e.text) for e in fake.shown_errors[1:]] == [("modal", True)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -26,6 +27,7 @@ MODAL = {"type": "modal", "title": {"type": "plain_text", "text": "Form"}, "bloc
 
 def test_every_method_the_bot_calls_is_in_the_table() -> None:
     assert methods_the_bot_calls() <= set(METHODS), methods_the_bot_calls() - set(METHODS)
+    assert "response_url" in METHODS, "respond() is how the bot answers when a message cannot be posted"
 
 
 def test_every_class_is_represented() -> None:
@@ -33,6 +35,7 @@ def test_every_class_is_represented() -> None:
     assert {c.error for c in cases_for(kind=ErrorClass.TRIGGER_EXPIRED)} == {
         "expired_trigger_id",
         "exchanged_trigger_id",
+        "expired_url",
     }
 
 
@@ -52,13 +55,22 @@ def caller(fake: FakeSlack, client: AsyncWebClient, method: str) -> Callable[[],
         "conversations.open": lambda: client.conversations_open(users=ANN),
         "views.open": lambda: client.views_open(trigger_id=fake.new_trigger_id(ANN), view=MODAL),
         "usergroups.list": lambda: client.usergroups_list(),
+        "response_url": lambda: respond(fake.new_response_url(CHANNEL, ANN)),
     }
     return calls[method]
+
+
+async def respond(url: str) -> tuple[int, str]:
+    """What Bolt's respond() does: POST JSON to the response_url."""
+    async with aiohttp.ClientSession() as session, session.post(url, json={"text": "x"}) as response:
+        return response.status, "ok" if response.status == 200 else await response.text()
 
 
 async def answer_of(call: Callable[[], Awaitable[Any]]) -> tuple[int, str]:
     try:
         response = await call()
+        if isinstance(response, tuple):
+            return response
     except SlackApiError as err:
         data = err.response.data
         error = data.get("error") if isinstance(data, dict) else data

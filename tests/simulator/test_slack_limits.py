@@ -245,3 +245,14 @@ def test_options_answer_limit() -> None:
     assert slack_limits.options_answer_errors({"options": [option(76)]}) == [
         "must be less than 76 characters [json-pointer:/options/0/text/text]"
     ]
+
+
+async def test_message_text_length(fake: FakeSlack, client: AsyncWebClient) -> None:
+    posted = await client.chat_postMessage(channel=CHANNEL, text="x" * slack_limits.MESSAGE_TEXT)
+    with pytest.raises(SlackApiError) as err:
+        await client.chat_postMessage(channel=CHANNEL, text="x" * (slack_limits.MESSAGE_TEXT + 1))
+    assert err.value.response["error"] == "msg_too_long"
+    assert (await client.chat_update(channel=CHANNEL, ts=posted["ts"], text="y" * 4000))["ok"]
+    with pytest.raises(SlackApiError) as err:
+        await client.chat_update(channel=CHANNEL, ts=posted["ts"], text="y" * 4001)
+    assert err.value.response["error"] == "msg_too_long"

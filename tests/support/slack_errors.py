@@ -53,7 +53,7 @@ class SlackErrorCase:
     @property
     def http_status(self) -> int:
         """The HTTP status the bot's client sees (200 for ``ok: false`` answers)."""
-        return {RATELIMITED: 429, SERVER_ERROR: 503, TIMEOUT: 504}.get(self.error, 200)
+        return {RATELIMITED: 429, SERVER_ERROR: 503, TIMEOUT: 504, "expired_url": 404}.get(self.error, 200)
 
     def script(
         self,
@@ -146,6 +146,12 @@ _ERRORS: dict[str, dict[ErrorClass, tuple[str, ...]]] = {
     "usergroups.list": {
         ErrorClass.RETRY_LATER: _RETRY,
         ErrorClass.OPERATOR_MUST_FIX: ("missing_scope", *TOKEN_ERRORS),
+    },
+    # Not a Web API method: what Bolt's respond() posts to. Spent after 5 uses or 30 minutes (404
+    # expired_url), like a trigger: the answer must take another path.
+    "response_url": {
+        ErrorClass.RETRY_LATER: (SERVER_ERROR,),
+        ErrorClass.TRIGGER_EXPIRED: ("expired_url",),
     },
 }
 

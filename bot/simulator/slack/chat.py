@@ -65,9 +65,11 @@ class ChatMethods(SlackState):
             raise MethodError("user_not_in_channel")
 
     @staticmethod
-    def content(args: JsonDict) -> tuple[str, list[JsonDict]]:
+    def content(args: JsonDict, max_text: int = limits.MESSAGE_TEXT) -> tuple[str, list[JsonDict]]:
         """The message's text and blocks, refused as Slack refuses bad ones."""
         text = str(args.get("text") or "")
+        if len(text) > max_text:
+            raise MethodError("msg_too_long")
         blocks = args.get("blocks") or []
         if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
             raise MethodError("invalid_blocks_format")
@@ -96,7 +98,7 @@ class ChatMethods(SlackState):
         channel = self.resolve_channel(args)
         ts = require(args, "ts", "message_not_found")
         self.check_channel(channel, edit=True)
-        text, blocks = self.content(args)
+        text, blocks = self.content(args, limits.UPDATE_TEXT)
         if not self.has_message(channel, ts):
             raise MethodError("message_not_found")
         message = self.message(channel, ts)

@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 MESSAGE_BLOCKS = 50
+MESSAGE_TEXT = 40_000  # chat.postMessage / postEphemeral: longer text is msg_too_long
+UPDATE_TEXT = 4_000  # chat.update's reference: "The text field cannot exceed 4,000 characters"
 VIEW_BLOCKS = 100
 SECTION_TEXT = 3000
 SECTION_FIELDS = 10
@@ -44,6 +46,7 @@ VIEW_TITLE = 24  # modal title, submit and close
 PRIVATE_METADATA = 3000
 VIEW_STACK = 3
 TRIGGER_TTL_SECONDS = 3.0
+ACK_DEADLINE_SECONDS = 3.0  # commands, clicks, submissions and options requests must be answered in time
 RESPONSE_URL_USES = 5
 RESPONSE_URL_TTL_SECONDS = 30 * 60
 
