@@ -13,7 +13,8 @@ from bot.domain import Decision
 from bot.slack import ids
 from bot.slack.blocks.modals import deny_modal, notice_modal
 from bot.slack.context import ACK_BUDGET_S, SlackContext
-from bot.slack.replies import Click, on_click, tell_clicker
+from bot.slack.payloads import Click, deny_submission, user_of
+from bot.slack.replies import on_click, tell_clicker
 from bot.workflow import ActionResult
 
 log = logging.getLogger(__name__)
@@ -27,13 +28,9 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
     async def deny_reason(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        user_id = str(body["user"]["id"])
-        metadata = str(view.get("private_metadata") or "")
-        values = (view.get("state") or {}).get("values") or {}
-        reason = str(
-            ((values.get(ids.DENY_REASON_BLOCK) or {}).get(ids.DENY_REASON_ACTION) or {}).get("value") or ""
-        )
-        if not metadata.isdigit():
+        user_id = user_of(body)
+        request_id, reason = deny_submission(view)
+        if request_id is None:
             await ack(
                 response_action="errors", errors={ids.DENY_REASON_BLOCK: "This form is damaged; close it."}
             )
@@ -41,22 +38,22 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
         # A denial is never cut off half-way (that would leave a denied request with no decision, audit
         # or notice): it runs to its end in its own task, whatever the modal is answered.
         deciding = ctx.tasks.spawn(
-            ctx.workflow.decide(int(metadata), user_id, Decision.DENY, reason), name=f"deny-{metadata}"
+            ctx.workflow.decide(request_id, user_id, Decision.DENY, reason), name=f"deny-{request_id}"
         )
         try:
             if deciding is None:
                 raise RuntimeError("shutting down")
             result = await asyncio.wait_for(asyncio.shield(deciding), ACK_BUDGET_S)
         except TimeoutError:
-            log.warning("deny of #%s by %s still being recorded at the deadline", metadata, user_id)
+            log.warning("deny of #%s by %s still being recorded at the deadline", request_id, user_id)
             if deciding is not None:
                 ctx.tasks.spawn(
-                    _report_late_denial(ctx, client, user_id, deciding), name=f"deny-late-{metadata}"
+                    _report_late_denial(ctx, client, user_id, deciding), name=f"deny-late-{request_id}"
                 )
             await ack(response_action="update", view=notice_modal("Denial being recorded", DENIAL_LATE))
             return
         except Exception as exc:
-            log.error("deny of #%s by %s failed: %s", metadata, user_id, exc)
+            log.error("deny of #%s by %s failed: %s", request_id, user_id, exc)
             await ack(
                 response_action="errors",
                 errors={

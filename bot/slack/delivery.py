@@ -18,7 +18,8 @@ from bot.slack.blocks.common import slack_date
 from bot.slack.blocks.dm import reveal_done
 from bot.slack.blocks.modals import notice_modal, reveal_modal
 from bot.slack.context import SlackContext
-from bot.slack.replies import Click, on_click, tell_clicker
+from bot.slack.payloads import Click
+from bot.slack.replies import on_click, tell_clicker
 from bot.workflow import DeliveredSecret, NotShown
 
 log = logging.getLogger(__name__)

@@ -1,10 +1,9 @@
-"""Reading a clicked button and answering the person who clicked it."""
+"""Answering the person who clicked a button (the click itself is read in `payloads`)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -12,42 +11,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.slack.context import SlackContext
+from bot.slack.payloads import Click
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Click:
-    """What a click's background work needs from Slack's payload.
-
-    The payload holds the whole message that was clicked (every block of the card); work spawned after
-    the ack keeps only this, so a burst of clicks waiting on the store does not keep thousands of parsed
-    cards alive for the garbage collector to walk (BENCHMARKS.md, section 2).
-    """
-
-    user_id: str
-    value: str
-    channel: str | None = None
-    message_ts: str | None = None
-    trigger_id: str = ""
-    response_url: str | None = None
-
-    @classmethod
-    def of(cls, body: dict[str, Any], action: dict[str, Any]) -> Click:
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-        return cls(
-            user_id=str(body["user"]["id"]),
-            value=str(action.get("value") or "")[:200],
-            channel=str(channel) if channel else None,
-            message_ts=str((body.get("message") or {}).get("ts") or "") or None,
-            trigger_id=str(body.get("trigger_id") or ""),
-            response_url=str(body.get("response_url") or "") or None,
-        )
-
-    @property
-    def request_id(self) -> int | None:
-        """Button values are echoed by Slack and can be forged: they carry only a number, checked later."""
-        return int(self.value) if self.value.isdigit() and len(self.value) < 12 else None
 
 
 async def tell_clicker(client: AsyncWebClient, click: Click, text: str) -> bool:

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain import PasswordMode, RebootMode, RequestRecord
+from bot.domain import RequestRecord
 from bot.slack import ids
 from bot.slack.blocks.modals import notice_modal, server_option_dict
 from bot.slack.context import ACK_BUDGET_S, SlackContext
+from bot.slack.payloads import (
+    input_value,
+    parse_submission,
+    selected_value,
+    submission_key,
+    user_of,
+    view_values,
+)
 from bot.workflow import Field, InventoryUnavailable, Submission
 
 log = logging.getLogger(__name__)
@@ -26,11 +33,9 @@ FIELD_BLOCKS = {
     Field.PASSWORD_MODE: ids.MODE_BLOCK,
     Field.REBOOT: ids.REBOOT_BLOCK,
 }
-MAX_PASTED = 5000
 OPTIONS_WAIT_S = 1.5
 """A cold server list may take longer to load than Slack waits for options: answer empty in time
 (the list keeps loading, and the next keystroke is served from it)."""
-SPLIT = re.compile(r"[\s,;]+")
 REPLAY_LOOKUP_WAIT_S = 0.5
 """At most this much of the answer's budget goes to asking whether a submission is a replay."""
 MIN_RECORD_WAIT_S = 0.2
@@ -86,71 +91,13 @@ async def _recorded_before(ctx: SlackContext, submission: Submission) -> Request
         return None
 
 
-def _value(values: dict[str, Any], block: str, action: str) -> dict[str, Any]:
-    entry = (values.get(block) or {}).get(action)
-    return entry if isinstance(entry, dict) else {}
-
-
-def _selected(values: dict[str, Any], block: str, action: str) -> str | None:
-    option = _value(values, block, action).get("selected_option")
-    return str(option["value"]) if isinstance(option, dict) and "value" in option else None
-
-
-def submission_key(view: dict[str, Any]) -> str | None:
-    """Slack gives every modal it opens its own id and sends it with each submission: the same id
-    twice is the same submission replayed (a retry, or a captured body re-sent within the signature
-    window), never a new request. The prefix keeps the key apart from another front end's."""
-    view_id = view.get("id")
-    return f"slack-view:{view_id}" if isinstance(view_id, str) and view_id else None
-
-
-def parse_submission(
-    user_id: str, values: dict[str, Any], key: str | None = None
-) -> tuple[Submission | None, dict[str, str]]:
-    """Turns the modal's state into a Submission, or block errors for what cannot even be read."""
-    errors: dict[str, str] = {}
-    target = _selected(values, ids.TARGET_BLOCK, ids.TARGET_ACTION)
-    if not target:
-        errors[ids.TARGET_BLOCK] = "Pick a target."
-    picked = _value(values, ids.SERVERS_BLOCK, ids.SERVERS_ACTION).get("selected_options") or []
-    refs = [str(o["value"]) for o in picked if isinstance(o, dict) and "value" in o]
-    pasted = str(_value(values, ids.PASTE_BLOCK, ids.PASTE_ACTION).get("value") or "")
-    pasted_refs = [r for r in SPLIT.split(pasted) if r]
-    if len(pasted_refs) > MAX_PASTED:
-        errors[ids.PASTE_BLOCK] = f"Paste at most {MAX_PASTED} names or IDs at once."
-    tag = _value(values, ids.TAG_BLOCK, ids.TAG_ACTION).get("value")
-    reason = str(_value(values, ids.REASON_BLOCK, ids.REASON_ACTION).get("value") or "")
-    try:
-        mode = PasswordMode(_selected(values, ids.MODE_BLOCK, ids.MODE_ACTION) or PasswordMode.SHARED)
-    except ValueError:
-        errors[ids.MODE_BLOCK] = "Pick one of the password options."
-        mode = PasswordMode.SHARED
-    try:
-        reboot = RebootMode(_selected(values, ids.REBOOT_BLOCK, ids.REBOOT_ACTION) or RebootMode.NONE)
-    except ValueError:
-        errors[ids.REBOOT_BLOCK] = "Pick one of the restart options."
-        reboot = RebootMode.NONE
-    if errors or target is None:
-        return None, errors
-    return Submission(
-        target=target,
-        requester_id=user_id,
-        server_refs=refs + pasted_refs,
-        reason=reason,
-        password_mode=mode,
-        reboot=reboot,
-        tag=str(tag) if tag else None,
-        submission_key=key,
-    ), {}
-
-
 def register(app: AsyncApp, ctx: SlackContext) -> None:
     @app.view(ids.REQUEST_MODAL)
     async def submit_request(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        user_id = str(body["user"]["id"])
-        values = (view.get("state") or {}).get("values") or {}
+        user_id = user_of(body)
+        values = view_values(view)
         submission, errors = parse_submission(user_id, values, submission_key(view))
         if submission is None:
             await ack(response_action="errors", errors=errors)
@@ -176,7 +123,7 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
             return
         if checked is None:
             block_errors = {FIELD_BLOCKS[f]: msg for f, msg in check_errors.items()}
-            if ids.SERVERS_BLOCK in block_errors and not _value(
+            if ids.SERVERS_BLOCK in block_errors and not input_value(
                 values, ids.SERVERS_BLOCK, ids.SERVERS_ACTION
             ).get("selected_options"):
                 block_errors[ids.PASTE_BLOCK] = block_errors.pop(ids.SERVERS_BLOCK)
@@ -205,9 +152,8 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
 
     @app.options(ids.SERVERS_ACTION)
     async def server_options(ack: AsyncAck, body: dict[str, Any]) -> None:
-        user_id = str(body["user"]["id"])
-        values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
-        target = _selected(values, ids.TARGET_BLOCK, ids.TARGET_ACTION)
+        user_id = user_of(body)
+        target = selected_value(view_values(body.get("view") or {}), ids.TARGET_BLOCK, ids.TARGET_ACTION)
         try:
             options = await ctx.workflow.search_servers(
                 user_id,
