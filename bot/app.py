@@ -26,7 +26,6 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import slack
 from bot.clock import SYSTEM_CLOCK, Clock
@@ -36,6 +35,7 @@ from bot.health import Health
 from bot.logs import library_logger
 from bot.metrics import BACKGROUND_TASKS, REGISTRY
 from bot.outbound import new_session, ssl_context
+from bot.slack.client import WatchedWebClient
 from bot.slack.context import SlackContext
 from bot.slack.directory import SlackDirectory
 from bot.slack.notifier import SlackNotifier
@@ -94,13 +94,13 @@ def slack_web_client(
     settings: Settings,
     *,
     retry_handlers: list[AsyncRetryHandler] | None = None,
-) -> AsyncWebClient:
+) -> WatchedWebClient:
     """Slack's Web API client on the bot's one session, trusting what the session trusts.
 
     slack_sdk reads `HTTPS_PROXY` itself and passes it with every call, ignoring `NO_PROXY`; with its
     proxy unset, the session (`trust_env`) picks the proxy per URL as it does for the cloud.
     """
-    client = AsyncWebClient(
+    client = WatchedWebClient(
         token=token,
         base_url=settings.slack_api_url,
         session=session,
@@ -131,7 +131,7 @@ class Runtime:
     config: AppConfig
     session: aiohttp.ClientSession
     store: Store
-    slack_client: AsyncWebClient
+    slack_client: WatchedWebClient
     app: AsyncApp
     workflow: Workflow
     sweeper: Sweeper
@@ -280,10 +280,13 @@ class Runtime:
             self.health.report("database", f"the database does not answer ({reason})")
         else:
             self.health.clear("database")
+        await self.slack_client.probe()  # a token Slack refused: asked again, so health recovers alone
         problems = self.health.problems()
+        # Channels the bot cannot post in: detail for the operator (the bot still serves the others).
+        channels = {k: v for k, v in self.slack_client.health.problems().items() if k != "token"}
         if problems:
-            return web.json_response({"ok": False, "problems": problems}, status=503)
-        return web.json_response({"ok": True, "background_tasks": self.tasks.running})
+            return web.json_response({"ok": False, "problems": problems, "slack": channels}, status=503)
+        return web.json_response({"ok": True, "background_tasks": self.tasks.running, "slack": channels})
 
     async def _livez(self, _: web.Request) -> web.Response:
         """Liveness: the process answers; a restart would not fix Slack or the database, so no checks."""

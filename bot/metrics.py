@@ -29,3 +29,25 @@ NOTIFICATION_FAILURES = Counter(
     ["what"],
     registry=REGISTRY,
 )
+SLACK_REFUSALS = Counter(
+    "ecs_reset_slack_refusals_total",
+    "Slack Web API calls refused, by method, Slack's error code and its kind (bot/slack/refusals.py)",
+    ["method", "error", "kind"],
+    registry=REGISTRY,
+)
+SLACK_TOKEN_REFUSED = Gauge(
+    "ecs_reset_slack_token_refused",
+    "1 while Slack refuses the bot's token (revoked, invalid)",
+    registry=REGISTRY,
+)
+SLACK_CHANNEL_UNUSABLE = Gauge(
+    "ecs_reset_slack_channel_unusable",
+    "1 while the bot cannot post in a configured channel (not a member, archived, not found)",
+    ["channel"],
+    registry=REGISTRY,
+)
+PASSWORDS_UNDELIVERED = Counter(
+    "ecs_reset_passwords_undelivered_total",
+    "Deliveries where neither the ephemeral copy nor the Reveal offer reached the requester",
+    registry=REGISTRY,
+)

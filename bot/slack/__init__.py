@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from slack_bolt.async_app import AsyncApp
+from collections.abc import Awaitable, Callable
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot.slack import approvals, commands, delivery, requests
 from bot.slack.context import SlackContext
@@ -10,6 +12,13 @@ from bot.slack.context import SlackContext
 
 def register(app: AsyncApp, ctx: SlackContext) -> None:
     """Wires every surface; reading this is reading the list of what the bot answers to."""
+
+    @app.middleware
+    async def one_client(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
+        # Bolt builds a plain client per request; listeners use the bot's one, whose refusals are watched.
+        context["client"] = ctx.notifier.client
+        await next()
+
     commands.register(app, ctx)
     requests.register(app, ctx)
     approvals.register(app, ctx)

@@ -15,7 +15,7 @@ from bot.slack.blocks.modals import deny_modal, notice_modal
 from bot.slack.context import ACK_BUDGET_S, SlackContext
 from bot.slack.payloads import Click, deny_submission, user_of
 from bot.slack.replies import on_click, tell_clicker
-from bot.workflow import ActionResult
+from bot.workflow import ActionResult, DirectoryUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,15 @@ async def _approve(ctx: SlackContext, client: AsyncWebClient, click: Click) -> N
         return
     try:
         result = await ctx.workflow.decide(request_id, user_id, Decision.APPROVE)
+    except DirectoryUnavailable as exc:
+        log.error("approve of #%d by %s not checked: %s", request_id, user_id, exc)
+        await tell_clicker(
+            client,
+            click,
+            f"The bot is misconfigured and cannot check who may approve: {exc}. Nothing changed; "
+            "the bot's operator must fix it.",
+        )
+        return
     except Exception as exc:
         log.error("approve of #%d by %s failed: %s", request_id, user_id, exc)
         await tell_clicker(

@@ -7,12 +7,15 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import ids
 from bot.slack.blocks.modals import notice_modal, request_modal, request_modal_dict
 from bot.slack.context import ACK_BUDGET_S, SlackContext
-from bot.workflow import STATUS_WORDS
+from bot.slack.refusals import RefusalKind, classify
+from bot.slack.replies import respond
+from bot.workflow import STATUS_WORDS, DirectoryUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +50,9 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
         else:
             await ack()
             ctx.tasks.spawn(
-                _open_modal(ctx, client, user_id, str(command["trigger_id"]), text),
+                _open_modal(
+                    ctx, client, user_id, str(command["trigger_id"]), text, command.get("response_url")
+                ),
                 name=f"open-modal-{user_id}",
             )
 
@@ -73,23 +78,57 @@ async def _subcommand(ctx: SlackContext, word: str, arg: str, user_id: str) -> s
     return (await workflow.cancel(int(number), user_id)).message
 
 
+TRIGGER_BUDGET_S = 1.5
+"""Look-ups before views.open get this much of the trigger's 3 s; then the form opens without them."""
+
+
 async def _open_modal(
-    ctx: SlackContext, client: AsyncWebClient, user_id: str, trigger_id: str, prefill_text: str
+    ctx: SlackContext,
+    client: AsyncWebClient,
+    user_id: str,
+    trigger_id: str,
+    prefill_text: str,
+    response_url: str | None = None,
 ) -> None:
-    targets = await ctx.workflow.requestable_targets(user_id)
+    try:
+        view = await _request_form(ctx, user_id, prefill_text)
+    except DirectoryUnavailable as exc:
+        log.error("request form for %s: %s", user_id, exc)
+        view = notice_modal("Bot misconfigured", f"The bot cannot check who may request resets: {exc}.")
+    try:
+        await client.views_open(trigger_id=trigger_id, view=view)
+    except Exception as exc:
+        refusal = classify(exc, "views.open")
+        if refusal.kind == RefusalKind.TRIGGER_EXPIRED:
+            text = (
+                f"Slack did not open the request form in time ({refusal.error}); nothing was lost. "
+                f"Type `{ids.COMMAND}` again."
+            )
+        elif refusal.kind == RefusalKind.OPERATOR_MUST_FIX:
+            text = f"The bot is misconfigured and cannot open the form: {refusal.operator_sentence()}."
+        else:
+            text = f"Slack did not open the request form ({refusal.error}). Try `{ids.COMMAND}` again."
+        if not (response_url and await respond(client, response_url, text)):
+            log.error("user %s got no form and could not be told why (%s)", user_id, refusal.error)
+
+
+async def _request_form(ctx: SlackContext, user_id: str, prefill_text: str) -> View | dict[str, Any]:
+    """The form to open, within the trigger's budget; past it, every target (the submission checks
+    again who may request what, so nothing is allowed that would not be)."""
+    try:
+        targets = await asyncio.wait_for(ctx.workflow.requestable_targets(user_id), TRIGGER_BUDGET_S)
+    except TimeoutError:
+        log.warning("who may request was not known in time for %s; the form lists every target", user_id)
+        targets = list(ctx.workflow.targets)
     if not targets:
-        view = notice_modal(
+        return notice_modal(
             "Not allowed",
             "You may not request password resets for any target. "
             "Ask the bot's operator to add you to a target's requesters.",
         )
-    else:
-        pattern = ctx.workflow.reason_hint(targets)
-        hint = f"Must match {pattern}" if pattern else None
-        prefill = "\n".join(prefill_text.replace(",", " ").split())
-        if prefill:
-            view = request_modal(targets, prefill=prefill, reason_hint=hint)
-        else:  # the usual case: the same empty form every time, rendered once
-            await client.views_open(trigger_id=trigger_id, view=request_modal_dict(tuple(targets), hint))
-            return
-    await client.views_open(trigger_id=trigger_id, view=view)
+    pattern = ctx.workflow.reason_hint(targets)
+    hint = f"Must match {pattern}" if pattern else None
+    prefill = "\n".join(prefill_text.replace(",", " ").split())
+    if prefill:
+        return request_modal(targets, prefill=prefill, reason_hint=hint)
+    return request_modal_dict(tuple(targets), hint)  # the usual case: the same empty form, rendered once

@@ -7,6 +7,9 @@ import time
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.refusals import classify
+from bot.workflow import DirectoryUnavailable
+
 
 class SlackDirectory:
     """Maps a group handle or ID to member IDs; one caller refreshes stale entries while others wait."""
@@ -22,7 +25,13 @@ class SlackDirectory:
         async with self._lock:
             if time.monotonic() - self._fetched_at < self.max_age_s:
                 return
-            response = await self.client.usergroups_list(include_users=True)
+            try:
+                response = await self.client.usergroups_list(include_users=True)
+            except Exception as exc:
+                refusal = classify(exc, "usergroups.list")
+                raise DirectoryUnavailable(
+                    f"the bot cannot read Slack's user groups: {refusal.operator_sentence()}"
+                ) from None
             members: dict[str, frozenset[str]] = {}
             for group in response.get("usergroups") or []:
                 users = frozenset(group.get("users") or [])

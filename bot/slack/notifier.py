@@ -2,20 +2,41 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
-from datetime import datetime
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain import MessageRef, RequestStatus
+from bot.metrics import NOTIFICATION_FAILURES, PASSWORDS_UNDELIVERED
 from bot.slack.blocks.card import approval_card, card_text, results_thread
-from bot.slack.blocks.common import STATUS_EMOJI, escape
+from bot.slack.blocks.common import STATUS_EMOJI, context, escape, slack_date
 from bot.slack.blocks.dm import ephemeral_passwords, requester_status, reveal_offer
-from bot.workflow import OPEN_STATUSES, DeliveredSecret, EventKind, RequestView, SentMessages, WorkflowEvent
+from bot.slack.refusals import HANDLING, Refusal, RefusalKind, classify
+from bot.workflow import (
+    OPEN_STATUSES,
+    Delivered,
+    DeliveredSecret,
+    EventKind,
+    RequestView,
+    SentMessages,
+    WorkflowEvent,
+)
 
 log = logging.getLogger(__name__)
+
+RETRY_FOR_S = 24 * 3600.0
+"""A failed notice is sent again for up to a day; after that it no longer matters."""
+RETRY_MAX_WAIT_S = 300.0
+OFFER_RETRIES_S = (1.0, 2.0, 4.0)
+"""The Reveal offer refused for a passing reason is tried again after these waits before the password
+is declared undelivered (it is still offered later by the sweeper either way)."""
+"""Backoff between attempts doubles from 2 s up to this."""
 
 CARD, DM, REVEAL = "card", "dm", "reveal"
 
@@ -37,14 +58,54 @@ REQUESTER_NOTES: dict[EventKind, str] = {
 }
 
 
+@dataclass
+class _Pending:
+    """A notice unit that failed, kept for the sweeper to send again from the request's latest view."""
+
+    request_id: int
+    unit: str
+    event: WorkflowEvent | None
+    send: Callable[[RequestView], Awaitable[None]]
+    until: float
+    """monotonic time after which it no longer matters."""
+    attempts: int = 1
+    next_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What of a password delivery reached the requester (the final card says it)."""
+
+    ephemeral: bool
+    offer: bool
+    why: str = ""
+
+    @property
+    def reached(self) -> bool:
+        return self.ephemeral or self.offer
+
+
 class SlackNotifier:
-    """Every Slack write the workflow causes. Each method that posts returns where its messages went
-    (`CARD`, `DM`, `REVEAL`), which the workflow keeps in the request's `message_refs`."""
+    """Every Slack write the workflow causes; message locations are kept in the request's refs.
+
+    Each notice is its own unit (the card, its thread note, the requester's DM status, the requester's
+    message, the audit channel): one refused call never skips the others. A unit refused for a reason
+    that may pass (rate limit, outage, a channel the operator must fix) waits in `_pending` and the
+    sweeper's `retry_failed` sends it again, drawn from the request's latest state, until it lands or no
+    longer matters.
+    """
 
     def __init__(self, client: AsyncWebClient, *, audit_channel: str | None = None) -> None:
         self.client = client
         self.audit_channel = audit_channel
+        # Posted by this process and not yet handed to the workflow (late posts: retries, a re-posted
+        # card), and the newest ref per message, read before the view's (which may lag behind).
+        self._sent: dict[int, dict[str, MessageRef]] = {}
+        self._moved: dict[tuple[int, str], MessageRef] = {}
         self._dm_channels: dict[str, str] = {}
+        self._pending: dict[tuple[int, str], _Pending] = {}
+        self._deliveries: dict[int, Delivery] = {}
+        self._told_unusable: set[int] = set()
 
     async def dm_channel(self, user_id: str) -> str:
         channel = self._dm_channels.get(user_id)
@@ -53,6 +114,23 @@ class SlackNotifier:
             channel = str(response["channel"]["id"])
             self._dm_channels[user_id] = channel
         return channel
+
+    def _remember(self, request_id: int, key: str, ref: MessageRef) -> None:
+        self._sent.setdefault(request_id, {})[key] = ref
+        self._moved[(request_id, key)] = ref
+
+    def _take_sent(self, request_id: int) -> SentMessages:
+        return self._sent.pop(request_id, {})
+
+    def _ref(self, view: RequestView, key: str) -> MessageRef | None:
+        stored = view.request.message_refs.get(key)
+        newer = self._moved.get((view.request.id, key))
+        if newer is not None and newer == stored:
+            del self._moved[(view.request.id, key)]  # the workflow has it now
+        return newer or stored
+
+    def _shown(self, view: RequestView, key: str) -> bool:
+        return self._ref(view, key) is not None
 
     async def _post(
         self, channel: str, text: str, blocks: Sequence[Block] | None = None, thread_ts: str | None = None
@@ -67,38 +145,142 @@ class SlackNotifier:
         )
         return MessageRef(str(response["channel"]), str(response["ts"]))
 
+    # -- notice units ---------------------------------------------------------------------------------
+
+    async def _unit(
+        self,
+        view: RequestView,
+        unit: str,
+        send: Callable[[RequestView], Awaitable[None]],
+        event: WorkflowEvent | None = None,
+        *,
+        matters_for_s: float = RETRY_FOR_S,
+    ) -> Refusal | None:
+        """Sends one notice; a refusal is counted, logged, and kept for the sweeper when retrying helps.
+        Returns the refusal, or None when it landed."""
+        key = (view.request.id, unit)
+        try:
+            await send(view)
+        except Exception as exc:
+            refusal = classify(exc)
+            NOTIFICATION_FAILURES.labels(unit).inc()
+            level = logging.ERROR if refusal.kind == RefusalKind.OPERATOR_MUST_FIX else logging.WARNING
+            log.log(
+                level,
+                "notice %s of request #%d not sent: %s %s",
+                unit,
+                view.request.id,
+                refusal.method,
+                refusal.error,
+            )
+            if HANDLING[refusal.kind].retry:
+                earlier = self._pending.get(key)
+                now = time.monotonic()
+                attempts = earlier.attempts + 1 if earlier else 1
+                self._pending[key] = _Pending(
+                    view.request.id,
+                    unit,
+                    event,
+                    send,
+                    until=earlier.until if earlier else now + matters_for_s,
+                    attempts=attempts,
+                    next_at=now + min(2.0**attempts, RETRY_MAX_WAIT_S),
+                )
+            return refusal
+        self._pending.pop(key, None)
+        return None
+
+    async def retry_failed(
+        self, load: Callable[[int], Awaitable[RequestView | None]]
+    ) -> Mapping[int, SentMessages]:
+        """Sends again every failed notice that is due, from its request's latest view; drops those that
+        no longer matter (their time is up, or the request is gone). Returns what it posted anew."""
+        now = time.monotonic()
+        for key, pending in list(self._pending.items()):
+            if pending.until <= now:
+                log.warning(
+                    "gave up on notice %s of request #%d after %d attempts",
+                    pending.unit,
+                    pending.request_id,
+                    pending.attempts,
+                )
+                del self._pending[key]
+                continue
+            if pending.next_at > now:
+                continue
+            view = await load(pending.request_id)
+            if view is None:
+                del self._pending[key]
+                continue
+            await self._unit(view, pending.unit, pending.send, pending.event)
+        sent, self._sent = self._sent, {}
+        return sent
+
+    # -- what the workflow calls ------------------------------------------------------------------------
+
     async def request_submitted(self, view: RequestView) -> SentMessages:
         r = view.request
-        channel = await self.dm_channel(r.requester_id)
-        # Sent late (ensure_shown) the request may be past its pre-flight: the preview says where it is.
-        doing = (
-            "checking it with the cloud" if r.status == RequestStatus.PREFLIGHT else "waiting for approval"
-        )
-        dm = await self._post(channel, f"Request #{r.id} received; {doing}.", requester_status(view))
+
+        async def dm(v: RequestView) -> None:
+            if self._shown(v, DM):
+                return
+            channel = await self.dm_channel(r.requester_id)
+            # Sent late (ensure_shown) the request may be past its pre-flight: the preview says where it is.
+            doing = (
+                "checking it with the cloud"
+                if v.request.status == RequestStatus.PREFLIGHT
+                else "waiting for approval"
+            )
+            ref = await self._post(channel, f"Request #{r.id} received; {doing}.", requester_status(v))
+            self._remember(r.id, DM, ref)
+
+        await self._unit(view, "requester_dm", dm)
         await self._audit(
-            f"#{r.id} submitted by <@{r.requester_id}> for {r.target} ({len(view.servers)} servers)"
+            view,
+            "submitted",
+            f"#{r.id} submitted by <@{r.requester_id}> for {r.target} ({len(view.servers)} servers)",
         )
-        return {DM: dm}
+        return self._take_sent(r.id)
 
     async def request_ready(self, view: RequestView) -> SentMessages:
         r = view.request
         if view.approvers_channel is None:
             log.error("no approvers channel for target %s; request #%d cannot be shown", r.target, r.id)
             return {}
-        card = await self._post(view.approvers_channel, card_text(view), approval_card(view))
-        try:
-            await self._update_dm(view)
-        except Exception as exc:  # the card is up: its ref must reach the store, or it is posted again
-            log.error("the DM of request #%d could not be updated: %s", r.id, exc)
-        return {CARD: card}
+        channel_id = view.approvers_channel
+
+        async def post_card(v: RequestView) -> None:
+            if self._shown(v, CARD) or v.request.status != RequestStatus.PENDING:
+                return  # shown meanwhile (the sweeper's ensure_shown), or it no longer matters
+            self._remember(r.id, CARD, await self._post(channel_id, card_text(v), approval_card(v)))
+            if r.id in self._told_unusable:
+                self._told_unusable.discard(r.id)
+                await self._tell_requester(
+                    v,
+                    "approvers_reachable",
+                    f":white_check_mark: Approvers can now see your request #{r.id} in <#{channel_id}>.",
+                )
+
+        refusal = await self._unit(view, "card_post", post_card)
+        unusable = refusal is not None and refusal.kind == RefusalKind.OPERATOR_MUST_FIX
+        if refusal is not None and unusable and r.id not in self._told_unusable:
+            # The requester must not wait until the expiry in silence meanwhile.
+            self._told_unusable.add(r.id)
+            await self._tell_requester(
+                view,
+                "approvers_unreachable",
+                f":warning: Approvers cannot see your request #{r.id} yet: the bot cannot post its "
+                f"card in <#{channel_id}> ({refusal.operator_sentence()}). The bot's operator must fix "
+                "that channel; the card is posted as soon as it works, and the request still expires "
+                f"{slack_date(r.expires_at)}.",
+            )
+        await self._unit(view, "requester_status", self._update_dm)
+        return self._take_sent(r.id)
 
     async def request_updated(self, view: RequestView, event: WorkflowEvent) -> None:
         r = view.request
-        card = r.message_refs.get(CARD)
-        if card:
-            await self.client.chat_update(
-                channel=card.channel_id, ts=card.message_ts, text=card_text(view), blocks=approval_card(view)
-            )
+        if self._shown(view, CARD):
+            await self._unit(view, "card", self._update_card)
             template = THREAD_NOTES.get(event.kind)
             if template:
                 note = template.format(
@@ -107,21 +289,57 @@ class SlackNotifier:
                     note=escape(event.note or ""),
                     status_emoji=STATUS_EMOJI[r.status],
                 )
-                await self._post(card.channel_id, note, thread_ts=card.message_ts)
+                await self._unit(view, f"thread_{event.kind.value}", self._thread(note), event)
             if event.kind == EventKind.FINISHED:
-                for chunk in results_thread(view):
-                    await self._post(card.channel_id, chunk, thread_ts=card.message_ts)
-        await self._update_dm(view)
+                for n, chunk in enumerate(results_thread(view)):
+                    await self._unit(view, f"results_{n}", self._thread(chunk), event)
+                delivery = self._deliveries.get(r.id)
+                if delivery is not None and not delivery.reached:
+                    await self._unit(
+                        view,
+                        "thread_undelivered",
+                        self._thread(self._undelivered_line(view, delivery)),
+                        event,
+                    )
+        await self._unit(view, "requester_status", self._update_dm)
         requester_note = REQUESTER_NOTES.get(event.kind)
         if requester_note and event.actor != r.requester_id:
-            channel = await self.dm_channel(r.requester_id)
-            await self._post(
-                channel, requester_note.format(id=r.id, actor=event.actor, note=escape(event.note or ""))
+            text = requester_note.format(id=r.id, actor=event.actor, note=escape(event.note or ""))
+            await self._tell_requester(view, f"requester_{event.kind.value}", text)
+        await self._audit(
+            view,
+            event.kind.value,
+            f"#{r.id} {event.kind.value}" + (f" by <@{event.actor}>" if event.actor else ""),
+        )
+
+    def _thread(self, text: str) -> Callable[[RequestView], Awaitable[None]]:
+        async def send(v: RequestView) -> None:
+            card = self._ref(v, CARD)
+            if card:
+                await self._post(card.channel_id, text, thread_ts=card.message_ts)
+
+        return send
+
+    async def _update_card(self, view: RequestView) -> None:
+        card = self._ref(view, CARD)
+        if not card:
+            return
+        blocks = approval_card(view)
+        delivery = self._deliveries.get(view.request.id)
+        if delivery is not None:
+            blocks.append(context(self._delivery_line(view, delivery)))
+        try:
+            await self.client.chat_update(
+                channel=card.channel_id, ts=card.message_ts, text=card_text(view), blocks=blocks
             )
-        await self._audit(f"#{r.id} {event.kind.value}" + (f" by <@{event.actor}>" if event.actor else ""))
+        except Exception as exc:
+            if classify(exc).kind != RefusalKind.MESSAGE_GONE:
+                raise
+            # Someone deleted the card: post it again so it still shows what happened.
+            self._remember(view.request.id, CARD, await self._post(card.channel_id, card_text(view), blocks))
 
     async def _update_dm(self, view: RequestView) -> None:
-        dm = view.request.message_refs.get(DM)
+        dm = self._ref(view, DM)
         if dm:
             await self.client.chat_update(
                 channel=dm.channel_id,
@@ -130,16 +348,27 @@ class SlackNotifier:
                 blocks=requester_status(view),
             )
 
+    async def _tell_requester(self, view: RequestView, unit: str, text: str) -> None:
+        async def send(v: RequestView) -> None:
+            await self._post(await self.dm_channel(v.request.requester_id), text)
+
+        await self._unit(view, unit, send)
+
     async def deliver_secret(
         self,
         view: RequestView,
         secrets: Sequence[DeliveredSecret],
         reveal_token: str,
         reveal_expires_at: datetime,
-    ) -> SentMessages:
+    ) -> Delivered:
+        """The ephemeral copy, then the Reveal offer (the reliable path). Returns whether either reached
+        the requester; an offer refused for a reason that may pass is offered again by the sweeper while
+        the sealed copy lives."""
         r = view.request
-        channel = await self.dm_channel(r.requester_id)
+        why: list[str] = []
+        ephemeral = True
         try:
+            channel = await self.dm_channel(r.requester_id)
             for blocks in ephemeral_passwords(r.id, secrets):
                 await self.client.chat_postEphemeral(
                     channel=channel,
@@ -148,44 +377,96 @@ class SlackNotifier:
                     blocks=blocks,
                 )
         except Exception as exc:  # not guaranteed anyway: the Reveal button below is the reliable path
-            log.warning("ephemeral delivery for request #%d failed: %s", r.id, exc)
-        offer = await self._post(
-            channel,
-            f"Your new password for request #{r.id} is ready to reveal once.",
-            reveal_offer(r.id, reveal_token, reveal_expires_at),
+            ephemeral = False
+            refusal = classify(exc)
+            why.append(f"the private copy: {refusal.error}")
+            log.warning("ephemeral delivery for request #%d failed: %s", r.id, refusal.error)
+
+        async def offer(v: RequestView) -> None:
+            channel = await self.dm_channel(r.requester_id)
+            ref = await self._post(
+                channel,
+                f"Your new password for request #{r.id} is ready to reveal once.",
+                reveal_offer(r.id, reveal_token, reveal_expires_at),
+            )
+            self._remember(r.id, REVEAL, ref)
+            if not self._deliveries.get(r.id, Delivery(True, True)).reached:
+                # Offered late by the sweeper: the card now says the password can be fetched.
+                self._deliveries[r.id] = Delivery(False, True)
+                await self._unit(v, "card", self._update_card)
+                await self._unit(
+                    v,
+                    "thread_offered",
+                    self._thread(f":key: The Reveal offer reached <@{r.requester_id}> after all."),
+                )
+
+        left = max((reveal_expires_at - datetime.now(UTC)).total_seconds(), 0.0)
+        refused = await self._unit(view, "reveal_offer", offer, matters_for_s=left)
+        for wait_s in OFFER_RETRIES_S:  # a rate limit or a blip passes: do not call it undelivered yet
+            if refused is None or refused.kind != RefusalKind.RETRY_LATER:
+                break
+            await asyncio.sleep(wait_s)
+            refused = await self._unit(view, "reveal_offer", offer, matters_for_s=left)
+        if refused is not None:
+            why.append(f"the Reveal offer: {refused.error}")
+        delivery = Delivery(ephemeral, refused is None, "; ".join(why))
+        self._deliveries[r.id] = delivery
+        if not delivery.reached:
+            PASSWORDS_UNDELIVERED.inc()
+            log.error(
+                "password(s) of request #%d reached nobody (%s); the Reveal is offered again while it lives",
+                r.id,
+                delivery.why,
+            )
+        return Delivered(self._take_sent(r.id), delivery.reached)
+
+    def _delivery_line(self, view: RequestView, delivery: Delivery) -> str:
+        who = f"<@{view.request.requester_id}>"
+        if not delivery.reached:
+            return self._undelivered_line(view, delivery)
+        ways = [
+            w
+            for w, ok in (
+                ("a private message", delivery.ephemeral),
+                ("a one-time Reveal in the DM", delivery.offer),
+            )
+            if ok
+        ]
+        return f":key: Password delivered to {who} by " + " and ".join(ways) + "."
+
+    @staticmethod
+    def _undelivered_line(view: RequestView, delivery: Delivery) -> str:
+        return (
+            f":warning: *Password NOT delivered*: it reached nobody ({delivery.why}). "
+            f"The bot keeps offering <@{view.request.requester_id}> the Reveal while it lives; the operator "
+            "was alerted."
         )
-        return {REVEAL: offer}
 
     async def ensure_shown(self, view: RequestView) -> SentMessages:
         r = view.request
-        sent: dict[str, MessageRef] = {}
         if r.status not in OPEN_STATUSES:
-            return sent
-        if DM not in r.message_refs:
+            return {}
+        if not self._shown(view, DM):
             log.info("request #%d has no DM to its requester yet; sending it", r.id)
-            sent.update(await self.request_submitted(view))
-        if r.status == RequestStatus.PENDING and CARD not in r.message_refs:
+            await self.request_submitted(view)
+        if r.status == RequestStatus.PENDING and not self._shown(view, CARD):
             log.info("request #%d has no approval card yet; posting it again", r.id)
-            try:
-                sent.update(await self.request_ready(view))
-            except Exception:
-                if not sent:
-                    raise
-                log.exception("request #%d: the DM went out, the card did not (next sweep)", r.id)
-        return sent
+            await self.request_ready(view)
+        return self._take_sent(r.id)
 
     async def remind_approvers(self, view: RequestView) -> None:
-        card = view.request.message_refs.get(CARD)
-        if card:
-            await self._post(
-                card.channel_id,
-                f":bell: Request #{view.request.id} is still waiting for approval.",
-                thread_ts=card.message_ts,
+        if self._shown(view, CARD):
+            await self._unit(
+                view,
+                "reminder",
+                self._thread(f":bell: Request #{view.request.id} is still waiting for approval."),
             )
 
-    async def _audit(self, line: str) -> None:
-        if self.audit_channel:
-            try:
-                await self._post(self.audit_channel, line)
-            except Exception as exc:
-                log.warning("audit channel post failed: %s", exc)
+    async def _audit(self, view: RequestView, what: str, line: str) -> None:
+        channel = self.audit_channel
+        if channel:
+
+            async def send(_: RequestView) -> None:
+                await self._post(channel, line)
+
+            await self._unit(view, f"audit_{what}", send)

@@ -19,8 +19,10 @@ from bot.workflow.execution import ExecutionSettings, Executor, SealedPasswords
 from bot.workflow.inventory import Inventory, InventoryUnavailable, Resolution, ServerChoice
 from bot.workflow.policy import Policy
 from bot.workflow.ports import (
+    Delivered,
     DeliveredSecret,
     Directory,
+    DirectoryUnavailable,
     EventKind,
     Notifier,
     NotShown,
@@ -40,8 +42,10 @@ __all__ = [
     "ActionResult",
     "Decision",
     "DecisionRecord",
+    "Delivered",
     "DeliveredSecret",
     "Directory",
+    "DirectoryUnavailable",
     "EventKind",
     "ExecutionSettings",
     "Executor",

@@ -398,12 +398,15 @@ class Executor:
             log.error("request #%d: no sealed secret left to deliver", request.id)
         elif deliver and passwords is not None and finished.reveal_token is not None:
             secrets = delivered_secrets(passwords, servers)
-            sent = await notify_safely(
+            report = await notify_safely(
                 self.notifier.deliver_secret(view, secrets, finished.reveal_token, expires_at),
                 "deliver_secret",
             )
-            await keep_message_refs(self.store, request.id, sent)
-            await self.store.add_audit(request.id, "bot", "delivered", {"servers": len(ok) + len(unknown)})
+            await keep_message_refs(self.store, request.id, report.sent if report else None)
+            count = {"servers": len(ok) + len(unknown)}
+            # Loud when it failed: the servers carry a password nobody holds yet.
+            event = "delivered" if report is not None and report.reached else "delivery_failed"
+            await self.store.add_audit(request.id, "bot", event, count)
         await notify_safely(
             self.notifier.request_updated(view, WorkflowEvent(EventKind.FINISHED, note=outcome)),
             "request_updated",

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from bot.config import Principals, Target
 from bot.domain import RequestRecord
-from bot.workflow.ports import Directory
+from bot.workflow.ports import Directory, DirectoryUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -20,16 +20,25 @@ class Policy:
         self._directory = directory
 
     async def _is_among(self, user_id: str, principals: Principals) -> bool:
+        """Raises DirectoryUnavailable when no group checked admits the user and one could not be read:
+        the honest answer is then "cannot tell", never "not allowed" (and nothing is allowed either)."""
         if user_id in principals.user_ids:
             return True
+        unreadable: DirectoryUnavailable | None = None
         for group in sorted(principals.group_handles | principals.group_ids):
             try:
                 members = await self._directory.members_of(group)
+            except DirectoryUnavailable as exc:
+                unreadable = exc
+                continue
             except Exception as exc:  # the directory is outside our control; fail closed
                 log.warning("could not resolve user group %s: %s", group, exc)
+                unreadable = DirectoryUnavailable(f"the bot could not read user group {group}")
                 continue
             if user_id in members:
                 return True
+        if unreadable is not None:
+            raise unreadable
         return False
 
     async def may_request(self, user_id: str, target: str) -> bool:

@@ -96,6 +96,14 @@ SentMessages = Mapping[str, MessageRef]
 keeps them with the request (`RequestRecord.message_refs`), so a later notice can edit them."""
 
 
+@dataclass(frozen=True)
+class Delivered:
+    """What a password delivery posted (`sent`) and whether anything reached the requester."""
+
+    sent: SentMessages
+    reached: bool
+
+
 class Notifier(Protocol):
     """Tells people what happened; a front end (Slack today) implements it. A method that posts new
     messages returns where they went, and returns what it posted even when a later step of it failed
@@ -113,7 +121,17 @@ class Notifier(Protocol):
         secrets: Sequence[DeliveredSecret],
         reveal_token: str,
         reveal_expires_at: datetime,
-    ) -> SentMessages: ...
+    ) -> Delivered:
+        """Hands the password(s) to the requester; `reached` False when nothing reached them (the front
+        end keeps offering the one-time reveal while it lives, and says so on the request)."""
+        ...
+
+    async def retry_failed(
+        self, load: Callable[[int], Awaitable[RequestView | None]]
+    ) -> Mapping[int, SentMessages]:
+        """Sends again the notices that failed and may still land, drawn from `load(request_id)`;
+        returns, per request, the messages it posted anew (the workflow keeps where they went)."""
+        ...
 
     async def remind_approvers(self, view: RequestView) -> None: ...
 
@@ -126,8 +144,17 @@ class Notifier(Protocol):
         ...
 
 
+class DirectoryUnavailable(Exception):
+    """The directory could not answer (the chat refuses the bot: a missing scope, a revoked token).
+
+    The text is for people and the operator: what is wrong and who must fix it. The policy raises it
+    instead of answering "not allowed" when it could not check a group that might have allowed it.
+    """
+
+
 class Directory(Protocol):
-    """Resolves a user group, by handle (without the @) or by ID (`S…`), to its members' user IDs."""
+    """Resolves a user group, by handle (without the @) or by ID (`S…`), to its members' user IDs.
+    Raises DirectoryUnavailable when the chat refuses to say."""
 
     async def members_of(self, group: str) -> frozenset[str]: ...
 

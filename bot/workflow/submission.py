@@ -11,6 +11,7 @@ from bot.config import Target
 from bot.domain import NewRequest, NewServer, PasswordMode, RebootMode, RequestRecord, RequestStatus
 from bot.metrics import REQUESTS
 from bot.workflow.inventory import InventoryUnavailable, ServerChoice
+from bot.workflow.ports import DirectoryUnavailable
 from bot.workflow.preflight import Preflight
 from bot.workflow.results import CheckedSubmission, Field, Submission, SubmitResult
 
@@ -89,7 +90,12 @@ class Submissions(Preflight):
         """Every check of a submission, writing nothing: safe to cancel at any point."""
         errors: dict[Field, str] = {}
         target = self.targets.get(sub.target)
-        if target is None or not await self.policy.may_request(sub.requester_id, sub.target):
+        try:
+            allowed = target is not None and await self.policy.may_request(sub.requester_id, sub.target)
+        except DirectoryUnavailable as exc:
+            errors[Field.TARGET] = f"The bot is misconfigured and cannot check who may request: {exc}."
+            return None, errors
+        if target is None or not allowed:
             errors[Field.TARGET] = f"You may not request resets for target {sub.target!r}."
             return None, errors
         reason = sub.reason.strip()

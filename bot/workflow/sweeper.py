@@ -57,6 +57,11 @@ class Sweeper:
                 view = await self.workflow.view_of(request)
                 await notify_safely(self.workflow.notifier.remind_approvers(view), "remind_approvers")
         await self.show_unseen(now - self.settings.show_again_after, now)
+        reposted = await notify_safely(
+            self.workflow.notifier.retry_failed(self.workflow.view), "retry_failed"
+        )
+        for request_id, sent in (reposted or {}).items():
+            await keep_message_refs(self.workflow.store, request_id, sent)
         self.workflow.inventory.refresh_stale()
         erased = await store.erase_expired_reveals(now)
         if erased:

@@ -134,7 +134,7 @@ async def _exercise(stack: Stack, replicas: list, db: PgDatabase) -> None:  # ty
         offers = [
             c
             for c in stack.slack.calls("chat.postMessage")
-            if f"request #{ids_of[key]} is ready to reveal" in str(c.args.get("text"))
+            if c.ok and f"request #{ids_of[key]} is ready to reveal" in str(c.args.get("text"))
         ]
         assert len(offers) == 1, key
 

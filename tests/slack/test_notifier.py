@@ -231,8 +231,7 @@ async def test_a_card_that_could_not_be_posted_is_posted_by_ensure_shown(
 ) -> None:
     sender, refs = notifier
     fake.fail("chat.postMessage", "service_unavailable", times=1)
-    with pytest.raises(Exception, match="service_unavailable"):
-        await sender.request_ready(make_view(3))
+    await sender.request_ready(make_view(3))  # a refused notice never raises into the workflow
     assert (7, CARD) not in refs.saved, "Slack was down: no card"
 
     await sender.ensure_shown(make_view(3))

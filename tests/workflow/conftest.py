@@ -37,6 +37,7 @@ from bot.simulator import DEMO_ACCESS_KEY, DEMO_PROJECT_ID, DEMO_SECRET_KEY, Fle
 from bot.store import Store
 from bot.store.records import RevealResult
 from bot.workflow import (
+    Delivered,
     DeliveredSecret,
     ExecutionSettings,
     Executor,
@@ -161,9 +162,14 @@ class RecordingNotifier:
         secrets: Sequence[DeliveredSecret],
         reveal_token: str,
         reveal_expires_at: datetime,
-    ) -> SentMessages:
+    ) -> Delivered:
         self._record(Notice("deliver_secret", view, None, tuple(secrets), reveal_token, reveal_expires_at))
-        return {"reveal": posted_at("DREQUESTER", view)}
+        return Delivered({"reveal": posted_at("DREQUESTER", view)}, reached=True)
+
+    async def retry_failed(
+        self, load: Callable[[int], Awaitable[RequestView | None]]
+    ) -> Mapping[int, SentMessages]:
+        return {}
 
     async def remind_approvers(self, view: RequestView) -> None:
         self._record(Notice("remind_approvers", view))

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.config import Target
 from bot.domain import PasswordMode, RebootMode, RequestRecord, RequestStatus
-from bot.workflow import Policy
+from bot.workflow import DirectoryUnavailable, Policy
 
 from .conftest import DictDirectory
 
@@ -82,9 +84,13 @@ async def test_directory_failure_fails_closed(make_target: Callable[..., Target]
     directory = DictDirectory({"sre-leads": frozenset({"ULEAD"}), "oncall": frozenset({"UMEMBER"})})
     directory.fail = True
     policy = _policy(make_target(requesters=["@oncall"], approvers=["@sre-leads", "UBOSS"]), directory)
-    assert not await policy.may_approve("ULEAD", "prod-eu-de")
-    assert not await policy.may_request("UMEMBER", "prod-eu-de")
-    assert await policy.refuse_decision("ULEAD", _request()) is not None
+    # Closed, and honest: "cannot tell" (the operator must fix the directory), never "not allowed".
+    with pytest.raises(DirectoryUnavailable, match="sre-leads"):
+        await policy.may_approve("ULEAD", "prod-eu-de")
+    with pytest.raises(DirectoryUnavailable, match="oncall"):
+        await policy.may_request("UMEMBER", "prod-eu-de")
+    with pytest.raises(DirectoryUnavailable):
+        await policy.refuse_decision("ULEAD", _request())
     # Listed user IDs still work: they need no lookup.
     assert await policy.may_approve("UBOSS", "prod-eu-de")
 
