@@ -27,7 +27,7 @@ from bot.domain import MessageRef, RequestStatus, ServerPhase
 from bot.simulator.slack_api import FAKE_BOT_TOKEN, FakeSlack, SlackUser
 from bot.slack import ids
 from bot.slack.notifier import CARD, DM, REVEAL, SlackNotifier
-from bot.workflow import DeliveredSecret, EventKind, RequestView, SentMessages, WorkflowEvent
+from bot.workflow import Delivered, DeliveredSecret, EventKind, RequestView, SentMessages, WorkflowEvent
 
 AUDIT = "CAUDITLOG01"
 DM_CHANNEL = "DDEMOREQUESTER"
@@ -68,8 +68,10 @@ class KeepingNotifier(SlackNotifier):
     async def request_ready(self, view: RequestView) -> SentMessages:
         return self.refs.keep(view, await super().request_ready(view))
 
-    async def deliver_secret(self, view: RequestView, *args: Any) -> SentMessages:
-        return self.refs.keep(view, await super().deliver_secret(view, *args))
+    async def deliver_secret(self, view: RequestView, *args: Any) -> Delivered:
+        delivered = await super().deliver_secret(view, *args)
+        self.refs.keep(view, delivered.sent)
+        return delivered
 
     async def ensure_shown(self, view: RequestView) -> SentMessages:
         return self.refs.keep(view, await super().ensure_shown(view))
@@ -272,7 +274,8 @@ async def test_ensure_shown_on_a_pending_request_nobody_saw_sends_dm_and_card(
     sender, refs = notifier
     await sender.ensure_shown(make_view(3))
     dm = fake.message(*where(refs.saved[(7, DM)]))
-    assert dm.text == "Request #7 received; waiting for approval."
+    assert dm.text.startswith("Request #7"), "sent, then edited to show its card is up"
+    assert "Waiting for approval" in block_texts(dm.blocks)
     card_channel, card_ts = where(refs.saved[(7, CARD)])
     assert "*Password reset request #7*" in block_texts(fake.message(card_channel, card_ts).blocks)
 
