@@ -446,13 +446,15 @@ class SlackNotifier:
         r = view.request
         if r.status not in OPEN_STATUSES:
             return {}
+        sent: dict[str, MessageRef] = {}
         if not self._shown(view, DM):
             log.info("request #%d has no DM to its requester yet; sending it", r.id)
-            await self.request_submitted(view)
+            sent.update(await self.request_submitted(view))
         if r.status == RequestStatus.PENDING and not self._shown(view, CARD):
             log.info("request #%d has no approval card yet; posting it again", r.id)
-            await self.request_ready(view)
-        return self._take_sent(r.id)
+            sent.update(await self.request_ready(view))
+        sent.update(self._take_sent(r.id))
+        return sent
 
     async def remind_approvers(self, view: RequestView) -> None:
         if self._shown(view, CARD):
