@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from cryptography.fernet import Fernet
 
-from bot.domain import NewRequest, RevealOutcome
+from bot.domain import NewRequest, RequestRecord, RevealOutcome
 from bot.store import Sealer, SecretUnreadable, Store, UnknownRequest
 from bot.store.records import RevealResult
 
@@ -25,6 +25,13 @@ def _lease(now: datetime | None = None) -> tuple[datetime, datetime]:
     """`now` and the lease's end, as `lease_reveal` takes them."""
     now = now or datetime.now(UTC)
     return now, now + LEASE
+
+
+async def _armed(store: Store, make_request: Callable[..., NewRequest]) -> tuple[RequestRecord, str]:
+    """A request whose password "Pa55-word!" is sealed and revealable to U_REQ for LATER."""
+    req = (await store.create_request_once(make_request(), [])).request
+    await store.seal_secret(req.id, "U_REQ", "Pa55-word!")
+    return req, await finish(store, req.id, datetime.now(UTC) + LATER)
 
 
 async def _take(store: Store, token: str, user_id: str, now: datetime) -> RevealResult:
@@ -64,9 +71,7 @@ async def test_sealing_again_replaces_secret_and_token(
 
 
 async def test_reveal_once_to_the_requester(store: Store, make_request: Callable[..., NewRequest]) -> None:
-    req = (await store.create_request_once(make_request(), [])).request
-    await store.seal_secret(req.id, "U_REQ", "Pa55-word!")
-    token = await finish(store, req.id, datetime.now(UTC) + LATER)
+    req, token = await _armed(store, make_request)
     now = datetime.now(UTC)
 
     wrong = await store.lease_reveal(token, "U_INTRUDER", *_lease(now))
@@ -171,9 +176,7 @@ async def test_a_lease_not_confirmed_erases_nothing(
     store: Store, make_request: Callable[..., NewRequest]
 ) -> None:
     """The chat refused to show it: released, the secret is whole and the next click gets it."""
-    req = (await store.create_request_once(make_request(), [])).request
-    await store.seal_secret(req.id, "U_REQ", "Pa55-word!")
-    token = await finish(store, req.id, datetime.now(UTC) + LATER)
+    req, token = await _armed(store, make_request)
     now = datetime.now(UTC)
 
     first = await store.lease_reveal(token, "U_REQ", *_lease(now))
@@ -199,9 +202,7 @@ async def test_a_lease_not_confirmed_erases_nothing(
 
 async def test_a_lapsed_lease_frees_the_reveal(store: Store, make_request: Callable[..., NewRequest]) -> None:
     """A click that died while showing (a crash) blocks the reveal only until its lease ends."""
-    req = (await store.create_request_once(make_request(), [])).request
-    await store.seal_secret(req.id, "U_REQ", "Pa55-word!")
-    token = await finish(store, req.id, datetime.now(UTC) + LATER)
+    _, token = await _armed(store, make_request)
     now = datetime.now(UTC)
     dead = await store.lease_reveal(token, "U_REQ", *_lease(now))
     assert dead.lease is not None
