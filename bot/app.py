@@ -6,6 +6,7 @@ Reading `Runtime.build` is reading the whole wiring; `start`/`close` own the bac
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import os
 import socket
@@ -32,6 +33,7 @@ from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import AkSkAuth, AppConfig, Settings, Target
 from bot.ecs import AkSkCredentials, EcsClient, Endpoints, PasswordCredentials, RetryPolicy
 from bot.health import Health
+from bot.http_server import HttpLimits, LimitedSite, serve
 from bot.logs import library_logger
 from bot.metrics import BACKGROUND_TASKS, REGISTRY
 from bot.outbound import new_session, ssl_context
@@ -46,6 +48,7 @@ from bot.workflow import (
     Executor,
     Inventory,
     Policy,
+    RequestLimits,
     Sweeper,
     SweepSettings,
     TaskKeeper,
@@ -197,11 +200,16 @@ class Runtime:
             targets=targets,
             clients=clients,
             inventory=Inventory(clients, clock=clock),
-            policy=Policy(targets, SlackDirectory(slack_client)),
+            policy=Policy(
+                targets,
+                SlackDirectory(slack_client),
+                max_age_s=settings.membership_max_age.total_seconds(),
+            ),
             notifier=notifier,
             tasks=tasks,
             executor=executor,
             clock=clock,
+            limits=RequestLimits(settings.max_open_requests, settings.max_submissions_per_minute),
         )
         signing_secret = (
             settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
@@ -227,7 +235,9 @@ class Runtime:
         return cls(config, session, store, slack_client, app, workflow, sweeper, tasks, tuning, health)
 
     async def start(self) -> None:
-        """Schema first, then whatever a previous process left behind, then the periodic chores."""
+        """Groups pinned first (an unknown handle stops start-up with ConfigError naming it), then the
+        schema, whatever a previous process left behind, and the periodic chores."""
+        await self.workflow.policy.pin_groups()
         await self.store.migrate()
         await self.sweeper.recover(self.workflow.clock.now())
         self._loops.append(asyncio.create_task(self.sweeper.run_forever(), name="sweeper"))
@@ -258,17 +268,42 @@ class Runtime:
         await self.session.close()
 
     def web_app(self) -> web.Application:
-        """Slack's endpoint plus health and metrics, on one aiohttp server."""
+        """Slack's endpoint, plus health and metrics unless BOT_METRICS_PORT gives them their own."""
         web_app = (
             self.app.web_app(path="/slack/events")
             if self.config.settings.mode == "http"
             else web.Application()
         )
         web_app.middlewares.append(_unreadable_is_400)
+        if self.config.settings.metrics_port is None:
+            self._add_health_and_metrics(web_app)
+        return web_app
+
+    def metrics_app(self) -> web.Application:
+        """Health and metrics alone, for their own listener."""
+        metrics_app = web.Application()
+        self._add_health_and_metrics(metrics_app)
+        return metrics_app
+
+    def _add_health_and_metrics(self, web_app: web.Application) -> None:
         web_app.router.add_get("/healthz", self._healthz)
         web_app.router.add_get("/livez", self._livez)
         web_app.router.add_get("/metrics", self._metrics)
-        return web_app
+
+    async def listen(self, *, http_port: int | None = None, metrics_port: int | None = None) -> Listeners:
+        """Starts the listeners the settings ask for, each with the read timeout and connection cap of
+        BOT_HTTP_READ_TIMEOUT / BOT_HTTP_MAX_CONNECTIONS: Slack's (BOT_HTTP_HOST:BOT_HTTP_PORT) and, when
+        BOT_METRICS_PORT is set, health and metrics on BOT_METRICS_HOST:BOT_METRICS_PORT. The ports
+        given here replace the settings' (0: any free port, as tests ask)."""
+        settings = self.config.settings
+        limits = HttpLimits(settings.http_read_timeout.total_seconds(), settings.http_max_connections)
+        port = settings.http_port if http_port is None else http_port
+        listeners = Listeners([await serve(self.web_app(), settings.http_host, port, limits)])
+        if settings.metrics_port is not None:
+            host = settings.metrics_host or settings.http_host
+            port = settings.metrics_port if metrics_port is None else metrics_port
+            listeners.started.append(await serve(self.metrics_app(), host, port, limits))
+        return listeners
 
     async def _healthz(self, _: web.Request) -> web.Response:
         """Readiness: 503 `{"ok": false, "problems": {component: reason}}` while anything reports a problem
@@ -292,9 +327,33 @@ class Runtime:
         """Liveness: the process answers; a restart would not fix Slack or the database, so no checks."""
         return web.json_response({"ok": True})
 
-    async def _metrics(self, _: web.Request) -> web.Response:
+    async def _metrics(self, request: web.Request) -> web.Response:
+        token = self.config.settings.metrics_token
+        if token is not None:
+            expected = f"Bearer {token.get_secret_value()}".encode()
+            if not hmac.compare_digest(request.headers.get("Authorization", "").encode(), expected):
+                return web.Response(status=401, headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
         BACKGROUND_TASKS.set(self.tasks.running)
         return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+@dataclass
+class Listeners:
+    """The HTTP listeners started by `Runtime.listen`: Slack's first, then health and metrics if apart."""
+
+    started: list[tuple[web.AppRunner, LimitedSite]]
+
+    @property
+    def slack_port(self) -> int:
+        return self.started[0][1].port
+
+    @property
+    def metrics_port(self) -> int | None:
+        return self.started[1][1].port if len(self.started) > 1 else None
+
+    async def close(self) -> None:
+        for runner, _ in reversed(self.started):
+            await runner.cleanup()
 
 
 @web.middleware

@@ -9,16 +9,15 @@ from __future__ import annotations
 import contextlib
 import json
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 from cryptography.fernet import Fernet
 
-from bot.app import Runtime, Tuning
+from bot.app import Listeners, Runtime, Tuning
 from bot.config import load_app_config
 from bot.simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_USER, Fleet, Simulator
 from bot.simulator.slack import (
@@ -27,6 +26,7 @@ from bot.simulator.slack import (
     SlackCall,
     SlackRequests,
     SlackUser,
+    SlackUsergroup,
     StoredMessage,
 )
 from bot.slack import ids
@@ -45,6 +45,7 @@ def demo_environment(sim_url: str, slack_api_url: str, data_dir: Path, **extra: 
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": slack_api_url,
         "BOT_MODE": "http",
+        "BOT_HTTP_HOST": "127.0.0.1",
         "BOT_CONFIG": str(DEMO_TARGETS),
         "BOT_DATABASE_URL": f"sqlite+aiosqlite:///{data_dir / 'demo.sqlite3'}",
         "BOT_SECRET_KEY": Fernet.generate_key().decode(),
@@ -67,7 +68,7 @@ class World:
     bot_url: str
     requests: SlackRequests
     http: aiohttp.ClientSession
-    _runner: web.AppRunner
+    listeners: Listeners
     _tmp: tempfile.TemporaryDirectory[str] | None = None
     seen: int = field(default=0)
 
@@ -83,6 +84,7 @@ class World:
         fleet: Fleet | None = None,
         latency_s: float = 0.0,
         slack_options: Mapping[str, Any] | None = None,
+        usergroups: Iterable[SlackUsergroup] = (),
     ) -> World:
         """Start everything; `slack_options` go to `FakeSlack` (a clock, scopes, rate limits…)."""
         # Each part is stopped again if a later one fails or a signal cancels the start: no process, port
@@ -98,6 +100,7 @@ class World:
                     SlackUser(APPROVERS[1], "carol", "Carol (security)"),
                 ],
                 channels={APPROVERS_CHANNEL: "ecs-approvals"},
+                usergroups=usergroups,
                 printer=printer,
                 **(slack_options or {}),
             )
@@ -112,20 +115,16 @@ class World:
             )
             undo.push_async_callback(runtime.close)
             await runtime.start()
-            runner = web.AppRunner(runtime.web_app(), access_log=None)
-            await runner.setup()
-            undo.push_async_callback(runner.cleanup)
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            host, port = runner.addresses[0][:2]
+            listeners = await runtime.listen(http_port=0, metrics_port=0)
+            undo.push_async_callback(listeners.close)
             world = cls(
                 sim,
                 slack,
                 runtime,
-                f"http://{host}:{port}",
+                f"http://127.0.0.1:{listeners.slack_port}",
                 SlackRequests(SIGNING_SECRET, slack=slack),
                 aiohttp.ClientSession(),
-                runner,
+                listeners,
                 tmp,
             )
             undo.pop_all()
@@ -136,7 +135,7 @@ class World:
         """Stops everything in reverse order; the temporary folder goes even if a step fails or is cut off."""
         try:
             await self.http.close()
-            await self._runner.cleanup()
+            await self.listeners.close()
             await self.runtime.close()
             await self.slack.stop()
             await self.sim.stop()

@@ -73,6 +73,17 @@ def _slack_checks(config: AppConfig, session: aiohttp.ClientSession) -> list[Che
             return f"bot @{who.user} in {who.team}"
 
         found.append(Check("slack: SLACK_BOT_TOKEN (auth.test)", SLACK_DEADLINE_S, bot, (route,)))
+
+        async def groups() -> str:
+            from bot.slack.directory import describe_groups
+
+            lines, ok = await describe_groups(bot_client, config.bot.targets)
+            detail = "; ".join(line.split(": ", 1)[1] for line in lines)
+            if not ok:
+                raise _Failed(detail)
+            return detail
+
+        found.append(Check("slack: user groups (usergroups.list)", SLACK_DEADLINE_S, groups, (route,)))
     if settings.mode == "socket" and settings.slack_app_token is not None:
         app_client = slack_web_client(session, settings.slack_app_token.get_secret_value(), settings)
 

@@ -84,6 +84,11 @@ class NewServer:
     locked: bool = False
     plugin_installed: bool | None = None
     preflight_error: str | None = None
+    private_ip: str | None = None
+    tags: tuple[str, ...] = ()
+    """`key=value` strings, as the cloud lists them: what tells servers of one name apart."""
+    namesakes: int = 0
+    """Other servers of the target with the same name when the request was made."""
 
     @property
     def resettable(self) -> bool:
@@ -118,6 +123,10 @@ class ServerRecord:
     phase: ServerPhase
     error_code: str | None
     error_message: str | None
+    private_ip: str | None = None
+    tags: tuple[str, ...] = ()
+    namesakes: int = 0
+    """Other servers of the target with the same name when the request was made."""
 
     @property
     def resettable(self) -> bool:

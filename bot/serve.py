@@ -21,12 +21,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from aiohttp import web
 from sqlalchemy.engine import make_url
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
 
 from bot import __version__
-from bot.config import AppConfig
+from bot.config import AppConfig, ConfigError
 from bot.health import Health
 from bot.outbound import proxy_for
 from bot.probes import Refused, Unreachable, check_app_token, check_bot_token, token_advice
@@ -114,11 +113,17 @@ async def _start_runtime(runtime: Runtime) -> None:
         raise StartupFailure(
             f"the database {where} is unavailable: {exc}; check BOT_DATABASE_URL and that the server is up"
         ) from exc
+    except ConfigError as exc:  # found only once Slack answers, e.g. a user-group handle it does not have
+        raise StartupFailure(str(exc)) from exc
 
 
-async def _listen(runner: web.AppRunner, host: str, port: int) -> None:
+async def _listen(runtime: Runtime, stack: contextlib.AsyncExitStack) -> None:
+    """Slack's listener (and health and metrics', when apart), each with its read timeout and cap."""
+    settings = runtime.config.settings
+    host, port = settings.http_host, settings.http_port
     try:
-        await web.TCPSite(runner, host, port).start()
+        listeners = await runtime.listen()
+        stack.push_async_callback(listeners.close)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise StartupFailure(
@@ -239,10 +244,7 @@ async def _start(config: AppConfig, stack: contextlib.AsyncExitStack, tuning: Tu
     runtime = await _open_runtime(config, tuning)
     stack.push_async_callback(runtime.close)
     await _start_runtime(runtime)
-    runner = web.AppRunner(runtime.web_app(), access_log=None)
-    await runner.setup()
-    stack.push_async_callback(runner.cleanup)
-    await _listen(runner, settings.http_host, settings.http_port)
+    await _listen(runtime, stack)
     identity, wss_url = await check_slack(runtime)
     _background(stack, recheck_refused_token(runtime.slack_client, runtime.health), "token-recheck")
     if settings.mode == "socket":

@@ -104,3 +104,9 @@ def test_examples_refer_only_to_files_in_the_repository() -> None:
         text = example.read_text(encoding="utf-8")
         for name in re.findall(r"\b[\w./-]+\.(?:md|yml|yaml|py|toml|lock)\b", text):
             assert (REPO / name).exists() or (REPO / "examples" / name).exists(), f"{example.name}: {name}"
+
+
+def test_user_group_events_are_subscribed(manifest: dict[str, Any]) -> None:
+    events = manifest["settings"]["event_subscriptions"]
+    assert events["request_url"] == EVENTS_URL
+    assert sorted(events["bot_events"]) == ["subteam_members_changed", "subteam_updated"]

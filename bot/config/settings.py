@@ -84,6 +84,35 @@ class Settings(BaseModel):
     ca_bundle: Path | None = Field(default=None, validation_alias="BOT_CA_BUNDLE")
     """CA certificates (a PEM file, or a directory of them) trusted besides the system's, for the cloud
     and Slack: a private CA of the endpoints or of a TLS-inspecting proxy."""
+    metrics_host: str | None = Field(default=None, validation_alias="BOT_METRICS_HOST")
+    """With BOT_METRICS_PORT: the address of the health and metrics listener (default BOT_HTTP_HOST)."""
+    metrics_port: Annotated[int, Field(ge=1, le=65535)] | None = Field(
+        default=None, validation_alias="BOT_METRICS_PORT"
+    )
+    """When set, /healthz and /metrics listen on this port only, apart from Slack's endpoint."""
+    metrics_token: SecretStr | None = Field(default=None, validation_alias="BOT_METRICS_TOKEN")
+    """When set, /metrics answers only `Authorization: Bearer <token>`."""
+    http_read_timeout: Duration = Field(
+        default=timedelta(seconds=15), validation_alias="BOT_HTTP_READ_TIMEOUT"
+    )
+    """How long a client may take to send a request's headers, then its body, or keep a connection idle."""
+    http_max_connections: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        default=100, validation_alias="BOT_HTTP_MAX_CONNECTIONS"
+    )
+    """Connections each listener keeps open at once; more are closed as they arrive."""
+    max_open_requests: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        default=5, validation_alias="BOT_MAX_OPEN_REQUESTS"
+    )
+    """Requests one person may have unfinished at once (all targets)."""
+    max_submissions_per_minute: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        default=5, validation_alias="BOT_MAX_SUBMISSIONS_PER_MINUTE"
+    )
+    """Requests one person may submit in any minute."""
+    membership_max_age: Duration = Field(
+        default=timedelta(seconds=5), validation_alias="BOT_MEMBERSHIP_MAX_AGE"
+    )
+    """How old a user group's member list may be when a decision (submit, approve, deny, cancel) rests
+    on it; older lists are read again from Slack, and a decision Slack cannot back is refused."""
 
     @model_validator(mode="before")
     @classmethod
@@ -184,6 +213,7 @@ class Settings(BaseModel):
             self.slack_bot_token,
             self.slack_signing_secret,
             self.slack_app_token,
+            self.metrics_token,
             *self.secret_keys,
         ):
             if value is not None:

@@ -6,8 +6,9 @@ from collections.abc import Awaitable, Callable
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
-from bot.slack import approvals, commands, delivery, requests
+from bot.slack import approvals, commands, delivery, requests, usergroups
 from bot.slack.context import SlackContext
+from bot.slack.workspace import only_this_workspace
 
 
 def register(app: AsyncApp, ctx: SlackContext) -> None:
@@ -19,7 +20,9 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
         context["client"] = ctx.notifier.client
         await next()
 
+    app.middleware(only_this_workspace)
     commands.register(app, ctx)
     requests.register(app, ctx)
     approvals.register(app, ctx)
     delivery.register(app, ctx)
+    usergroups.register(app, ctx)

@@ -11,6 +11,7 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import ids
+from bot.slack.blocks.common import escape
 from bot.slack.blocks.modals import notice_modal, request_modal, request_modal_dict
 from bot.slack.context import ACK_BUDGET_S, SlackContext
 from bot.slack.refusals import RefusalKind, classify
@@ -24,7 +25,8 @@ HELP = (
     "• `/reset-ecs-password [server names or IDs]`: open the request form (pre-filled)\n"
     "• `/reset-ecs-password status <id>`: where a request stands\n"
     "• `/reset-ecs-password history`: your last requests\n"
-    "• `/reset-ecs-password cancel <id>`: cancel a request that is not approved yet\n"
+    "• `/reset-ecs-password cancel <id> [reason]`: cancel a request that is not approved yet "
+    "(an approver cancelling someone else's request gives the reason)\n"
     "The new password comes to you privately in my DM."
 )
 
@@ -64,18 +66,20 @@ async def _subcommand(ctx: SlackContext, word: str, arg: str, user_id: str) -> s
         if not requests:
             return "You have no requests yet."
         return "\n".join(
-            f"#{r.id} {r.target}: {STATUS_WORDS[r.status]} ({r.created_at:%Y-%m-%d %H:%M} UTC)"
+            f"#{r.id} {r.target}: {STATUS_WORDS[r.status]} ({r.created_at:%Y-%m-%d %H:%M} UTC), "
+            f"reason {escape(r.reason)}"
             for r in requests
         )
-    number = arg.lstrip("#")
+    number, _, reason = arg.partition(" ")
+    number = number.lstrip("#")
     if not number.isdigit():
         return f"Usage: `{ids.COMMAND} {word} <request number>`"
     if word == "status":
         result = await workflow.status_for(int(number), user_id)
         if result.ok and result.request and result.request.outcome_message:
-            return f"{result.message} {result.request.outcome_message}"
+            return f"{result.message} {escape(result.request.outcome_message)}"
         return result.message
-    return (await workflow.cancel(int(number), user_id)).message
+    return (await workflow.cancel(int(number), user_id, reason or None)).message
 
 
 TRIGGER_BUDGET_S = 1.5

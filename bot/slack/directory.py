@@ -1,46 +1,89 @@
-"""Slack user groups as the workflow's Directory: one `usergroups.list` call, cached for minutes."""
+"""Slack user groups as the workflow's Directory: members read per group, kept only seconds.
+
+Each group's members come from `usergroups.users.list`, kept for at most the age the caller allows
+(a few seconds for decisions); Slack's `subteam_members_changed` / `subteam_updated` events drop a
+group's entry at once where events are on. A list fetched while such an event arrived is not kept.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable, Sequence
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.refusals import classify
-from bot.workflow import DirectoryUnavailable
+from bot.config import ConfigError, Target
+from bot.slack.refusals import RefusalKind, classify
+from bot.workflow import DirectoryUnavailable, Policy
 
 
 class SlackDirectory:
-    """Maps a group handle or ID to member IDs; one caller refreshes stale entries while others wait."""
+    """Group ID -> member IDs; one caller per group asks Slack while the others wait for its answer."""
 
-    def __init__(self, client: AsyncWebClient, *, max_age_s: float = 300.0) -> None:
+    def __init__(self, client: AsyncWebClient, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.client = client
-        self.max_age_s = max_age_s
-        self._members: dict[str, frozenset[str]] = {}
-        self._fetched_at = float("-inf")
-        self._lock = asyncio.Lock()
+        self._clock = clock
+        self._members: dict[str, tuple[frozenset[str], float]] = {}
+        self._generation: dict[str, int] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
 
-    async def _refresh(self) -> None:
-        async with self._lock:
-            if time.monotonic() - self._fetched_at < self.max_age_s:
-                return
+    def _cached(self, group_id: str, max_age_s: float) -> frozenset[str] | None:
+        entry = self._members.get(group_id)
+        if entry is not None and self._clock() - entry[1] <= max_age_s:
+            return entry[0]
+        return None
+
+    async def members_of(self, group_id: str, *, max_age_s: float) -> frozenset[str]:
+        """Member user IDs of `group_id`, read from Slack at most `max_age_s` seconds ago.
+
+        Raises slack_sdk's SlackApiError (e.g. `no_such_subteam`, `ratelimited`) or aiohttp's errors
+        when Slack cannot answer; nothing stale is returned instead."""
+        cached = self._cached(group_id, max_age_s)
+        if cached is not None:
+            return cached
+        async with self._locks.setdefault(group_id, asyncio.Lock()):
+            cached = self._cached(group_id, max_age_s)
+            if cached is not None:
+                return cached
+            generation = self._generation.get(group_id, 0)
+            asked_at = self._clock()  # the list is as old as the question, not the answer
             try:
-                response = await self.client.usergroups_list(include_users=True)
+                response = await self.client.usergroups_users_list(usergroup=group_id)
             except Exception as exc:
-                refusal = classify(exc, "usergroups.list")
-                raise DirectoryUnavailable(
-                    f"the bot cannot read Slack's user groups: {refusal.operator_sentence()}"
-                ) from None
-            members: dict[str, frozenset[str]] = {}
-            for group in response.get("usergroups") or []:
-                users = frozenset(group.get("users") or [])
-                members[str(group.get("handle"))] = users
-                members[str(group.get("id"))] = users
-            self._members = members
-            self._fetched_at = time.monotonic()
+                refusal = classify(exc, "usergroups.users.list")
+                if refusal.kind == RefusalKind.OPERATOR_MUST_FIX:
+                    raise DirectoryUnavailable(
+                        f"the bot cannot read Slack's user groups: {refusal.operator_sentence()}"
+                    ) from None
+                raise
+            members = frozenset(str(u) for u in response.get("users") or [])
+            if self._generation.get(group_id, 0) == generation:
+                self._members[group_id] = (members, asked_at)
+            return members
 
-    async def members_of(self, group: str) -> frozenset[str]:
-        if time.monotonic() - self._fetched_at >= self.max_age_s:
-            await self._refresh()
-        return self._members.get(group, frozenset())
+    async def group_ids(self) -> dict[str, str]:
+        """Every enabled user group of the workspace, handle -> ID (one `usergroups.list` call)."""
+        response = await self.client.usergroups_list()
+        return {
+            str(group["handle"]): str(group["id"])
+            for group in response.get("usergroups") or []
+            if group.get("handle") and group.get("id") and not group.get("date_delete")
+        }
+
+    def forget(self, group_id: str) -> None:
+        self._members.pop(group_id, None)
+        self._generation[group_id] = self._generation.get(group_id, 0) + 1
+
+
+async def describe_groups(client: AsyncWebClient, targets: Sequence[Target]) -> tuple[list[str], bool]:
+    """For `doctor`: how each group of the targets resolves (`@handle = S…`), and whether all did."""
+    try:
+        pins = await Policy({t.name: t for t in targets}, SlackDirectory(client)).pin_groups()
+    except ConfigError as exc:
+        return [f"user groups: FAILED: {p}" for p in exc.problems], False
+    except Exception as exc:
+        return [f"user groups: FAILED: could not list them ({exc})"], False
+    if not pins:
+        return ["user groups: OK (none named by handle)"], True
+    return ["user groups: OK (" + ", ".join(f"@{h} = {gid}" for h, gid in pins.items()) + ")"], True

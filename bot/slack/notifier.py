@@ -43,7 +43,7 @@ CARD, DM, REVEAL = "card", "dm", "reveal"
 THREAD_NOTES: dict[EventKind, str] = {
     EventKind.APPROVED_BY: ":white_check_mark: Approved by <@{actor}>.",
     EventKind.DENIED: ":no_entry: Denied by <@{actor}>. {note}",
-    EventKind.CANCELLED: ":heavy_minus_sign: Cancelled by <@{actor}>.",
+    EventKind.CANCELLED: ":heavy_minus_sign: Cancelled by <@{actor}>. {note}",
     EventKind.EXPIRED: ":alarm_clock: Expired before enough approvals; <@{requester}> can submit it again.",
     EventKind.EXECUTING: ":gear: Approved; resetting now.",
     EventKind.RECOVERED: ":recycle: The bot restarted during this reset and is finishing it.",
@@ -51,6 +51,7 @@ THREAD_NOTES: dict[EventKind, str] = {
     EventKind.PREFLIGHT_FAILED: ":red_circle: Pre-flight failed: {note}",
 }
 REQUESTER_NOTES: dict[EventKind, str] = {
+    EventKind.CANCELLED: ":heavy_minus_sign: Your request #{id} was cancelled by <@{actor}>. {note}",
     EventKind.DENIED: ":no_entry: Your request #{id} was denied by <@{actor}>. {note}",
     EventKind.EXPIRED: ":alarm_clock: Your request #{id} expired before it was approved.",
     EventKind.FINISHED: "Your request #{id} is finished: {note}",

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 import zlib
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,13 @@ def is_memory(url: URL) -> bool:
 
 
 def make_parent_folder(database: str) -> None:
-    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    """The database's folder (0700) and file (0600) created owner-only when they do not exist yet:
+    requests, reasons and the audit trail are for the bot alone. SQLite gives its -wal and -shm
+    files the mode of the database file. Existing folders and files are left as the operator set them."""
+    path = Path(database).expanduser()
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
 def upgrade_to_head(connection: Connection) -> None:

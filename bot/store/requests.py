@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -88,6 +89,9 @@ class Requests(Database):
                             "plugin_installed": s.plugin_installed,
                             "preflight_error": s.preflight_error,
                             "phase": ServerPhase.WAITING.value,
+                            "private_ip": s.private_ip,
+                            "tags": json.dumps(list(s.tags)) if s.tags else None,
+                            "namesakes": s.namesakes,
                         }
                         for s in servers
                     ],
@@ -122,6 +126,43 @@ class Requests(Database):
         if statuses is not None:
             query = query.where(_R.c.status.in_([s.value for s in statuses]))
         return await self._requests(query)
+
+    async def count_requests(
+        self,
+        *,
+        requester_id: str,
+        statuses: Collection[RequestStatus] | None = None,
+        since: datetime | None = None,
+    ) -> int:
+        """How many requests this user made (in these statuses, created at or after `since`): what the
+        per-requester limits count, shared by every replica. Raises StoreUnavailable."""
+        query = select(func.count()).select_from(_R).where(_R.c.requester_id == requester_id)
+        if statuses is not None:
+            query = query.where(_R.c.status.in_([s.value for s in statuses]))
+        if since is not None:
+            query = query.where(_R.c.created_at >= since)
+        async with self._begin() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
+    async def open_requests_with(
+        self, target: str, server_ids: Collection[str], statuses: Collection[RequestStatus]
+    ) -> dict[str, int]:
+        """Server ID -> the (lowest) number of a request of `target` in `statuses` that holds it, for
+        the given servers. Raises StoreUnavailable."""
+        if not server_ids:
+            return {}
+        query = (
+            select(_S.c.server_id, func.min(_R.c.id))
+            .join(_R, _R.c.id == _S.c.request_id)
+            .where(
+                _R.c.target == target,
+                _R.c.status.in_([s.value for s in statuses]),
+                _S.c.server_id.in_(list(server_ids)),
+            )
+            .group_by(_S.c.server_id)
+        )
+        async with self._begin() as conn:
+            return {str(sid): int(rid) for sid, rid in (await conn.execute(query)).all()}
 
     async def transition(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
@@ -60,6 +61,9 @@ def server_record(
     phase: str,
     error_code: str | None,
     error_message: str | None,
+    private_ip: str | None,
+    tags: str | None,
+    namesakes: int | None,
 ) -> ServerRecord:
     return ServerRecord(
         request_id,
@@ -73,6 +77,9 @@ def server_record(
         _PHASES[phase],
         error_code,
         error_message,
+        private_ip,
+        tuple(json.loads(tags)) if tags else (),
+        namesakes or 0,
     )
 
 

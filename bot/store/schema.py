@@ -106,6 +106,9 @@ request_servers = Table(
     Column("phase", String(20), nullable=False),
     Column("error_code", String(64), nullable=True),
     Column("error_message", Text, nullable=True),
+    Column("private_ip", String(64), nullable=True),
+    Column("tags", Text, nullable=True),
+    Column("namesakes", Integer, nullable=True),
 )
 
 decisions = Table(

@@ -17,7 +17,8 @@ from bot.domain import (
 )
 from bot.workflow.execution import ExecutionSettings, Executor, SealedPasswords
 from bot.workflow.inventory import Inventory, InventoryUnavailable, Resolution, ServerChoice
-from bot.workflow.policy import Policy
+from bot.workflow.limits import RequestLimits
+from bot.workflow.policy import MembershipUnknown, Policy
 from bot.workflow.ports import (
     Delivered,
     DeliveredSecret,
@@ -52,12 +53,14 @@ __all__ = [
     "Field",
     "Inventory",
     "InventoryUnavailable",
+    "MembershipUnknown",
     "MessageRef",
     "NotShown",
     "Notifier",
     "PasswordMode",
     "Policy",
     "RebootMode",
+    "RequestLimits",
     "RequestRecord",
     "RequestStatus",
     "RequestView",

@@ -10,6 +10,8 @@ from bot.workflow.ports import EventKind, WorkflowEvent
 from bot.workflow.results import ActionResult
 from bot.workflow.states import OPEN_STATUSES, STATUS_WORDS, Move
 
+MAX_CANCEL_REASON_LENGTH = 1000
+
 
 class Decisions(Moves):
     """Who may decide, and the one outcome of concurrent clicks on any replica."""
@@ -104,7 +106,9 @@ class Decisions(Moves):
         await self._announce(moved, EventKind.DENIED, user_id, outcome)
         return ActionResult(True, f"Request #{request.id} denied.", moved)
 
-    async def cancel(self, request_id: int, user_id: str) -> ActionResult:
+    async def cancel(self, request_id: int, user_id: str, reason: str | None = None) -> ActionResult:
+        """Cancels an open request. Its requester may, without a reason; an approver of its target may,
+        with a reason (recorded in the audit trail and shown on the card and to the requester)."""
         bind_request(request_id)
         request = await self.store.get_request(request_id)
         if request is None:
@@ -119,9 +123,22 @@ class Decisions(Moves):
                 "it can no longer be cancelled.",
                 request,
             )
-        moved = await self._move(
-            request, Move.CANCEL, EventKind.CANCELLED, actor=user_id, outcome="Cancelled before it ran."
-        )
+        outcome = "Cancelled before it ran."
+        if user_id != request.requester_id:
+            why = (reason or "").strip()
+            if not why:
+                return ActionResult(
+                    False,
+                    f"Request #{request_id} is not yours: say why you cancel it, e.g. "
+                    f"`cancel {request_id} duplicate of #{max(request_id - 1, 1)}`. The requester sees it.",
+                    request,
+                )
+            if len(why) > MAX_CANCEL_REASON_LENGTH:
+                return ActionResult(
+                    False, f"Keep the reason under {MAX_CANCEL_REASON_LENGTH} characters.", request
+                )
+            outcome = f"Cancelled by an approver: {why}"
+        moved = await self._move(request, Move.CANCEL, EventKind.CANCELLED, actor=user_id, outcome=outcome)
         if moved is None:
             return ActionResult(
                 False, f"Request #{request_id} was settled before the cancel arrived.", request

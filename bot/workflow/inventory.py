@@ -216,6 +216,11 @@ class Inventory:
             if wanted in s.tags or (("=" not in wanted) and any(t.split("=", 1)[0] == wanted for t in s.tags))
         ]
 
+    async def name_counts(self, target: str, *, max_wait_s: float = 2.0) -> dict[str, int]:
+        """How many servers of the target carry each name, compared without case (`web-01` -> 2)."""
+        snap = await self._snapshot(target, max_wait_s)
+        return {name: len(servers) for name, servers in snap.by_name.items()}
+
     async def resolve(self, target: str, refs: Iterable[str], *, max_wait_s: float = 2.0) -> Resolution:
         snap = await self._snapshot(target, max_wait_s)
         found: dict[str, Server] = {}

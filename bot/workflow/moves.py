@@ -15,6 +15,7 @@ from bot.metrics import REQUESTS
 from bot.store import Store
 from bot.workflow.execution import Executor
 from bot.workflow.inventory import Inventory
+from bot.workflow.limits import RequestLimits
 from bot.workflow.policy import Policy
 from bot.workflow.ports import EventKind, Notifier, RequestView, SentMessages, WorkflowEvent, notify_safely
 from bot.workflow.states import TRANSITIONS, Move
@@ -39,8 +40,10 @@ class Moves:
         tasks: TaskKeeper,
         executor: Executor,
         clock: Clock = SYSTEM_CLOCK,
+        limits: RequestLimits | None = None,
     ) -> None:
         self.clock = clock
+        self.limits = limits or RequestLimits()
         self.store = store
         self.targets = targets
         self.clients = clients

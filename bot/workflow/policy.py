@@ -1,72 +1,186 @@
-"""Who may request and who may approve, checked on the server for every action."""
+"""Who may request and who may approve, checked on the server for every action, on fresh facts.
+
+Decisions (submit, approve, deny, cancel) read group membership no older than `max_age_s`; when the
+directory cannot answer, the decision is refused with a retry message, never made on an old list.
+User groups are pinned by ID: handles in the targets file are resolved once at start-up (`pin_groups`),
+so a group created later under a free handle can never become an approver group.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
 
-from bot.config import Principals, Target
+from bot.config import ConfigError, Principals, Target
 from bot.domain import RequestRecord
 from bot.workflow.ports import Directory, DirectoryUnavailable
 
 log = logging.getLogger(__name__)
 
+DECISION_MAX_AGE_S = 5.0
+"""Default for how old a membership list may be when it decides (BOT_MEMBERSHIP_MAX_AGE)."""
+BROWSE_MAX_AGE_S = 60.0
+"""How old it may be for what only shapes a form (which targets, which servers): no decision rests on it."""
+UNKNOWN_MEMBERSHIP = (
+    "Slack did not say who is in the user groups of {target} just now, and the bot never decides on an "
+    "old list: nothing was changed. Try again in a minute."
+)
+
+
+class MembershipUnknown(DirectoryUnavailable):
+    """The directory could not say whether a user is in a target's groups right now."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        super().__init__(UNKNOWN_MEMBERSHIP.format(target=target))
+
 
 class Policy:
     """Reads the targets' `requesters` and `approvers`: user IDs, `@handle` or `S…` user groups."""
 
-    def __init__(self, targets: Mapping[str, Target], directory: Directory) -> None:
+    def __init__(
+        self,
+        targets: Mapping[str, Target],
+        directory: Directory,
+        *,
+        max_age_s: float = DECISION_MAX_AGE_S,
+        browse_max_age_s: float = BROWSE_MAX_AGE_S,
+    ) -> None:
         self._targets = targets
         self._directory = directory
+        self.max_age_s = max_age_s
+        self.browse_max_age_s = max(browse_max_age_s, max_age_s)
+        self._pins: dict[str, str] = {}
 
-    async def _is_among(self, user_id: str, principals: Principals) -> bool:
-        """Raises DirectoryUnavailable when no group checked admits the user and one could not be read:
-        the honest answer is then "cannot tell", never "not allowed" (and nothing is allowed either)."""
+    # -- groups pinned by ID -------------------------------------------------------------------
+
+    async def pin_groups(self) -> dict[str, str]:
+        """Resolves every `@handle` of the targets to its group ID, once; returns handle -> ID.
+
+        Raises ConfigError naming each handle or ID the workspace does not have (with what to write
+        instead), and whatever the directory raises when it cannot be read at all.
+        """
+        wanted = [
+            (target, kind, principals)
+            for target in self._targets.values()
+            for kind, principals in (
+                ("requesters", target.requester_principals),
+                ("approvers", target.approver_principals),
+            )
+            if principals.group_handles or principals.group_ids
+        ]
+        if not wanted:
+            return {}
+        known = await self._directory.group_ids()
+        ids = set(known.values())
+        problems: list[str] = []
+        for target, kind, principals in wanted:
+            for handle in sorted(principals.group_handles - known.keys()):
+                problems.append(
+                    f"target {target.name}, {kind}: there is no user group @{handle} in this Slack workspace "
+                    "(anyone could create it later and join); create it first, or write the ID (S…) of "
+                    "the group you mean instead of the handle"
+                )
+            for group_id in sorted(principals.group_ids - ids):
+                problems.append(
+                    f"target {target.name}, {kind}: there is no user group {group_id} in this Slack "
+                    "workspace; copy the group's ID from its page in Slack"
+                )
+        if problems:
+            raise ConfigError(problems)
+        handles = {h for _, _, p in wanted for h in p.group_handles}
+        self._pins = {h: known[h] for h in sorted(handles)}
+        if self._pins:
+            log.info("user groups pinned: %s", ", ".join(f"@{h} = {gid}" for h, gid in self._pins.items()))
+        return dict(self._pins)
+
+    def group_changed(self, group_id: str) -> None:
+        """Slack reported a change to a group's members or settings: its next read goes to Slack."""
+        self._directory.forget(group_id)
+
+    def _group_ids(self, principals: Principals) -> list[str]:
+        ids = set(principals.group_ids)
+        for handle in principals.group_handles:
+            pinned = self._pins.get(handle)
+            if pinned is None:  # pin_groups not run (or failed): never guess what a handle means now
+                log.error("user group @%s was not resolved at start-up; treated as unknown", handle)
+                return []
+            ids.add(pinned)
+        return sorted(ids)
+
+    # -- membership ----------------------------------------------------------------------------
+
+    async def _is_among(self, user_id: str, target: str, principals: Principals, max_age_s: float) -> bool:
+        """True when the user is listed or in one of the groups; MembershipUnknown when a group that
+        could hold them did not answer."""
         if user_id in principals.user_ids:
             return True
-        unreadable: DirectoryUnavailable | None = None
-        for group in sorted(principals.group_handles | principals.group_ids):
+        group_ids = self._group_ids(principals)
+        if principals.group_handles and not group_ids:
+            raise MembershipUnknown(target)
+        unanswered = False
+        for group_id in group_ids:
             try:
-                members = await self._directory.members_of(group)
-            except DirectoryUnavailable as exc:
-                unreadable = exc
-                continue
-            except Exception as exc:  # the directory is outside our control; fail closed
-                log.warning("could not resolve user group %s: %s", group, exc)
-                unreadable = DirectoryUnavailable(f"the bot could not read user group {group}")
+                members = await self._directory.members_of(group_id, max_age_s=max_age_s)
+            except DirectoryUnavailable:  # the chat refuses the bot itself: the operator must fix it
+                raise
+            except Exception as exc:  # the directory is outside our control: refuse, never guess
+                log.warning("could not read the members of user group %s: %s", group_id, exc)
+                unanswered = True
                 continue
             if user_id in members:
                 return True
-        if unreadable is not None:
-            raise unreadable
+        if unanswered:
+            raise MembershipUnknown(target)
         return False
 
-    async def may_request(self, user_id: str, target: str) -> bool:
+    def _age(self, fresh: bool) -> float:
+        return self.max_age_s if fresh else self.browse_max_age_s
+
+    async def may_request(self, user_id: str, target: str, *, fresh: bool = True) -> bool:
+        """Whether the user may request for `target`. `fresh=False` for forms only, never for a decision.
+
+        Raises MembershipUnknown when Slack cannot say."""
         config = self._targets.get(target)
         if config is None:
             return False
         if not config.requesters:
             return True
-        return await self._is_among(user_id, config.requester_principals)
+        return await self._is_among(user_id, target, config.requester_principals, self._age(fresh))
 
     async def requestable_targets(self, user_id: str) -> list[str]:
-        return [name for name in self._targets if await self.may_request(user_id, name)]
+        """The targets the form offers this user; raises MembershipUnknown when Slack cannot say."""
+        return [name for name in self._targets if await self.may_request(user_id, name, fresh=False)]
 
-    async def may_approve(self, user_id: str, target: str) -> bool:
+    async def may_approve(self, user_id: str, target: str, *, fresh: bool = True) -> bool:
+        """Whether the user is an approver of `target`; raises MembershipUnknown when Slack cannot say."""
         config = self._targets.get(target)
-        return config is not None and await self._is_among(user_id, config.approver_principals)
+        if config is None:
+            return False
+        return await self._is_among(user_id, target, config.approver_principals, self._age(fresh))
 
     async def refuse_decision(self, user_id: str, request: RequestRecord) -> str | None:
         """Returns why this user may not approve or deny this request, or None if they may."""
         if user_id == request.requester_id:
             return f"You cannot approve or deny your own request #{request.id}."
-        if not await self.may_approve(user_id, request.target):
+        try:
+            approver = await self.may_approve(user_id, request.target)
+        except MembershipUnknown as exc:
+            return str(exc)
+        if not approver:
             return (
                 f"You are not an approver for target {request.target}, so you cannot decide on #{request.id}."
             )
         return None
 
     async def refuse_cancel(self, user_id: str, request: RequestRecord) -> str | None:
-        if user_id == request.requester_id or await self.may_approve(user_id, request.target):
+        """Why this user may not cancel this request, or None: the requester may, and so may an
+        approver of its target (who must then give a reason)."""
+        if user_id == request.requester_id:
             return None
+        try:
+            if await self.may_approve(user_id, request.target):
+                return None
+        except MembershipUnknown as exc:
+            return str(exc)
         return f"Only the requester or an approver of {request.target} can cancel request #{request.id}."

@@ -153,10 +153,21 @@ class DirectoryUnavailable(Exception):
 
 
 class Directory(Protocol):
-    """Resolves a user group, by handle (without the @) or by ID (`S…`), to its members' user IDs.
-    Raises DirectoryUnavailable when the chat refuses to say."""
+    """The workspace's user groups, as the chat platform knows them now."""
 
-    async def members_of(self, group: str) -> frozenset[str]: ...
+    async def members_of(self, group_id: str, *, max_age_s: float) -> frozenset[str]:
+        """Member user IDs of the group `group_id` (`S…`), read at most `max_age_s` seconds ago.
+
+        Raises whatever the platform raised when it could not answer (the policy then refuses)."""
+        ...
+
+    async def group_ids(self) -> Mapping[str, str]:
+        """Every enabled user group of the workspace: handle (without the @) -> group ID."""
+        ...
+
+    def forget(self, group_id: str) -> None:
+        """Drops what is known of a group, so its next read asks the platform (it reported a change)."""
+        ...
 
 
 async def notify_safely(call: Awaitable[T], what: str) -> T | None:

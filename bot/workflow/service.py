@@ -15,6 +15,7 @@ from bot.logs import bind_request
 from bot.store.records import RevealResult
 from bot.workflow.decisions import Decisions
 from bot.workflow.execution import SealedPasswords, delivered_secrets
+from bot.workflow.policy import MembershipUnknown
 from bot.workflow.ports import NotShown, ShowSecrets
 from bot.workflow.results import ActionResult, Field, Submission, SubmitResult
 from bot.workflow.states import STATUS_WORDS
@@ -41,7 +42,7 @@ class Workflow(Submissions, Decisions):
     runs in the background), or `check` then `record` when the front end must answer in between;
     `request_for_submission(key)` finds a replayed submission's request.
     Deciding: `may_decide(request_id, user_id) -> str | None` (a pre-check), `decide(request_id, user_id,
-    Decision, reason) -> ActionResult`, `cancel(request_id, user_id) -> ActionResult`.
+    Decision, reason) -> ActionResult`, `cancel(request_id, user_id, reason) -> ActionResult`.
     Reading: `view(request_id) -> RequestView | None`, `status_for`, `history_for`.
     Revealing: `reveal(token, user_id, show) -> RevealResult` (erased only once `show` returned).
 
@@ -55,7 +56,13 @@ class Workflow(Submissions, Decisions):
         request = await self.store.get_request(request_id)
         if request is None:
             return ActionResult(False, f"There is no request #{request_id}.")
-        if user_id != request.requester_id and not await self.policy.may_approve(user_id, request.target):
+        try:
+            visible = user_id == request.requester_id or await self.policy.may_approve(
+                user_id, request.target, fresh=False
+            )
+        except MembershipUnknown as exc:
+            return ActionResult(False, str(exc))
+        if not visible:
             return ActionResult(False, f"Request #{request_id} is not yours to see.")
         return ActionResult(True, f"Request #{request.id} is {STATUS_WORDS[request.status]}.", request)
 

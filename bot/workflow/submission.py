@@ -10,7 +10,10 @@ from typing import TypeVar
 from bot.config import Target
 from bot.domain import NewRequest, NewServer, PasswordMode, RebootMode, RequestRecord, RequestStatus
 from bot.metrics import REQUESTS
+from bot.store import StoreUnavailable
 from bot.workflow.inventory import InventoryUnavailable, ServerChoice
+from bot.workflow.limits import already_requested, over_limit
+from bot.workflow.policy import MembershipUnknown
 from bot.workflow.ports import DirectoryUnavailable
 from bot.workflow.preflight import Preflight
 from bot.workflow.results import CheckedSubmission, Field, Submission, SubmitResult
@@ -18,6 +21,10 @@ from bot.workflow.results import CheckedSubmission, Field, Submission, SubmitRes
 log = logging.getLogger(__name__)
 
 MAX_REASON_LENGTH = 1000
+STORE_FAILED = (
+    "The bot could not record the request right now (its database failed). "
+    "Nothing was created; submit again in a minute."
+)
 
 T = TypeVar("T")
 
@@ -26,7 +33,8 @@ class Submissions(Preflight):
     """From a filled-in form to a recorded request whose pre-flight has started."""
 
     async def requestable_targets(self, user_id: str) -> list[str]:
-        """The targets (config names, in config order) this user may request resets on; may be empty."""
+        """The targets (config names, in config order) this user may request resets on; may be empty.
+        Raises MembershipUnknown when Slack cannot say who is in their groups."""
         return await self.policy.requestable_targets(user_id)
 
     def reason_hint(self, targets: Iterable[str]) -> str | None:
@@ -63,12 +71,17 @@ class Submissions(Preflight):
         return None if target is None else self.inventory.incomplete_label(target)
 
     async def _search_target(self, user_id: str, target: str | None) -> str | None:
-        if target is None:
-            allowed = await self.policy.requestable_targets(user_id)
-            target = allowed[0] if len(allowed) == 1 else None
-        if target is None or not await self.policy.may_request(user_id, target):
+        """The target a server search is on, or None when the user may not search it. A form only: the
+        submission is checked again, on fresh facts, so a membership list up to a minute old will do."""
+        try:
+            if target is None:
+                allowed = await self.policy.requestable_targets(user_id)
+                target = allowed[0] if len(allowed) == 1 else None
+            permitted = target is not None and await self.policy.may_request(user_id, target, fresh=False)
+        except MembershipUnknown as exc:
+            log.warning("server search by %s refused: %s", user_id, exc)
             return None
-        return target
+        return target if permitted else None
 
     async def submit(self, sub: Submission) -> SubmitResult:
         """Validates and records a request; pre-flight then runs in the background."""
@@ -93,7 +106,11 @@ class Submissions(Preflight):
         try:
             allowed = target is not None and await self.policy.may_request(sub.requester_id, sub.target)
         except DirectoryUnavailable as exc:
-            errors[Field.TARGET] = f"The bot is misconfigured and cannot check who may request: {exc}."
+            errors[Field.TARGET] = (
+                str(exc)
+                if isinstance(exc, MembershipUnknown)
+                else f"The bot is misconfigured and cannot check who may request: {exc}."
+            )
             return None, errors
         if target is None or not allowed:
             errors[Field.TARGET] = f"You may not request resets for target {sub.target!r}."
@@ -115,9 +132,39 @@ class Submissions(Preflight):
         servers_error, resolved = await self._resolve_servers(target, sub)
         if servers_error:
             errors[Field.SERVERS] = servers_error
+        if not errors:
+            errors = await self._over_limits(sub, target, resolved)
         if errors:
             return None, errors
         return CheckedSubmission(sub, target, reason, resolved), {}
+
+    async def _recorded(self, sub: Submission) -> bool:
+        """Whether this submission (by its key) already made a request: a replay, maybe one racing the
+        first copy, which `record` answers with that request."""
+        if sub.submission_key is None:
+            return False
+        return await self.request_for_submission(sub.submission_key) is not None
+
+    async def _over_limits(
+        self, sub: Submission, target: Target, servers: list[NewServer]
+    ) -> dict[Field, str]:
+        """The abuse limits (see `limits`), read from the store, for a submission that passed every other
+        check. A replay of a recorded submission is that request again (`record` returns it): it counts
+        against no limit and holds its own servers, even when it races its first copy."""
+        field = Field.TARGET
+        try:
+            if await self._recorded(sub):
+                return {}
+            refused = await over_limit(self.store, self.limits, sub.requester_id, self.clock.now())
+            if refused is None:
+                field = Field.SERVERS
+                refused = await already_requested(self.store, target.name, servers)
+            if refused is not None and await self._recorded(sub):
+                return {}
+        except StoreUnavailable as exc:
+            log.warning("limits of a submission by %s not checked: %s", sub.requester_id, exc)
+            return {Field.REASON: STORE_FAILED}
+        return {field: refused} if refused else {}
 
     async def record(self, checked: CheckedSubmission) -> RequestRecord:
         """Writes a checked submission and starts its pre-flight.
@@ -199,6 +246,7 @@ class Submissions(Preflight):
             )
         if problems:
             return " ".join(p for p in problems if p), []
+        names = await self.inventory.name_counts(target.name)
         return None, [
             NewServer(
                 server_id=s.id,
@@ -206,6 +254,9 @@ class Submissions(Preflight):
                 os_type=s.os_type,
                 cloud_status=s.status,
                 locked=s.locked,
+                private_ip=s.addresses[0] if s.addresses else None,
+                tags=tuple(s.tags),
+                namesakes=max(names.get(s.name.lower(), 1) - 1, 0),
             )
             for s in resolution.servers
         ]

@@ -18,10 +18,11 @@ from support.slack_errors import (
     methods_the_bot_calls,
 )
 
-from bot.simulator.slack import FakeSlack, SlackUser
+from bot.simulator.slack import FakeSlack, SlackUser, SlackUsergroup
 
 ANN = "U0ANN"
 CHANNEL = "C0APPROVERS"
+LEADS = "S0LEADS"
 MODAL = {"type": "modal", "title": {"type": "plain_text", "text": "Form"}, "blocks": []}
 
 
@@ -41,7 +42,11 @@ def test_every_class_is_represented() -> None:
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack(users=[SlackUser(ANN, "ann")], channels={CHANNEL: "approvers"}) as slack:
+    async with FakeSlack(
+        users=[SlackUser(ANN, "ann")],
+        channels={CHANNEL: "approvers"},
+        usergroups=[SlackUsergroup(LEADS, "leads", [ANN])],
+    ) as slack:
         yield slack
 
 
@@ -56,6 +61,7 @@ def caller(fake: FakeSlack, client: AsyncWebClient, method: str) -> Callable[[],
         "views.open": lambda: client.views_open(trigger_id=fake.new_trigger_id(ANN), view=MODAL),
         "usergroups.list": lambda: client.usergroups_list(),
         "response_url": lambda: respond(fake.new_response_url(CHANNEL, ANN)),
+        "usergroups.users.list": lambda: client.usergroups_users_list(usergroup=LEADS),
     }
     return calls[method]
 

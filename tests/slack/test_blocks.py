@@ -117,12 +117,13 @@ def test_user_text_is_escaped_on_the_card() -> None:
     assert "<@UDEMOREQUESTER>" in dumped, "the bot's own mentions still work"
     status_dump = json.dumps(as_dicts(requester_status(view)))
     assert "<!channel>" not in status_dump
-    assert "&lt;!here&gt;" not in status_dump, "the DM shows counts, not names"
+    assert "<!here>" not in status_dump
+    assert "`&lt;!here&gt;-1`" in status_dump, "the DM lists the servers, escaped"
 
 
 def test_escape() -> None:
-    assert escape("a<b>&c") == "a&lt;b&gt;&amp;c"
-    assert escape("&lt;") == "&amp;lt;", "already-escaped text is escaped again, never trusted"
+    assert escape("a<b>&c") == "`a&lt;b&gt;&amp;c`"
+    assert escape("&lt;") == "`&amp;lt;`", "already-escaped text is escaped again, never trusted"
 
 
 @pytest.mark.parametrize("status", list(RequestStatus))

@@ -159,13 +159,13 @@ async def test_finished_posts_every_result_and_tells_the_requester(
     )
     await sender.request_updated(view, WorkflowEvent(EventKind.FINISHED, None, "100 of 100 server(s) reset."))
     replies = [m.text for m in fake.replies(card_channel, card_ts)]
-    assert replies[0] == ":large_green_circle: 100 of 100 server(s) reset."
+    assert replies[0] == ":large_green_circle: `100 of 100 server(s) reset.`"
     assert sum(len(r.splitlines()) for r in replies[1:]) == 100
     assert len(replies) == 1 + 3
     card_now = fake.message(card_channel, card_ts)
     assert "*Done*" in block_texts(card_now.blocks)
     requester = [m.text for m in fake.messages(DM_CHANNEL)]
-    assert "Your request #7 is finished: 100 of 100 server(s) reset." in requester
+    assert "Your request #7 is finished: `100 of 100 server(s) reset.`" in requester
 
 
 async def test_requester_is_not_told_about_their_own_cancel(
@@ -179,7 +179,7 @@ async def test_requester_is_not_told_about_their_own_cancel(
     denied = make_view(3, status=RequestStatus.DENIED, message_refs=stored)
     await sender.request_updated(denied, WorkflowEvent(EventKind.DENIED, APPROVERS[0], "Denied: <not now>"))
     assert fake.messages(DM_CHANNEL)[-1].text == (
-        f":no_entry: Your request #7 was denied by <@{APPROVERS[0]}>. Denied: &lt;not now&gt;"
+        f":no_entry: Your request #7 was denied by <@{APPROVERS[0]}>. `Denied: &lt;not now&gt;`"
     ), "the requester reads the reason, escaped"
 
 

@@ -153,6 +153,11 @@ _ERRORS: dict[str, dict[ErrorClass, tuple[str, ...]]] = {
         ErrorClass.RETRY_LATER: (SERVER_ERROR,),
         ErrorClass.TRIGGER_EXPIRED: ("expired_url",),
     },
+    # Read at each decision resting on a group: any refusal refuses the decision with a retry message.
+    "usergroups.users.list": {
+        ErrorClass.RETRY_LATER: _RETRY,
+        ErrorClass.OPERATOR_MUST_FIX: ("missing_scope", *TOKEN_ERRORS),
+    },
 }
 
 

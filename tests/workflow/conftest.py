@@ -8,6 +8,7 @@ on the same database and cloud.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -195,19 +196,40 @@ class RecordingNotifier:
         return found[0]
 
 
+def group_id_of(handle: str) -> str:
+    """The ID DictDirectory gives the group with this handle (`leads` -> `SLEADS`)."""
+    return "S" + re.sub(r"[^A-Z0-9]", "", handle.upper())
+
+
 class DictDirectory:
-    """A Directory over a dict of handle -> members; `fail=True` makes every lookup raise."""
+    """A Directory over a dict of handle -> members (IDs from `group_id_of`); `fail=True` makes every
+    lookup raise. Never caches: each read is what the dict holds then, as Slack would answer."""
 
     def __init__(self, groups: Mapping[str, frozenset[str]] | None = None) -> None:
         self.groups = dict(groups or {})
+        self.ids: dict[str, str] = {}
+        """Handle -> ID where it is not `group_id_of(handle)` (a group renamed, another made)."""
         self.fail = False
         self.lookups: list[str] = []
+        self.forgotten: list[str] = []
 
-    async def members_of(self, handle: str) -> frozenset[str]:
+    def id_of(self, handle: str) -> str:
+        return self.ids.get(handle) or group_id_of(handle)
+
+    async def members_of(self, group_id: str, *, max_age_s: float) -> frozenset[str]:
+        handle = next((h for h in self.groups if self.id_of(h) == group_id), group_id)
         self.lookups.append(handle)
         if self.fail:
             raise RuntimeError("usergroups.users.list failed")
         return self.groups.get(handle, frozenset())
+
+    async def group_ids(self) -> dict[str, str]:
+        if self.fail:
+            raise RuntimeError("usergroups.list failed")
+        return {handle: self.id_of(handle) for handle in self.groups}
+
+    def forget(self, group_id: str) -> None:
+        self.forgotten.append(group_id)
 
 
 # -- targets ---------------------------------------------------------------------------------------------
@@ -467,12 +489,14 @@ async def make_env(database: Database) -> AsyncIterator[EnvFactory]:
                 ),
                 clock=clock,
             )
+            policy = Policy(targets, directory)
+            await policy.pin_groups()
             workflow = Workflow(
                 store=store,
                 targets=targets,
                 clients=clients,
                 inventory=Inventory(clients, clock=clock),
-                policy=Policy(targets, directory),
+                policy=policy,
                 notifier=notifier,
                 tasks=tasks,
                 executor=executor,

@@ -225,7 +225,7 @@ async def test_the_same_submission_on_two_replicas_at_once_makes_one_request(mak
 
 async def test_submissions_without_a_key_are_never_taken_for_replays(env: Env) -> None:
     first = await env.workflow.submit(_submission())
-    second = await env.workflow.submit(_submission())
+    second = await env.workflow.submit(_submission(server_refs=["web-02"]))
     assert first.request is not None
     assert second.request is not None
     assert first.request.id != second.request.id

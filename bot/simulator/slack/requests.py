@@ -11,7 +11,7 @@ import json
 import secrets
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import aiohttp
@@ -341,6 +341,25 @@ class SlackRequests:
         """The ``app_home_opened`` event Slack sends when someone opens the app's Home (or Messages) tab."""
         return self.event(
             {"type": "app_home_opened", "user": user_id, "channel": "D" + user_id[1:], "tab": tab}
+        )
+
+    def subteam_members_changed(
+        self, group_id: str, *, added: Sequence[str] = (), removed: Sequence[str] = ()
+    ) -> SignedRequest:
+        """The event Slack sends when a user group's members change (scope usergroups:read)."""
+        now = int(self.clock())
+        return self.event(
+            {
+                "type": "subteam_members_changed",
+                "subteam_id": group_id,
+                "team_id": self.team_id,
+                "date_previous_update": now - 60,
+                "date_update": now,
+                "added_users": list(added),
+                "added_users_count": str(len(added)),
+                "removed_users": list(removed),
+                "removed_users_count": str(len(removed)),
+            }
         )
 
     async def deliver(

@@ -9,7 +9,9 @@ from bot.slack import ids
 from bot.slack.blocks.common import (
     context,
     escape,
+    flagged_servers,
     markdown,
+    repeated_names,
     server_line,
     server_lines,
     slack_date,
@@ -38,7 +40,7 @@ def approval_card(view: RequestView) -> list[Block]:
     r = view.request
     resettable = view.resettable
     blocks: list[Block] = [
-        markdown(f"*Password reset request #{r.id}* for *{escape(r.target)}*\n{status_line(r.status)}"),
+        markdown(f"*Password reset request #{r.id}* for *{r.target}*\n{status_line(r.status)}"),
         markdown(f"*Requested by* <@{r.requester_id}>\n*Reason:* {escape(r.reason)}"),
         markdown(
             f"*What will run:* reset the login password of {len(resettable)} server(s) with "
@@ -47,6 +49,14 @@ def approval_card(view: RequestView) -> list[Block]:
         ),
         markdown(f"*Servers ({len(view.servers)})*\n{server_lines(view.servers)}"),
     ]
+    flagged = flagged_servers(view.servers)
+    if flagged:
+        blocks.append(
+            context(
+                f":warning: {flagged} server(s) need a second look: a name shared with another server, "
+                "or written with look-alike or invisible characters. Compare IDs, IPs and tags."
+            )
+        )
     if view.not_resettable and r.status == RequestStatus.PENDING:
         blocks.append(
             context(
@@ -90,5 +100,6 @@ def approval_card(view: RequestView) -> list[Block]:
 
 def results_thread(view: RequestView, chunk: int = 40) -> list[str]:
     """Per-server results for the card's thread, in messages that stay under Slack's text limit."""
-    lines = [server_line(s) for s in view.servers]
+    repeated = repeated_names(view.servers)
+    lines = [server_line(s, repeated) for s in view.servers]
     return ["\n".join(lines[i : i + chunk]) for i in range(0, len(lines), chunk)]

@@ -14,6 +14,7 @@ from bot.slack.blocks.common import (
     escape,
     markdown,
     secret_sections,
+    server_lines,
     slack_date,
     status_line,
 )
@@ -24,9 +25,10 @@ def requester_status(view: RequestView) -> list[Block]:
     r = view.request
     blocks: list[Block] = [
         markdown(
-            f"Your password reset request *#{r.id}* for *{escape(r.target)}* "
+            f"Your password reset request *#{r.id}* for *{r.target}* "
             f"({len(view.servers)} server(s))\n{status_line(r.status)}"
         ),
+        markdown(f"*Servers*\n{server_lines(view.servers)}"),
     ]
     if r.outcome_message:
         blocks.append(context(escape(r.outcome_message)))

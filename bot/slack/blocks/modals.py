@@ -21,6 +21,7 @@ from slack_sdk.models.views import View
 from bot.domain import PasswordMode, RebootMode
 from bot.slack import ids
 from bot.slack.blocks.common import MODAL_BLOCK_LIMIT, context, markdown, secret_sections
+from bot.slack.blocks.text import name_as_shown, suspicious_name, visible
 from bot.workflow import DeliveredSecret, ServerChoice
 
 MODE_OPTIONS = [
@@ -156,11 +157,16 @@ def notice_modal(title: str, text: str) -> View:
 
 
 def server_option(name: str, server_id: str, detail: str) -> Option:
-    label = f"{name} ({detail})"
+    """A typeahead option: the name as cards show it (look-alikes and invisible characters made
+    visible, flagged with ⚠), then the details; Slack cuts option text at 75 characters."""
+    flag = "⚠ " if suspicious_name(name) else ""
+    label = f"{flag}{visible(name_as_shown(name))} ({detail})"
     return Option(value=server_id, text=PlainTextObject(text=label[:75]))
 
 
 def server_option_dict(server: ServerChoice) -> dict[str, Any]:
-    """One server as a typeahead option, validated by the model and rendered to what Slack is sent."""
-    detail = ", ".join(p for p in (server.address, server.os_type, server.status) if p)
-    return server_option(server.name, server.server_id, detail).to_dict()
+    """One server as a typeahead option, validated by the model and rendered to what Slack is sent:
+    IP, OS, status and the start of its ID, so two servers of one name can be told apart."""
+    parts = (server.address, server.os_type, server.status, f"ID {server.server_id[:8]}…")
+    detail = ", ".join(p for p in parts if p)
+    return server_option(server.name, server.server_id, visible(detail)).to_dict()
