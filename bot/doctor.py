@@ -83,7 +83,13 @@ def _slack_checks(config: AppConfig, session: aiohttp.ClientSession) -> list[Che
                 raise _Failed(detail)
             return detail
 
-        found.append(Check("slack: user groups (usergroups.list)", SLACK_DEADLINE_S, groups, (route,)))
+        named = any(
+            p.group_handles or p.group_ids
+            for t in config.bot.targets
+            for p in (t.requester_principals, t.approver_principals)
+        )
+        if named:  # only targets naming user groups have something to resolve
+            found.append(Check("slack: user groups (usergroups.list)", SLACK_DEADLINE_S, groups, (route,)))
     if settings.mode == "socket" and settings.slack_app_token is not None:
         app_client = slack_web_client(session, settings.slack_app_token.get_secret_value(), settings)
 
