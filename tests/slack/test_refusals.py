@@ -34,7 +34,7 @@ from slack_helpers import (
 from bot.demo import World
 from bot.domain import RequestStatus
 from bot.metrics import REGISTRY
-from bot.simulator.slack import SlackCall
+from bot.simulator.slack import SlackCall, SlackUsergroup
 from bot.slack import ids
 
 WorldFactory = Callable[..., Awaitable[World]]
@@ -207,9 +207,11 @@ async def test_a_missing_scope_is_not_shown_as_not_allowed(make_world: WorldFact
     config = targets_file(
         tmp_path, {"demo-aksk": {"requesters": '["@oncall"]'}, "demo-iam": {"requesters": '["@oncall"]'}}
     )
-    world = await make_world(env={"BOT_CONFIG": str(config)})
-    world.slack.add_usergroup("S0ONCALL", "oncall", [REQUESTER])
-    world.slack.fail("usergroups.list", "missing_scope", None)
+    # The group exists at start-up (handles are pinned then); reading its members is what Slack refuses.
+    world = await make_world(
+        env={"BOT_CONFIG": str(config)}, usergroups=[SlackUsergroup("S0ONCALL", "oncall", [REQUESTER])]
+    )
+    world.slack.fail("usergroups.users.list", "missing_scope", None)
     since = world.slack.call_count
     await world.send(world.requests.slash_command(ids.COMMAND, "", user_id=REQUESTER))
     opened = await world.slack.wait_for("views.open", None, 10.0, since=since)
