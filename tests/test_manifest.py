@@ -110,3 +110,16 @@ def test_user_group_events_are_subscribed(manifest: dict[str, Any]) -> None:
     events = manifest["settings"]["event_subscriptions"]
     assert events["request_url"] == EVENTS_URL
     assert sorted(events["bot_events"]) == ["subteam_members_changed", "subteam_updated"]
+
+
+def test_shortcuts_match_the_listeners(manifest: dict[str, Any]) -> None:
+    from bot.slack import ids
+
+    shortcuts = {s["callback_id"]: s for s in manifest["features"]["shortcuts"]}
+    assert shortcuts[ids.GLOBAL_SHORTCUT]["type"] == "global"
+    assert shortcuts[ids.GLOBAL_SHORTCUT]["name"] == "Reset ECS passwords"
+    assert shortcuts[ids.MESSAGE_SHORTCUT]["type"] == "message"
+    assert shortcuts[ids.MESSAGE_SHORTCUT]["name"] == "Reset servers in message"  # 24 characters at most
+    assert shortcuts[ids.MESSAGE_SHORTCUT]["description"].startswith(
+        "Reset passwords of servers in this message"
+    )

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
-from bot.slack import approvals, commands, delivery, requests, usergroups
+from bot.slack import again, approvals, commands, delivery, requests, shortcuts, usergroups
 from bot.slack.context import SlackContext
 from bot.slack.workspace import only_this_workspace
 
@@ -26,3 +26,5 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
     approvals.register(app, ctx)
     delivery.register(app, ctx)
     usergroups.register(app, ctx)
+    shortcuts.register(app, ctx)
+    again.register(app, ctx)

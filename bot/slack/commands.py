@@ -52,7 +52,7 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
         else:
             await ack()
             ctx.tasks.spawn(
-                _open_modal(
+                open_modal(
                     ctx, client, user_id, str(command["trigger_id"]), text, command.get("response_url")
                 ),
                 name=f"open-modal-{user_id}",
@@ -86,7 +86,7 @@ TRIGGER_BUDGET_S = 1.5
 """Look-ups before views.open get this much of the trigger's 3 s; then the form opens without them."""
 
 
-async def _open_modal(
+async def open_modal(
     ctx: SlackContext,
     client: AsyncWebClient,
     user_id: str,

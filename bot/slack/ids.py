@@ -21,3 +21,7 @@ APPROVE_ACTION = "approve_request"
 DENY_ACTION = "deny_request"
 CANCEL_ACTION = "cancel_request"
 REVEAL_ACTION = "reveal_password"
+
+GLOBAL_SHORTCUT = "reset_ecs_passwords"
+MESSAGE_SHORTCUT = "reset_servers_in_message"
+AGAIN_ACTION = "request_again"

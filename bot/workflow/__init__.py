@@ -15,6 +15,7 @@ from bot.domain import (
     ServerPhase,
     ServerRecord,
 )
+from bot.workflow.drafts import NO_TARGETS, Draft, DraftRefused, Drafts, message_text
 from bot.workflow.execution import ExecutionSettings, Executor, SealedPasswords
 from bot.workflow.inventory import Inventory, InventoryUnavailable, Resolution, ServerChoice
 from bot.workflow.limits import RequestLimits
@@ -38,6 +39,7 @@ from bot.workflow.sweeper import Sweeper, SweepSettings
 from bot.workflow.tasks import TaskKeeper
 
 __all__ = [
+    "NO_TARGETS",
     "OPEN_STATUSES",
     "STATUS_WORDS",
     "ActionResult",
@@ -47,6 +49,9 @@ __all__ = [
     "DeliveredSecret",
     "Directory",
     "DirectoryUnavailable",
+    "Draft",
+    "DraftRefused",
+    "Drafts",
     "EventKind",
     "ExecutionSettings",
     "Executor",
@@ -79,4 +84,5 @@ __all__ = [
     "TaskKeeper",
     "Workflow",
     "WorkflowEvent",
+    "message_text",
 ]

@@ -18,7 +18,7 @@ from bot.slack.blocks.common import (
     slack_date,
     status_line,
 )
-from bot.workflow import OPEN_STATUSES, DeliveredSecret, RequestView
+from bot.workflow import OPEN_STATUSES, DeliveredSecret, RequestView, ServerPhase
 
 
 def requester_status(view: RequestView) -> list[Block]:
@@ -32,6 +32,9 @@ def requester_status(view: RequestView) -> list[Block]:
     ]
     if r.outcome_message:
         blocks.append(context(escape(r.outcome_message)))
+    again = again_button(view)
+    if again is not None:
+        blocks.append(ActionsBlock(block_id=f"again-{r.id}", elements=[again]))
     if r.status in OPEN_STATUSES:
         blocks.append(
             ActionsBlock(
@@ -53,6 +56,14 @@ def requester_status(view: RequestView) -> list[Block]:
             )
         )
     return blocks
+
+
+def again_button(view: RequestView) -> ButtonElement | None:
+    """ "Request again for these servers", on a finished request with failed or unknown servers."""
+    r = view.request
+    if not r.status.is_final or not view.servers_in(ServerPhase.FAILED, ServerPhase.UNKNOWN):
+        return None
+    return ButtonElement(text="Request again for these servers", action_id=ids.AGAIN_ACTION, value=str(r.id))
 
 
 def ephemeral_passwords(request_id: int, secrets: Sequence[DeliveredSecret]) -> list[list[Block]]:

@@ -20,10 +20,12 @@ from slack_sdk.models.views import View
 
 from bot.domain import PasswordMode, RebootMode
 from bot.slack import ids
-from bot.slack.blocks.common import MODAL_BLOCK_LIMIT, context, markdown, secret_sections
+from bot.slack.blocks.common import MODAL_BLOCK_LIMIT, context, escape, markdown, secret_sections
 from bot.slack.blocks.text import name_as_shown, suspicious_name, visible
 from bot.workflow import DeliveredSecret, ServerChoice
 
+MAX_PICKED = 100
+"""Slack's most selected items in a multi-select."""
 MODE_OPTIONS = [
     Option(value=PasswordMode.SHARED.value, text="One password for the whole batch"),
     Option(value=PasswordMode.PER_SERVER.value, text="One password per server"),
@@ -35,15 +37,28 @@ REBOOT_OPTIONS = [
 ]
 
 
-def request_modal(targets: Sequence[str], *, prefill: str = "", reason_hint: str | None = None) -> View:
+def request_modal(
+    targets: Sequence[str],
+    *,
+    prefill: str = "",
+    reason_hint: str | None = None,
+    selected: str | None = None,
+    reason: str = "",
+    notes: Sequence[str] = (),
+    picked: Sequence[tuple[str, str]] = (),
+) -> View:
+    """The request form; `selected` pre-selects a target, `picked` pre-selects servers (ID, name), at
+    most the picker's 100 (callers paste the rest), `reason` pre-fills the reason, and `notes` (what a
+    shortcut found in a message, what a request again is for) are shown above the fields."""
     target_options = [Option(value=t, text=t) for t in targets]
+    initial = next((o for o in target_options if o.value == selected), None)
     target_select = StaticSelectElement(
         action_id=ids.TARGET_ACTION,
         options=target_options,
         placeholder="Cloud project",
-        initial_option=target_options[0] if len(target_options) == 1 else None,
+        initial_option=initial or (target_options[0] if len(target_options) == 1 else None),
     )
-    return View(
+    view = View(
         type="modal",
         callback_id=ids.REQUEST_MODAL,
         title="Reset ECS passwords",
@@ -60,7 +75,8 @@ def request_modal(targets: Sequence[str], *, prefill: str = "", reason_hint: str
                     action_id=ids.SERVERS_ACTION,
                     placeholder="Search servers",
                     min_query_length=0,
-                    max_selected_items=100,
+                    max_selected_items=MAX_PICKED,
+                    initial_options=[server_option(n, sid, sid) for sid, n in picked[:MAX_PICKED]] or None,
                 ),
             ),
             InputBlock(
@@ -103,11 +119,14 @@ def request_modal(targets: Sequence[str], *, prefill: str = "", reason_hint: str
                     action_id=ids.REASON_ACTION,
                     multiline=True,
                     max_length=1000,
+                    initial_value=reason or None,
                     placeholder="Ticket and why you need it",
                 ),
             ),
         ],
     )
+    view.blocks[0:0] = [context(escape(note)) for note in notes]
+    return view
 
 
 @lru_cache(maxsize=256)

@@ -1,0 +1,32 @@
+""" "Request again for these servers": a finished request's failed servers, back in a new form."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack import ids
+from bot.slack.blocks.modals import notice_modal
+from bot.slack.context import SlackContext
+from bot.slack.forms import draft_modal
+from bot.slack.payloads import Click
+from bot.slack.replies import on_click
+from bot.workflow import DraftRefused, Drafts
+
+
+def register(app: AsyncApp, ctx: SlackContext) -> None:
+    on_click(app, ctx, ids.AGAIN_ACTION, _again)
+
+
+async def _again(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:
+    request_id = click.request_id
+    try:
+        if request_id is None:
+            raise DraftRefused("This button is damaged; open the form with the command instead.")
+        draft = await Drafts(ctx.workflow).again(request_id, click.user_id)
+    except DraftRefused as refused:
+        await client.views_open(
+            trigger_id=click.trigger_id, view=notice_modal("Cannot request again", str(refused))
+        )
+        return
+    await client.views_open(trigger_id=click.trigger_id, view=draft_modal(ctx, draft))
