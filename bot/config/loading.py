@@ -119,11 +119,13 @@ def load_app_config(environ: Mapping[str, str] | None = None, *, register_secret
     if settings is not None:
         mode_explicit = any(k.upper() == "BOT_MODE" and v.strip() for k, v in env.items())
         problems.extend(settings.missing_for_run(mode_explicit=mode_explicit))
-        if settings.config_path is not None:
-            try:
-                bot_config = load_config(settings.config_path, environ=env)
-            except ConfigError as exc:
-                problems.extend(exc.problems)
+    # A bad value elsewhere (a port, the key) must not hide the targets file's own problems until it is fixed.
+    config_path = settings.config_path if settings is not None else (env.get("BOT_CONFIG") or "").strip()
+    if config_path:
+        try:
+            bot_config = load_config(config_path, environ=env)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
     if problems or settings is None or bot_config is None:
         raise ConfigError(problems or ["configuration could not be loaded"])
     app_config = AppConfig(settings, bot_config)

@@ -130,3 +130,13 @@ def test_no_mode_chosen_points_to_the_readme_setup_not_http(tmp_path: Path) -> N
         load_app_config({**env, "BOT_MODE": "socket"}, register_secrets=False)
     [problem] = info.value.problems
     assert problem.startswith("SLACK_APP_TOKEN: not set but BOT_MODE is socket"), problem
+
+
+def test_a_bad_value_does_not_hide_the_targets_file_problems(tmp_path: Path) -> None:
+    env = run_environment(tmp_path, BOT_HTTP_PORT="99999")
+    Path(env["BOT_CONFIG"]).write_text(GOOD.replace("    cloud: otc", "\tcloud: otc"), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_app_config(env, register_secrets=False)
+    text = str(info.value)
+    assert "BOT_HTTP_PORT" in text
+    assert "a tab character" in text
