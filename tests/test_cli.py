@@ -216,3 +216,59 @@ async def test_a_signal_during_the_demo_stops_it_and_leaves_no_temporary_folder(
     assert "Traceback" not in text, text
     assert "Unclosed" not in text, text
     assert list(scratch.iterdir()) == []
+
+
+def test_the_version_is_answered_without_importing_the_bot() -> None:
+    """`--version` (and a container's first second) must not wait for SQLAlchemy and aiohttp to import."""
+    heavy = "{'sqlalchemy', 'aiohttp', 'slack_bolt'}"
+    probe = f"import sys, bot.__main__; print(sorted({heavy} & sys.modules.keys()))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]", result.stdout
+    version = _run("--version", env=_env())
+    assert version.returncode == 0, version
+    assert version.stdout.startswith("ecs-reset-bot "), version
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_while_the_bot_is_still_importing_stops_it_cleanly(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    """As process 1 a container may be stopped in its first second: exit 0, no traceback, not 143.
+
+    `-X importtime` prints each import as it finishes; the signal goes as soon as `click` is imported (the
+    handlers are installed before it), while the configuration's heavy imports are still running."""
+    env = _env(
+        BOT_CONFIG=str(DEMO_TARGETS),
+        SLACK_BOT_TOKEN="xoxb-1-never-used",
+        SLACK_APP_TOKEN="xapp-1-never-used",
+        SLACK_API_URL="http://127.0.0.1:9/api/",
+        BOT_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-X", "importtime", "-m", "bot", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    seen: list[str] = []
+    try:
+        for line in proc.stderr:
+            seen.append(line)
+            if line.rstrip().endswith("| click"):
+                proc.send_signal(sig)
+                break
+        _, rest = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    output = "".join(seen) + rest
+    assert proc.returncode == 0, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+    assert "KeyboardInterrupt" not in output, output[-3000:]
+    assert "| bot.config.loading" not in output, "the signal should have arrived during the imports"
