@@ -4,6 +4,7 @@ anything connects."""
 from __future__ import annotations
 
 import os
+import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,17 +78,73 @@ _SETTINGS_ALIASES = tuple(
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Settings from `environ` (default os.environ); ConfigError naming each bad variable."""
+    settings, problems = _settings_and_problems(environ)
+    if problems or settings is None:
+        raise ConfigError(problems or ["environment: the settings could not be read"])
+    return settings
+
+
+def _settings_and_problems(environ: Mapping[str, str] | None) -> tuple[Settings | None, list[str]]:
+    """The settings and one line per bad variable. With bad values, the settings are read again without
+    them (their defaults stand in), so what is missing for `run` is reported in the same pass instead of
+    after the operator fixed a port."""
     source = os.environ if environ is None else environ
     upper = {k.upper(): v for k, v in source.items()}
     data = {a: upper[a] for a in _SETTINGS_ALIASES if upper.get(a, "").strip()}
     try:
-        return Settings.model_validate(data)
+        return Settings.model_validate(data), []
     except ValidationError as exc:
-        problems = []
-        for e in exc.errors(include_url=False, include_input=False):
-            name = str(e["loc"][0]) if e["loc"] else "environment"
-            problems.append(f"{name}: {e['msg'].removeprefix('Value error, ')}")
-        raise ConfigError(problems) from None
+        errors = exc.errors(include_url=False)
+    problems = [_setting_problem(e) for e in errors]
+    bad = {str(e["loc"][0]) for e in errors if e["loc"]}
+    try:
+        partial = Settings.model_validate({k: v for k, v in data.items() if k not in bad})
+    except ValidationError:
+        partial = None
+    return partial, problems
+
+
+_SECRET_SETTINGS = frozenset(
+    str(f.validation_alias) for f in Settings.model_fields.values() if "SecretStr" in str(f.annotation)
+)
+
+
+def _setting_problem(error: Mapping[str, Any]) -> str:
+    """`NAME: what is wrong; what to write`, never echoing a secret's value."""
+    name = str(error["loc"][0]) if error["loc"] else "environment"
+    kind: str = error["type"]
+    ctx = error.get("ctx") or {}
+    value = str(error.get("input"))
+    # Short values only: a token pasted into the wrong variable (tokens and keys are 40+ characters) is
+    # never echoed, and secret settings never are.
+    written = "the value " if name in _SECRET_SETTINGS or len(value) > 32 else f"{value!r} "
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return f"{name}: {written}is not a whole number"
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        field = Settings.model_fields.get(_FIELD_BY_ALIAS.get(name, ""))
+        low, high = _bounds(field.metadata, field.annotation) if field else (None, None)
+        if low is not None and high is not None:
+            return f"{name}: {written}is out of range; write a number from {low} to {high}"
+        return f"{name}: {written}is out of range ({str(error['msg']).lower()})"
+    if kind == "literal_error":
+        return f"{name}: {written}is not one of {ctx.get('expected', 'the allowed values')}"
+    return f"{name}: {str(error['msg']).removeprefix('Value error, ')}"
+
+
+_FIELD_BY_ALIAS = {str(f.validation_alias): n for n, f in Settings.model_fields.items() if f.validation_alias}
+
+
+def _bounds(metadata: list[Any], annotation: Any) -> tuple[Any, Any]:
+    """(ge, le) of an `Annotated[int, Field(ge=..., le=...)]`, also inside an optional's union."""
+    found = [*metadata]
+    for arg in typing.get_args(annotation):
+        found.extend(getattr(arg, "__metadata__", ()))
+        for inner in getattr(arg, "__metadata__", ()):
+            found.extend(getattr(inner, "metadata", ()))
+    found.extend(m for item in list(found) for m in getattr(item, "metadata", ()))
+    low = next((m.ge for m in found if getattr(m, "ge", None) is not None), None)
+    high = next((m.le for m in found if getattr(m, "le", None) is not None), None)
+    return low, high
 
 
 @dataclass(frozen=True)
@@ -109,16 +166,21 @@ def load_app_config(environ: Mapping[str, str] | None = None, *, register_secret
     """
     env = os.environ if environ is None else environ
     problems: list[str] = []
-    settings: Settings | None = None
     bot_config: BotConfig | None = None
-    try:
-        settings = load_settings(env)
-    except ConfigError as exc:
-        problems.extend(exc.problems)
+    settings, setting_problems = _settings_and_problems(env)
+    problems.extend(setting_problems)
     problems.extend(misspelt_variables(env, _SETTINGS_ALIASES))
     if settings is not None:
-        mode_explicit = any(k.upper() == "BOT_MODE" and v.strip() for k, v in env.items())
-        problems.extend(settings.missing_for_run(mode_explicit=mode_explicit))
+        reported = {line.partition(":")[0] for line in setting_problems}
+        # A BOT_MODE that is not a mode says nothing about which setup the operator follows.
+        mode_explicit = "BOT_MODE" not in reported and any(
+            k.upper() == "BOT_MODE" and v.strip() for k, v in env.items()
+        )
+        problems.extend(
+            line
+            for line in settings.missing_for_run(mode_explicit=mode_explicit)
+            if line.partition(":")[0] not in reported
+        )
     # A bad value elsewhere (a port, the key) must not hide the targets file's own problems until it is fixed.
     config_path = settings.config_path if settings is not None else (env.get("BOT_CONFIG") or "").strip()
     if config_path:
@@ -126,7 +188,7 @@ def load_app_config(environ: Mapping[str, str] | None = None, *, register_secret
             bot_config = load_config(config_path, environ=env)
         except ConfigError as exc:
             problems.extend(exc.problems)
-    if problems or settings is None or bot_config is None:
+    if problems or settings is None or bot_config is None or setting_problems:
         raise ConfigError(problems or ["configuration could not be loaded"])
     app_config = AppConfig(settings, bot_config)
     if register_secrets:

@@ -140,3 +140,48 @@ def test_a_bad_value_does_not_hide_the_targets_file_problems(tmp_path: Path) -> 
     text = str(info.value)
     assert "BOT_HTTP_PORT" in text
     assert "a tab character" in text
+
+
+def _problems_of(tmp_path: Path, **env: str) -> list[str]:
+    path = tmp_path / "targets.yml"
+    path.write_text(GOOD, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_app_config({**CREDENTIALS, "BOT_CONFIG": str(path), **env})
+    return info.value.problems
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("BOT_HTTP_PORT", "99999", "BOT_HTTP_PORT: '99999' is out of range; write a number from 1 to 65535"),
+        ("BOT_METRICS_PORT", "0", "BOT_METRICS_PORT: '0' is out of range; write a number from 1 to 65535"),
+        ("BOT_HTTP_PORT", "http", "BOT_HTTP_PORT: 'http' is not a whole number"),
+        ("BOT_ECS_CONCURRENCY", "0",
+         "BOT_ECS_CONCURRENCY: '0' is out of range; write a number from 1 to 500"),
+        ("BOT_LOG_FORMAT", "xml", "BOT_LOG_FORMAT: 'xml' is not one of 'text' or 'json'"),
+    ],
+)
+def test_a_bad_value_is_worded_plainly_and_hides_no_missing_setting(
+    tmp_path: Path, variable: str, value: str, says: str
+) -> None:
+    """One run lists everything: a port out of range does not hide the missing tokens and key."""
+    problems = _problems_of(tmp_path, **{variable: value})
+    assert problems[0] == says
+    assert any(p.startswith("SLACK_BOT_TOKEN: not set") for p in problems), problems
+    assert any(p.startswith("SLACK_APP_TOKEN: not set") for p in problems), problems
+    assert any(p.startswith("BOT_SECRET_KEY: not set") for p in problems), problems
+    assert not any("Input should be" in p for p in problems), problems
+
+
+def test_a_bad_mode_does_not_pick_a_setup_for_the_operator(tmp_path: Path) -> None:
+    problems = _problems_of(tmp_path, BOT_MODE="sockets", SLACK_BOT_TOKEN="xoxb-1")
+    assert problems[0] == "BOT_MODE: 'sockets' is not one of 'socket' or 'http'"
+    assert not any("but BOT_MODE is http" in p for p in problems), problems
+
+
+def test_a_long_value_in_the_wrong_variable_is_never_echoed(tmp_path: Path) -> None:
+    """A token pasted into BOT_HTTP_PORT must not be printed to a log collector."""
+    token = "xoxb-1234567890-1234567890123-abcdefghijklmnopqrstuvwx"
+    problems = _problems_of(tmp_path, BOT_HTTP_PORT=token)
+    assert "BOT_HTTP_PORT: the value is not a whole number" in problems
+    assert token not in "\n".join(problems)
