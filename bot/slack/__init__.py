@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot.slack import again, approvals, commands, delivery, requests, shortcuts, usergroups
-from bot.slack.context import SlackContext
+from bot.slack.context import SlackContext, attach
 from bot.slack.workspace import only_this_workspace
 
 
@@ -15,16 +15,17 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
     """Wires every surface; reading this is reading the list of what the bot answers to."""
 
     @app.middleware
-    async def one_client(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
+    async def bot_context(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
         # Bolt builds a plain client per request; listeners use the bot's one, whose refusals are watched.
         context["client"] = ctx.notifier.client
+        attach(context, ctx)  # listeners read it with bot.slack.context.slack_context(context)
         await next()
 
     app.middleware(only_this_workspace)
-    commands.register(app, ctx)
-    requests.register(app, ctx)
-    approvals.register(app, ctx)
-    delivery.register(app, ctx)
-    usergroups.register(app, ctx)
-    shortcuts.register(app, ctx)
-    again.register(app, ctx)
+    commands.register(app)
+    requests.register(app)
+    approvals.register(app)
+    delivery.register(app)
+    usergroups.register(app)
+    shortcuts.register(app)
+    again.register(app)

@@ -10,15 +10,16 @@ from bot.slack.blocks.modals import notice_modal
 from bot.slack.context import SlackContext
 from bot.slack.forms import draft_modal
 from bot.slack.payloads import Click
-from bot.slack.replies import on_click
+from bot.slack.replies import click_listener
 from bot.workflow import DraftRefused, Drafts
 
 
-def register(app: AsyncApp, ctx: SlackContext) -> None:
-    on_click(app, ctx, ids.AGAIN_ACTION, _again)
+def register(app: AsyncApp) -> None:
+    app.action(ids.AGAIN_ACTION)(again)
 
 
-async def _again(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:
+@click_listener
+async def again(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:
     request_id = click.request_id
     try:
         if request_id is None:

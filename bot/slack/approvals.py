@@ -6,66 +6,70 @@ import asyncio
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain import Decision
 from bot.slack import ids
 from bot.slack.blocks.modals import deny_modal, notice_modal
-from bot.slack.context import ACK_BUDGET_S, SlackContext
+from bot.slack.context import ACK_BUDGET_S, SlackContext, slack_context
 from bot.slack.payloads import Click, deny_submission, user_of
-from bot.slack.replies import on_click, tell_clicker
+from bot.slack.replies import click_listener, tell_clicker
 from bot.workflow import ActionResult, DirectoryUnavailable
 
 log = logging.getLogger(__name__)
 
 
-def register(app: AsyncApp, ctx: SlackContext) -> None:
-    on_click(app, ctx, ids.APPROVE_ACTION, _approve)
-    on_click(app, ctx, ids.DENY_ACTION, _open_deny)
+def register(app: AsyncApp) -> None:
+    app.action(ids.APPROVE_ACTION)(approve)
+    app.action(ids.DENY_ACTION)(open_deny)
+    app.view(ids.DENY_MODAL)(deny_reason)
 
-    @app.view(ids.DENY_MODAL)
-    async def deny_reason(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        user_id = user_of(body)
-        request_id, reason = deny_submission(view)
-        if request_id is None:
-            await ack(
-                response_action="errors", errors={ids.DENY_REASON_BLOCK: "This form is damaged; close it."}
+
+async def deny_reason(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    """The deny modal's submission: the denial is recorded, or the modal says why it was not."""
+    ctx = slack_context(context)
+    user_id = user_of(body)
+    request_id, reason = deny_submission(view)
+    if request_id is None:
+        await ack(response_action="errors", errors={ids.DENY_REASON_BLOCK: "This form is damaged; close it."})
+        return
+    # A denial is never cut off half-way (that would leave a denied request with no decision, audit
+    # or notice): it runs to its end in its own task, whatever the modal is answered.
+    deciding = ctx.tasks.spawn(
+        ctx.workflow.decide(request_id, user_id, Decision.DENY, reason), name=f"deny-{request_id}"
+    )
+    try:
+        if deciding is None:
+            raise RuntimeError("shutting down")
+        result = await asyncio.wait_for(asyncio.shield(deciding), ACK_BUDGET_S)
+    except TimeoutError:
+        log.warning("deny of #%s by %s still being recorded at the deadline", request_id, user_id)
+        if deciding is not None:
+            ctx.tasks.spawn(
+                _report_late_denial(ctx, client, user_id, deciding), name=f"deny-late-{request_id}"
             )
-            return
-        # A denial is never cut off half-way (that would leave a denied request with no decision, audit
-        # or notice): it runs to its end in its own task, whatever the modal is answered.
-        deciding = ctx.tasks.spawn(
-            ctx.workflow.decide(request_id, user_id, Decision.DENY, reason), name=f"deny-{request_id}"
+        await ack(response_action="update", view=notice_modal("Denial being recorded", DENIAL_LATE))
+        return
+    except Exception as exc:
+        log.error("deny of #%s by %s failed: %s", request_id, user_id, exc)
+        await ack(
+            response_action="errors",
+            errors={
+                ids.DENY_REASON_BLOCK: "The bot could not record the denial right now; try again in a minute."
+            },
         )
-        try:
-            if deciding is None:
-                raise RuntimeError("shutting down")
-            result = await asyncio.wait_for(asyncio.shield(deciding), ACK_BUDGET_S)
-        except TimeoutError:
-            log.warning("deny of #%s by %s still being recorded at the deadline", request_id, user_id)
-            if deciding is not None:
-                ctx.tasks.spawn(
-                    _report_late_denial(ctx, client, user_id, deciding), name=f"deny-late-{request_id}"
-                )
-            await ack(response_action="update", view=notice_modal("Denial being recorded", DENIAL_LATE))
-            return
-        except Exception as exc:
-            log.error("deny of #%s by %s failed: %s", request_id, user_id, exc)
-            await ack(
-                response_action="errors",
-                errors={
-                    ids.DENY_REASON_BLOCK: "The bot could not record the denial right now; "
-                    "try again in a minute."
-                },
-            )
-            return
-        if not result.ok:
-            await ack(response_action="errors", errors={ids.DENY_REASON_BLOCK: result.message})
-            return
-        await ack()
+        return
+    if not result.ok:
+        await ack(response_action="errors", errors={ids.DENY_REASON_BLOCK: result.message})
+        return
+    await ack()
 
 
 DENIAL_LATE = (
@@ -93,7 +97,8 @@ async def _report_late_denial(
     await client.chat_postMessage(channel=await ctx.notifier.dm_channel(user_id), text=text)
 
 
-async def _approve(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:
+@click_listener
+async def approve(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:
     request_id, user_id = click.request_id, click.user_id
     if request_id is None:
         await tell_clicker(client, click, "This button is damaged; nothing was approved.")
@@ -121,7 +126,8 @@ async def _approve(ctx: SlackContext, client: AsyncWebClient, click: Click) -> N
     await tell_clicker(client, click, result.message)
 
 
-async def _open_deny(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:
+@click_listener
+async def open_deny(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:
     request_id, user_id, trigger_id = click.request_id, click.user_id, click.trigger_id
     refusal: str | None = "This button is damaged; nothing was denied." if request_id is None else None
     if request_id is not None:

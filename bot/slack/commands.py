@@ -6,14 +6,14 @@ import asyncio
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import ids
 from bot.slack.blocks.common import escape
 from bot.slack.blocks.modals import notice_modal, request_modal, request_modal_dict
-from bot.slack.context import ACK_BUDGET_S, SlackContext
+from bot.slack.context import ACK_BUDGET_S, SlackContext, slack_context
 from bot.slack.refusals import RefusalKind, classify
 from bot.slack.replies import respond
 from bot.workflow import STATUS_WORDS, DirectoryUnavailable
@@ -31,32 +31,33 @@ HELP = (
 )
 
 
-def register(app: AsyncApp, ctx: SlackContext) -> None:
-    @app.command(ids.COMMAND)
-    async def reset_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
-        text = (command.get("text") or "").strip()
-        user_id = str(command["user_id"])
-        word, _, rest = text.partition(" ")
-        word = word.lower()
-        if word == "help":
-            await ack(text=HELP)
-        elif word in ("status", "cancel", "history"):
-            try:
-                answer = await asyncio.wait_for(_subcommand(ctx, word, rest.strip(), user_id), ACK_BUDGET_S)
-            except Exception as exc:
-                log.warning("/%s %s failed: %s", ids.COMMAND, word, exc)
-                answer = (
-                    "I could not read the requests right now; nothing was changed. Try again in a minute."
-                )
-            await ack(text=answer)
-        else:
-            await ack()
-            ctx.tasks.spawn(
-                open_modal(
-                    ctx, client, user_id, str(command["trigger_id"]), text, command.get("response_url")
-                ),
-                name=f"open-modal-{user_id}",
-            )
+def register(app: AsyncApp) -> None:
+    app.command(ids.COMMAND)(reset_command)
+
+
+async def reset_command(
+    ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    ctx = slack_context(context)
+    text = (command.get("text") or "").strip()
+    user_id = str(command["user_id"])
+    word, _, rest = text.partition(" ")
+    word = word.lower()
+    if word == "help":
+        await ack(text=HELP)
+    elif word in ("status", "cancel", "history"):
+        try:
+            answer = await asyncio.wait_for(_subcommand(ctx, word, rest.strip(), user_id), ACK_BUDGET_S)
+        except Exception as exc:
+            log.warning("/%s %s failed: %s", ids.COMMAND, word, exc)
+            answer = "I could not read the requests right now; nothing was changed. Try again in a minute."
+        await ack(text=answer)
+    else:
+        await ack()
+        ctx.tasks.spawn(
+            open_modal(ctx, client, user_id, str(command["trigger_id"]), text, command.get("response_url")),
+            name=f"open-modal-{user_id}",
+        )
 
 
 async def _subcommand(ctx: SlackContext, word: str, arg: str, user_id: str) -> str:

@@ -19,7 +19,7 @@ from bot.slack.blocks.dm import reveal_done
 from bot.slack.blocks.modals import notice_modal, reveal_modal
 from bot.slack.context import SlackContext
 from bot.slack.payloads import Click
-from bot.slack.replies import on_click, tell_clicker
+from bot.slack.replies import click_listener, tell_clicker
 from bot.workflow import DeliveredSecret, NotShown
 
 log = logging.getLogger(__name__)
@@ -35,12 +35,13 @@ REVEAL_REFUSALS = {
 }
 
 
-def register(app: AsyncApp, ctx: SlackContext) -> None:
-    on_click(app, ctx, ids.CANCEL_ACTION, _cancel)
-    on_click(app, ctx, ids.REVEAL_ACTION, _reveal)
+def register(app: AsyncApp) -> None:
+    app.action(ids.CANCEL_ACTION)(cancel)
+    app.action(ids.REVEAL_ACTION)(reveal)
 
 
-async def _cancel(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:
+@click_listener
+async def cancel(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:
     request_id = click.request_id
     if request_id is None:
         await tell_clicker(client, click, "This button is damaged; nothing was cancelled.")
@@ -50,7 +51,8 @@ async def _cancel(ctx: SlackContext, client: AsyncWebClient, click: Click) -> No
         await tell_clicker(client, click, result.message)
 
 
-async def _reveal(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:
+@click_listener
+async def reveal(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:
     user_id, token, trigger_id = click.user_id, click.value, click.trigger_id
 
     async def show(request_id: int, secrets: Sequence[DeliveredSecret]) -> None:

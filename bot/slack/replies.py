@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.slack.context import SlackContext
+from bot.slack.context import SlackContext, slack_context
 from bot.slack.payloads import Click
 
 log = logging.getLogger(__name__)
@@ -48,15 +48,25 @@ async def respond(client: AsyncWebClient, response_url: str, text: str) -> bool:
 
 
 ClickWork = Callable[[SlackContext, AsyncWebClient, Click], Coroutine[Any, Any, None]]
+ClickListener = Callable[
+    [AsyncAck, dict[str, Any], dict[str, Any], AsyncWebClient, AsyncBoltContext], Awaitable[None]
+]
 
 
-def on_click(app: AsyncApp, ctx: SlackContext, action_id: str, work: ClickWork) -> None:
-    """A button acked at once; its work runs as a background task holding only the `Click`."""
+def click_listener(work: ClickWork) -> ClickListener:
+    """Makes a button's work a Bolt listener: the click is acked at once, and the work runs as a
+    background task holding only the `Click` (Slack's 3 s never wait for the workflow)."""
 
     async def listener(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
     ) -> None:
         await ack()
-        ctx.tasks.spawn(work(ctx, client, Click.of(body, action)), name=f"{action_id}-click")
+        ctx = slack_context(context)
+        ctx.tasks.spawn(work(ctx, client, Click.of(body, action)), name=f"{action.get('action_id')}-click")
 
-    app.action(action_id)(listener)
+    listener.__name__ = listener.__qualname__ = work.__name__  # Bolt names the listener in its logs
+    return listener

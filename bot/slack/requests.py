@@ -6,14 +6,14 @@ import asyncio
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain import RequestRecord
 from bot.slack import ids
 from bot.slack.blocks.modals import notice_modal, server_option_dict
-from bot.slack.context import ACK_BUDGET_S, SlackContext
+from bot.slack.context import ACK_BUDGET_S, SlackContext, slack_context
 from bot.slack.payloads import (
     input_value,
     parse_submission,
@@ -91,84 +91,91 @@ async def _recorded_before(ctx: SlackContext, submission: Submission) -> Request
         return None
 
 
-def register(app: AsyncApp, ctx: SlackContext) -> None:
-    @app.view(ids.REQUEST_MODAL)
-    async def submit_request(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        user_id = user_of(body)
-        values = view_values(view)
-        submission, errors = parse_submission(user_id, values, submission_key(view))
-        if submission is None:
-            await ack(response_action="errors", errors=errors)
-            return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + ACK_BUDGET_S
-        earlier = await _recorded_before(ctx, submission)
-        if earlier is not None:
-            # Answered as the first was (the modal closes); the request, its card and DM exist already.
-            log.warning(
-                "modal %s submitted again by %s: it is request #%d", view.get("id"), user_id, earlier.id
-            )
-            await ack()
-            return
-        # 1. The checks write nothing: cancelling them at the deadline leaves nothing behind.
-        try:
-            checked, check_errors = await asyncio.wait_for(
-                ctx.workflow.check(submission), deadline - loop.time()
-            )
-        except Exception as exc:
-            log.error("submission by %s could not be checked: %s", user_id, exc)
-            await ack(response_action="errors", errors={ids.REASON_BLOCK: NOT_CHECKED})
-            return
-        if checked is None:
-            block_errors = {FIELD_BLOCKS[f]: msg for f, msg in check_errors.items()}
-            if ids.SERVERS_BLOCK in block_errors and not input_value(
-                values, ids.SERVERS_BLOCK, ids.SERVERS_ACTION
-            ).get("selected_options"):
-                block_errors[ids.PASTE_BLOCK] = block_errors.pop(ids.SERVERS_BLOCK)
-            await ack(response_action="errors", errors={k: v[:2000] for k, v in block_errors.items()})
-            return
-        # 2. Recording is never cut off half-way: it runs to its end in its own task, whatever we answer.
-        recording = ctx.tasks.spawn(ctx.workflow.record(checked), name=f"record-{user_id}")
-        if recording is None:  # shutting down: nothing was started
-            await ack(response_action="errors", errors={ids.REASON_BLOCK: NOT_RECORDED})
-            return
-        try:
-            await asyncio.wait_for(asyncio.shield(recording), max(deadline - loop.time(), MIN_RECORD_WAIT_S))
-        except TimeoutError:
-            log.warning("request of %s still being recorded at the deadline; answered so", user_id)
-            ctx.tasks.spawn(
-                _report_late(ctx, client, user_id, submission.target, recording),
-                name=f"record-late-{user_id}",
-            )
-            await ack(response_action="update", view=still_recording_modal())
-            return
-        except Exception as exc:
-            log.error("submission by %s could not be recorded: %s", user_id, exc)
-            await ack(response_action="errors", errors={ids.REASON_BLOCK: NOT_RECORDED})
-            return
-        await ack()
+def register(app: AsyncApp) -> None:
+    app.view(ids.REQUEST_MODAL)(submit_request)
+    app.options(ids.SERVERS_ACTION)(server_options)
 
-    @app.options(ids.SERVERS_ACTION)
-    async def server_options(ack: AsyncAck, body: dict[str, Any]) -> None:
-        user_id = user_of(body)
-        target = selected_value(view_values(body.get("view") or {}), ids.TARGET_BLOCK, ids.TARGET_ACTION)
-        try:
-            options = await ctx.workflow.search_servers(
-                user_id,
-                target,
-                str(body.get("value") or ""),
-                server_option_dict,
-                limit=100,
-                max_wait_s=OPTIONS_WAIT_S,
-            )
-        except InventoryUnavailable as exc:
-            log.warning("server search on %s failed: %s", target, exc)
-            await ack(options=[])
-            return
-        note = await ctx.workflow.search_note(user_id, target)
-        if note and options:  # the label says the list misses servers; the options stay as they are
-            await ack(option_groups=[{"label": {"type": "plain_text", "text": note}, "options": options}])
-            return
-        await ack(options=options)
+
+async def submit_request(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    """The request modal's submission: inline errors, or the request recorded within Slack's 3 s."""
+    ctx = slack_context(context)
+    user_id = user_of(body)
+    values = view_values(view)
+    submission, errors = parse_submission(user_id, values, submission_key(view))
+    if submission is None:
+        await ack(response_action="errors", errors=errors)
+        return
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ACK_BUDGET_S
+    earlier = await _recorded_before(ctx, submission)
+    if earlier is not None:
+        # Answered as the first was (the modal closes); the request, its card and DM exist already.
+        log.warning("modal %s submitted again by %s: it is request #%d", view.get("id"), user_id, earlier.id)
+        await ack()
+        return
+    # 1. The checks write nothing: cancelling them at the deadline leaves nothing behind.
+    try:
+        checked, check_errors = await asyncio.wait_for(ctx.workflow.check(submission), deadline - loop.time())
+    except Exception as exc:
+        log.error("submission by %s could not be checked: %s", user_id, exc)
+        await ack(response_action="errors", errors={ids.REASON_BLOCK: NOT_CHECKED})
+        return
+    if checked is None:
+        block_errors = {FIELD_BLOCKS[f]: msg for f, msg in check_errors.items()}
+        if ids.SERVERS_BLOCK in block_errors and not input_value(
+            values, ids.SERVERS_BLOCK, ids.SERVERS_ACTION
+        ).get("selected_options"):
+            block_errors[ids.PASTE_BLOCK] = block_errors.pop(ids.SERVERS_BLOCK)
+        await ack(response_action="errors", errors={k: v[:2000] for k, v in block_errors.items()})
+        return
+    # 2. Recording is never cut off half-way: it runs to its end in its own task, whatever we answer.
+    recording = ctx.tasks.spawn(ctx.workflow.record(checked), name=f"record-{user_id}")
+    if recording is None:  # shutting down: nothing was started
+        await ack(response_action="errors", errors={ids.REASON_BLOCK: NOT_RECORDED})
+        return
+    try:
+        await asyncio.wait_for(asyncio.shield(recording), max(deadline - loop.time(), MIN_RECORD_WAIT_S))
+    except TimeoutError:
+        log.warning("request of %s still being recorded at the deadline; answered so", user_id)
+        ctx.tasks.spawn(
+            _report_late(ctx, client, user_id, submission.target, recording),
+            name=f"record-late-{user_id}",
+        )
+        await ack(response_action="update", view=still_recording_modal())
+        return
+    except Exception as exc:
+        log.error("submission by %s could not be recorded: %s", user_id, exc)
+        await ack(response_action="errors", errors={ids.REASON_BLOCK: NOT_RECORDED})
+        return
+    await ack()
+
+
+async def server_options(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
+    """The server picker's typeahead: the target's servers matching what was typed."""
+    ctx = slack_context(context)
+    user_id = user_of(body)
+    target = selected_value(view_values(body.get("view") or {}), ids.TARGET_BLOCK, ids.TARGET_ACTION)
+    try:
+        options = await ctx.workflow.search_servers(
+            user_id,
+            target,
+            str(body.get("value") or ""),
+            server_option_dict,
+            limit=100,
+            max_wait_s=OPTIONS_WAIT_S,
+        )
+    except InventoryUnavailable as exc:
+        log.warning("server search on %s failed: %s", target, exc)
+        await ack(options=[])
+        return
+    note = await ctx.workflow.search_note(user_id, target)
+    if note and options:  # the label says the list misses servers; the options stay as they are
+        await ack(option_groups=[{"label": {"type": "plain_text", "text": note}, "options": options}])
+        return
+    await ack(options=options)

@@ -5,37 +5,46 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import ids
 from bot.slack.blocks.modals import notice_modal
-from bot.slack.context import SlackContext
+from bot.slack.context import SlackContext, slack_context
 from bot.slack.forms import draft_modal, open_request_form
 from bot.workflow import DraftRefused, Drafts, message_text
 
 log = logging.getLogger(__name__)
 
 
-def register(app: AsyncApp, ctx: SlackContext) -> None:
-    @app.shortcut(ids.GLOBAL_SHORTCUT)
-    async def global_shortcut(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        user_id = str(body["user"]["id"])
-        ctx.tasks.spawn(
-            open_request_form(ctx, client, user_id, str(body["trigger_id"])), name=f"shortcut-{user_id}"
-        )
+def register(app: AsyncApp) -> None:
+    app.shortcut(ids.GLOBAL_SHORTCUT)(global_shortcut)
+    app.shortcut(ids.MESSAGE_SHORTCUT)(message_shortcut)
 
-    @app.shortcut(ids.MESSAGE_SHORTCUT)
-    async def message_shortcut(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        user_id = str(body["user"]["id"])
-        message = body.get("message")
-        text = message_text(message) if isinstance(message, dict) else ""
-        ctx.tasks.spawn(
-            _open_for_message(ctx, client, user_id, str(body["trigger_id"]), text),
-            name=f"message-shortcut-{user_id}",
-        )
+
+async def global_shortcut(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    await ack()
+    ctx = slack_context(context)
+    user_id = str(body["user"]["id"])
+    ctx.tasks.spawn(
+        open_request_form(ctx, client, user_id, str(body["trigger_id"])), name=f"shortcut-{user_id}"
+    )
+
+
+async def message_shortcut(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    await ack()
+    ctx = slack_context(context)
+    user_id = str(body["user"]["id"])
+    message = body.get("message")
+    text = message_text(message) if isinstance(message, dict) else ""
+    ctx.tasks.spawn(
+        _open_for_message(ctx, client, user_id, str(body["trigger_id"]), text),
+        name=f"message-shortcut-{user_id}",
+    )
 
 
 async def _open_for_message(

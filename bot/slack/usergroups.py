@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
-from bot.slack.context import SlackContext
+from bot.slack.context import slack_context
 
 log = logging.getLogger(__name__)
 
@@ -18,12 +18,13 @@ def changed_group(event: dict[str, Any]) -> str | None:
     return str(group_id) if group_id else None
 
 
-def register(app: AsyncApp, ctx: SlackContext) -> None:
-    async def group_changed(event: dict[str, Any]) -> None:
-        group_id = changed_group(event)
-        if group_id:
-            log.info("user group %s changed (%s): its members are read again", group_id, event.get("type"))
-            ctx.workflow.policy.group_changed(group_id)
-
+def register(app: AsyncApp) -> None:
     app.event("subteam_members_changed")(group_changed)
     app.event("subteam_updated")(group_changed)
+
+
+async def group_changed(event: dict[str, Any], context: AsyncBoltContext) -> None:
+    group_id = changed_group(event)
+    if group_id:
+        log.info("user group %s changed (%s): its members are read again", group_id, event.get("type"))
+        slack_context(context).workflow.policy.group_changed(group_id)
