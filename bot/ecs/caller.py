@@ -28,7 +28,7 @@ from bot.ecs.errors import (
     error_from_response,
     parse_error_body,
 )
-from bot.ecs.gate import CredentialGate
+from bot.ecs.gate import CredentialGate, Pass
 from bot.ecs.retry import RetryPolicy, call_with_retries
 from bot.ecs.scrub import Scrubber
 from bot.ecs.signer import encode_query
@@ -125,46 +125,27 @@ class Caller:
     async def _attempt(
         self, method: str, url: str, body: bytes, server_id: str | None, deadline: float, scrub: Scrubber
     ) -> Answer:
-        probe = await self.gate.enter()
-        try:
-            answer = await self._exchange(method, url, body, deadline, scrub)
-        except EcsCredentialsRefused as refusal:  # IAM refused to issue a token
-            self._refused(refusal)
-            raise
-        except BaseException:
-            self.gate.inconclusive(probe)
-            raise
-        if not 200 <= answer.status < 300:
-            error = error_from_response(answer.status, answer.headers, answer.body, server_id, scrub)
-            if isinstance(error, EcsCredentialsRefused):
-                self._refused(error)
-            else:
-                self.gate.accepted()  # the gateway checked the credentials before anything else
-            raise error
-        self.gate.accepted()
+        answer = await self._exchange(method, url, body, server_id, deadline, scrub)
         if answer.status == 202 and answer.body:
             parsed = parse_error_body(answer.body, scrub)
             if parsed is not None and parsed.code in ERROR_CODES_ON_SUCCESS:
                 raise error_from_response(answer.status, answer.headers, answer.body, server_id, scrub)
         return answer
 
-    async def _exchange(self, method: str, url: str, body: bytes, deadline: float, scrub: Scrubber) -> Answer:
-        """One exchange, and one more with fresh authentication if the first was refused and the
-        authenticator can fix that (an expired token)."""
+    async def _exchange(
+        self, method: str, url: str, body: bytes, server_id: str | None, deadline: float, scrub: Scrubber
+    ) -> Answer:
+        """One gated exchange (one more with fresh authentication if the first was refused and the
+        authenticator can fix that: an expired token); a 2xx answer, else the `EcsError` it means.
+
+        The gate is asked inside the bound, just before signing: a call queued behind the bound when the
+        credentials are refused is never sent.
+        """
         headers = self._headers
-        timeout_s = max(min(self._timeout_s, deadline - time.monotonic()), 0.001)
         async with self._semaphore:
-            applied = await self._auth.apply(method, url, headers, body)
-            answer = await exchange(
-                self.session,
-                method,
-                url,
-                headers={**headers, **applied},
-                body=body,
-                timeout_s=timeout_s,
-                scrub=scrub,
-            )
-            if answer.status == 401 and await self._auth.on_unauthorized(applied):
+            sent = await self.gate.enter()
+            timeout_s = max(min(self._timeout_s, deadline - time.monotonic()), 0.001)
+            try:
                 applied = await self._auth.apply(method, url, headers, body)
                 answer = await exchange(
                     self.session,
@@ -175,12 +156,37 @@ class Caller:
                     timeout_s=timeout_s,
                     scrub=scrub,
                 )
+                if answer.status == 401 and await self._auth.on_unauthorized(applied):
+                    applied = await self._auth.apply(method, url, headers, body)
+                    answer = await exchange(
+                        self.session,
+                        method,
+                        url,
+                        headers={**headers, **applied},
+                        body=body,
+                        timeout_s=timeout_s,
+                        scrub=scrub,
+                    )
+            except EcsCredentialsRefused as refusal:  # IAM refused to issue a token
+                self._refused(sent, refusal)
+                raise
+            except BaseException:
+                self.gate.inconclusive(sent)
+                raise
         self._measure_clock(answer)
-        return answer
+        if 200 <= answer.status < 300:
+            self.gate.accepted(sent)
+            return answer
+        error = error_from_response(answer.status, answer.headers, answer.body, server_id, scrub)
+        if isinstance(error, EcsCredentialsRefused):
+            self._refused(sent, error)
+        else:
+            self.gate.accepted(sent)  # the gateway checked the credentials before anything else
+        raise error
 
-    def _refused(self, error: EcsCredentialsRefused) -> None:
+    def _refused(self, sent: Pass, error: EcsCredentialsRefused) -> None:
         error.explain(self.clock_offset_s, self._auth.what_to_check)
-        self.gate.refused(error)
+        self.gate.refused(sent, error)
 
     def _measure_clock(self, answer: Answer) -> None:
         date = answer.headers.get("Date")

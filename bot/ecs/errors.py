@@ -196,6 +196,11 @@ class EcsJobTimeout(EcsError):
     possibly_applied = True
 
 
+_APP_AUTH = (
+    "the API gateway refused the call's app authentication (an APIG app's key), which the ECS API does not "
+    "use: check that the target's ECS endpoint is the ECS API"
+)
+
 # The one table of known codes: exception class and the sentence shown to people.
 ERROR_CODES: dict[str, tuple[type[EcsError], str]] = {
     "Ecs.0005": (EcsBadRequest, "a parameter of the request is invalid"),
@@ -215,7 +220,12 @@ ERROR_CODES: dict[str, tuple[type[EcsError], str]] = {
     "Common.0024": (EcsThrottled, "the cloud's request rate limit was exceeded"),
     "Common.0001": (EcsServerError, "the cloud had an internal error"),
     "APIGW.0301": (EcsCredentialsRefused, "the API gateway rejected the signature or token"),
-    "APIGW.0303": (EcsAuthError, "the request date is too far from the gateway's clock (check NTP)"),
+    "APIG.0301": (EcsCredentialsRefused, "the API gateway rejected the signature or token"),
+    # App authentication (an APIG app's key and secret), which the ECS API does not use: the endpoint
+    # is an API published with app authentication, not the ECS API. Refused like a bad signature (its
+    # variants are an unknown app, a bad app signature and an app signature more than 15 minutes old).
+    "APIGW.0303": (EcsCredentialsRefused, _APP_AUTH),
+    "APIG.0303": (EcsCredentialsRefused, _APP_AUTH),
     "APIGW.0308": (EcsThrottled, "the API gateway is throttling requests"),
     "APIGW.0101": (EcsApiNotFound, "this cloud does not offer this API"),
     "APIG.0101": (EcsApiNotFound, "this cloud does not offer this API"),

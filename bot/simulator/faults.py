@@ -26,6 +26,8 @@ FaultKind = Literal[
     "flow_limit_202",  # 202 with a Common.0024 error body: a 2xx that is an error
     "timeout",  # hold the request for hold_s (longer than the client waits), then 504
     "malformed_json",  # 200, JSON content type, truncated body
+    "app_auth",  # 401 APIGW.0303: the path is an API published with APIG app authentication (a wrong
+    # endpoint): the gateway refuses the IAM signature as an app signature
     "reset",  # TCP reset (RST) without an answer
     "disconnect",  # orderly close without an answer
     # Behaviours seen in the field: the call is answered by its handler, differently.
@@ -98,6 +100,13 @@ async def fault_response(
         response = errors.ecs_error(429, errors.FLOW_CONTROL, "Flow control: too many requests")
         response.headers.update(_retry_headers(fault))
         return response
+    if kind == "app_auth":
+        return errors.gateway_error(
+            401,
+            errors.BAD_APP_AUTH,
+            "Incorrect app authentication information: app not found, appkey unknown",
+            request_id,
+        )
     if kind == "server_error":
         return errors.ecs_error(500, errors.SYSTEM_ERROR, "System exception")
     if kind == "busy":

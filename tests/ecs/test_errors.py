@@ -93,6 +93,9 @@ def test_iam_shapes() -> None:
         (500, "Common.0001", EcsServerError),
         (501, "Ecs.0603", EcsBusy),
         (401, "APIGW.0301", EcsCredentialsRefused),
+        (401, "APIG.0301", EcsCredentialsRefused),
+        (401, "APIGW.0303", EcsCredentialsRefused),  # app authentication: the endpoint is not the ECS API
+        (401, "APIG.0303", EcsCredentialsRefused),
         (403, "Ecs.0003", EcsAuthError),
         (403, "Ecs.0110", EcsAuthError),
         (403, "Pdp.0001", EcsAuthError),
@@ -186,3 +189,15 @@ def test_a_refusal_names_a_clock_that_is_off() -> None:
     unsent = refused.not_attempted()
     assert unsent.message.startswith("not attempted: the cloud refused the bot's credentials")
     assert unsent.may_have_taken_effect is False
+
+
+def test_app_authentication_is_a_refusal_that_names_the_endpoint_not_the_clock() -> None:
+    # APIGW.0303 answers calls to an API published with APIG app authentication: the bot signs as an IAM
+    # user, so its endpoint is not the ECS API. The clock is named only when measured off (`explain`).
+    said = "Incorrect app authentication information: app not found, appkey 0117e5e1"
+    err = error_from_response(401, {}, body({"error_code": "APIGW.0303", "error_msg": said}))
+    assert isinstance(err, EcsCredentialsRefused)
+    assert "ECS endpoint" in err.message
+    assert "clock" not in err.message
+    err.explain(None, "the target's access key and secret key")
+    assert "clock" not in str(err)
