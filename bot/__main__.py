@@ -111,6 +111,7 @@ def _play_demo() -> int:
     configure_logging("WARNING", "text")
     code = asyncio.run(_until_signal(run_demo()))
     if code is None:
+        sys.stdout.flush()  # what the demo printed comes first, also when both streams go to one pipe
         click.echo("The demo was stopped; nothing is left behind.", err=True)
         return 0
     return code

@@ -211,15 +211,28 @@ async def test_doctor_names_each_token_slack_refuses(
 # -- run: tokens ------------------------------------------------------------------------------------------
 
 
+HTTP_MODE = {"BOT_MODE": "http", "SLACK_APP_TOKEN": "", "SLACK_SIGNING_SECRET": "signing-secret-for-tests"}
+
+
 @pytest.mark.parametrize(
-    ("variable", "wrong"),
-    [("SLACK_BOT_TOKEN", "xoxb-0-wrong"), ("SLACK_APP_TOKEN", "xapp-0-wrong")],
+    ("variable", "wrong", "mode"),
+    [
+        ("SLACK_BOT_TOKEN", "xoxb-0-wrong", {}),
+        ("SLACK_APP_TOKEN", "xapp-0-wrong", {}),
+        ("SLACK_BOT_TOKEN", "xoxb-0-wrong", HTTP_MODE),  # HTTP mode checks the bot token before serving too
+    ],
+    ids=["socket-bot-token", "socket-app-token", "http-bot-token"],
 )
 async def test_run_stops_with_the_variable_slack_refuses(
-    tmp_path: Path, outside_world: tuple[Simulator, FakeSlack], bots: list[Bot], variable: str, wrong: str
+    tmp_path: Path,
+    outside_world: tuple[Simulator, FakeSlack],
+    bots: list[Bot],
+    variable: str,
+    wrong: str,
+    mode: dict[str, str],
 ) -> None:
     sim, slack = outside_world
-    env = environment(tmp_path, sim.url, slack.api_url, **{variable: wrong})
+    env = environment(tmp_path, sim.url, slack.api_url, **{**mode, variable: wrong})
     bots.append(bot := Bot(env, tmp_path / "run.log"))
     assert await bot.wait_exit() == 3
     out = bot.text()

@@ -1,8 +1,8 @@
 """Settings from the environment and the targets YAML, validated once at start-up.
 
 Every mistake an operator can make is reported before anything connects, all at once, each with its
-path in the file (`targets[1].auth.access_key_env`) and what to write instead. The names here are the
-contract of DESIGN.md ("Contract with the outside"): they may be extended, never renamed.
+path in the file (`targets[1].auth.access_key_env`) and what to write instead. The names here (README.md,
+"Configuration"; examples/targets.yml) are the contract with operators: they may be extended, never renamed.
 
 One module per part: `types` (durations, principals, URLs), `targets` (the YAML's models), `settings`
 (the environment), `problems` (ConfigError and the friendly lines), `loading` (reading both).

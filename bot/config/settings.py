@@ -1,4 +1,4 @@
-"""Process settings from the environment (names in DESIGN.md, extensions prefixed BOT_)."""
+"""Process settings from the environment (README.md, "Configuration": the operators' contract)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,10 @@ def _fernet_keys(value: SecretStr | None) -> SecretStr | None:
 
 
 class Settings(BaseModel):
-    """Process settings from the environment (names in DESIGN.md, extensions prefixed BOT_).
+    """Process settings from the environment: Slack's under SLACK_*, the bot's own under BOT_*.
+
+    The names are listed in README.md ("Configuration") and are the operators' contract: extended, never
+    renamed.
 
     A plain model: `load_settings` reads the environment (names case-insensitive, empty values unset)
     and validates it here, so tests pass their own mapping and nothing else reads os.environ.

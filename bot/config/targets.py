@@ -144,7 +144,7 @@ class Target(_Strict):
     request_ttl: Duration = timedelta(hours=1)
     reason_pattern: str | None = None
     """A regular expression the reason must contain (re.search), e.g. a ticket ID."""
-    # Extensions (not in DESIGN.md's example; optional with safe defaults).
+    # Extensions of the original contract (optional, with safe defaults).
     max_servers: Annotated[int, Field(ge=1, le=100_000)] = 1000
     """Servers per request; the cloud client splits them into API batches of at most 1000."""
     allow_per_server_passwords: bool = True

@@ -195,7 +195,8 @@ class Database:
                 # Held until commit: a second replica waits, then finds the schema already at head.
                 await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
             await conn.run_sync(upgrade_to_head)
-        log.info("database schema is up to date", extra={"database": self._display_url})
+        # DEBUG: the start-up summary already names the database; one INFO line per start is the contract.
+        log.debug("database schema is up to date", extra={"database": self._display_url})
 
     @asynccontextmanager
     async def _begin(self, *, write: bool = False) -> AsyncIterator[AsyncConnection]:
