@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack import ids
+from bot.slack import ids, sentences
 from bot.slack.blocks.modals import notice_modal
 from bot.slack.context import SlackContext
 from bot.slack.forms import draft_modal
@@ -23,7 +23,7 @@ async def again(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None
     request_id = click.request_id
     try:
         if request_id is None:
-            raise DraftRefused("This button is damaged; open the form with the command instead.")
+            raise DraftRefused(sentences.AGAIN_DAMAGED)
         draft = await Drafts(ctx.workflow).again(request_id, click.user_id)
     except DraftRefused as refused:
         await client.views_open(

@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain import Decision
-from bot.slack import ids
+from bot.slack import ids, sentences
 from bot.slack.blocks.modals import deny_modal, notice_modal
 from bot.slack.context import ACK_BUDGET_S, SlackContext, slack_context
 from bot.slack.payloads import Click, deny_submission, user_of
@@ -38,7 +38,7 @@ async def deny_reason(
     user_id = user_of(body)
     request_id, reason = deny_submission(view)
     if request_id is None:
-        await ack(response_action="errors", errors={ids.DENY_REASON_BLOCK: "This form is damaged; close it."})
+        await ack(response_action="errors", errors={ids.DENY_REASON_BLOCK: sentences.FORM_DAMAGED})
         return
     # A denial is never cut off half-way (that would leave a denied request with no decision, audit
     # or notice): it runs to its end in its own task, whatever the modal is answered.
@@ -55,27 +55,16 @@ async def deny_reason(
             ctx.tasks.spawn(
                 _report_late_denial(ctx, client, user_id, deciding), name=f"deny-late-{request_id}"
             )
-        await ack(response_action="update", view=notice_modal("Denial being recorded", DENIAL_LATE))
+        await ack(response_action="update", view=notice_modal("Denial being recorded", sentences.DENIAL_LATE))
         return
     except Exception as exc:
         log.error("deny of #%s by %s failed: %s", request_id, user_id, exc)
-        await ack(
-            response_action="errors",
-            errors={
-                ids.DENY_REASON_BLOCK: "The bot could not record the denial right now; try again in a minute."
-            },
-        )
+        await ack(response_action="errors", errors={ids.DENY_REASON_BLOCK: sentences.DENIAL_NOT_RECORDED})
         return
     if not result.ok:
         await ack(response_action="errors", errors={ids.DENY_REASON_BLOCK: result.message})
         return
     await ack()
-
-
-DENIAL_LATE = (
-    "Your denial is still being recorded (the bot's database is slow). The card will show it; "
-    "if it does not take effect you will get a DM saying why."
-)
 
 
 async def _report_late_denial(
@@ -89,11 +78,7 @@ async def _report_late_denial(
     error = deciding.exception()
     if error is None and deciding.result().ok:
         return
-    text = (
-        deciding.result().message
-        if error is None
-        else "Your denial could not be recorded (the bot's database failed); deny again in a minute."
-    )
+    text = deciding.result().message if error is None else sentences.DENIAL_FAILED
     await client.chat_postMessage(channel=await ctx.notifier.dm_channel(user_id), text=text)
 
 
@@ -101,27 +86,17 @@ async def _report_late_denial(
 async def approve(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:
     request_id, user_id = click.request_id, click.user_id
     if request_id is None:
-        await tell_clicker(client, click, "This button is damaged; nothing was approved.")
+        await tell_clicker(client, click, sentences.APPROVE_DAMAGED)
         return
     try:
         result = await ctx.workflow.decide(request_id, user_id, Decision.APPROVE)
     except DirectoryUnavailable as exc:
         log.error("approve of #%d by %s not checked: %s", request_id, user_id, exc)
-        await tell_clicker(
-            client,
-            click,
-            f"The bot is misconfigured and cannot check who may approve: {exc}. Nothing changed; "
-            "the bot's operator must fix it.",
-        )
+        await tell_clicker(client, click, sentences.cannot_check_approvers(exc))
         return
     except Exception as exc:
         log.error("approve of #%d by %s failed: %s", request_id, user_id, exc)
-        await tell_clicker(
-            client,
-            click,
-            f"Your approval of #{request_id} could not be recorded (the bot's database "
-            "did not answer). Nothing changed; click again in a minute.",
-        )
+        await tell_clicker(client, click, sentences.approval_not_recorded(request_id))
         return
     await tell_clicker(client, click, result.message)
 
@@ -129,7 +104,7 @@ async def approve(ctx: SlackContext, client: AsyncWebClient, click: Click) -> No
 @click_listener
 async def open_deny(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:
     request_id, user_id, trigger_id = click.request_id, click.user_id, click.trigger_id
-    refusal: str | None = "This button is damaged; nothing was denied." if request_id is None else None
+    refusal: str | None = sentences.DENY_DAMAGED if request_id is None else None
     if request_id is not None:
         try:
             refusal = await asyncio.wait_for(ctx.workflow.may_decide(request_id, user_id), 2.0)
@@ -140,5 +115,5 @@ async def open_deny(ctx: SlackContext, client: AsyncWebClient, click: Click) -> 
         return
     await client.views_open(
         trigger_id=trigger_id,
-        view=deny_modal(request_id, f"Denying ends request #{request_id}; the requester sees your reason."),
+        view=deny_modal(request_id, sentences.deny_intro(request_id)),
     )

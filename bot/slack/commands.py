@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack import ids
+from bot.slack import ids, sentences
 from bot.slack.blocks.common import escape
 from bot.slack.blocks.modals import notice_modal, request_modal, request_modal_dict
 from bot.slack.context import ACK_BUDGET_S, SlackContext, slack_context
@@ -19,16 +19,6 @@ from bot.slack.replies import respond
 from bot.workflow import STATUS_WORDS, DirectoryUnavailable
 
 log = logging.getLogger(__name__)
-
-HELP = (
-    "*/reset-ecs-password* resets the login password of ECS servers after approval.\n"
-    "• `/reset-ecs-password [server names or IDs]`: open the request form (pre-filled)\n"
-    "• `/reset-ecs-password status <id>`: where a request stands\n"
-    "• `/reset-ecs-password history`: your last requests\n"
-    "• `/reset-ecs-password cancel <id> [reason]`: cancel a request that is not approved yet "
-    "(an approver cancelling someone else's request gives the reason)\n"
-    "The new password comes to you privately in my DM."
-)
 
 
 def register(app: AsyncApp) -> None:
@@ -44,13 +34,13 @@ async def reset_command(
     word, _, rest = text.partition(" ")
     word = word.lower()
     if word == "help":
-        await ack(text=HELP)
+        await ack(text=sentences.HELP)
     elif word in ("status", "cancel", "history"):
         try:
             answer = await asyncio.wait_for(_subcommand(ctx, word, rest.strip(), user_id), ACK_BUDGET_S)
         except Exception as exc:
             log.warning("/%s %s failed: %s", ids.COMMAND, word, exc)
-            answer = "I could not read the requests right now; nothing was changed. Try again in a minute."
+            answer = sentences.REQUESTS_UNREADABLE
         await ack(text=answer)
     else:
         await ack()
@@ -65,7 +55,7 @@ async def _subcommand(ctx: SlackContext, word: str, arg: str, user_id: str) -> s
     if word == "history":
         requests = await workflow.history_for(user_id)
         if not requests:
-            return "You have no requests yet."
+            return sentences.NO_HISTORY
         return "\n".join(
             f"#{r.id} {r.target}: {STATUS_WORDS[r.status]} ({r.created_at:%Y-%m-%d %H:%M} UTC), "
             f"reason {escape(r.reason)}"
@@ -74,7 +64,7 @@ async def _subcommand(ctx: SlackContext, word: str, arg: str, user_id: str) -> s
     number, _, reason = arg.partition(" ")
     number = number.lstrip("#")
     if not number.isdigit():
-        return f"Usage: `{ids.COMMAND} {word} <request number>`"
+        return sentences.usage(word)
     if word == "status":
         result = await workflow.status_for(int(number), user_id)
         if result.ok and result.request and result.request.outcome_message:
@@ -99,20 +89,17 @@ async def open_modal(
         view = await _request_form(ctx, user_id, prefill_text)
     except DirectoryUnavailable as exc:
         log.error("request form for %s: %s", user_id, exc)
-        view = notice_modal("Bot misconfigured", f"The bot cannot check who may request resets: {exc}.")
+        view = notice_modal("Bot misconfigured", sentences.cannot_check_requesters(exc))
     try:
         await client.views_open(trigger_id=trigger_id, view=view)
     except Exception as exc:
         refusal = classify(exc, "views.open")
         if refusal.kind == RefusalKind.TRIGGER_EXPIRED:
-            text = (
-                f"Slack did not open the request form in time ({refusal.error}); nothing was lost. "
-                f"Type `{ids.COMMAND}` again."
-            )
+            text = sentences.form_trigger_expired(refusal.error)
         elif refusal.kind == RefusalKind.OPERATOR_MUST_FIX:
-            text = f"The bot is misconfigured and cannot open the form: {refusal.operator_sentence()}."
+            text = sentences.form_misconfigured(refusal.operator_sentence())
         else:
-            text = f"Slack did not open the request form ({refusal.error}). Try `{ids.COMMAND}` again."
+            text = sentences.form_not_opened(refusal.error)
         if not (response_url and await respond(client, response_url, text)):
             log.error("user %s got no form and could not be told why (%s)", user_id, refusal.error)
 
@@ -126,13 +113,8 @@ async def _request_form(ctx: SlackContext, user_id: str, prefill_text: str) -> V
         log.warning("who may request was not known in time for %s; the form lists every target", user_id)
         targets = list(ctx.workflow.targets)
     if not targets:
-        return notice_modal(
-            "Not allowed",
-            "You may not request password resets for any target. "
-            "Ask the bot's operator to add you to a target's requesters.",
-        )
-    pattern = ctx.workflow.reason_hint(targets)
-    hint = f"Must match {pattern}" if pattern else None
+        return notice_modal("Not allowed", sentences.NOT_ALLOWED_ANY_TARGET)
+    hint = sentences.reason_hint(ctx.workflow.reason_hint(targets))
     prefill = "\n".join(prefill_text.replace(",", " ").split())
     if prefill:
         return request_modal(targets, prefill=prefill, reason_hint=hint)

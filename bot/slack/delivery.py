@@ -13,8 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain import RevealOutcome
 from bot.logs import registered_secret
-from bot.slack import ids
-from bot.slack.blocks.common import slack_date
+from bot.slack import ids, sentences
 from bot.slack.blocks.dm import reveal_done
 from bot.slack.blocks.modals import notice_modal, reveal_modal
 from bot.slack.context import SlackContext
@@ -23,16 +22,6 @@ from bot.slack.replies import click_listener, tell_clicker
 from bot.workflow import DeliveredSecret, NotShown
 
 log = logging.getLogger(__name__)
-
-REVEAL_REFUSALS = {
-    RevealOutcome.ALREADY_REVEALED: "This password was already revealed once and has been erased. "
-    "If you did not keep it, request a new reset.",
-    RevealOutcome.EXPIRED: "This reveal has expired and the password was erased. Request a new reset.",
-    RevealOutcome.NOT_FOUND: "There is nothing to reveal here.",
-    RevealOutcome.WRONG_USER: "Only the requester can reveal this password.",
-    RevealOutcome.BEING_SHOWN: "Your password is being shown in another window right now. "
-    "If none opened, click again in half a minute: it is still there.",
-}
 
 
 def register(app: AsyncApp) -> None:
@@ -44,7 +33,7 @@ def register(app: AsyncApp) -> None:
 async def cancel(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:
     request_id = click.request_id
     if request_id is None:
-        await tell_clicker(client, click, "This button is damaged; nothing was cancelled.")
+        await tell_clicker(client, click, sentences.CANCEL_DAMAGED)
         return
     result = await ctx.workflow.cancel(request_id, click.user_id)
     if not result.ok:
@@ -79,15 +68,9 @@ async def reveal(ctx: SlackContext, client: AsyncWebClient, click: Click) -> Non
                 log.warning("reveal offer of #%d not marked revealed: %s", result.request_id, exc)
         return
     if result.outcome == RevealOutcome.NOT_SHOWN:
-        until = f" (until {slack_date(result.expires_at)})" if result.expires_at else ""
-        await tell_clicker(
-            client,
-            click,
-            f"Slack did not open the window with your password for request #{result.request_id}, so "
-            f"nothing was used up: click *Reveal once* again{until}.",
-        )
+        await tell_clicker(client, click, sentences.reveal_not_shown(result.request_id, result.expires_at))
         return
-    text = REVEAL_REFUSALS[result.outcome]
+    text = sentences.REVEAL_REFUSALS[result.outcome]
     try:
         await client.views_open(trigger_id=trigger_id, view=notice_modal("Nothing to reveal", text))
     except Exception as exc:

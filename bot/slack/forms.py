@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack import sentences
 from bot.slack.blocks.modals import MAX_PICKED, request_modal
 from bot.slack.context import SlackContext
 from bot.workflow import Draft
@@ -12,11 +13,12 @@ from bot.workflow import Draft
 
 def draft_modal(ctx: SlackContext, draft: Draft) -> View:
     """The form for a draft: its servers picked (the picker holds 100; any more are pasted by ID)."""
-    pattern = ctx.workflow.reason_hint([draft.target] if draft.target else draft.targets)
     return request_modal(
         draft.targets,
         prefill="\n".join(sid for sid, _ in draft.servers[MAX_PICKED:]),
-        reason_hint=f"Must match {pattern}" if pattern else None,
+        reason_hint=sentences.reason_hint(
+            ctx.workflow.reason_hint([draft.target] if draft.target else draft.targets)
+        ),
         selected=draft.target,
         reason=draft.reason,
         notes=draft.notes,

@@ -14,8 +14,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain import MessageRef, RequestStatus
 from bot.metrics import NOTIFICATION_FAILURES, PASSWORDS_UNDELIVERED
+from bot.slack import sentences
 from bot.slack.blocks.card import approval_card, card_text, results_thread
-from bot.slack.blocks.common import STATUS_EMOJI, context, escape, slack_date
+from bot.slack.blocks.common import STATUS_EMOJI, context, escape
 from bot.slack.blocks.dm import ephemeral_passwords, requester_status, reveal_offer
 from bot.slack.refusals import HANDLING, Refusal, RefusalKind, classify
 from bot.workflow import (
@@ -39,24 +40,6 @@ is declared undelivered (it is still offered later by the sweeper either way).""
 """Backoff between attempts doubles from 2 s up to this."""
 
 CARD, DM, REVEAL = "card", "dm", "reveal"
-
-THREAD_NOTES: dict[EventKind, str] = {
-    EventKind.APPROVED_BY: ":white_check_mark: Approved by <@{actor}>.",
-    EventKind.DENIED: ":no_entry: Denied by <@{actor}>. {note}",
-    EventKind.CANCELLED: ":heavy_minus_sign: Cancelled by <@{actor}>. {note}",
-    EventKind.EXPIRED: ":alarm_clock: Expired before enough approvals; <@{requester}> can submit it again.",
-    EventKind.EXECUTING: ":gear: Approved; resetting now.",
-    EventKind.RECOVERED: ":recycle: The bot restarted during this reset and is finishing it.",
-    EventKind.FINISHED: "{status_emoji} {note}",
-    EventKind.PREFLIGHT_FAILED: ":red_circle: Pre-flight failed: {note}",
-}
-REQUESTER_NOTES: dict[EventKind, str] = {
-    EventKind.CANCELLED: ":heavy_minus_sign: Your request #{id} was cancelled by <@{actor}>. {note}",
-    EventKind.DENIED: ":no_entry: Your request #{id} was denied by <@{actor}>. {note}",
-    EventKind.EXPIRED: ":alarm_clock: Your request #{id} expired before it was approved.",
-    EventKind.FINISHED: "Your request #{id} is finished: {note}",
-    EventKind.PREFLIGHT_FAILED: ":red_circle: Your request #{id} cannot run: {note}",
-}
 
 
 @dataclass
@@ -227,19 +210,13 @@ class SlackNotifier:
                 return
             channel = await self.dm_channel(r.requester_id)
             # Sent late (ensure_shown) the request may be past its pre-flight: the preview says where it is.
-            doing = (
-                "checking it with the cloud"
-                if v.request.status == RequestStatus.PREFLIGHT
-                else "waiting for approval"
-            )
-            ref = await self._post(channel, f"Request #{r.id} received; {doing}.", requester_status(v))
+            checking = v.request.status == RequestStatus.PREFLIGHT
+            ref = await self._post(channel, sentences.received(r.id, checking), requester_status(v))
             self._remember(r.id, DM, ref)
 
         await self._unit(view, "requester_dm", dm)
         await self._audit(
-            view,
-            "submitted",
-            f"#{r.id} submitted by <@{r.requester_id}> for {r.target} ({len(view.servers)} servers)",
+            view, "submitted", sentences.submitted_audit(r.id, r.requester_id, r.target, len(view.servers))
         )
         return self._take_sent(r.id)
 
@@ -257,9 +234,7 @@ class SlackNotifier:
             if r.id in self._told_unusable:
                 self._told_unusable.discard(r.id)
                 await self._tell_requester(
-                    v,
-                    "approvers_reachable",
-                    f":white_check_mark: Approvers can now see your request #{r.id} in <#{channel_id}>.",
+                    v, "approvers_reachable", sentences.approvers_reachable(r.id, channel_id)
                 )
 
         refusal = await self._unit(view, "card_post", post_card)
@@ -270,10 +245,7 @@ class SlackNotifier:
             await self._tell_requester(
                 view,
                 "approvers_unreachable",
-                f":warning: Approvers cannot see your request #{r.id} yet: the bot cannot post its "
-                f"card in <#{channel_id}> ({refusal.operator_sentence()}). The bot's operator must fix "
-                "that channel; the card is posted as soon as it works, and the request still expires "
-                f"{slack_date(r.expires_at)}.",
+                sentences.approvers_unreachable(r.id, channel_id, refusal.operator_sentence(), r.expires_at),
             )
         await self._unit(view, "requester_status", self._update_dm)
         return self._take_sent(r.id)
@@ -282,7 +254,7 @@ class SlackNotifier:
         r = view.request
         if self._shown(view, CARD):
             await self._unit(view, "card", self._update_card)
-            template = THREAD_NOTES.get(event.kind)
+            template = sentences.THREAD_NOTES.get(event.kind)
             if template:
                 note = template.format(
                     actor=event.actor,
@@ -303,15 +275,11 @@ class SlackNotifier:
                         event,
                     )
         await self._unit(view, "requester_status", self._update_dm)
-        requester_note = REQUESTER_NOTES.get(event.kind)
+        requester_note = sentences.REQUESTER_NOTES.get(event.kind)
         if requester_note and event.actor != r.requester_id:
             text = requester_note.format(id=r.id, actor=event.actor, note=escape(event.note or ""))
             await self._tell_requester(view, f"requester_{event.kind.value}", text)
-        await self._audit(
-            view,
-            event.kind.value,
-            f"#{r.id} {event.kind.value}" + (f" by <@{event.actor}>" if event.actor else ""),
-        )
+        await self._audit(view, event.kind.value, sentences.event_audit(r.id, event.kind.value, event.actor))
 
     def _thread(self, text: str) -> Callable[[RequestView], Awaitable[None]]:
         async def send(v: RequestView) -> None:
@@ -374,7 +342,7 @@ class SlackNotifier:
                 await self.client.chat_postEphemeral(
                     channel=channel,
                     user=r.requester_id,
-                    text=f"New password(s) for request #{r.id}",
+                    text=sentences.passwords_ephemeral(r.id),
                     blocks=blocks,
                 )
         except Exception as exc:  # not guaranteed anyway: the Reveal button below is the reliable path
@@ -387,7 +355,7 @@ class SlackNotifier:
             channel = await self.dm_channel(r.requester_id)
             ref = await self._post(
                 channel,
-                f"Your new password for request #{r.id} is ready to reveal once.",
+                sentences.reveal_ready(r.id),
                 reveal_offer(r.id, reveal_token, reveal_expires_at),
             )
             self._remember(r.id, REVEAL, ref)
@@ -398,7 +366,7 @@ class SlackNotifier:
                 await self._unit(
                     v,
                     "thread_offered",
-                    self._thread(f":key: The Reveal offer reached <@{r.requester_id}> after all."),
+                    self._thread(sentences.offer_reached_late(r.requester_id)),
                 )
 
         left = max((reveal_expires_at - datetime.now(UTC)).total_seconds(), 0.0)
@@ -422,26 +390,13 @@ class SlackNotifier:
         return Delivered(self._take_sent(r.id), delivery.reached)
 
     def _delivery_line(self, view: RequestView, delivery: Delivery) -> str:
-        who = f"<@{view.request.requester_id}>"
         if not delivery.reached:
             return self._undelivered_line(view, delivery)
-        ways = [
-            w
-            for w, ok in (
-                ("a private message", delivery.ephemeral),
-                ("a one-time Reveal in the DM", delivery.offer),
-            )
-            if ok
-        ]
-        return f":key: Password delivered to {who} by " + " and ".join(ways) + "."
+        return sentences.delivered(view.request.requester_id, delivery.ephemeral, delivery.offer)
 
     @staticmethod
     def _undelivered_line(view: RequestView, delivery: Delivery) -> str:
-        return (
-            f":warning: *Password NOT delivered*: it reached nobody ({delivery.why}). "
-            f"The bot keeps offering <@{view.request.requester_id}> the Reveal while it lives; the operator "
-            "was alerted."
-        )
+        return sentences.undelivered(view.request.requester_id, delivery.why)
 
     async def ensure_shown(self, view: RequestView) -> SentMessages:
         r = view.request
@@ -462,7 +417,7 @@ class SlackNotifier:
             await self._unit(
                 view,
                 "reminder",
-                self._thread(f":bell: Request #{view.request.id} is still waiting for approval."),
+                self._thread(sentences.still_waiting(view.request.id)),
             )
 
     async def _audit(self, view: RequestView, what: str, line: str) -> None:

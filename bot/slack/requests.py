@@ -11,7 +11,7 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain import RequestRecord
-from bot.slack import ids
+from bot.slack import ids, sentences
 from bot.slack.blocks.modals import notice_modal, server_option_dict
 from bot.slack.context import ACK_BUDGET_S, SlackContext, slack_context
 from bot.slack.payloads import (
@@ -40,27 +40,10 @@ REPLAY_LOOKUP_WAIT_S = 0.5
 """At most this much of the answer's budget goes to asking whether a submission is a replay."""
 MIN_RECORD_WAIT_S = 0.2
 """The least time recording gets before the answer, even when the checks used up the budget."""
-NOT_CHECKED = (
-    "The bot could not check the request right now (the cloud or Slack did not answer in time). "
-    "Nothing was created; submit again in a minute."
-)
-NOT_RECORDED = (
-    "The bot could not record the request right now (its database failed). "
-    "Nothing was created; submit again in a minute."
-)
-STILL_RECORDING = (
-    "Your request passed every check and is still being recorded (the bot's database is slow). "
-    "You will get a DM with its number once it is recorded, or a DM saying it was not. "
-    "Do not submit it again."
-)
-LATE_FAILURE = (
-    "Your password reset request for {target} could not be recorded after all (the bot's database "
-    "failed). Nothing was created; submit it again."
-)
 
 
 def still_recording_modal() -> View:
-    return notice_modal("Request being recorded", STILL_RECORDING)
+    return notice_modal("Request being recorded", sentences.STILL_RECORDING)
 
 
 async def _report_late(
@@ -72,7 +55,7 @@ async def _report_late(
     if recording.cancelled() or recording.exception() is None:
         return  # recorded and announced, or cut off by shutdown (the next start recovers what exists)
     await client.chat_postMessage(
-        channel=await ctx.notifier.dm_channel(user_id), text=LATE_FAILURE.format(target=target)
+        channel=await ctx.notifier.dm_channel(user_id), text=sentences.late_failure(target)
     )
 
 
@@ -124,7 +107,7 @@ async def submit_request(
         checked, check_errors = await asyncio.wait_for(ctx.workflow.check(submission), deadline - loop.time())
     except Exception as exc:
         log.error("submission by %s could not be checked: %s", user_id, exc)
-        await ack(response_action="errors", errors={ids.REASON_BLOCK: NOT_CHECKED})
+        await ack(response_action="errors", errors={ids.REASON_BLOCK: sentences.NOT_CHECKED})
         return
     if checked is None:
         block_errors = {FIELD_BLOCKS[f]: msg for f, msg in check_errors.items()}
@@ -137,7 +120,7 @@ async def submit_request(
     # 2. Recording is never cut off half-way: it runs to its end in its own task, whatever we answer.
     recording = ctx.tasks.spawn(ctx.workflow.record(checked), name=f"record-{user_id}")
     if recording is None:  # shutting down: nothing was started
-        await ack(response_action="errors", errors={ids.REASON_BLOCK: NOT_RECORDED})
+        await ack(response_action="errors", errors={ids.REASON_BLOCK: sentences.NOT_RECORDED})
         return
     try:
         await asyncio.wait_for(asyncio.shield(recording), max(deadline - loop.time(), MIN_RECORD_WAIT_S))
@@ -151,7 +134,7 @@ async def submit_request(
         return
     except Exception as exc:
         log.error("submission by %s could not be recorded: %s", user_id, exc)
-        await ack(response_action="errors", errors={ids.REASON_BLOCK: NOT_RECORDED})
+        await ack(response_action="errors", errors={ids.REASON_BLOCK: sentences.NOT_RECORDED})
         return
     await ack()
 
