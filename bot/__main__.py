@@ -26,6 +26,7 @@ def _stop_quietly_on_signals() -> None:
 _stop_quietly_on_signals()  # first, before anything slow is imported
 
 import asyncio  # noqa: E402 - after the signal handlers on purpose
+import logging  # noqa: E402
 import os  # noqa: E402
 from collections.abc import Coroutine  # noqa: E402
 from typing import TYPE_CHECKING, Any, TypeVar  # noqa: E402
@@ -128,6 +129,8 @@ def doctor() -> None:
     """Check the configuration, the Slack tokens and each target's credentials, read-only, each in seconds."""
     config = _load()
     configure_logging("ERROR", config.settings.log_format)
+    # The Web API client logs each unusable channel as the running bot should; doctor prints them itself.
+    logging.getLogger("bot.slack.client").setLevel(logging.CRITICAL)
     from bot.doctor import run_doctor
 
     code = asyncio.run(_until_signal(run_doctor(config, click.echo)))

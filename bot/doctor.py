@@ -3,7 +3,9 @@
 A check is a name, a deadline and a coroutine that returns what it found or raises; all run at once, so
 the whole doctor takes as long as its slowest deadline. Each line shows the deadline, the time taken and,
 on failure, the cause in words (timeout, refused, TLS, HTTP status, Slack's error) and what to change.
-More checks (a proxy, the workspace's channels) are added to `checks()`.
+Beyond the tokens, the workspace is checked for what the configuration needs: the token's scopes, the
+bot's membership of every approvers and audit channel, and every person and user group the targets name.
+More checks are added to `checks()`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,17 @@ import aiohttp
 from bot.config import AppConfig, Target
 from bot.ecs import EcsError, RetryPolicy
 from bot.outbound import describe_route, new_session
-from bot.probes import Refused, Unreachable, cause_of, check_app_token, check_bot_token, token_advice
+from bot.probes import (
+    BotTokenCheck,
+    Refused,
+    Unreachable,
+    cause_of,
+    check_app_token,
+    check_bot_token,
+    token_advice,
+)
+from bot.slack.client import WatchedWebClient
+from bot.slack.inspection import WorkspaceProblems, check_channels, check_people, check_scopes
 
 __all__ = ["Check", "Outcome", "checks", "run_checks", "run_doctor"]
 
@@ -64,32 +76,7 @@ def _slack_checks(config: AppConfig, session: aiohttp.ClientSession) -> list[Che
     found: list[Check] = []
     if settings.slack_bot_token is not None:
         bot_client = slack_web_client(session, settings.slack_bot_token.get_secret_value(), settings)
-
-        async def bot() -> str:
-            try:
-                who = await check_bot_token(bot_client, deadline_s=SLACK_DEADLINE_S)
-            except Refused as exc:
-                raise _Failed(token_advice("SLACK_BOT_TOKEN", exc)) from exc
-            return f"bot @{who.user} in {who.team}"
-
-        found.append(Check("slack: SLACK_BOT_TOKEN (auth.test)", SLACK_DEADLINE_S, bot, (route,)))
-
-        async def groups() -> str:
-            from bot.slack.directory import describe_groups
-
-            lines, ok = await describe_groups(bot_client, config.bot.targets)
-            detail = "; ".join(line.split(": ", 1)[1] for line in lines)
-            if not ok:
-                raise _Failed(detail)
-            return detail
-
-        named = any(
-            p.group_handles or p.group_ids
-            for t in config.bot.targets
-            for p in (t.requester_principals, t.approver_principals)
-        )
-        if named:  # only targets naming user groups have something to resolve
-            found.append(Check("slack: user groups (usergroups.list)", SLACK_DEADLINE_S, groups, (route,)))
+        found.extend(_workspace_checks(config, bot_client, route))
     if settings.mode == "socket" and settings.slack_app_token is not None:
         app_client = slack_web_client(session, settings.slack_app_token.get_secret_value(), settings)
 
@@ -101,6 +88,69 @@ def _slack_checks(config: AppConfig, session: aiohttp.ClientSession) -> list[Che
             return "Socket Mode may connect"
 
         found.append(Check("slack: SLACK_APP_TOKEN (apps.connections.open)", SLACK_DEADLINE_S, app, (route,)))
+    return found
+
+
+def _workspace_checks(config: AppConfig, client: WatchedWebClient, route: str) -> list[Check]:
+    """The bot token, then what the workspace must hold for this configuration: scopes, channels, people,
+    groups. One `auth.test` serves them all; when Slack refuses the token, the others say so in a word."""
+    targets = config.bot.targets
+    auth: asyncio.Task[BotTokenCheck] | None = None
+
+    async def who() -> BotTokenCheck:
+        nonlocal auth
+        if auth is None:
+            auth = asyncio.ensure_future(check_bot_token(client, deadline_s=SLACK_DEADLINE_S))
+        try:
+            return await asyncio.shield(auth)
+        except Refused as exc:
+            raise _Failed(token_advice("SLACK_BOT_TOKEN", exc)) from exc
+
+    async def token() -> str:
+        found = await who()
+        return f"bot @{found.user} in {found.team}"
+
+    async def token_first() -> BotTokenCheck:
+        try:
+            return await who()
+        except Exception as exc:
+            raise _Failed("not checked: the bot token does not work (see SLACK_BOT_TOKEN above)") from exc
+
+    async def scopes() -> str:
+        return check_scopes((await token_first()).scopes, targets)
+
+    async def channels() -> str:
+        name = (await token_first()).user
+        return await check_channels(client, targets, config.settings.audit_channel, name)
+
+    async def people() -> str:
+        await token_first()
+        return await check_people(client, targets)
+
+    async def groups() -> str:
+        from bot.slack.directory import describe_groups
+
+        await token_first()
+        lines, ok = await describe_groups(client, targets)
+        found = [line.split(": ", 1)[1].removeprefix("FAILED: ") for line in lines]
+        if not ok:
+            raise WorkspaceProblems(found)
+        return "; ".join(found)
+
+    found = [
+        Check("slack: SLACK_BOT_TOKEN (auth.test)", SLACK_DEADLINE_S, token, (route,)),
+        Check("slack: scopes granted (auth.test)", SLACK_DEADLINE_S, scopes),
+        Check("slack: channels (conversations.info)", SLACK_DEADLINE_S, channels),
+    ]
+    if any(t.requester_principals.user_ids or t.approver_principals.user_ids for t in targets):
+        found.append(Check("slack: people named in the targets (users.info)", SLACK_DEADLINE_S, people))
+    named = any(
+        p.group_handles or p.group_ids
+        for t in targets
+        for p in (t.requester_principals, t.approver_principals)
+    )
+    if named:  # only targets naming user groups have something to resolve
+        found.append(Check("slack: user groups (usergroups.list)", SLACK_DEADLINE_S, groups, (route,)))
     return found
 
 
@@ -134,6 +184,8 @@ class _Failed(Exception):
 def _reason(exc: BaseException, deadline_s: float) -> str:
     if isinstance(exc, _Failed):
         return str(exc)
+    if isinstance(exc, WorkspaceProblems):
+        return f"{len(exc.problems)} problem(s):" + "".join(f"\n    - {p}" for p in exc.problems)
     if isinstance(exc, Unreachable):
         return f"{exc.url}: {exc.cause}"
     if isinstance(exc, EcsError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -108,6 +109,8 @@ class BotTokenCheck:
     team: str
     user: str
     bot_id: str
+    scopes: frozenset[str] | None = None
+    """The token's scopes (the answer's `x-oauth-scopes` header); None when Slack or a proxy left it out."""
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,9 @@ class AppTokenCheck:
     url: str = field(repr=False)
 
 
-async def _call(client: AsyncWebClient, method: str, *, deadline_s: float) -> dict[str, object]:
+async def _call(
+    client: AsyncWebClient, method: str, *, deadline_s: float
+) -> tuple[dict[str, object], Mapping[str, str]]:
     url = f"{client.base_url}{method}"
     try:
         async with asyncio.timeout(deadline_s):
@@ -130,15 +135,21 @@ async def _call(client: AsyncWebClient, method: str, *, deadline_s: float) -> di
     data = response.data
     if not isinstance(data, dict):
         raise Unreachable(url, f"HTTP {response.status_code}, not an answer from the Slack Web API")
-    return data
+    return data, response.headers or {}
 
 
 async def check_bot_token(client: AsyncWebClient, *, deadline_s: float = 5.0) -> BotTokenCheck:
     """`auth.test` with the client's token (the bot token). Raises Refused (Slack said no) or Unreachable.
 
     `client` should not retry by itself (no retry handlers), so the deadline is the whole story."""
-    data = await _call(client, "auth.test", deadline_s=deadline_s)
-    return BotTokenCheck(str(data.get("team", "")), str(data.get("user", "")), str(data.get("bot_id", "")))
+    data, headers = await _call(client, "auth.test", deadline_s=deadline_s)
+    scopes = next((v for k, v in headers.items() if k.lower() == "x-oauth-scopes"), None)
+    return BotTokenCheck(
+        str(data.get("team", "")),
+        str(data.get("user", "")),
+        str(data.get("bot_id", "")),
+        None if scopes is None else frozenset(s.strip() for s in scopes.split(",") if s.strip()),
+    )
 
 
 async def check_app_token(client: AsyncWebClient, *, deadline_s: float = 5.0) -> AppTokenCheck:
@@ -146,7 +157,7 @@ async def check_app_token(client: AsyncWebClient, *, deadline_s: float = 5.0) ->
 
     The WebSocket URL it returns may be used once to connect (or left to expire). Raises Refused or
     Unreachable."""
-    data = await _call(client, "apps.connections.open", deadline_s=deadline_s)
+    data, _ = await _call(client, "apps.connections.open", deadline_s=deadline_s)
     url = data.get("url")
     if not isinstance(url, str) or not url:
         raise Unreachable(f"{client.base_url}apps.connections.open", "the answer had no WebSocket URL")

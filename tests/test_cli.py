@@ -15,7 +15,7 @@ import pytest
 from cryptography.fernet import Fernet
 from support.proxy import ForwardProxy
 
-from bot.demo import DEMO_TARGETS
+from bot.demo import APPROVERS, APPROVERS_CHANNEL, DEMO_TARGETS
 from bot.simulator import DEMO_ACCESS_KEY, DEMO_PROJECT_ID, DEMO_SECRET_KEY, DEMO_USER, Simulator
 from bot.simulator.slack_api import FAKE_BOT_TOKEN, FakeSlack
 
@@ -85,6 +85,10 @@ def test_config_mistakes_are_listed_and_nothing_starts(tmp_path: Path) -> None:
 
 async def test_doctor_checks_slack_and_every_target(outside_world: tuple[Simulator, FakeSlack]) -> None:
     sim, slack = outside_world
+    # The workspace the demo targets name: their approvers channel (with the bot in it) and approvers.
+    slack.add_channel(APPROVERS_CHANNEL, "ecs-approvals")
+    for user_id, name in zip(APPROVERS, ("bob", "carol"), strict=True):
+        slack.add_user(user_id, name)
     env = _env(
         SLACK_BOT_TOKEN=FAKE_BOT_TOKEN,
         SLACK_SIGNING_SECRET="s",
@@ -100,6 +104,8 @@ async def test_doctor_checks_slack_and_every_target(outside_world: tuple[Simulat
     ok = await asyncio.to_thread(_run, "doctor", env=env)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "slack: SLACK_BOT_TOKEN (auth.test) (limit 5 s): OK" in ok.stdout
+    assert "slack: channels (conversations.info) (limit 5 s): OK" in ok.stdout
+    assert "slack: people named in the targets (users.info) (limit 5 s): OK" in ok.stdout
     assert "target demo-aksk (limit 10 s): OK" in ok.stdout
     assert "target demo-iam (limit 10 s): OK" in ok.stdout
 

@@ -13,6 +13,8 @@ import jsonschema
 import pytest
 import yaml
 
+from bot.slack.inspection import BOT_SCOPES
+
 REPO = Path(__file__).resolve().parents[1]
 # shared/ sits beside the repository: /work/shared next to /work/main, and <clone>/../shared in CI.
 SCHEMA = REPO.parent / "shared" / "slack" / "manifest.schema.1.0.0.json"
@@ -62,7 +64,10 @@ def test_slash_command(manifest: dict[str, Any]) -> None:
 
 def test_scopes_are_exactly_the_minimal_set(manifest: dict[str, Any]) -> None:
     scopes = manifest["oauth_config"]["scopes"]
-    assert sorted(scopes["bot"]) == sorted(["commands", "chat:write", "im:write", "usergroups:read"])
+    runtime = ["commands", "chat:write", "im:write", "usergroups:read"]
+    assert sorted(scopes["bot"]) == sorted([*runtime, "channels:read", "groups:read", "users:read"])
+    # doctor compares the token's scopes with the bot's own list: the manifest must grant exactly that.
+    assert sorted(scopes["bot"]) == sorted(BOT_SCOPES)
     assert "user" not in scopes
 
 

@@ -186,7 +186,7 @@ async def test_doctor_gives_up_on_a_silent_slack_and_cloud_within_its_deadlines(
     for line in out.splitlines():
         if "FAILED" in line:
             assert line.split("FAILED after", 1)[1].split(": ", 1)[1].strip(), line
-    assert "4 of 4 check(s) failed" in out, out
+    assert "7 of 7 check(s) failed" in out, out  # both tokens, scopes, channels, people, two targets
 
 
 async def test_doctor_names_each_token_slack_refuses(

@@ -83,7 +83,8 @@ async def describe_groups(client: AsyncWebClient, targets: Sequence[Target]) -> 
     except ConfigError as exc:
         return [f"user groups: FAILED: {p}" for p in exc.problems], False
     except Exception as exc:
-        return [f"user groups: FAILED: could not list them ({exc})"], False
+        refusal = classify(exc, "usergroups.list")
+        return [f"user groups: FAILED: could not list them: {refusal.operator_sentence()}"], False
     if not pins:
         return ["user groups: OK (none named by handle)"], True
     return ["user groups: OK (" + ", ".join(f"@{h} = {gid}" for h, gid in pins.items()) + ")"], True

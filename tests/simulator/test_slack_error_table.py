@@ -62,6 +62,8 @@ def caller(fake: FakeSlack, client: AsyncWebClient, method: str) -> Callable[[],
         "usergroups.list": lambda: client.usergroups_list(),
         "response_url": lambda: respond(fake.new_response_url(CHANNEL, ANN)),
         "usergroups.users.list": lambda: client.usergroups_users_list(usergroup=LEADS),
+        "conversations.info": lambda: client.conversations_info(channel=CHANNEL),
+        "users.info": lambda: client.users_info(user=ANN),
     }
     return calls[method]
 

@@ -147,6 +147,16 @@ _ERRORS: dict[str, dict[ErrorClass, tuple[str, ...]]] = {
         ErrorClass.RETRY_LATER: _RETRY,
         ErrorClass.OPERATOR_MUST_FIX: ("missing_scope", *TOKEN_ERRORS),
     },
+    # Read only by `doctor` (its channel and people checks); it says what it found, per channel or person.
+    "conversations.info": {
+        ErrorClass.RETRY_LATER: _RETRY,
+        ErrorClass.OPERATOR_MUST_FIX: ("channel_not_found", "missing_scope", *TOKEN_ERRORS),
+    },
+    "users.info": {
+        ErrorClass.RETRY_LATER: _RETRY,
+        ErrorClass.OPERATOR_MUST_FIX: ("missing_scope", *TOKEN_ERRORS),
+        ErrorClass.PERSON_UNREACHABLE: ("user_not_found",),
+    },
     # Not a Web API method: what Bolt's respond() posts to. Spent after 5 uses or 30 minutes (404
     # expired_url), like a trigger: the answer must take another path.
     "response_url": {
