@@ -18,9 +18,6 @@ class RequestStatus(StrEnum):
 
     PREFLIGHT = "preflight"
     PENDING = "pending"
-    APPROVED = "approved"
-    """Written by nothing since the last approval claims the request in the same transaction
-    (pending -> executing); kept so rows of earlier versions still read, and recovery runs them."""
     EXECUTING = "executing"
     SUCCEEDED = "succeeded"
     PARTLY_FAILED = "partly_failed"

@@ -90,7 +90,8 @@ class Decisions(Moves):
             return ActionResult(
                 True, f"Approved. Request #{request_id} needs {left} more approval(s).", request
             )
-        REQUESTS.labels(request.target, RequestStatus.APPROVED.value).inc()
+        # The metric keeps its "approved" series (dashboards count last approvals); no status has the name.
+        REQUESTS.labels(request.target, "approved").inc()
         self.tasks.spawn(self.executor.run_claimed(outcome.claimed), name=f"execute-{request_id}")
         return ActionResult(True, f"Approved. Request #{request_id} is running now.", outcome.claimed)
 

@@ -107,23 +107,9 @@ class Executor:
         self.notifier = notifier
         self.settings = settings
 
-    async def execute(self, request_id: int) -> None:
-        """Claims an approved request; only the one caller whose compare-and-set wins goes on."""
-        worker = self.settings.worker_id
-        claimed = await self.store.transition(
-            request_id,
-            {RequestStatus.APPROVED},
-            RequestStatus.EXECUTING,
-            claimed_by=worker,
-            audit=("bot", "executing", {"worker": worker}),
-        )
-        if claimed is None:
-            return
-        await self.run_claimed(claimed)
-
     async def run_claimed(self, claimed: RequestRecord) -> None:
-        """Runs a request this worker has just claimed (executing, `claimed_by` this worker): by `execute`,
-        or by the store in the same transaction as the last approval (`Store.approve`)."""
+        """Runs a request this worker has just claimed (executing, `claimed_by` this worker), which the
+        store does in the same transaction as the last approval (`Store.approve`)."""
         REQUESTS.labels(claimed.target, RequestStatus.EXECUTING.value).inc()
         await self._run(claimed, resumed=False)
 

@@ -9,8 +9,8 @@ from bot.domain import RequestStatus as S
 
 class Move(StrEnum):
     """The moves the workflow makes through `TRANSITIONS`. The last approval and the claim for execution
-    are one transaction in the store (`Store.approve`: pending -> executing); nothing moves a request to
-    `approved` any more (see `RequestStatus.APPROVED`)."""
+    are one transaction in the store (`Store.approve`: pending -> executing), so no move is listed here
+    for it and no state lies between them."""
 
     PREFLIGHT_PASSED = "preflight_passed"
     PREFLIGHT_FAILED = "preflight_failed"
@@ -39,7 +39,6 @@ OPEN_STATUSES = frozenset({S.PREFLIGHT, S.PENDING})
 STATUS_WORDS: dict[S, str] = {
     S.PREFLIGHT: "checking with the cloud",
     S.PENDING: "waiting for approval",
-    S.APPROVED: "approved, about to run",
     S.EXECUTING: "resetting passwords",
     S.SUCCEEDED: "done",
     S.PARTLY_FAILED: "partly failed",

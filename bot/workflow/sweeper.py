@@ -92,12 +92,9 @@ class Sweeper:
         return taken
 
     async def recover(self, now: datetime) -> None:
-        """Picks up what a stopped process left as of `now`: approved, executing without heartbeat,
-        preflight."""
+        """Picks up what a stopped process left as of `now`: executing without heartbeat, preflight."""
         store = self.workflow.store
         tasks = self.workflow.tasks
-        for request in await store.requests_in({RequestStatus.APPROVED}):
-            tasks.spawn(self.executor.execute(request.id), name=f"execute-{request.id}")
         stale_before = now - self.executor.settings.lease
         for request in await store.stale_executions(stale_before):
             taken = await store.take_over_execution(

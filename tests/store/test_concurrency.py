@@ -41,7 +41,9 @@ async def test_approve_and_cancel_race_ends_in_one_state(
     replica_b = await open_store()
     for _ in range(10):
         req = (await store.create_request_once(make_request(status=RequestStatus.PENDING), [])).request
-        approve = store.transition(req.id, {RequestStatus.PENDING}, RequestStatus.APPROVED)
+        approve = store.transition(  # the claim the last approval makes
+            req.id, {RequestStatus.PENDING}, RequestStatus.EXECUTING, claimed_by="worker-a"
+        )
         cancel = replica_b.transition(req.id, {RequestStatus.PENDING}, RequestStatus.CANCELLED)
         results = await asyncio.gather(approve, cancel)
         moved = [r for r in results if r is not None]
@@ -124,7 +126,7 @@ async def test_no_decision_lands_on_a_request_a_concurrent_transition_closed(
 
     async def close() -> None:
         await asyncio.sleep(0)
-        assert await other.transition(req.id, pending, RequestStatus.APPROVED) is not None
+        assert await other.transition(req.id, pending, RequestStatus.EXPIRED) is not None
 
     results = await asyncio.gather(*(approve(i) for i in range(30)), close())
     landed = sum(1 for r in results[:30] if r)

@@ -12,13 +12,13 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, insert, text
 
-from bot.domain import Decision, MessageRef, NewRequest
+from bot.domain import Decision, MessageRef, NewRequest, RequestStatus
 from bot.store import Store
 from bot.store.schema import decisions, metadata, request_servers, requests
 from bot.store.store import MIGRATIONS_DIR
 
 StoreFactory = Callable[..., Awaitable[Store]]
-HEAD = "0004"
+HEAD = "0005"
 
 
 async def _version(store: Store) -> list[str]:
@@ -111,3 +111,45 @@ async def test_upgrade_from_0001_keeps_every_row(open_store: StoreFactory) -> No
     ]
     new = NewRequest("prod-eu-de", "U_REQ", "INC-2", kept.password_mode, kept.reboot, 1, kept.expires_at)
     assert (await store.create_request_once(new, [])).created
+
+
+async def test_upgrade_to_0005_makes_approved_rows_unclaimed_executions(open_store: StoreFactory) -> None:
+    """A request an older version left `approved` becomes an execution no worker holds, which
+    recovery finds at once (the workflow's recovery tests show what it then does)."""
+    store = await open_store(migrate=False)
+    now = datetime.now(UTC)
+
+    def at_0004_with_an_approved_request(conn: Connection) -> int:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0004")
+        values = dict(
+            target="prod-eu-de",
+            requester_id="U_REQ",
+            reason="INC-1",
+            password_mode="shared",
+            reboot="none",
+            approvals_required=1,
+            created_at=now,
+            updated_at=now,
+            expires_at=now + timedelta(hours=1),
+            message_refs={},
+        )
+        conn.execute(insert(requests).values(status="pending", **values))
+        return int(
+            conn.execute(
+                insert(requests).values(status="approved", **values).returning(requests.c.id)
+            ).scalar_one()
+        )
+
+    async with store._engine.begin() as conn:
+        approved_id = await conn.run_sync(at_0004_with_an_approved_request)
+    await store.migrate()
+
+    moved = await store.get_request(approved_id)
+    assert moved is not None
+    assert moved.status == RequestStatus.EXECUTING
+    assert moved.claimed_by is None
+    assert [r.id for r in await store.stale_executions(now + timedelta(seconds=1))] == [approved_id]
+    assert [r.status for r in await store.requests_in({RequestStatus.PENDING})] == [RequestStatus.PENDING]

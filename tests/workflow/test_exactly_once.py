@@ -47,22 +47,6 @@ async def test_fifty_concurrent_approvals_execute_once(make_env: EnvFactory) -> 
     assert len(env.notifier.of(request.id, "deliver_secret")) == 1
 
 
-async def test_concurrent_execute_calls_on_two_replicas_claim_once(make_env: EnvFactory) -> None:
-    env = await make_env()
-    second = await env.replica("worker-second")
-    request = await env.insert_request(SERVERS, status=RequestStatus.APPROVED)
-    await asyncio.gather(*(replica.executor.execute(request.id) for replica in [env.main, second] * 5))
-    await env.settle()
-    assert len(env.resets()) == 1
-    final = await env.store.get_request(request.id)
-    assert final is not None
-    assert final.status == RequestStatus.SUCCEEDED
-    assert final.claimed_by in {"worker-main", "worker-second"}
-    events = [a.event for a in await env.store.audit(request.id)]
-    assert events.count("executing") == 1
-    assert events.count("finished") == 1
-
-
 async def test_deny_racing_approval_has_one_winner(make_env: EnvFactory) -> None:
     env = await make_env()
     request = await env.submit_ready(SERVERS)

@@ -21,10 +21,10 @@ WAITING = ["web-03", "win-01"]
 
 async def _crashed(env: Env, password: str | None, *, heartbeat_age: timedelta) -> RequestRecord:
     """An execution claimed by worker "dead": SENT servers were in flight, WAITING never sent."""
-    request = await env.insert_request(SENT + WAITING, status=RequestStatus.APPROVED)
+    request = await env.insert_request(SENT + WAITING, status=RequestStatus.PENDING)
     claimed = await env.store.transition(
         request.id,
-        {RequestStatus.APPROVED},
+        {RequestStatus.PENDING},
         RequestStatus.EXECUTING,
         claimed_by="dead",
         now=env.clock.now() - heartbeat_age,
@@ -127,16 +127,21 @@ async def test_live_execution_is_left_alone(env: Env) -> None:
 
 
 @pytest.mark.both_databases
-async def test_approved_request_found_at_start_is_executed_once(make_env: EnvFactory) -> None:
+async def test_request_an_older_version_left_approved_is_reported_not_attempted(make_env: EnvFactory) -> None:
+    """Migration 0005 makes such a row an execution with no worker and no password: recovery takes it
+    over once, resets nothing (no password was ever generated) and reports every server not attempted."""
     env = await make_env()
     second = await env.replica("worker-second")
-    request = await env.insert_request(["web-01", "web-02"], status=RequestStatus.APPROVED)
-    await asyncio.gather(env.sweeper.recover(env.clock.now()), second.sweeper.recover(env.clock.now()))
+    request = await env.insert_request(["web-01", "web-02"], status=RequestStatus.EXECUTING)
+    later = env.clock.advance(timedelta(minutes=5))
+    await asyncio.gather(env.sweeper.recover(later), second.sweeper.recover(later))
     await env.settle()
-    assert await env.status(request.id) == RequestStatus.SUCCEEDED
-    assert len(env.resets()) == 1
-    secret = env.notifier.delivered(request.id).secrets[0]
-    assert env.sim.fleet.password_matches(env.sid("web-01"), secret.password)
+    assert await env.status(request.id) == RequestStatus.FAILED
+    assert env.resets() == []
+    assert {s.error_message for s in await env.store.servers(request.id)} == {NOT_ATTEMPTED}
+    events = [a.event for a in await env.store.audit(request.id)]
+    assert events.count("recovering") == 1
+    assert env.notifier.events(request.id).count("finished") == 1
 
 
 async def test_stuck_preflight_is_checked_again(env: Env) -> None:
@@ -189,8 +194,13 @@ async def test_slow_chat_does_not_let_another_replica_take_over(make_env: EnvFac
     env = await make_env(lease=timedelta(milliseconds=300))
     second = await env.replica("worker-second")
     env.notifier.slow["executing"] = 1.0
-    request = await env.insert_request(["web-01", "web-02"], status=RequestStatus.APPROVED)
-    running = asyncio.create_task(env.main.executor.execute(request.id))
+    request = await env.insert_request(["web-01", "web-02"], status=RequestStatus.PENDING)
+    worker = env.main.executor.settings.worker_id
+    claimed = await env.store.transition(  # as the last approval claims it (Store.approve)
+        request.id, {RequestStatus.PENDING}, RequestStatus.EXECUTING, claimed_by=worker
+    )
+    assert claimed is not None
+    running = asyncio.create_task(env.main.executor.run_claimed(claimed))
     for _ in range(8):  # the slow notice runs in real time meanwhile; the clock keeps pace with it
         await asyncio.sleep(0.15)
         await second.sweeper.recover(env.clock.advance(timedelta(milliseconds=150)))
@@ -207,9 +217,9 @@ async def test_slow_chat_does_not_let_another_replica_take_over(make_env: EnvFac
 async def test_worker_that_lost_its_claim_resets_nothing(env: Env) -> None:
     """A worker whose beats stopped past the lease finds, before its first reset, that another
     replica took the request over: it stops without a call and without touching the request."""
-    request = await env.insert_request(WAITING, status=RequestStatus.APPROVED)
+    request = await env.insert_request(WAITING, status=RequestStatus.PENDING)
     claimed = await env.store.transition(
-        request.id, {RequestStatus.APPROVED}, RequestStatus.EXECUTING, claimed_by="the-new-owner"
+        request.id, {RequestStatus.PENDING}, RequestStatus.EXECUTING, claimed_by="the-new-owner"
     )
     assert claimed is not None
     await env.workflow.executor._run(claimed, resumed=False)  # as the old owner would carry on

@@ -23,7 +23,6 @@ SERVER_LINES_ON_CARD = 15
 STATUS_EMOJI: dict[RequestStatus, str] = {
     RequestStatus.PREFLIGHT: ":mag:",
     RequestStatus.PENDING: ":hourglass_flowing_sand:",
-    RequestStatus.APPROVED: ":white_check_mark:",
     RequestStatus.EXECUTING: ":gear:",
     RequestStatus.SUCCEEDED: ":large_green_circle:",
     RequestStatus.PARTLY_FAILED: ":large_orange_circle:",
