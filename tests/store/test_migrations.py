@@ -56,6 +56,14 @@ def _is_alembic_table(change: object) -> bool:
     )
 
 
+def _upgrade_to(conn: Connection, revision: str) -> None:
+    """An empty database brought to an older revision, as an earlier version of the bot left it."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = conn
+    command.upgrade(config, revision)
+
+
 async def test_upgrade_from_0001_keeps_every_row(open_store: StoreFactory) -> None:
     """Adding the submission key must not rebuild `requests`: on SQLite a rebuild drops the table,
     which cascades to its servers and decisions."""
@@ -63,10 +71,7 @@ async def test_upgrade_from_0001_keeps_every_row(open_store: StoreFactory) -> No
     now = datetime.now(UTC)
 
     def at_0001_with_a_request(conn: Connection) -> int:
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS_DIR))
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0001")
+        _upgrade_to(conn, "0001")
         request_id: int = conn.execute(
             insert(requests)
             .values(
@@ -120,10 +125,7 @@ async def test_upgrade_to_0005_makes_approved_rows_unclaimed_executions(open_sto
     now = datetime.now(UTC)
 
     def at_0004_with_an_approved_request(conn: Connection) -> int:
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS_DIR))
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0004")
+        _upgrade_to(conn, "0004")
         values = dict(
             target="prod-eu-de",
             requester_id="U_REQ",
