@@ -40,6 +40,7 @@ from bot.outbound import new_session, ssl_context
 from bot.slack.client import WatchedWebClient
 from bot.slack.context import SlackContext
 from bot.slack.directory import SlackDirectory
+from bot.slack.home_publisher import COALESCE_S, HomePublisher
 from bot.slack.notifier import SlackNotifier
 from bot.slack_link import TokenWatch
 from bot.store import Store
@@ -127,6 +128,8 @@ class Tuning:
     fits in the 10 s that `docker stop` and Kubernetes give by default; what is cut off is recovered."""
     retry: RetryPolicy | None = None
     slack_retries: bool = True
+    home_refresh_s: float | None = COALESCE_S
+    """Changes within this long are one Home tab publish per person; None: only on `home.flush()`."""
 
 
 @dataclass
@@ -141,6 +144,7 @@ class Runtime:
     tasks: TaskKeeper
     tuning: Tuning
     health: Health
+    home: HomePublisher
     _loops: list[asyncio.Task[Any]] = field(default_factory=list)
     _warming: list[asyncio.Task[Any]] = field(default_factory=list)
 
@@ -220,7 +224,9 @@ class Runtime:
             process_before_response=True,
             request_verification_enabled=settings.mode == "http",
         )
-        slack.register(app, SlackContext(workflow=workflow, notifier=notifier, tasks=tasks))
+        home = HomePublisher(workflow, slack_client, tasks, window_s=tuning.home_refresh_s, clock=clock)
+        notifier.on_change = home.request_changed
+        slack.register(app, SlackContext(workflow=workflow, notifier=notifier, tasks=tasks, home=home))
 
         @app.error
         async def report(error: Exception, body: dict[str, Any], response: BoltResponse | None) -> None:
@@ -232,7 +238,7 @@ class Runtime:
                 response.body = ""
 
         sweeper = Sweeper(workflow, executor, SweepSettings(interval_s=tuning.sweep_interval_s))
-        return cls(config, session, store, slack_client, app, workflow, sweeper, tasks, tuning, health)
+        return cls(config, session, store, slack_client, app, workflow, sweeper, tasks, tuning, health, home)
 
     async def start(self) -> None:
         """Groups pinned first (an unknown handle stops start-up with ConfigError naming it), then the
@@ -260,6 +266,7 @@ class Runtime:
     async def close(self) -> None:
         """Finishes work in flight for a while; what is cut off is recovered by the next start."""
         # Loading server lists is only a cache: nothing to finish, and it may be waiting on a silent cloud.
+        self.home.close()
         for loop in [*self._loops, *self._warming]:
             loop.cancel()
         await asyncio.gather(*self._loops, *self._warming, return_exceptions=True)

@@ -139,5 +139,3 @@ async def test_metrics_need_the_bearer_token_when_one_is_set(make_world: WorldFa
     assert status == 200
     assert "ecs_reset" in body or "# HELP" in body
     assert (await get(port, "/healthz"))[0] == 200, "health stays open for probes"
-
-

@@ -111,10 +111,16 @@ def test_examples_refer_only_to_files_in_the_repository() -> None:
             assert (REPO / name).exists() or (REPO / "examples" / name).exists(), f"{example.name}: {name}"
 
 
-def test_user_group_events_are_subscribed(manifest: dict[str, Any]) -> None:
+def test_user_group_and_home_events_are_subscribed(manifest: dict[str, Any]) -> None:
     events = manifest["settings"]["event_subscriptions"]
     assert events["request_url"] == EVENTS_URL
-    assert sorted(events["bot_events"]) == ["subteam_members_changed", "subteam_updated"]
+    assert sorted(events["bot_events"]) == ["app_home_opened", "subteam_members_changed", "subteam_updated"]
+
+
+def test_home_tab_is_enabled(manifest: dict[str, Any]) -> None:
+    app_home = manifest["features"]["app_home"]
+    assert app_home["home_tab_enabled"] is True
+    assert app_home["messages_tab_enabled"] is True  # the DMs with the password and the Reveal offer
 
 
 def test_shortcuts_match_the_listeners(manifest: dict[str, Any]) -> None:

@@ -84,21 +84,24 @@ async def _report_late_denial(
 
 @click_listener
 async def approve(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:
+    await tell_clicker(client, click, await approve_answer(ctx, click))
+
+
+async def approve_answer(ctx: SlackContext, click: Click) -> str:
+    """Approves for the clicker, wherever they clicked (the card, the Home tab), with every check of the
+    workflow; returns the sentence that tells them what happened."""
     request_id, user_id = click.request_id, click.user_id
     if request_id is None:
-        await tell_clicker(client, click, sentences.APPROVE_DAMAGED)
-        return
+        return sentences.APPROVE_DAMAGED
     try:
         result = await ctx.workflow.decide(request_id, user_id, Decision.APPROVE)
     except DirectoryUnavailable as exc:
         log.error("approve of #%d by %s not checked: %s", request_id, user_id, exc)
-        await tell_clicker(client, click, sentences.cannot_check_approvers(exc))
-        return
+        return sentences.cannot_check_approvers(exc)
     except Exception as exc:
         log.error("approve of #%d by %s failed: %s", request_id, user_id, exc)
-        await tell_clicker(client, click, sentences.approval_not_recorded(request_id))
-        return
-    await tell_clicker(client, click, result.message)
+        return sentences.approval_not_recorded(request_id)
+    return result.message
 
 
 @click_listener

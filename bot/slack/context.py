@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from slack_bolt.context.async_context import AsyncBoltContext
 
+from bot.slack.home_publisher import HomePublisher
 from bot.slack.notifier import SlackNotifier
 from bot.workflow import TaskKeeper, Workflow
 
@@ -26,6 +27,7 @@ class SlackContext:
     workflow: Workflow
     notifier: SlackNotifier
     tasks: TaskKeeper
+    home: HomePublisher
 
 
 def attach(context: AsyncBoltContext, ctx: SlackContext) -> None:

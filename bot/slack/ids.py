@@ -25,3 +25,10 @@ REVEAL_ACTION = "reveal_password"
 GLOBAL_SHORTCUT = "reset_ecs_passwords"
 MESSAGE_SHORTCUT = "reset_servers_in_message"
 AGAIN_ACTION = "request_again"
+
+HOME_NEW_REQUEST_ACTION = "home_new_request"
+HOME_APPROVE_ACTION = "home_approve"
+HOME_CANCEL_ACTION = "home_cancel"
+HOME_REVEAL_ACTION = "home_reveal"
+"""The Home tab's own buttons: a click there has no message to answer in, so its answer is drawn on the
+Home tab itself. Its Deny is the card's (`DENY_ACTION`): both open the same deny-reason modal."""

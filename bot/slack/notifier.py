@@ -90,6 +90,12 @@ class SlackNotifier:
         self._pending: dict[tuple[int, str], _Pending] = {}
         self._deliveries: dict[int, Delivery] = {}
         self._told_unusable: set[int] = set()
+        self.on_change: Callable[[RequestView], None] | None = None
+        """Told of every change of a request this notifier hears of (the Home tabs' publisher)."""
+
+    def _changed(self, view: RequestView) -> None:
+        if self.on_change is not None:
+            self.on_change(view)
 
     async def dm_channel(self, user_id: str) -> str:
         channel = self._dm_channels.get(user_id)
@@ -204,6 +210,7 @@ class SlackNotifier:
 
     async def request_submitted(self, view: RequestView) -> SentMessages:
         r = view.request
+        self._changed(view)
 
         async def dm(v: RequestView) -> None:
             if self._shown(v, DM):
@@ -222,6 +229,7 @@ class SlackNotifier:
 
     async def request_ready(self, view: RequestView) -> SentMessages:
         r = view.request
+        self._changed(view)
         if view.approvers_channel is None:
             log.error("no approvers channel for target %s; request #%d cannot be shown", r.target, r.id)
             return {}
@@ -252,6 +260,7 @@ class SlackNotifier:
 
     async def request_updated(self, view: RequestView, event: WorkflowEvent) -> None:
         r = view.request
+        self._changed(view)
         if self._shown(view, CARD):
             await self._unit(view, "card", self._update_card)
             template = sentences.THREAD_NOTES.get(event.kind)
@@ -334,6 +343,7 @@ class SlackNotifier:
         the requester; an offer refused for a reason that may pass is offered again by the sweeper while
         the sealed copy lives."""
         r = view.request
+        self._changed(view)
         why: list[str] = []
         ephemeral = True
         try:

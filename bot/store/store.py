@@ -17,6 +17,7 @@ from bot.store.decisions import Decisions
 from bot.store.engine import MIGRATIONS_DIR, open_engine
 from bot.store.execution import Executions
 from bot.store.group_commit import GroupCommit
+from bot.store.home import Overviews
 from bot.store.requests import Requests
 from bot.store.reveals import Reveals
 from bot.store.sealing import Sealer
@@ -24,7 +25,7 @@ from bot.store.sealing import Sealer
 __all__ = ["MIGRATIONS_DIR", "Store"]
 
 
-class Store(Requests, Decisions, Executions, Reveals, Audit):
+class Store(Requests, Decisions, Executions, Reveals, Overviews, Audit):
     """Async access to requests, servers, decisions, audit events and sealed secrets.
 
     Build it with `await Store.open(url, secret_keys=[...])`, then `await store.migrate()` once at start.
@@ -36,8 +37,9 @@ class Store(Requests, Decisions, Executions, Reveals, Audit):
     take_over_stalled, set_message_refs, servers, update_servers), decisions (`decisions`: approve,
     add_decision, decisions), the execution's claim (`execution`: start_execution, heartbeat,
     finish_execution, stale_executions, take_over_execution), sealed secrets (`reveals`: seal_secret,
-    unseal_secret, lease_reveal, confirm_reveal, release_reveal, erase_expired_reveals) and the trail
-    (`audit`: add_audit, audit). A compare-and-set that lost returns None or False, never raises.
+    unseal_secret, lease_reveal, confirm_reveal, release_reveal, erase_expired_reveals), one person's
+    overview (`home`: awaiting_decision, revealable, reveal_token_of) and the trail (`audit`: add_audit,
+    audit). A compare-and-set that lost returns None or False, never raises.
 
     Errors: every call raises `StoreUnavailable` when the database does not answer (nothing was written);
     calls naming a request that does not exist raise `UnknownRequest` where they say so; reading a

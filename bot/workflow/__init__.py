@@ -15,8 +15,10 @@ from bot.domain import (
     ServerPhase,
     ServerRecord,
 )
+from bot.store.records import RevealResult
 from bot.workflow.drafts import NO_TARGETS, Draft, DraftRefused, Drafts, message_text
 from bot.workflow.execution import ExecutionSettings, Executor, SealedPasswords
+from bot.workflow.home import HomeView, OwnRequest
 from bot.workflow.inventory import Inventory, InventoryUnavailable, Resolution, ServerChoice
 from bot.workflow.limits import RequestLimits
 from bot.workflow.policy import MembershipUnknown, Policy
@@ -56,12 +58,14 @@ __all__ = [
     "ExecutionSettings",
     "Executor",
     "Field",
+    "HomeView",
     "Inventory",
     "InventoryUnavailable",
     "MembershipUnknown",
     "MessageRef",
     "NotShown",
     "Notifier",
+    "OwnRequest",
     "PasswordMode",
     "Policy",
     "RebootMode",
@@ -71,6 +75,7 @@ __all__ = [
     "RequestView",
     "Resolution",
     "RevealOutcome",
+    "RevealResult",
     "SealedPasswords",
     "SentMessages",
     "ServerChoice",

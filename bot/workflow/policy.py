@@ -159,6 +159,22 @@ class Policy:
             return False
         return await self._is_among(user_id, target, config.approver_principals, self._age(fresh))
 
+    async def approvers_of(self, target: str) -> frozenset[str]:
+        """Every user who approves for `target` as far as the directory said lately (browse age): whom
+        to show that a request changed, never who may decide. A group that does not answer is left out
+        (logged): its members see the change when they next open their overview."""
+        config = self._targets.get(target)
+        if config is None:
+            return frozenset()
+        principals = config.approver_principals
+        people = set(principals.user_ids)
+        for group_id in self._group_ids(principals):
+            try:
+                people |= await self._directory.members_of(group_id, max_age_s=self.browse_max_age_s)
+            except Exception as exc:
+                log.warning("members of user group %s not read for an overview: %s", group_id, exc)
+        return frozenset(people)
+
     async def refuse_decision(self, user_id: str, request: RequestRecord) -> str | None:
         """Returns why this user may not approve or deny this request, or None if they may."""
         if user_id == request.requester_id:

@@ -15,6 +15,7 @@ from bot.logs import bind_request
 from bot.store.records import RevealResult
 from bot.workflow.decisions import Decisions
 from bot.workflow.execution import SealedPasswords, delivered_secrets
+from bot.workflow.home import Homes
 from bot.workflow.policy import MembershipUnknown
 from bot.workflow.ports import NotShown, ShowSecrets
 from bot.workflow.results import ActionResult, Field, Submission, SubmitResult
@@ -31,9 +32,9 @@ log = logging.getLogger(__name__)
 __all__ = ["MAX_REASON_LENGTH", "ActionResult", "Field", "Submission", "SubmitResult", "Workflow"]
 
 
-class Workflow(Submissions, Decisions):
+class Workflow(Submissions, Decisions, Homes):
     """The front end's only door. One instance per process; all state lives in the store, so replicas
-    share the work. Its parts live in `submission`, `preflight`, `decisions` and `moves`.
+    share the work. Its parts live in `submission`, `preflight`, `decisions`, `home` and `moves`.
 
     Before a form: `requestable_targets(user_id) -> list[str]`, `reason_hint(targets) -> str | None`,
     `search_servers(user_id, target, query, render, limit=, max_wait_s=) -> list[T]` and `search_note` (raises
@@ -44,7 +45,10 @@ class Workflow(Submissions, Decisions):
     Deciding: `may_decide(request_id, user_id) -> str | None` (a pre-check), `decide(request_id, user_id,
     Decision, reason) -> ActionResult`, `cancel(request_id, user_id, reason) -> ActionResult`.
     Reading: `view(request_id) -> RequestView | None`, `status_for`, `history_for`.
-    Revealing: `reveal(token, user_id, show) -> RevealResult` (erased only once `show` returned).
+    Revealing: `reveal(token, user_id, show) -> RevealResult` (erased only once `show` returned), or
+    `reveal_request(request_id, user_id, show)` where a front end knows the request, not the token.
+    One person's overview: `home_for(user_id) -> HomeView`; `people_involved(request)` says whose
+    overview a change concerns.
 
     A refusal is an `ActionResult` with `ok` False and a sentence for the person, never an exception.
     Every call that reads or writes the store raises `StoreUnavailable` when the database does not
@@ -106,3 +110,13 @@ class Workflow(Submissions, Decisions):
             )
         await self.store.add_audit(request_id, user_id, "reveal_revealed")
         return RevealResult(RevealOutcome.REVEALED, request_id, expires_at=taken.expires_at)
+
+    async def reveal_request(self, request_id: int, user_id: str, show: ShowSecrets) -> RevealResult:
+        """`reveal` of request `request_id`'s password(s), for a front end that shows the request rather
+        than the token (an overview): the same checks (its owner, once, within its window), the same
+        erasing only once shown. NOT_FOUND when the request has nothing to reveal."""
+        token = await self.store.reveal_token_of(request_id)
+        if token is None:
+            await self.store.add_audit(request_id, user_id, "reveal_not_found")
+            return RevealResult(RevealOutcome.NOT_FOUND, request_id)
+        return await self.reveal(token, user_id, show)

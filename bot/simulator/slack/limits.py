@@ -193,7 +193,10 @@ def view_errors(view: Mapping[str, Any]) -> list[str]:
                 c.fail("missing required field: title", "/view")
             for name in ("title", "submit", "close"):
                 c.text_object(view.get(name), VIEW_TITLE, f"/view/{name}")
-        elif view.get("type") != "home":
+        elif view.get("type") == "home":
+            if not isinstance(view.get("blocks"), list):  # a Home tab's blocks are required
+                c.fail("missing required field: blocks", "/view")
+        else:
             c.fail("must be a valid enum value", "/view/type")
         c.length(view.get("private_metadata"), PRIVATE_METADATA, "/view/private_metadata")
         c.length(view.get("callback_id"), ID_LENGTH, "/view/callback_id")

@@ -100,6 +100,7 @@ class SlackState:
         self._ephemerals: list[EphemeralMessage] = []
         self._modal_stacks: dict[str, list[str]] = {}
         self._homes: dict[str, str] = {}
+        self._home_history: dict[str, list[JsonDict]] = {}
         self._reactions: dict[tuple[str, str], list[str]] = {}
         self._triggers: dict[str, Trigger] = {}
         self._response_urls: dict[str, ResponseUrl] = {}
@@ -352,6 +353,11 @@ class SlackState:
         view_id = self._homes.get(user_id)
         return self.views[view_id] if view_id else None
 
+    def homes_published(self, user_id: str) -> list[JsonDict]:
+        """Every Home tab published for the user, oldest first, as Slack stored each (the latest is what
+        `home` shows); refused publishes are not in it."""
+        return list(self._home_history.get(user_id, []))
+
     def reactions(self, channel: str, ts: str) -> list[str]:
         """Reaction names the bot added to a message."""
         return list(self._reactions.get((channel, ts), []))
@@ -464,6 +470,7 @@ class SlackState:
             self._homes[user] = existing.id
         else:
             existing.view, existing.hash = self.complete_view(view, None), self.new_hash()
+        self._home_history.setdefault(user, []).append(existing.view)
         return existing
 
     def view_api(self, stored: StoredView) -> JsonDict:

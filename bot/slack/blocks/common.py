@@ -18,6 +18,8 @@ __all__ = ["escape"]  # re-exported: every surface takes the one escaping functi
 SECTION_TEXT_LIMIT = 3000
 MESSAGE_BLOCK_LIMIT = 50
 MODAL_BLOCK_LIMIT = 100
+VIEW_BLOCK_LIMIT = MODAL_BLOCK_LIMIT
+"""Every view, the Home tab as a modal."""
 SERVER_LINES_ON_CARD = 15
 
 STATUS_EMOJI: dict[RequestStatus, str] = {
