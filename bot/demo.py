@@ -28,6 +28,7 @@ from bot.simulator.slack import (
     SlackUser,
     SlackUsergroup,
     StoredMessage,
+    StoredView,
 )
 from bot.slack import ids
 
@@ -212,6 +213,20 @@ class World:
                 return message
         raise LookupError(f"no message starting {text_start!r} in {channel}")
 
+    async def open_home(self, user_id: str) -> StoredView:
+        """The person opens the bot's Home tab: Slack's event over HTTP, then the view it shows them."""
+        since = self.slack.call_count
+        answers = await self.requests.deliver_event(
+            f"{self.bot_url}/slack/events", self.requests.app_home_opened(user_id=user_id), self.http
+        )
+        assert answers[-1][0] == 200, answers
+        await self.slack.wait_for(
+            "views.publish", lambda c: c.ok and c.args.get("user_id") == user_id, 10.0, since=since
+        )
+        home = self.slack.home(user_id)
+        assert home is not None
+        return home
+
     async def click(self, user_id: str, action_id: str, message: StoredMessage) -> tuple[int, str]:
         """Clicks the button `action_id` of a message as `user_id` would, value and all."""
         return await self.send(
@@ -308,7 +323,10 @@ async def run_demo(printer: Callable[[str], None] = print) -> int:
     def person(line: str) -> None:
         printer(f"\n>> {line}")
 
-    world = await World.start(printer=lambda entry: printer(indented(entry)))
+    # Home tabs are published only when someone opens one here: the automatic refreshes would print
+    # every involved person's Home tab at each step.
+    tuning = Tuning(sweep_interval_s=1.0, job_poll_interval_s=0.05, drain_timeout_s=5.0, home_refresh_s=None)
+    world = await World.start(printer=lambda entry: printer(indented(entry)), tuning=tuning)
     try:
         ready = [s for s in world.sim.fleet if s.plugin_installed and not s.locked and s.status == "ACTIVE"]
         servers = [s.name for s in ready[:3]]
@@ -333,7 +351,11 @@ async def run_demo(printer: Callable[[str], None] = print) -> int:
             return 1
         card = await world.card_for()
         await world.runtime.tasks.idle()
-        person("@bob (lead) clicks Approve on the card in #ecs-approvals")
+        person("@bob (lead) opens the bot's Home tab: what waits on his decision")
+        await world.open_home(APPROVERS[0])
+        person(
+            "@bob (lead) clicks Approve on the card in #ecs-approvals (the Home tab's Approve does the same)"
+        )
         await world.click(APPROVERS[0], ids.APPROVE_ACTION, card)
         offer = await world.wait(
             "chat.postMessage", lambda c: "ready to reveal" in str(c.args.get("text")), 30
@@ -346,6 +368,8 @@ async def run_demo(printer: Callable[[str], None] = print) -> int:
         )
         await world.wait("views.open", lambda c: ids.REVEAL_MODAL in json.dumps(c.args.get("view")), 10)
         await world.runtime.tasks.idle()
+        person("@alice opens the bot's Home tab: her requests, and a New request button")
+        await world.open_home(REQUESTER)
         printer(f"\n{NEXT_STEPS}")
         return 0
     finally:

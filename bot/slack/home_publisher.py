@@ -2,6 +2,12 @@
 changes, once per person per window however many changes came (a request's approval, execution and
 delivery are one publish for each person involved, not five).
 
+Slack sends `app_home_opened` each time someone opens the tab, and the bot publishes it then: nobody ever
+opens a stale Home tab. Refreshes on change are therefore for the people who may be looking at it now:
+those involved in the request who opened their tab (or clicked in it) within `WATCHING_S` on this
+process. A target with sixty approvers does not cost sixty `views.publish` per change (Tier 4: about
+100 a minute), and anyone else sees the change the moment they open the tab.
+
 Each person's publish is its own unit: a refused `views.publish` (classified in `refusals`) is logged and,
 when it may pass (a rate limit, an outage), tried again at the next flush; it never stops the others.
 """
@@ -25,6 +31,8 @@ COALESCE_S = 1.0
 """Changes to requests within this long are one publish per person."""
 NOTICE_KEPT_S = 300.0
 """The answer to a click stays on top of the person's Home tab this long (refreshes keep it)."""
+WATCHING_S = 3600.0
+"""Someone who opened their Home tab this recently gets it refreshed when a request of theirs changes."""
 RETRIES = 5
 """A publish refused for a passing reason is tried again at this many later flushes, then left to the
 person's next opening of the tab."""
@@ -60,12 +68,15 @@ class HomePublisher:
         self._marking: set[asyncio.Task[None]] = set()
         self._timer: asyncio.TimerHandle | None = None
         self._notices: dict[str, _Notice] = {}
+        self._watching: dict[str, float] = {}  # person -> monotonic time they last opened or clicked
 
     # -- what changed ---------------------------------------------------------------------------------
 
     def request_changed(self, view: RequestView) -> None:
         """A request changed: the Home tabs of everyone involved are published at the next flush. Cheap
         and never raises (who is involved is read in the background), so no notice waits on it."""
+        if not self._watching:
+            return  # nobody has a Home tab open here: whoever opens one next gets it fresh
         task = self.tasks.spawn(self._mark(view), name=f"home-mark-{view.request.id}")
         if task is not None:
             self._marking.add(task)
@@ -74,7 +85,17 @@ class HomePublisher:
     async def _mark(self, view: RequestView) -> None:
         people = await self.workflow.people_involved(view.request)
         for person in people:
-            self._dirty.setdefault(person, 0)
+            self.mark(person)
+
+    def mark(self, user_id: str) -> None:
+        """What `user_id`'s Home tab shows changed: published at the next flush if they may be looking."""
+        seen = self._watching.get(user_id)
+        if seen is None:
+            return
+        if seen + WATCHING_S <= self.clock.monotonic():
+            del self._watching[user_id]
+            return
+        self._dirty.setdefault(user_id, 0)
         self._schedule()
 
     def _schedule(self) -> None:
@@ -111,8 +132,10 @@ class HomePublisher:
     # -- publishing -----------------------------------------------------------------------------------
 
     async def publish(self, user_id: str, notice: str | None = None) -> bool:
-        """Publishes `user_id`'s Home tab now, with `notice` on top (kept a while across refreshes).
-        False when it could not be published (logged; the caller tells the person another way)."""
+        """Publishes `user_id`'s Home tab now (they opened it or clicked in it: they are looking), with
+        `notice` on top (kept a while across refreshes). False when it could not be published (logged;
+        the caller tells the person another way)."""
+        self._watching[user_id] = self.clock.monotonic()
         if notice:
             self._notices[user_id] = _Notice(notice, self.clock.monotonic() + NOTICE_KEPT_S)
         self._dirty.pop(user_id, None)  # this publish is the latest state: a pending one adds nothing
@@ -130,7 +153,8 @@ class HomePublisher:
             )
         except Exception as exc:
             refusal = classify(exc, "views.publish")
-            level = logging.WARNING if refusal.kind == RefusalKind.RETRY_LATER else logging.ERROR
+            loud = refusal.kind in (RefusalKind.OPERATOR_MUST_FIX, RefusalKind.BOT_FAULT)
+            level = logging.ERROR if loud else logging.WARNING
             log.log(level, "Home tab of %s not published: %s %s", user_id, refusal.method, refusal.error)
             return refusal.kind
         return None
