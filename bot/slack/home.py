@@ -15,7 +15,7 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain import RevealOutcome
-from bot.slack import ids
+from bot.slack import ids, sentences
 from bot.slack.approvals import approve_answer
 from bot.slack.context import SlackContext, slack_context
 from bot.slack.delivery import answer_unrevealed, shown_in_modal
@@ -24,8 +24,6 @@ from bot.slack.payloads import Click
 from bot.slack.replies import click_listener
 
 log = logging.getLogger(__name__)
-
-DAMAGED = "This button is damaged; nothing changed."
 
 
 def register(app: AsyncApp) -> None:
@@ -69,7 +67,7 @@ async def approve(ctx: SlackContext, client: AsyncWebClient, click: Click) -> No
 @click_listener
 async def cancel(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:
     if click.request_id is None:
-        await tell_on_home(ctx, client, click.user_id, DAMAGED)
+        await tell_on_home(ctx, client, click.user_id, sentences.HOME_DAMAGED)
         return
     result = await ctx.workflow.cancel(click.request_id, click.user_id)
     await tell_on_home(ctx, client, click.user_id, result.message)
@@ -78,7 +76,7 @@ async def cancel(ctx: SlackContext, client: AsyncWebClient, click: Click) -> Non
 @click_listener
 async def reveal(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:
     if click.request_id is None:
-        await tell_on_home(ctx, client, click.user_id, DAMAGED)
+        await tell_on_home(ctx, client, click.user_id, sentences.HOME_DAMAGED)
         return
     result = await ctx.workflow.reveal_request(
         click.request_id, click.user_id, shown_in_modal(client, click.trigger_id)

@@ -124,6 +124,7 @@ def approval_not_recorded(request_id: int) -> str:
 # -- the requester's DM: cancel and reveal ----------------------------------------------------------------
 
 CANCEL_DAMAGED = "This button is damaged; nothing was cancelled."
+HOME_DAMAGED = "This button is damaged; nothing changed."
 REVEAL_REFUSALS = {
     RevealOutcome.ALREADY_REVEALED: "This password was already revealed once and has been erased. "
     "If you did not keep it, request a new reset.",
