@@ -100,8 +100,15 @@ async def open_modal(
             text = sentences.form_misconfigured(refusal.operator_sentence())
         else:
             text = sentences.form_not_opened(refusal.error)
-        if not (response_url and await respond(client, response_url, text)):
-            log.error("user %s got no form and could not be told why (%s)", user_id, refusal.error)
+        if response_url and await respond(client, response_url, text):
+            return
+        try:  # the command's response_url refused too: the bot's DM with the person still reaches them
+            dm = await client.conversations_open(users=user_id)
+            await client.chat_postMessage(channel=dm["channel"]["id"], text=text)
+        except Exception as dm_exc:
+            log.error(
+                "user %s got no form and could not be told why (%s; DM: %s)", user_id, refusal.error, dm_exc
+            )
 
 
 async def _request_form(ctx: SlackContext, user_id: str, prefill_text: str) -> View | dict[str, Any]:

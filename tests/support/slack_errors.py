@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.simulator.slack import FakeSlack
+from bot.simulator.slack import FakeSlack, SlackFault
 
 
 class ErrorClass(enum.Enum):
@@ -63,16 +63,15 @@ class SlackErrorCase:
         channel: str | None = None,
         user: str | None = None,
         hold_s: float = TIMEOUT_HOLD_S,
-    ) -> None:
+    ) -> SlackFault:
         """Make the next `times` calls of the method (about `channel`/`user`, if given) answer the error."""
         if self.error == RATELIMITED:
-            fake.rate_limit(self.method, times, retry_after=1, channel=channel)
-        elif self.error == SERVER_ERROR:
-            fake.server_error(self.method, times)
-        elif self.error == TIMEOUT:
-            fake.timeout(self.method, times, hold_s=hold_s)
-        else:
-            fake.fail(self.method, self.error, times, channel=channel, user=user)
+            return fake.rate_limit(self.method, times, retry_after=1, channel=channel)
+        if self.error == SERVER_ERROR:
+            return fake.server_error(self.method, times, channel=channel)
+        if self.error == TIMEOUT:
+            return fake.timeout(self.method, times, hold_s=hold_s)
+        return fake.fail(self.method, self.error, times, channel=channel, user=user)
 
     @property
     def arrangeable(self) -> bool:

@@ -236,9 +236,12 @@ class SlackState:
         self.faults.append(fault)
         return fault
 
-    def server_error(self, method: str, times: int | None = 1, status: int = 503) -> SlackFault:
-        """Answer the next `times` calls of `method` with an HTTP 5xx and no JSON (Slack's outages)."""
-        return self.fail(method, "service_unavailable", times, status=status)
+    def server_error(
+        self, method: str, times: int | None = 1, status: int = 503, *, channel: str | None = None
+    ) -> SlackFault:
+        """Answer the next `times` calls of `method` (about `channel`, if given) with an HTTP 5xx and no
+        JSON (Slack's outages)."""
+        return self.fail(method, "service_unavailable", times, status=status, channel=channel)
 
     def timeout(self, method: str, times: int | None = 1, hold_s: float = 60.0) -> SlackFault:
         """Hold the next `times` calls of `method` for `hold_s` (past any client timeout), then 504."""
