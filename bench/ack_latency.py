@@ -137,7 +137,7 @@ async def main() -> int:
     ok_all = True
     try:
         apps = {
-            "bot": start_bot(procs),
+            "bot": await start_bot(procs),
             "bare-default": start_bare(procs, "bare-default", pbr=False),
             "bare-pbr": start_bare(procs, "bare-pbr", pbr=True),
         }
@@ -215,7 +215,7 @@ async def main() -> int:
             figures["under_load"]["reset_calls_during_measurement"] = resets
             await world.wait_for("chat.postEphemeral", since=since, contains="New password", timeout=600)
     finally:
-        procs.stop()
+        await procs.stop()
     print(f"all targets {verdict(ok_all)}")
     write_json(args.json, figures)
     return 0

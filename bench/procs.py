@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,20 +19,17 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+if str(ROOT / "tests") not in sys.path:  # the test aids the benchmarks share (tests/support)
+    sys.path.insert(0, str(ROOT / "tests"))
 
 
 import aiohttp  # noqa: E402
 from common import bench_targets_file  # noqa: E402
+from support.processes import BotProcess, free_port  # noqa: E402
 
 from bot.demo import SIGNING_SECRET, demo_environment, submission_values  # noqa: E402
 from bot.simulator.slack_api import SignedRequest, SlackRequests  # noqa: E402
 from bot.slack import ids  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _stderr() -> Any:
@@ -83,15 +79,16 @@ def spawn(args: list[str], env: dict[str, str] | None = None) -> Child:
 class Processes:
     fakes: Child
     info: dict[str, Any]
-    bot: Child | None = None
+    bot: BotProcess | None = None
     bot_url: str = ""
     bares: dict[str, Child] = field(default_factory=dict)
     tmp: str = ""
 
-    def stop(self) -> None:
-        for child in [self.bot, *self.bares.values(), self.fakes]:
-            if child is not None:
-                child.stop()
+    async def stop(self) -> None:
+        if self.bot is not None:
+            await self.bot.stop()
+        for child in [*self.bares.values(), self.fakes]:
+            child.stop()
 
 
 def start_fakes(servers: int, *, seed: int = 5, tag: str | None = None, latency_ms: float = 0.0) -> Processes:
@@ -101,49 +98,25 @@ def start_fakes(servers: int, *, seed: int = 5, tag: str | None = None, latency_
     return Processes(fakes, json.loads(fakes.first_line))
 
 
-def start_bot(procs: Processes, **extra_env: str) -> str:
-    """`python -m bot run` in HTTP mode on the bench target, pointed at the fakes; waits for /healthz."""
-    tmp = tempfile.mkdtemp(prefix="ecs-bench-bot-")
-    port = free_port()
+async def start_bot(procs: Processes, **extra_env: str) -> str:
+    """`python -m bot run` in HTTP mode on the bench target, pointed at the fakes; the end-to-end tests'
+    `BotProcess` starts it and waits for /healthz (its log, at WARNING, is in the temporary folder)."""
+    tmp = Path(tempfile.mkdtemp(prefix="ecs-bench-bot-"))
     env = {
         **os.environ,
-        **demo_environment(procs.info["sim_url"], procs.info["slack_api_url"], Path(tmp)),
+        **demo_environment(procs.info["sim_url"], procs.info["slack_api_url"], tmp),
         "BOT_CONFIG": str(bench_targets_file()),
         "BOT_HTTP_HOST": "127.0.0.1",
-        "BOT_HTTP_PORT": str(port),
+        "BOT_HTTP_PORT": str(free_port()),
         "BOT_LOG_LEVEL": "WARNING",
         "BOT_SWEEP_INTERVAL": "1s",
         **extra_env,
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=_stderr(),
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    import urllib.request
-
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1) as answer:
-                if answer.status == 200:
-                    break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(
-                    f"the bot exited with {proc.returncode} (BENCH_DEBUG=/tmp/x.log)"
-                ) from None
-            time.sleep(0.02)
-    else:
-        raise TimeoutError("the bot did not answer /healthz within 90 s")
-    procs.bot = Child(proc, url)
-    procs.bot_url = url + "/slack/events"
-    procs.tmp = tmp
+    bot = BotProcess(env, tmp / "bot.log", ROOT)
+    await bot.start(timeout=90)
+    procs.bot = bot
+    procs.bot_url = bot.events_url
+    procs.tmp = str(tmp)
     return procs.bot_url
 
 

@@ -48,7 +48,7 @@ async def main() -> int:
     procs = start_fakes(FLEET, seed=SEED)
     waits: dict[str, list[float]] = {"command -> modal": [], "approve -> cloud": [], "cloud -> password": []}
     try:
-        start_bot(procs)
+        await start_bot(procs)
         async with aiohttp.ClientSession() as session:
             world = RemoteWorld(procs, session)
             for run in range(runs):
@@ -76,7 +76,7 @@ async def main() -> int:
                 waits["cloud -> password"].append(delivered["ts"] - max(puts))
                 await asyncio.sleep(0.1)
     finally:
-        procs.stop()
+        await procs.stop()
     figures = {}
     all_ok = True
     for name, values in waits.items():

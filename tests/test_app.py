@@ -7,9 +7,9 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
-from e2e.harness import create_pg_database, drop_pg_database
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import make_url
+from support.pg import create_pg_database, drop_pg_database
 
 from bot.demo import World
 from bot.simulator.slack_api import FAKE_BOT_TOKEN

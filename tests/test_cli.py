@@ -133,7 +133,7 @@ async def test_doctor_checks_slack_and_every_target(outside_world: tuple[Simulat
 
 async def test_simulator_command_serves_the_fake_cloud() -> None:
     import aiohttp
-    from e2e.harness import free_port
+    from support.processes import free_port
 
     port = free_port()
     proc = subprocess.Popen(  # noqa: ASYNC220 - started once, then only read from a thread

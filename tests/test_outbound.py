@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from ecs.fake_cloud import FAST_RETRY, PROJECT
+from support.fake_cloud import FAST_RETRY, PROJECT
 from support.proxy import ForwardProxy
 from support.tls import PrivateCa, make_private_ca
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from cryptography.fernet import Fernet
-from e2e.harness import free_port
+from support.processes import free_port
 
 from bot.demo import DEMO_TARGETS
 from bot.simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_USER, Simulator

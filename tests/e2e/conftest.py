@@ -1,5 +1,6 @@
-"""End-to-end fixtures; the machinery lives in `e2e.harness` so test modules can import its helpers."""
+"""End-to-end fixtures; the machinery lives in `support.harness` so test modules can import its helpers."""
 
-from e2e.harness import pg_database, stack
+from support.harness import stack
+from support.pg import pg_database
 
 __all__ = ["pg_database", "stack"]

@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 
 import pytest
+from support.harness import APPROVERS, REQUESTER, make_stack
 from support.polling import eventually
 
 from bot.slack import ids
-from e2e.harness import APPROVERS, REQUESTER, make_stack
 
 pytestmark = pytest.mark.e2e
 

@@ -14,10 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
+from support.harness import APPROVERS, REQUESTER, make_stack
+from support.pg import PgDatabase
 from support.polling import eventually
 
 from bot.slack import ids
-from e2e.harness import APPROVERS, REQUESTER, PgDatabase, make_stack
 from e2e.test_crash import passwords_by_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]

@@ -15,18 +15,18 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.harness import (
+    APPROVERS,
+    OUTSIDER,
+    REQUESTER,
+    Stack,
+    make_stack,
+)
+from support.pg import PgDatabase
 
 from bot.demo import submission_values
 from bot.simulator.slack_api import SlackRequests
 from bot.slack import ids
-from e2e.harness import (
-    APPROVERS,
-    OUTSIDER,
-    REQUESTER,
-    PgDatabase,
-    Stack,
-    make_stack,
-)
 
 pytestmark = pytest.mark.e2e
 

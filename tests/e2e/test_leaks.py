@@ -18,22 +18,18 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from support.harness import (
+    APPROVERS,
+    CLOUD_SECRETS,
+    REQUESTER,
+    SIGNING_SECRET,
+    Stack,
+    make_stack,
+)
+from support.pg import PG_URL, PgDatabase, asyncpg_dsn, create_pg_database, drop_pg_database
 
 from bot.simulator.slack_api import FAKE_BOT_TOKEN
 from bot.slack import ids
-from e2e.harness import (
-    APPROVERS,
-    CLOUD_SECRETS,
-    PG_URL,
-    REQUESTER,
-    SIGNING_SECRET,
-    PgDatabase,
-    Stack,
-    asyncpg_dsn,
-    create_pg_database,
-    drop_pg_database,
-    make_stack,
-)
 
 pytestmark = pytest.mark.e2e
 
@@ -153,7 +149,7 @@ async def test_passwords_only_in_ephemeral_and_reveal_modal(
         for c in stack.slack.calls("chat.postEphemeral")
         if f"request #{request_id}" in str(c.args.get("text"))
     )
-    from e2e.harness import passwords_in_blocks
+    from support.harness import passwords_in_blocks
 
     blocks = sealed_call.args["blocks"]
     sealed = passwords_in_blocks(json.loads(blocks) if isinstance(blocks, str) else blocks)

@@ -13,10 +13,11 @@ import json
 from pathlib import Path
 
 import pytest
+from support.harness import APPROVERS, REQUESTER, Stack, make_stack
+from support.pg import PgDatabase
 from support.polling import eventually
 
 from bot.slack import ids
-from e2e.harness import APPROVERS, REQUESTER, PgDatabase, Stack, make_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 

@@ -10,11 +10,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from support.harness import APPROVERS, APPROVERS_CHANNEL, REQUESTER, Stack, make_stack, passwords_in_blocks
 
 from bot.demo import submission_values
 from bot.simulator.slack_api import FAKE_APP_TOKEN
 from bot.slack import ids
-from e2e.harness import APPROVERS, APPROVERS_CHANNEL, REQUESTER, Stack, make_stack, passwords_in_blocks
 
 pytestmark = pytest.mark.e2e
 

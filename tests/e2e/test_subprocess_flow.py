@@ -7,9 +7,9 @@ one-time Reveal -> reveal modal; the password delivered must be the one the clou
 from __future__ import annotations
 
 import pytest
+from support.harness import APPROVERS, REQUESTER, Stack
 
 from bot.slack import ids
-from e2e.harness import APPROVERS, REQUESTER, Stack
 
 pytestmark = pytest.mark.e2e
 

@@ -9,9 +9,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from support.fake_cloud import FAST_RETRY, PROJECT, FakeCloud
 
 from bot.ecs import AkSkCredentials, EcsClient, Endpoints
-from ecs.fake_cloud import FAST_RETRY, PROJECT, FakeCloud
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 from aiohttp import web
+from support.fake_cloud import FAST_RETRY, PROJECT, FakeCloud, Recorded, reply
 
 from bot.ecs import (
     AkSkCredentials,
@@ -18,7 +19,6 @@ from bot.ecs import (
     PasswordCredentials,
     TokenAuthenticator,
 )
-from ecs.fake_cloud import FAST_RETRY, PROJECT, FakeCloud, Recorded, reply
 
 IAM = "/v3/auth/tokens"
 SERVER_PATH = "/v1/pid/cloudservers/s1"

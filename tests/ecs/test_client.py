@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 import pytest
 from aiohttp import web
+from support.fake_cloud import FakeCloud, Recorded, reply
 
 from bot.ecs import EcsClient, EcsError, EcsJobTimeout, EcsNotFound, JobStatus, ResetOutcome, RetryPolicy
-from ecs.fake_cloud import FakeCloud, Recorded, reply
 
 BATCH = "/v1/pid/cloudservers/os-reset-passwords"
 SINGLE = r"/v1/pid/cloudservers/[^/]+/os-reset-password"

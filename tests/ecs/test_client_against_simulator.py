@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
+from support.fake_cloud import FAST_RETRY
 
 from bot.ecs import (
     AkSkCredentials,
@@ -26,7 +27,6 @@ from bot.ecs import (
     ServerResetResult,
 )
 from bot.simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_USER, Fleet, Simulator
-from ecs.fake_cloud import FAST_RETRY
 
 PASSWORD = "Sim-Canary7!pw"
 AKSK = AkSkCredentials(access_key=DEMO_ACCESS_KEY, secret_key=DEMO_SECRET_KEY)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
+from support.fake_cloud import FAST_RETRY
 
 from bot.ecs import (
     AkSkCredentials,
@@ -27,7 +28,6 @@ from bot.ecs import (
 from bot.ecs.errors import error_from_response
 from bot.ecs.gate import LOCKOUT_S, Pass
 from bot.simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, Fleet, Simulator
-from ecs.fake_cloud import FAST_RETRY
 
 PASSWORD = "Gate-Canary7!pw"
 AKSK = AkSkCredentials(access_key=DEMO_ACCESS_KEY, secret_key=DEMO_SECRET_KEY)

@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from aiohttp import web
+from support.fake_cloud import FakeCloud, Recorded, reply
 
 from bot.ecs import EcsClient
 from bot.ecs.listing import MAX_PAGES
-from ecs.fake_cloud import FakeCloud, Recorded, reply
 
 LIST = "/v1/pid/cloudservers/detail"
 

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from support.fake_cloud import FakeCloud, reply
 
 from bot.ecs import CredentialGate, EcsClient, EcsCredentialsRefused, ResetOutcome
-from ecs.fake_cloud import FakeCloud, reply
 
 BATCH = "/v1/pid/cloudservers/os-reset-passwords"
 FLAG = r"/v1/pid/cloudservers/[^/]+/os-resetpwd-flag"

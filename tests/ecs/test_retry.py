@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+from support.fake_cloud import FakeCloud, reply
 
 from bot.ecs import (
     EcsAuthError,
@@ -19,7 +20,6 @@ from bot.ecs import (
     RetryPolicy,
 )
 from bot.ecs.errors import EcsBusy
-from ecs.fake_cloud import FakeCloud, reply
 
 SERVER = {"server": {"id": "s1", "name": "web-1", "status": "ACTIVE"}}
 PATH = "/v1/pid/cloudservers/s1"

@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from support.fake_cloud import FAST_RETRY, PROJECT, FakeCloud, Recorded, reply
 
 from bot.ecs import (
     AkSkCredentials,
@@ -25,7 +26,6 @@ from bot.ecs import (
     TokenAuthenticator,
 )
 from bot.ecs.scrub import REDACTED, Scrubber
-from ecs.fake_cloud import FAST_RETRY, PROJECT, FakeCloud, Recorded, reply
 
 BATCH = "/v1/pid/cloudservers/os-reset-passwords"
 SINGLE = r"/v1/pid/cloudservers/[^/]+/os-reset-password"

@@ -10,6 +10,8 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
@@ -71,3 +73,47 @@ async def fresh_schema(prefix: str) -> AsyncIterator[str]:
             await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         finally:
             await conn.close()
+
+
+@dataclass
+class PgDatabase:
+    """A database of its own on the shared server, dropped afterwards."""
+
+    name: str
+    url: str
+
+    async def query(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(asyncpg_dsn(PG_URL, self.name), timeout=5)
+        try:
+            return list(await conn.fetch(sql, *args))
+        finally:
+            await conn.close()
+
+
+async def create_pg_database() -> PgDatabase:
+    await require_postgres()
+    name = f"e2e_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(asyncpg_dsn(PG_URL), timeout=5)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    return PgDatabase(name, url)
+
+
+async def drop_pg_database(db: PgDatabase) -> None:
+    conn = await asyncpg.connect(asyncpg_dsn(PG_URL), timeout=5)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def pg_database() -> AsyncIterator[PgDatabase]:
+    db = await create_pg_database()
+    try:
+        yield db
+    finally:
+        await drop_pg_database(db)

@@ -7,29 +7,19 @@ and is reached on a free port. `Stack` holds all of it and knows the moves peopl
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import copy
 import json
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
-import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg  # type: ignore[import-untyped]
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy.engine import make_url
-from support.pg import PG_URL, asyncpg_dsn, require_postgres
 
 from bot.demo import button_value, submission_values
 from bot.simulator import DEMO_ACCESS_KEY, DEMO_PROJECT_ID, DEMO_SECRET_KEY, DEMO_USER, Fleet, Simulator
@@ -43,9 +33,9 @@ from bot.simulator.slack_api import (
     StoredMessage,
 )
 from bot.slack import ids
+from support.processes import BotProcess, free_port
 
 REPO = Path(__file__).resolve().parents[2]
-PYTHON = sys.executable
 SIGNING_SECRET = "e2e-signing-secret-0123456789"
 REQUESTER = "UREQUESTER1"
 OTHER_REQUESTER = "UREQUESTER2"
@@ -83,121 +73,6 @@ targets:
     approvers_channel: {channel}
     request_ttl: {ttl}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class PgDatabase:
-    """A database of its own on the shared server, dropped afterwards."""
-
-    name: str
-    url: str
-
-    async def query(self, sql: str, *args: Any) -> list[asyncpg.Record]:
-        conn = await asyncpg.connect(asyncpg_dsn(PG_URL, self.name), timeout=5)
-        try:
-            return list(await conn.fetch(sql, *args))
-        finally:
-            await conn.close()
-
-
-async def create_pg_database() -> PgDatabase:
-    await require_postgres()
-    name = f"e2e_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(asyncpg_dsn(PG_URL), timeout=5)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    return PgDatabase(name, url)
-
-
-async def drop_pg_database(db: PgDatabase) -> None:
-    conn = await asyncpg.connect(asyncpg_dsn(PG_URL), timeout=5)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
-@pytest.fixture
-async def pg_database() -> AsyncIterator[PgDatabase]:
-    db = await create_pg_database()
-    try:
-        yield db
-    finally:
-        await drop_pg_database(db)
-
-
-class BotProcess:
-    """One `python -m bot run` subprocess; its stdout and stderr go to `log_path`."""
-
-    def __init__(self, env: Mapping[str, str], log_path: Path, cwd: Path) -> None:
-        self.env = dict(env)
-        self.port = int(self.env["BOT_HTTP_PORT"])
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.events_url = f"{self.url}/slack/events"
-        self.log_path = log_path
-        self.cwd = cwd
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    async def start(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(  # noqa: ASYNC220
-                [PYTHON, "-m", "bot", "run"],
-                env=self.env,
-                cwd=self.cwd,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + timeout
-        async with aiohttp.ClientSession() as http:
-            while time.monotonic() < deadline:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(
-                        f"the bot exited with {self.proc.returncode} before serving:\n{self.log_tail()}"
-                    )
-                with contextlib.suppress(aiohttp.ClientError, OSError, TimeoutError):
-                    async with http.get(f"{self.url}/healthz", timeout=aiohttp.ClientTimeout(total=2)) as r:
-                        if r.status == 200:
-                            return
-                await asyncio.sleep(0.1)
-        raise TimeoutError(f"/healthz did not answer 200 within {timeout}s:\n{self.log_tail()}")
-
-    @property
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    async def stop(self, timeout: float = 20.0) -> int | None:  # noqa: ASYNC109
-        """SIGTERM (graceful: finishes work in flight), SIGKILL if it takes too long."""
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
-        self.proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while self.proc.poll() is None and time.monotonic() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
-        return self.proc.returncode
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def log_tail(self, lines: int = 60) -> str:
-        return "\n".join(self.log_text().splitlines()[-lines:])
 
 
 @dataclass
