@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict, SecretStr
 
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.ecs.errors import EcsProtocolError, error_from_response
 from bot.ecs.retry import RetryPolicy, retrying
 from bot.ecs.scrub import Scrubber
@@ -19,12 +20,6 @@ from bot.ecs.signer import Signer
 from bot.ecs.transport import exchange
 
 log = logging.getLogger("bot.ecs")
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class AkSkCredentials(BaseModel):
@@ -72,13 +67,13 @@ class AkSkAuthenticator:
 
     what_to_check = "the target's access key and secret key (and the bot's clock)"
 
-    def __init__(self, credentials: AkSkCredentials, *, clock: Clock = utc_now) -> None:
+    def __init__(self, credentials: AkSkCredentials, *, clock: Clock = SYSTEM_CLOCK) -> None:
         self._credentials = credentials
         self._clock = clock
         self._signer = Signer(credentials.access_key, credentials.secret_key.get_secret_value())
 
     async def apply(self, method: str, url: str, headers: Mapping[str, str], body: bytes) -> dict[str, str]:
-        return self._signer.sign(method, url, headers, body, self._clock())
+        return self._signer.sign(method, url, headers, body, self._clock.now())
 
     async def on_unauthorized(self, applied: Mapping[str, str]) -> bool:
         return False
@@ -103,7 +98,7 @@ class TokenAuthenticator:
         timeout_s: float = 30.0,
         retry: RetryPolicy | None = None,
         refresh_margin: timedelta = timedelta(minutes=5),
-        clock: Clock = utc_now,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._session = session
         self._url = f"{iam_endpoint.rstrip('/')}/v3/auth/tokens?nocatalog=true"
@@ -146,7 +141,7 @@ class TokenAuthenticator:
             return current
 
     def _valid_token(self) -> str | None:
-        if self._token is not None and self._clock() + self._margin < self._expires_at:
+        if self._token is not None and self._clock.now() + self._margin < self._expires_at:
             return self._token
         return None
 
@@ -215,7 +210,7 @@ def authenticator_for(
     project_id: str,
     timeout_s: float,
     retry: RetryPolicy,
-    clock: Clock = utc_now,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Authenticator:
     """The authenticator that fits the credentials."""
     if isinstance(credentials, AkSkCredentials):

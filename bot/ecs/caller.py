@@ -17,7 +17,8 @@ from typing import Any
 
 import aiohttp
 
-from bot.ecs.auth import Authenticator, Clock
+from bot.clock import Clock
+from bot.ecs.auth import Authenticator
 from bot.ecs.endpoints import Endpoints
 from bot.ecs.errors import (
     CLOCK_OFFSET_WORTH_NAMING_S,
@@ -58,7 +59,7 @@ class Caller:
         self.project_id = project_id
         self.max_concurrency = max_concurrency
         self.retry = retry
-        self.gate = gate or CredentialGate()
+        self.gate = gate or CredentialGate(clock=clock)
         #: The bot's clock minus the gateway's, in seconds, from the last answer with a `Date` header.
         self.clock_offset_s: float | None = None
         self._auth = auth
@@ -198,7 +199,7 @@ class Caller:
             return
         if theirs.tzinfo is None:
             return
-        offset = (self._clock() - theirs).total_seconds()
+        offset = (self._clock.now() - theirs).total_seconds()
         off = abs(offset) >= CLOCK_OFFSET_WORTH_NAMING_S
         if off and not self._clock_warned:
             # Said once while it lasts: at 15 minutes off, the gateway refuses every signature.

@@ -12,14 +12,13 @@ from collections.abc import Mapping, Sequence
 
 import aiohttp
 
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.ecs import jobs, listing
 from bot.ecs.auth import (
     AkSkCredentials,
     Authenticator,
-    Clock,
     PasswordCredentials,
     authenticator_for,
-    utc_now,
 )
 from bot.ecs.caller import Caller
 from bot.ecs.endpoints import Endpoints
@@ -49,7 +48,7 @@ class EcsClient:
         timeout_s: float = 30,
         retry: RetryPolicy | None = None,
         authenticator: Authenticator | None = None,
-        clock: Clock = utc_now,
+        clock: Clock = SYSTEM_CLOCK,
         gate: CredentialGate | None = None,
     ) -> None:
         retry = retry or RetryPolicy()

@@ -26,10 +26,9 @@ What the gate guarantees, per credential (one `Caller`), with `C` = the bound on
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.ecs.errors import EcsCredentialsRefused
 
 #: The gateway locks an access key for this long after `LOCKOUT_AFTER` refused signatures in a row.
@@ -54,7 +53,7 @@ class CredentialGate:
         proven_for_s: float = 60.0,
         refused_for_s: float = 60.0,
         max_refused_for_s: float = LOCKOUT_S,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._proven_for_s = proven_for_s
         self._refused_for_s = refused_for_s
@@ -73,7 +72,7 @@ class CredentialGate:
     @property
     def refusal(self) -> EcsCredentialsRefused | None:
         """The refusal in force: the credentials were refused and the hold has not run out."""
-        if self._refused is not None and self._clock() < self._refused_until:
+        if self._refused is not None and self._clock.monotonic() < self._refused_until:
             return self._refused
         return None
 
@@ -87,7 +86,7 @@ class CredentialGate:
             refusal = self.refusal
             if refusal is not None:
                 raise refusal.not_attempted()
-            if self._clock() < self._proven_until:
+            if self._clock.monotonic() < self._proven_until:
                 return self._pass(probe=False)
             if not self._probing:
                 self._probing = True
@@ -100,7 +99,7 @@ class CredentialGate:
     def accepted(self, sent: Pass) -> None:
         """An answer showed the credentials are accepted (any answer but a refusal)."""
         if sent.ticket > self._last_refused_ticket:
-            self._proven_until = self._clock() + self._proven_for_s
+            self._proven_until = self._clock.monotonic() + self._proven_for_s
             self._refused = None
             self.refused_in_a_row = 0
             self._settled.set()  # calls waiting for a proof may go, even with a probe still out
@@ -114,7 +113,7 @@ class CredentialGate:
         if self.refused_in_a_row >= LOCKOUT_AFTER:
             hold = self._max_refused_for_s  # the gateway has probably locked the key: outlast it
         self._refused = error
-        self._refused_until = max(self._refused_until, self._clock() + hold)
+        self._refused_until = max(self._refused_until, self._clock.monotonic() + hold)
         self._proven_until = float("-inf")
         self._end_probe(sent)
         self._settled.set()  # calls waiting for a probe's answer now fail unsent

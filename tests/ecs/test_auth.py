@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 from aiohttp import web
+from support.clock import FakeClock
 from support.fake_cloud import FAST_RETRY, PROJECT, FakeCloud, Recorded, reply
 
 from bot.ecs import (
@@ -45,16 +46,8 @@ class IamFake:
         return reply(201, body, {"X-Subject-Token": token})
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def token_client(
-    cloud: FakeCloud, session: aiohttp.ClientSession, clock: Clock, **kwargs: object
+    cloud: FakeCloud, session: aiohttp.ClientSession, clock: FakeClock, **kwargs: object
 ) -> EcsClient:
     auth = TokenAuthenticator(session, cloud.url, CREDS, PROJECT, retry=FAST_RETRY, clock=clock)
     return make(cloud, session, authenticator=auth, **kwargs)
@@ -102,13 +95,13 @@ async def test_token_reused_then_refreshed_before_expiry(
 ) -> None:
     cloud.on("POST", IAM, IamFake())
     cloud.on("GET", SERVER_PATH, reply(200, SERVER))
-    clock = Clock()
+    clock = FakeClock(T0)
     client = token_client(cloud, session, clock)
     await client.get_server("s1")
-    clock.now = T0 + timedelta(minutes=54)  # 6 min left: still outside the 5 min margin
+    clock.advance(timedelta(minutes=54))  # 6 min left: still outside the 5 min margin
     await client.get_server("s1")
     assert len(cloud.calls("POST", IAM)) == 1
-    clock.now = T0 + timedelta(minutes=56)  # 4 min left: refresh first
+    clock.advance(timedelta(minutes=2))  # 4 min left: refresh first
     await client.get_server("s1")
     assert len(cloud.calls("POST", IAM)) == 2
     assert [c.headers["X-Auth-Token"] for c in cloud.calls("GET", SERVER_PATH)] == ["tok-1", "tok-1", "tok-2"]
@@ -121,7 +114,7 @@ async def test_fifty_concurrent_callers_share_one_iam_call(
     iam.gate = asyncio.Event()
     cloud.on("POST", IAM, iam)
     cloud.on("GET", SERVER_PATH, reply(200, SERVER))
-    client = token_client(cloud, session, Clock(), max_concurrency=50)
+    client = token_client(cloud, session, FakeClock(T0), max_concurrency=50)
     calls = asyncio.gather(*(client.get_server("s1") for _ in range(50)))
 
     async def release_when_iam_called() -> None:
@@ -144,7 +137,7 @@ async def test_401_reauthenticates_once_and_retries(cloud: FakeCloud, session: a
         return reply(200, SERVER)
 
     cloud.on("GET", SERVER_PATH, ecs)
-    client = token_client(cloud, session, Clock())
+    client = token_client(cloud, session, FakeClock(T0))
     assert (await client.get_server("s1")).id == "s1"
     assert len(cloud.calls("POST", IAM)) == 2
     assert [c.headers["X-Auth-Token"] for c in cloud.calls("GET", SERVER_PATH)] == ["tok-1", "tok-2"]
@@ -154,7 +147,7 @@ async def test_401_twice_is_an_auth_error(cloud: FakeCloud, session: aiohttp.Cli
     cloud.on("POST", IAM, IamFake())
     cloud.on("GET", SERVER_PATH, reply(401, {"error": {"code": "Common.0013", "message": "no"}}))
     with pytest.raises(EcsAuthError, match="token is invalid"):
-        await token_client(cloud, session, Clock()).get_server("s1")
+        await token_client(cloud, session, FakeClock(T0)).get_server("s1")
     assert len(cloud.calls("GET", SERVER_PATH)) == 2
     assert len(cloud.calls("POST", IAM)) == 2
 
@@ -166,7 +159,7 @@ async def test_iam_refusal_is_a_clear_auth_error(cloud: FakeCloud, session: aioh
         reply(401, {"error": {"code": 401, "message": "The username or password is wrong.", "title": "x"}}),
     )
     with pytest.raises(EcsAuthError) as info:
-        await token_client(cloud, session, Clock()).get_server("s1")
+        await token_client(cloud, session, FakeClock(T0)).get_server("s1")
     assert "IAM refused to issue a token for user alice" in str(info.value)
     assert "Iam-Canary-Pw1" not in str(info.value) + repr(info.value)
     assert len(cloud.calls("POST", IAM)) == 1
@@ -202,7 +195,7 @@ async def test_concurrent_401s_share_one_reauthentication(
         return reply(200, SERVER)
 
     cloud.on("GET", SERVER_PATH, ecs)
-    client = token_client(cloud, session, Clock(), max_concurrency=20)
+    client = token_client(cloud, session, FakeClock(T0), max_concurrency=20)
     await client.get_server("s1")  # tok-1 is accepted: the credential gate lets calls go together
     revoked = True
     # all 20 send tok-1, get 401: only one of them may fetch tok-2

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import aiohttp
 import pytest
+from support.clock import FakeClock
 from support.fake_cloud import FAST_RETRY
 
+from bot.clock import SystemClock
 from bot.ecs import (
     AkSkCredentials,
     CredentialGate,
@@ -35,14 +37,14 @@ BOUND = 4  # below the lockout's 5: a mid-run jump must not lock the key
 SERVERS = 40
 
 
-class JumpingClock:
-    """The bot's UTC clock, which a test can push ahead at any moment."""
+class JumpingClock(SystemClock):
+    """The bot's real clock, whose UTC reading a test can push ahead at any moment."""
 
     def __init__(self) -> None:
         self.ahead = timedelta(0)
 
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.ahead
+    def now(self) -> datetime:
+        return super().now() + self.ahead
 
     def jump(self) -> None:
         self.ahead = timedelta(minutes=20)
@@ -134,15 +136,15 @@ async def test_calls_queued_behind_the_bound_are_not_sent_once_a_refusal_arrives
 async def test_credentials_refused_from_the_start_cost_one_call_per_probe_and_never_lock_the_key_early(
     sim: Simulator, session: aiohttp.ClientSession
 ) -> None:
-    now = [0.0]
-    gate = CredentialGate(clock=lambda: now[0])
+    clock = FakeClock()
+    gate = CredentialGate(clock=clock)
     wrong = AkSkCredentials(access_key=DEMO_ACCESS_KEY, secret_key="not-the-secret-key")
     client = client_for(sim, session, credentials=wrong, gate=gate)
     ids = [s.id for s in sim.fleet]
 
     probes_at: list[float] = []
     for minute in range(13):
-        now[0] = minute * 60.0 + 1
+        clock.advance(timedelta(seconds=60 if minute else 1))  # one second into each minute
         before = len(doomed(sim, "/os-reset-password"))
         results = await client.reset_passwords_each(dict.fromkeys(ids[:12], PASSWORD), dry_run=False)
         assert all(r.outcome is ResetOutcome.FAILED for r in results)
@@ -155,7 +157,7 @@ async def test_credentials_refused_from_the_start_cost_one_call_per_probe_and_ne
     # Held 1, 2, 4, then 5 minutes: the 5th refusal in a row (the gateway's lockout) comes at minute 12.
     assert probes_at == [0, 1, 3, 7, 12], probes_at
     assert sim.key_guard.locked(DEMO_ACCESS_KEY)
-    now[0] += LOCKOUT_S - 1
+    clock.advance(timedelta(seconds=LOCKOUT_S - 1))
     with pytest.raises(EcsCredentialsRefused, match="not attempted"):
         await client.get_server(ids[0])  # after the lockout the gate holds at least as long
 
@@ -175,7 +177,7 @@ async def test_an_endpoint_with_app_authentication_stops_the_run_with_a_sentence
 
 
 async def test_an_answer_to_a_call_sent_before_the_refused_one_does_not_reopen_the_gate() -> None:
-    gate = CredentialGate(clock=lambda: 0.0)
+    gate = CredentialGate(clock=FakeClock())
     probe = await gate.enter()
     gate.accepted(probe)
     early, late = await gate.enter(), await gate.enter()

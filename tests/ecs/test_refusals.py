@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
+from support.clock import FakeClock
 from support.fake_cloud import FakeCloud, reply
 
+from bot.clock import SystemClock
 from bot.ecs import CredentialGate, EcsClient, EcsCredentialsRefused, ResetOutcome
 
 BATCH = "/v1/pid/cloudservers/os-reset-passwords"
@@ -25,8 +27,14 @@ REFUSED = reply(
 )
 
 
-def ahead(minutes: float) -> Callable[[], datetime]:
-    return lambda: datetime.now(UTC) + timedelta(minutes=minutes)
+class ahead(SystemClock):
+    """The real clock, its UTC reading `minutes` ahead: what a server whose clock drifted signs with."""
+
+    def __init__(self, minutes: float) -> None:
+        self.by = timedelta(minutes=minutes)
+
+    def now(self) -> datetime:
+        return super().now() + self.by
 
 
 async def test_per_server_resets_stop_after_one_refused_signature_and_name_the_clock(
@@ -100,15 +108,15 @@ async def test_accepted_credentials_let_calls_go_together(
 async def test_the_refusal_holds_for_a_while_then_one_call_tries_again(
     cloud: FakeCloud, make_client: Callable[..., EcsClient]
 ) -> None:
-    now = [0.0]
+    clock = FakeClock()
     cloud.on("GET", LIST, REFUSED)
-    client = make_client(gate=CredentialGate(refused_for_s=60, clock=lambda: now[0]))
+    client = make_client(gate=CredentialGate(refused_for_s=60, clock=clock))
     with pytest.raises(EcsCredentialsRefused):
         await client.check_access()
     with pytest.raises(EcsCredentialsRefused, match="not attempted"):
         await client.check_access()
     assert len(cloud.calls("GET", LIST)) == 1
-    now[0] = 61.0  # the operator fixed the clock; the next call is a new probe
+    clock.advance(timedelta(seconds=61))  # the operator fixed the clock; the next call is a new probe
     cloud.on("GET", LIST, reply(200, {"count": 0, "servers": []}))
     await client.check_access()
     assert len(cloud.calls("GET", LIST)) == 2
