@@ -182,7 +182,8 @@ _MAX_ATTEMPTS = 10_000
 def _uniform_draw(alphabet: str, length: int) -> str:
     """`length` characters, each uniform over `alphabet`: a byte is kept only below the largest multiple
     of the alphabet's size, so `byte % size` favours no character. Bytes come from `secrets` in bulk,
-    several times faster than one `secrets.choice` per character (10,000 per-server passwords at once)."""
+    several times faster than one `secrets.choice` per character (10,000 per-server passwords at once:
+    bench/execution.py --full)."""
     size = len(alphabet)
     limit = 256 - 256 % size
     chosen: list[str] = []

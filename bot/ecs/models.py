@@ -77,7 +77,8 @@ class ServerResetResult(NamedTuple):
     """The outcome of a reset for one server; never holds the password.
 
     A named tuple, not a pydantic model: the client builds one per server from values it has already
-    checked, 1,000 per batch call, and validation was most of the client's CPU per call (BENCHMARKS.md 1).
+    checked, 1,000 per batch call, and validation was most of the client's CPU per call
+    (bench/ecs_batch_reset.py, BENCHMARKS.md section 1).
     """
 
     server_id: str

@@ -90,7 +90,7 @@ async def exchange(
         raise EcsUnavailable(
             f"the connection to the cloud API failed ({type(exc).__name__})", maybe_sent=True
         ) from None
-    if log.isEnabledFor(logging.DEBUG):  # the arguments cost more than the call when DEBUG is off
+    if log.isEnabledFor(logging.DEBUG):  # the arguments cost more than the call (bench/ecs_batch_reset.py)
         log.debug(
             "ecs %s %s -> %s request_id=%s in %.0f ms",
             method,

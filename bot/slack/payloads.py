@@ -22,7 +22,7 @@ class Click:
 
     The payload holds the whole message that was clicked (every block of the card); work spawned after
     the ack keeps only this, so a burst of clicks waiting on the store does not keep thousands of parsed
-    cards alive for the garbage collector to walk (BENCHMARKS.md, section 2).
+    cards alive for the garbage collector to walk (bench/ack_latency.py, BENCHMARKS.md section 2).
     """
 
     user_id: str

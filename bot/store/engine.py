@@ -170,8 +170,8 @@ class Database:
         self._memory_lock = asyncio.Lock() if is_memory(engine.url) else None
         # SQLite has one writer; a second BEGIN IMMEDIATE waits in SQLite's busy handler, which sleeps in
         # steps of up to 100 ms. Writers of this process queue here instead and start as soon as the lock is
-        # free (p99 of a contended click 100-250 ms -> see BENCHMARKS.md). Other processes still meet the
-        # busy timeout.
+        # free (p99 of a contended click 100-250 ms -> see BENCHMARKS.md; kept by bench/ack_latency.py's
+        # Approve clicks). Other processes still meet the busy timeout.
         self._sqlite_writers = asyncio.Lock() if self._is_sqlite and self._memory_lock is None else None
 
     def __repr__(self) -> str:

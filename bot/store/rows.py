@@ -21,7 +21,7 @@ from bot.domain import (
 from bot.store import schema
 
 # A request of 10,000 servers is read several times per run: plain rows in the record's field order,
-# and the phase from a dict, cost a third of name-keyed rows and the Enum's own lookup.
+# and the phase from a dict, cost a third of name-keyed rows and the Enum's own lookup (bench/execution.py).
 _S = schema.request_servers
 SERVER_COLUMNS = tuple(_S.c[f.name] for f in fields(ServerRecord))
 _PHASES = {phase.value: phase for phase in ServerPhase}

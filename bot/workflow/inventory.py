@@ -1,4 +1,5 @@
-"""A per-target cache of the live server list, so typeahead and validation answer within Slack's 3 s."""
+"""A per-target cache of the live server list, so typeahead and validation answer within Slack's 3 s
+(kept by bench/server_search.py)."""
 
 from __future__ import annotations
 

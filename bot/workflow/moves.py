@@ -55,7 +55,8 @@ class Moves:
         # One lock per request with notices queued or being sent, dropped when the last one is done.
         self._notify_locks: dict[int, tuple[asyncio.Lock, int]] = {}
         # Who asked and for which target never change once a request exists: a click the policy refuses
-        # on those alone (one's own request, not an approver) needs no read of the store.
+        # on those alone (one's own request, not an approver) needs no read of the store
+        # (bench/ack_latency.py: the requester's own Approve clicks at 50 clients).
         self._parties: OrderedDict[int, RequestRecord] = OrderedDict()
 
     def _remember_parties(self, request: RequestRecord) -> None:

@@ -131,7 +131,8 @@ def request_modal(
 
 @lru_cache(maxsize=256)
 def request_modal_dict(targets: tuple[str, ...], reason_hint: str | None = None) -> dict[str, Any]:
-    """The empty request form for these targets, validated and rendered once: what views.open sends.
+    """The empty request form for these targets, validated and rendered once: what views.open sends
+    (kept by bench/ack_latency.py's commands and bench/user_wait.py's command -> modal).
 
     Shared between callers: never mutate it (a prefilled form is built with `request_modal`)."""
     return request_modal(targets, reason_hint=reason_hint).to_dict()
