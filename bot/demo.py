@@ -18,6 +18,7 @@ import aiohttp
 from cryptography.fernet import Fernet
 
 from bot.app import Listeners, Runtime, Tuning
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import load_app_config
 from bot.simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_USER, Fleet, Simulator
 from bot.simulator.slack import (
@@ -86,8 +87,10 @@ class World:
         latency_s: float = 0.0,
         slack_options: Mapping[str, Any] | None = None,
         usergroups: Iterable[SlackUsergroup] = (),
+        clock: Clock = SYSTEM_CLOCK,
     ) -> World:
-        """Start everything; `slack_options` go to `FakeSlack` (a clock, scopes, rate limits…)."""
+        """Start everything; `slack_options` go to `FakeSlack` (a clock, scopes, rate limits…); `clock`
+        is the bot's (tests move it instead of waiting)."""
         # Each part is stopped again if a later one fails or a signal cancels the start: no process, port
         # or temporary folder is left behind.
         async with contextlib.AsyncExitStack() as undo:
@@ -113,6 +116,7 @@ class World:
             runtime = await Runtime.build(
                 load_app_config(environ, register_secrets=True),
                 tuning=tuning or Tuning(sweep_interval_s=1.0, job_poll_interval_s=0.05, drain_timeout_s=5.0),
+                clock=clock,
             )
             undo.push_async_callback(runtime.close)
             await runtime.start()

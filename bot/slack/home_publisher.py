@@ -23,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.slack.blocks.home import home_view
 from bot.slack.refusals import HANDLING, RefusalKind, classify
-from bot.workflow import RequestView, TaskKeeper, Workflow
+from bot.workflow import KeyedLocks, RequestView, TaskKeeper, Workflow
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +69,17 @@ class HomePublisher:
         self._timer: asyncio.TimerHandle | None = None
         self._notices: dict[str, _Notice] = {}
         self._watching: dict[str, float] = {}  # person -> monotonic time they last opened or clicked
+        # One publish at a time per person, its content read inside: a later publish never shows older
+        # facts than an earlier one (an answer's notice and a refresh cross often). Dropped when unused.
+        self._locks = KeyedLocks()
+        self._closed = False
 
     # -- what changed ---------------------------------------------------------------------------------
 
     def request_changed(self, view: RequestView) -> None:
         """A request changed: the Home tabs of everyone involved are published at the next flush. Cheap
         and never raises (who is involved is read in the background), so no notice waits on it."""
-        if not self._watching:
+        if self._closed or not self._watching:
             return  # nobody has a Home tab open here: whoever opens one next gets it fresh
         task = self.tasks.spawn(self._mark(view), name=f"home-mark-{view.request.id}")
         if task is not None:
@@ -125,6 +129,7 @@ class HomePublisher:
 
     def close(self) -> None:
         """Stops the pending flush (at shutdown; people see the latest state when they next open it)."""
+        self._closed = True
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -142,6 +147,10 @@ class HomePublisher:
         return await self._publish(user_id) is None
 
     async def _publish(self, user_id: str) -> RefusalKind | None:
+        async with self._locks.hold(user_id):
+            return await self._publish_now(user_id)
+
+    async def _publish_now(self, user_id: str) -> RefusalKind | None:
         notice = self._notices.get(user_id)
         if notice is not None and notice.until <= self.clock.monotonic():
             del self._notices[user_id]

@@ -38,7 +38,7 @@ from bot.workflow.ports import (
 from bot.workflow.service import ActionResult, Field, Submission, SubmitResult, Workflow
 from bot.workflow.states import OPEN_STATUSES, STATUS_WORDS
 from bot.workflow.sweeper import Sweeper, SweepSettings
-from bot.workflow.tasks import TaskKeeper
+from bot.workflow.tasks import KeyedLocks, TaskKeeper
 
 __all__ = [
     "NO_TARGETS",
@@ -61,6 +61,7 @@ __all__ = [
     "HomeView",
     "Inventory",
     "InventoryUnavailable",
+    "KeyedLocks",
     "MembershipUnknown",
     "MessageRef",
     "NotShown",

@@ -3,7 +3,6 @@ request (compare-and-set, audit event, then the notices, in order per request)."
 
 from __future__ import annotations
 
-import asyncio
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -19,7 +18,7 @@ from bot.workflow.limits import RequestLimits
 from bot.workflow.policy import Policy
 from bot.workflow.ports import EventKind, Notifier, RequestView, SentMessages, WorkflowEvent, notify_safely
 from bot.workflow.states import TRANSITIONS, Move
-from bot.workflow.tasks import TaskKeeper
+from bot.workflow.tasks import KeyedLocks, TaskKeeper
 from bot.workflow.views import keep_message_refs, load_view
 
 _PARTIES_KEPT = 4096  # requests whose requester and target this process remembers
@@ -53,7 +52,7 @@ class Moves:
         self.tasks = tasks
         self.executor = executor
         # One lock per request with notices queued or being sent, dropped when the last one is done.
-        self._notify_locks: dict[int, tuple[asyncio.Lock, int]] = {}
+        self._notify_locks = KeyedLocks()
         # Who asked and for which target never change once a request exists: a click the policy refuses
         # on those alone (one's own request, not an approver) needs no read of the store
         # (bench/ack_latency.py: the requester's own Approve clicks at 50 clients).
@@ -112,20 +111,12 @@ class Moves:
     ) -> None:
         """Sends in the background, in order per request, drawn from the latest state of the request,
         so a click's answer never waits on Slack and a slow message never shows a stale card."""
-        lock, queued = self._notify_locks.get(request_id, (asyncio.Lock(), 0))
-        self._notify_locks[request_id] = (lock, queued + 1)
+        in_line = self._notify_locks.hold(request_id)
 
         async def run() -> None:
-            try:
-                async with lock:
-                    view = await self.view(request_id)
-                    if view is not None:
-                        await keep_message_refs(self.store, request_id, await notify_safely(send(view), what))
-            finally:
-                held, left = self._notify_locks[request_id]
-                if left > 1:
-                    self._notify_locks[request_id] = (held, left - 1)
-                else:
-                    del self._notify_locks[request_id]
+            async with in_line:
+                view = await self.view(request_id)
+                if view is not None:
+                    await keep_message_refs(self.store, request_id, await notify_safely(send(view), what))
 
         self.tasks.spawn(run(), name=f"notify-{what}-{request_id}")

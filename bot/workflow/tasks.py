@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine, Hashable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -58,3 +60,34 @@ class TaskKeeper:
             if remaining <= 0:
                 raise TimeoutError(f"{len(self._tasks)} background tasks still running")
             await asyncio.wait(set(self._tasks), timeout=remaining)
+
+
+class KeyedLocks:
+    """One `asyncio.Lock` per key (a request, a person) while anyone holds or awaits it, dropped after:
+    work on one key runs one at a time, in the order `hold` was called; other keys are not held up."""
+
+    def __init__(self) -> None:
+        self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
+
+    def __len__(self) -> int:
+        """How many keys are held or awaited right now (none once all work is done)."""
+        return len(self._locks)
+
+    def hold(self, key: Hashable) -> AbstractAsyncContextManager[None]:
+        """`async with locks.hold(key):`; the place in line is taken at the call, not at the `async with`,
+        so work queued in background tasks keeps the order it was queued in."""
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        return self._held(key, lock)
+
+    @contextlib.asynccontextmanager
+    async def _held(self, key: Hashable, lock: asyncio.Lock) -> AsyncIterator[None]:
+        try:
+            async with lock:
+                yield
+        finally:
+            held, left = self._locks[key]
+            if left > 1:
+                self._locks[key] = (held, left - 1)
+            else:
+                del self._locks[key]

@@ -4,6 +4,7 @@ refreshes coalesced per person, and refusals of views.publish that break nothing
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from slack_helpers import (
     submit_request,
     view_json,
 )
+from support.clock import FakeClock
 from support.polling import eventually
 from surfaces import url_verification
 
@@ -353,3 +355,17 @@ async def test_the_home_tab_in_socket_mode(make_world: WorldFactory) -> None:
         assert world.slack.open_views(REQUESTER)[-1].callback_id == ids.REQUEST_MODAL
     finally:
         await link.close()
+
+
+async def test_approve_from_home_on_an_expired_request_says_so(make_world: WorldFactory) -> None:
+    clock = FakeClock()
+    # The sweeper would expire it first: it runs once at start, then not again during the test.
+    tuning = Tuning(sweep_interval_s=3600.0, job_poll_interval_s=0.05, drain_timeout_s=5.0)
+    world = await make_world(clock=clock, tuning=tuning)
+    request = await submit_request(world, resettable_servers(world, 1))
+    clock.advance(timedelta(hours=2))  # demo-aksk's requests expire after 1 h
+    since = world.slack.call_count
+    await click_home(world, APPROVERS[0], ids.HOME_APPROVE_ACTION, str(request.id))
+    await published_for(world, APPROVERS[0], f"Request #{request.id} has expired.", since)
+    assert await status_of(world, request.id) == RequestStatus.EXPIRED
+    await card_where(world, request.id, card_says("Expired"))
