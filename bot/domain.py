@@ -70,6 +70,37 @@ class Decision(StrEnum):
     DENY = "deny"
 
 
+class ReviewState(StrEnum):
+    """Where the after-the-fact review of a break-glass run stands."""
+
+    AWAITING = "awaiting"
+    """It ran (or is running) without approval; no approver has reviewed it yet."""
+    ACKNOWLEDGED = "acknowledged"
+    """An approver saw it and found it justified; another approver may still flag it."""
+    DISPUTED = "disputed"
+    """An approver flagged it, with a reason: final."""
+
+
+class Review(StrEnum):
+    """What an approver does with a break-glass run."""
+
+    ACKNOWLEDGE = "acknowledge"
+    FLAG = "flag"
+
+
+@dataclass(frozen=True)
+class BreakGlassReview:
+    """A request run without approval (break-glass) and its review by the approvers."""
+
+    state: ReviewState | None = None
+    """None while it has not run yet (pre-flight); AWAITING once it runs."""
+    reviewed_by: str | None = None
+    reason: str | None = None
+    """The flagger's reason (a dispute); None for an acknowledgement."""
+    reviewed_at: datetime | None = None
+    reminded_at: datetime | None = None
+
+
 @dataclass(frozen=True)
 class NewServer:
     """A server as resolved at submission and pre-flight time."""
@@ -105,6 +136,8 @@ class NewRequest:
     submission_key: str | None = None
     """Names the one submission this request comes from (a front end's form id): the same key again
     creates nothing new. None: no such key (every create is a new request)."""
+    break_glass: bool = False
+    """Runs right after its pre-flight, without approval (an emergency); reviewed afterwards."""
 
 
 @dataclass(frozen=True)
@@ -159,6 +192,8 @@ class RequestRecord:
     message_refs: dict[str, MessageRef] = field(default_factory=dict)
     """The messages front ends posted about this request, by the name they gave each ("card", "dm")."""
     submission_key: str | None = None
+    break_glass: BreakGlassReview | None = None
+    """Set for a break-glass request (run without approval): its review; None for a normal request."""
 
 
 @dataclass(frozen=True)

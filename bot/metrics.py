@@ -46,6 +46,13 @@ SLACK_CHANNEL_UNUSABLE = Gauge(
     ["channel"],
     registry=REGISTRY,
 )
+BREAK_GLASS = Counter(
+    "ecs_reset_break_glass_total",
+    "Break-glass (runs without approval) and their reviews: run, refused (cooldown), acknowledged, "
+    "flagged, reminded",
+    ["target", "event"],
+    registry=REGISTRY,
+)
 PASSWORDS_UNDELIVERED = Counter(
     "ecs_reset_passwords_undelivered_total",
     "Deliveries where neither the ephemeral copy nor the Reveal offer reached the requester",

@@ -11,7 +11,7 @@ One module per part: `types` (durations, principals, URLs), `targets` (the YAML'
 from bot.config.loading import AppConfig, load_app_config, load_config, load_settings
 from bot.config.problems import ConfigError
 from bot.config.settings import Settings
-from bot.config.targets import AkSkAuth, Auth, BotConfig, PasswordAuth, Target
+from bot.config.targets import AkSkAuth, Auth, BotConfig, BreakGlass, PasswordAuth, Target
 from bot.config.types import Principals, parse_duration
 from bot.ecs.endpoints import Endpoints, default_endpoints
 
@@ -20,6 +20,7 @@ __all__ = [
     "AppConfig",
     "Auth",
     "BotConfig",
+    "BreakGlass",
     "ConfigError",
     "Endpoints",
     "PasswordAuth",

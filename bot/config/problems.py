@@ -10,7 +10,7 @@ from pydantic import (
     ValidationError,
 )
 
-from bot.config.targets import AkSkAuth, BotConfig, PasswordAuth, Target
+from bot.config.targets import AkSkAuth, BotConfig, BreakGlass, PasswordAuth, Target
 
 
 class ConfigError(Exception):
@@ -52,6 +52,12 @@ _HINTS: dict[str, str] = {
     "max_servers": "a whole number from 1 to 100000",
     "allow_per_server_passwords": "write true or false",
     "allow_restart": "write true or false",
+    "break_glass": 'write {allowed: ["@incident-commanders"], cooldown: 24h, review_within: 24h}, '
+    "or leave it out to turn break-glass off",
+    "allowed": "a non-empty list of user-group handles or user IDs, "
+    'e.g. ["@incident-commanders", U056MNOPQR]',
+    "cooldown": "a duration such as 24h or 12h: how long after a break-glass the same person must wait",
+    "review_within": "a duration such as 24h: approvers are reminded when nobody acknowledged by then",
 }
 
 
@@ -60,6 +66,7 @@ _MODEL_FIELDS: dict[str, tuple[str, ...]] = {
     "target": tuple(Target.model_fields),
     "aksk": tuple(AkSkAuth.model_fields),
     "password": tuple(PasswordAuth.model_fields),
+    "break_glass": tuple(BreakGlass.model_fields),
 }
 
 
@@ -87,6 +94,8 @@ def _known_fields(loc: Sequence[str | int]) -> tuple[str, ...]:
         return _MODEL_FIELDS[parents[-1]]
     if parents[-1] == "targets":
         return _MODEL_FIELDS["target"]
+    if parents[-1] == "break_glass":
+        return _MODEL_FIELDS["break_glass"]
     return ()
 
 

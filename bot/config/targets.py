@@ -125,6 +125,36 @@ class PasswordAuth(_SecretsFromEnv):
 Auth = Annotated[AkSkAuth | PasswordAuth, Field(discriminator="type")]
 
 
+class BreakGlass(_Strict):
+    """Who may run a reset without approval in an emergency on one target, and its controls.
+
+    Absent from a target: break-glass is off there. Each use is announced at once to every approver and
+    the audit channel, must be reviewed (acknowledged or flagged) by an approver within `review_within`,
+    and one requester may break glass on the target at most once per `cooldown`."""
+
+    allowed: list[Principal]
+    """User IDs or user groups (`@handle`, `S…`), resolved like `requesters` and `approvers`."""
+    cooldown: Duration = timedelta(hours=24)
+    review_within: Duration = timedelta(hours=24)
+
+    @field_validator("allowed")
+    @classmethod
+    def _someone(cls, values: list[str]) -> list[str]:
+        if not values:
+            raise ValueError(
+                "list at least one user ID or @group who may break glass; "
+                "leave break_glass out to turn it off"
+            )
+        duplicates = sorted({v for v in values if values.count(v) > 1})
+        if duplicates:
+            raise ValueError(f"listed twice: {', '.join(duplicates)}; list each once")
+        return values
+
+    @property
+    def principals(self) -> Principals:
+        return split_principals(self.allowed)
+
+
 class Target(_Strict):
     """One cloud project the bot may reset passwords in, with who may ask and who must approve."""
 
@@ -151,6 +181,8 @@ class Target(_Strict):
     allow_restart: bool = True
     reminder_after: Duration | None = None
     """Remind the approvers channel when a request is still pending after this long."""
+    break_glass: BreakGlass | None = None
+    """Emergency runs without approval, for the people it allows; None (absent): off."""
 
     @model_validator(mode="before")
     @classmethod

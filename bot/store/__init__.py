@@ -4,12 +4,14 @@ The records it reads and writes are the domain's (`bot.domain`); this package ad
 row changes and transaction results (`bot.store.records`).
 """
 
+from bot.store.breakglass import BreakGlassCreated
 from bot.store.errors import SecretUnreadable, StoreError, StoreUnavailable, UnknownRequest
 from bot.store.records import RevealResult, ServerUpdate
 from bot.store.sealing import Sealer
 from bot.store.store import Store
 
 __all__ = [
+    "BreakGlassCreated",
     "RevealResult",
     "Sealer",
     "SecretUnreadable",

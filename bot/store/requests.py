@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain import (
     MessageRef,
@@ -43,6 +44,13 @@ class Requests(Database):
         the loser's INSERT … ON CONFLICT DO NOTHING waits for the winner's commit (PostgreSQL) or its
         turn at SQLite's single writer, inserts nothing, and reads the winner's row.
         """
+        async with self._begin(write=True) as conn:
+            return await self._create_in(conn, new, servers)
+
+    async def _create_in(
+        self, conn: AsyncConnection, new: NewRequest, servers: Sequence[NewServer]
+    ) -> CreatedRequest:
+        """`create_request_once` on the caller's transaction (a break-glass adds its cooldown to it)."""
         now = self._clock.now()
         values: dict[str, Any] = {
             "target": new.target,
@@ -57,45 +65,45 @@ class Requests(Database):
             "expires_at": new.expires_at,
             "message_refs": {},
             "submission_key": new.submission_key,
+            "break_glass": new.break_glass or None,
         }
-        async with self._begin(write=True) as conn:
-            if new.submission_key is None:
-                stmt = insert(_R).values(**values).returning(_R)
-            else:
-                dialect_insert = sqlite_insert if self._is_sqlite else pg_insert
-                stmt = (
-                    dialect_insert(_R)
-                    .values(**values)
-                    .on_conflict_do_nothing(index_elements=[_R.c.submission_key])
-                    .returning(_R)
-                )
-            row = (await conn.execute(stmt)).mappings().first()
-            if row is None:
-                assert new.submission_key is not None  # only a keyed insert skips on conflict
-                # Under READ COMMITTED this new statement sees the row the conflicting insert committed.
-                earlier = (await conn.execute(by_submission(new.submission_key))).mappings().one()
-                return CreatedRequest(request_record(earlier), created=False)
-            if servers:
-                await conn.execute(
-                    insert(_S),
-                    [
-                        {
-                            "request_id": row["id"],
-                            "server_id": s.server_id,
-                            "name": s.name,
-                            "os_type": s.os_type,
-                            "cloud_status": s.cloud_status,
-                            "locked": s.locked,
-                            "plugin_installed": s.plugin_installed,
-                            "preflight_error": s.preflight_error,
-                            "phase": ServerPhase.WAITING.value,
-                            "private_ip": s.private_ip,
-                            "tags": json.dumps(list(s.tags)) if s.tags else None,
-                            "namesakes": s.namesakes,
-                        }
-                        for s in servers
-                    ],
-                )
+        if new.submission_key is None:
+            stmt = insert(_R).values(**values).returning(_R)
+        else:
+            dialect_insert = sqlite_insert if self._is_sqlite else pg_insert
+            stmt = (
+                dialect_insert(_R)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=[_R.c.submission_key])
+                .returning(_R)
+            )
+        row = (await conn.execute(stmt)).mappings().first()
+        if row is None:
+            assert new.submission_key is not None  # only a keyed insert skips on conflict
+            # Under READ COMMITTED this new statement sees the row the conflicting insert committed.
+            earlier = (await conn.execute(by_submission(new.submission_key))).mappings().one()
+            return CreatedRequest(request_record(earlier), created=False)
+        if servers:
+            await conn.execute(
+                insert(_S),
+                [
+                    {
+                        "request_id": row["id"],
+                        "server_id": s.server_id,
+                        "name": s.name,
+                        "os_type": s.os_type,
+                        "cloud_status": s.cloud_status,
+                        "locked": s.locked,
+                        "plugin_installed": s.plugin_installed,
+                        "preflight_error": s.preflight_error,
+                        "phase": ServerPhase.WAITING.value,
+                        "private_ip": s.private_ip,
+                        "tags": json.dumps(list(s.tags)) if s.tags else None,
+                        "namesakes": s.namesakes,
+                    }
+                    for s in servers
+                ],
+            )
         return CreatedRequest(request_record(row), created=True)
 
     async def request_for_submission(self, submission_key: str) -> RequestRecord | None:

@@ -10,11 +10,13 @@ from typing import Any
 from sqlalchemy import RowMapping
 
 from bot.domain import (
+    BreakGlassReview,
     MessageRef,
     PasswordMode,
     RebootMode,
     RequestRecord,
     RequestStatus,
+    ReviewState,
     ServerPhase,
     ServerRecord,
 )
@@ -46,6 +48,21 @@ def request_record(row: RowMapping) -> RequestRecord:
         reminded_at=row["reminded_at"],
         message_refs=message_refs(row["message_refs"]),
         submission_key=row["submission_key"],
+        break_glass=break_glass_review(row),
+    )
+
+
+def break_glass_review(row: RowMapping) -> BreakGlassReview | None:
+    """The break-glass columns of a request row; None for a normal request (rows before 0005 too)."""
+    if not row.get("break_glass"):
+        return None
+    state = row["review_state"]
+    return BreakGlassReview(
+        state=ReviewState(state) if state else None,
+        reviewed_by=row["reviewed_by"],
+        reason=row["review_reason"],
+        reviewed_at=row["reviewed_at"],
+        reminded_at=row["review_reminded_at"],
     )
 
 

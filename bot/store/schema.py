@@ -85,6 +85,14 @@ requests = Table(
     # The front end's id of the form a request was submitted from (Slack: the modal's view id), so a
     # replayed submission finds its request instead of making a second one. NULL for none: never equal.
     Column("submission_key", String(200), nullable=True),
+    # Break-glass (migration 0005): run without approval, reviewed afterwards. NULL/false: a normal
+    # request. `review_state` is NULL until it runs, then awaiting -> acknowledged / disputed.
+    Column("break_glass", Boolean, nullable=True),
+    Column("review_state", String(20), nullable=True),
+    Column("reviewed_by", String(64), nullable=True),
+    Column("review_reason", Text, nullable=True),
+    Column("reviewed_at", UTCDateTime, nullable=True),
+    Column("review_reminded_at", UTCDateTime, nullable=True),
     Index(None, "status"),
     Index(None, "requester_id"),
     # A unique index rather than a table constraint: SQLite adds one without rebuilding the table (see
@@ -152,4 +160,15 @@ reveals = Table(
     Column("lease", String(64), nullable=True),
     Column("leased_until", UTCDateTime, nullable=True),
     UniqueConstraint("request_id"),
+)
+
+break_glass_cooldowns = Table(
+    "break_glass_cooldowns",
+    metadata,
+    # One row per requester and target: its last break-glass. The primary key and a compare-and-set on
+    # `used_at` decide between two break-glass submissions at once, even on two replicas.
+    Column("requester_id", String(64), primary_key=True),
+    Column("target", String(200), primary_key=True),
+    Column("used_at", UTCDateTime, nullable=False),
+    Column("request_id", Integer, nullable=False),
 )

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.store.audit import Audit
+from bot.store.breakglass import BreakGlassStore
 from bot.store.decisions import Decisions
 from bot.store.engine import MIGRATIONS_DIR, open_engine
 from bot.store.execution import Executions
@@ -25,7 +26,7 @@ from bot.store.sealing import Sealer
 __all__ = ["MIGRATIONS_DIR", "Store"]
 
 
-class Store(Requests, Decisions, Executions, Reveals, Overviews, Audit):
+class Store(BreakGlassStore, Requests, Decisions, Executions, Reveals, Overviews, Audit):
     """Async access to requests, servers, decisions, audit events and sealed secrets.
 
     Build it with `await Store.open(url, secret_keys=[...])`, then `await store.migrate()` once at start.
@@ -38,7 +39,9 @@ class Store(Requests, Decisions, Executions, Reveals, Overviews, Audit):
     add_decision, decisions), the execution's claim (`execution`: start_execution, heartbeat,
     finish_execution, stale_executions, take_over_execution), sealed secrets (`reveals`: seal_secret,
     unseal_secret, lease_reveal, confirm_reveal, release_reveal, erase_expired_reveals), one person's
-    overview (`home`: awaiting_decision, revealable, reveal_token_of) and the trail (`audit`: add_audit,
+    overview (`home`: awaiting_decision, revealable, reveal_token_of), break-glass (`breakglass`:
+    create_break_glass_request, last_break_glass, release_break_glass, start_break_glass,
+    review_break_glass, awaiting_review, mark_review_reminded) and the trail (`audit`: add_audit,
     audit). A compare-and-set that lost returns None or False, never raises.
 
     Errors: every call raises `StoreUnavailable` when the database does not answer (nothing was written);

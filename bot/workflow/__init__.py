@@ -12,10 +12,13 @@ from bot.domain import (
     RequestRecord,
     RequestStatus,
     RevealOutcome,
+    Review,
+    ReviewState,
     ServerPhase,
     ServerRecord,
 )
 from bot.store.records import RevealResult
+from bot.workflow.breakglass import BreakGlassRefused
 from bot.workflow.drafts import NO_TARGETS, Draft, DraftRefused, Drafts, message_text
 from bot.workflow.execution import ExecutionSettings, Executor, SealedPasswords
 from bot.workflow.home import HomeView, OwnRequest
@@ -35,6 +38,7 @@ from bot.workflow.ports import (
     ShowSecrets,
     WorkflowEvent,
 )
+from bot.workflow.results import CheckedSubmission
 from bot.workflow.service import ActionResult, Field, Submission, SubmitResult, Workflow
 from bot.workflow.states import OPEN_STATUSES, STATUS_WORDS
 from bot.workflow.sweeper import Sweeper, SweepSettings
@@ -45,6 +49,8 @@ __all__ = [
     "OPEN_STATUSES",
     "STATUS_WORDS",
     "ActionResult",
+    "BreakGlassRefused",
+    "CheckedSubmission",
     "Decision",
     "DecisionRecord",
     "Delivered",
@@ -77,6 +83,8 @@ __all__ = [
     "Resolution",
     "RevealOutcome",
     "RevealResult",
+    "Review",
+    "ReviewState",
     "SealedPasswords",
     "SentMessages",
     "ServerChoice",

@@ -66,6 +66,7 @@ class Policy:
             for kind, principals in (
                 ("requesters", target.requester_principals),
                 ("approvers", target.approver_principals),
+                *((("break_glass.allowed", target.break_glass.principals),) if target.break_glass else ()),
             )
             if principals.group_handles or principals.group_ids
         ]
@@ -174,6 +175,14 @@ class Policy:
             except Exception as exc:
                 log.warning("members of user group %s not read for an overview: %s", group_id, exc)
         return frozenset(people)
+
+    async def may_break_glass(self, user_id: str, target: str, *, fresh: bool = True) -> bool:
+        """Whether the user may run a reset on `target` without approval (its `break_glass.allowed`);
+        False where break-glass is off. Raises MembershipUnknown when Slack cannot say."""
+        config = self._targets.get(target)
+        if config is None or config.break_glass is None:
+            return False
+        return await self._is_among(user_id, target, config.break_glass.principals, self._age(fresh))
 
     async def refuse_decision(self, user_id: str, request: RequestRecord) -> str | None:
         """Returns why this user may not approve or deny this request, or None if they may."""

@@ -57,6 +57,10 @@ class EventKind(StrEnum):
     FINISHED = "finished"
     PREFLIGHT_FAILED = "preflight_failed"
     RECOVERED = "recovered"
+    ACKNOWLEDGED = "acknowledged"
+    """An approver acknowledged a break-glass run."""
+    FLAGGED = "flagged"
+    """An approver flagged a break-glass run (the note is their reason): the request is disputed."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,17 @@ class Notifier(Protocol):
         ...
 
     async def remind_approvers(self, view: RequestView) -> None: ...
+
+    async def break_glass_started(self, view: RequestView, approvers: Sequence[str]) -> SentMessages:
+        """A break-glass request passed its pre-flight and runs now, without approval: shows its card
+        (marked break-glass, with the review buttons) where approvers look, tells each of `approvers`
+        (user IDs) directly, and the audit channel. Returns what it posted."""
+        ...
+
+    async def remind_review(self, view: RequestView, approvers: Sequence[str]) -> None:
+        """A break-glass run nobody has reviewed within its target's `review_within`: reminds
+        `approvers` and the audit channel."""
+        ...
 
     async def ensure_shown(self, view: RequestView) -> SentMessages:
         """Shows an open request to whoever has not seen it yet, because an earlier attempt failed or

@@ -18,13 +18,13 @@ from bot.ecs import (
 from bot.logs import bind_request
 from bot.passwords import generate_password
 from bot.store.records import ServerUpdate
-from bot.workflow.moves import Moves
+from bot.workflow.breakglass import BreakGlassRuns
 from bot.workflow.ports import EventKind, notify_safely
 from bot.workflow.states import Move
 from bot.workflow.views import keep_message_refs
 
 
-class Preflight(Moves):
+class Preflight(BreakGlassRuns):
     """Checks a submitted request against the cloud, then asks the approvers or tells why not."""
 
     async def _announce_and_preflight(self, request_id: int) -> None:
@@ -59,6 +59,7 @@ class Preflight(Moves):
                 EventKind.PREFLIGHT_FAILED,
                 outcome=f"The pre-flight check {_failed_how(exc)}: {exc}",
             )
+            await self._release_break_glass(request)
             return
         await self.store.update_servers(request_id, updates)
         failed = [u for u in updates if u.preflight_error]
@@ -69,6 +70,7 @@ class Preflight(Moves):
                 EventKind.PREFLIGHT_FAILED,
                 outcome=f"None of the {len(servers)} servers can be reset; see the list.",
             )
+            await self._release_break_glass(request)
             return
         notes = []
         if failed:
@@ -76,6 +78,15 @@ class Preflight(Moves):
         if client.batch_reset_supported is False:
             notes.append("This cloud has no batch reset API: the dry run could not check the servers.")
         note = " ".join(notes) or None
+        if request.break_glass is not None:
+            await self.store.add_audit(
+                request_id,
+                "bot",
+                "preflight_passed",
+                {"resettable": len(servers) - len(failed), "skipped": len(failed)},
+            )
+            await self._start_break_glass(request)
+            return
         moved = await self._transition(request, Move.PREFLIGHT_PASSED, outcome=note)
         if moved is None:
             return

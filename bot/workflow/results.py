@@ -32,6 +32,9 @@ class Submission:
     submission_key: str | None = None
     """The front end's id of the form this came from (unique per form shown): a replay of the same
     submission returns the request it already made instead of making a second one."""
+    break_glass: bool = False
+    """Run without approval right after pre-flight (an emergency), for people the target's
+    `break_glass.allowed` lists; checked again, on fresh facts, whatever the front end showed."""
 
 
 @dataclass(frozen=True)

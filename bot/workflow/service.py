@@ -19,6 +19,7 @@ from bot.workflow.home import Homes
 from bot.workflow.policy import MembershipUnknown
 from bot.workflow.ports import NotShown, ShowSecrets
 from bot.workflow.results import ActionResult, Field, Submission, SubmitResult
+from bot.workflow.reviews import Reviews
 from bot.workflow.states import STATUS_WORDS
 from bot.workflow.submission import MAX_REASON_LENGTH, Submissions
 
@@ -32,9 +33,10 @@ log = logging.getLogger(__name__)
 __all__ = ["MAX_REASON_LENGTH", "ActionResult", "Field", "Submission", "SubmitResult", "Workflow"]
 
 
-class Workflow(Submissions, Decisions, Homes):
+class Workflow(Reviews, Submissions, Decisions, Homes):
     """The front end's only door. One instance per process; all state lives in the store, so replicas
-    share the work. Its parts live in `submission`, `preflight`, `decisions`, `home` and `moves`.
+    share the work. Its parts live in `submission`, `preflight`, `decisions`, `home`, `moves`,
+    `breakglass` and `reviews`.
 
     Before a form: `requestable_targets(user_id) -> list[str]`, `reason_hint(targets) -> str | None`,
     `search_servers(user_id, target, query, render, limit=, max_wait_s=) -> list[T]` and `search_note` (raises
@@ -49,6 +51,10 @@ class Workflow(Submissions, Decisions, Homes):
     `reveal_request(request_id, user_id, show)` where a front end knows the request, not the token.
     One person's overview: `home_for(user_id) -> HomeView`; `people_involved(request)` says whose
     overview a change concerns.
+    Break-glass: `break_glass_targets(user_id, targets)` (for a form), a `Submission` with `break_glass`
+    (checked by `refuse_break_glass`; `record` raises BreakGlassRefused when its cooldown was taken
+    meanwhile); after the run `may_review` / `review(request_id, user_id, Review, reason)`;
+    `remind_reviews(now)` for the sweeper.
 
     A refusal is an `ActionResult` with `ok` False and a sentence for the person, never an exception.
     Every call that reads or writes the store raises `StoreUnavailable` when the database does not

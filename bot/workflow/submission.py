@@ -102,6 +102,14 @@ class Submissions(Preflight):
     async def check(self, sub: Submission) -> tuple[CheckedSubmission | None, dict[Field, str]]:
         """Every check of a submission, writing nothing: safe to cancel at any point."""
         errors: dict[Field, str] = {}
+        if sub.break_glass:
+            try:
+                refusal = await self.refuse_break_glass(sub.requester_id, sub.target)
+            except StoreUnavailable as exc:
+                log.warning("break-glass of %s not checked: %s", sub.requester_id, exc)
+                refusal = STORE_FAILED
+            if refusal is not None:
+                return None, {Field.TARGET: refusal}
         target = self.targets.get(sub.target)
         try:
             allowed = target is not None and await self.policy.may_request(sub.requester_id, sub.target)
@@ -167,7 +175,8 @@ class Submissions(Preflight):
         return {field: refused} if refused else {}
 
     async def record(self, checked: CheckedSubmission) -> RequestRecord:
-        """Writes a checked submission and starts its pre-flight.
+        """Writes a checked submission and starts its pre-flight (a break-glass one claims its
+        requester's cooldown in the same transaction, and raises BreakGlassRefused when it was taken).
 
         Raises only when nothing was created (the request and its servers are one transaction);
         once the request exists it is returned, whatever happens to its audit row. Not meant to be
@@ -185,8 +194,12 @@ class Submissions(Preflight):
             approvals_required=target.approvals_required,
             expires_at=self.clock.now() + target.request_ttl,
             submission_key=sub.submission_key,
+            break_glass=sub.break_glass,
         )
-        created = await self.store.create_request_once(new, checked.servers)
+        if sub.break_glass:
+            created = await self._create_break_glass(new, checked.servers)
+        else:
+            created = await self.store.create_request_once(new, checked.servers)
         request = created.request
         self._remember_parties(request)
         if not created.created:
@@ -207,6 +220,7 @@ class Submissions(Preflight):
                     "servers": len(checked.servers),
                     "password_mode": sub.password_mode.value,
                     "reboot": sub.reboot.value,
+                    **({"break_glass": True} if sub.break_glass else {}),
                 },
             )
         except Exception as exc:  # the request exists: go on with it rather than strand it

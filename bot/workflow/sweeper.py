@@ -56,6 +56,7 @@ class Sweeper:
             if await store.mark_reminded(request.id, now):
                 view = await self.workflow.view_of(request)
                 await notify_safely(self.workflow.notifier.remind_approvers(view), "remind_approvers")
+        await self.workflow.remind_reviews(now)
         await self.show_unseen(now - self.settings.show_again_after, now)
         reposted = await notify_safely(
             self.workflow.notifier.retry_failed(self.workflow.view), "retry_failed"

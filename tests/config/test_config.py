@@ -98,6 +98,10 @@ def test_design_md_example_loads(tmp_path: Path) -> None:
             approvers_channel: C0123456789
             request_ttl: 1h
             reason_pattern: "^[A-Z]+-[0-9]+"         # optional
+            break_glass:                             # optional; absent = off
+              allowed: ["@incident-commanders"]
+              cooldown: 24h
+              review_within: 24h
         """
     )
     config = load_config(write(tmp_path, text), environ=ENV)
@@ -116,6 +120,10 @@ def test_design_md_example_loads(tmp_path: Path) -> None:
     assert t.max_servers == 1000
     assert t.allow_per_server_passwords is True
     assert t.reminder_after is None
+    assert t.break_glass is not None
+    assert t.break_glass.principals.group_handles == {"incident-commanders"}
+    assert t.break_glass.cooldown == timedelta(hours=24)
+    assert t.break_glass.review_within == timedelta(hours=24)
 
 
 def test_password_auth_and_defaults(tmp_path: Path) -> None:
@@ -234,6 +242,22 @@ def test_endpoint_env_reference_unset(tmp_path: Path) -> None:
         ({"request_ttl": "0s"}, "targets[0].request_ttl", "more than zero"),
         ({"reminder_after": "2h"}, "targets[0]", "shorter than request_ttl"),
         ({"reason_pattern": "[A-"}, "targets[0].reason_pattern", "regular expression"),
+        ({"break_glass": {"allowed": []}}, "targets[0].break_glass.allowed", "at least one user ID"),
+        ({"break_glass": {"allowed": ["bob"]}}, "targets[0].break_glass.allowed[0]", "user IDs"),
+        ({"break_glass": {"allowed": ["@ic", "@ic"]}}, "targets[0].break_glass.allowed", "listed twice"),
+        ({"break_glass": {"allowed": ["@ic"], "cooldown": "1 day"}}, "targets[0].break_glass.cooldown", "1h"),
+        (
+            {"break_glass": {"allowed": ["@ic"], "review_within": 0}},
+            "targets[0].break_glass.review_within",
+            "zero",
+        ),
+        (
+            {"break_glass": {"allowed": ["@ic"], "coldown": "1h"}},
+            "targets[0].break_glass.coldown",
+            "did you mean cooldown",
+        ),
+        ({"break_glass": {"cooldown": "1h"}}, "targets[0].break_glass.allowed", "required"),
+        ({"break_glass": True}, "targets[0].break_glass", "review_within"),
         ({"requestors": []}, "targets[0].requestors", "did you mean requesters"),
         ({"ecs_endpoint": "ecs.eu-de"}, "targets[0].ecs_endpoint", "https://"),
         ({"name": "prod eu"}, "targets[0].name", "unique name"),

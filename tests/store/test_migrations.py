@@ -109,6 +109,7 @@ async def test_upgrade_from_0001_keeps_every_row(open_store: StoreFactory) -> No
     kept = await store.get_request(request_id)
     assert kept is not None
     assert kept.submission_key is None
+    assert kept.break_glass is None, "a request made before break-glass reads as a normal one"
     assert kept.message_refs == {"card": MessageRef("C1", "1.0")}, "a ref written as 'channel:ts' still reads"
     assert [s.server_id for s in await store.servers(request_id)] == ["s-1"]
     assert [(d.user_id, d.decision) for d in await store.decisions(request_id)] == [

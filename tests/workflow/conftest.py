@@ -121,6 +121,8 @@ class Notice:
     secrets: tuple[DeliveredSecret, ...] = ()
     reveal_token: str | None = None
     reveal_expires_at: datetime | None = None
+    told: tuple[str, ...] = ()
+    """The people a break-glass notice names (its approvers)."""
 
 
 def posted_at(channel_id: str, view: RequestView) -> MessageRef:
@@ -178,6 +180,13 @@ class RecordingNotifier:
     async def ensure_shown(self, view: RequestView) -> SentMessages:
         self._record(Notice("ensure_shown", view))
         return {}
+
+    async def break_glass_started(self, view: RequestView, approvers: Sequence[str]) -> SentMessages:
+        self._record(Notice("break_glass_started", view, told=tuple(approvers)))
+        return {"card": posted_at("CAPPROVERS", view)}
+
+    async def remind_review(self, view: RequestView, approvers: Sequence[str]) -> None:
+        self._record(Notice("remind_review", view, told=tuple(approvers)))
 
     def of(self, request_id: int, kind: str | None = None) -> list[Notice]:
         return [

@@ -1,0 +1,147 @@
+"""Break-glass: who may run a reset without approval, its cooldown, and the start right after pre-flight.
+
+Opt-in per target (`break_glass` in the targets file). The controls: only the people it allows (checked
+on fresh facts at every step), one use per requester and target per `cooldown` (claimed in the store
+with the request, so two replicas cannot both let one through), everyone told before the reset starts,
+and a review by the approvers afterwards (`reviews`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+
+from bot.domain import NewRequest, NewServer, RequestRecord
+from bot.metrics import BREAK_GLASS
+from bot.store.records import CreatedRequest
+from bot.workflow.moves import Moves
+from bot.workflow.policy import MembershipUnknown
+from bot.workflow.ports import notify_safely
+from bot.workflow.views import keep_message_refs
+
+log = logging.getLogger(__name__)
+
+ANNOUNCE_BUDGET_S = 5.0
+"""The reset waits at most this long for the break-glass card to be up (so everyone sees it first);
+a slow or refused chat then catches up, the reset does not wait on it."""
+
+
+class BreakGlassRefused(Exception):
+    """A break-glass could not be recorded: the text says why (the cooldown, taken meanwhile) and that
+    the normal approval path remains. Nothing was created."""
+
+
+def when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def cooldown_sentence(target: str, last: datetime, cooldown: timedelta) -> str:
+    """Why the cooldown refuses, when it is possible again, and what still works."""
+    return (
+        f"You already broke glass on {target} at {when(last)}; one emergency run per person per "
+        f"{_duration(cooldown)} on a target. You can break glass there again from {when(last + cooldown)}. "
+        "The normal path stays open: untick Emergency and submit, and approvers decide as usual."
+    )
+
+
+def _duration(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    hours, rest = divmod(seconds, 3600)
+    minutes = rest // 60
+    if hours and not minutes:
+        return f"{hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min" if minutes else f"{seconds} s"
+
+
+class BreakGlassRuns(Moves):
+    """Checks, records and starts break-glass requests (the review lives in `reviews`)."""
+
+    async def break_glass_targets(self, user_id: str, targets: list[str]) -> list[str]:
+        """Which of `targets` this user may break glass on, for a form (membership up to a minute old;
+        the submission and its confirmation are checked again on fresh facts). A directory that cannot
+        answer offers none: the normal path still works."""
+        allowed = []
+        for name in targets:
+            try:
+                if await self.policy.may_break_glass(user_id, name, fresh=False):
+                    allowed.append(name)
+            except Exception as exc:
+                log.warning("break-glass for %s on %s not offered: %s", user_id, name, exc)
+        return allowed
+
+    async def refuse_break_glass(self, user_id: str, target: str) -> str | None:
+        """Why this user may not break glass on `target` now (a sentence for them), or None. On fresh
+        membership; the cooldown here is a pre-check (recording claims it). Raises StoreUnavailable."""
+        config = self.targets.get(target)
+        if config is None or config.break_glass is None:
+            return f"Break-glass is not enabled for {target}; submit the request for approval instead."
+        try:
+            allowed = await self.policy.may_break_glass(user_id, target)
+        except MembershipUnknown as exc:
+            return str(exc)
+        if not allowed:
+            return (
+                f"You are not allowed to break glass on {target}. Submit the request without Emergency: "
+                "the approvers decide as usual."
+            )
+        last = await self.store.last_break_glass(user_id, target)
+        if last is not None and last + config.break_glass.cooldown > self.clock.now():
+            BREAK_GLASS.labels(target, "refused").inc()
+            return cooldown_sentence(target, last, config.break_glass.cooldown)
+        return None
+
+    async def _create_break_glass(self, new: NewRequest, servers: list[NewServer]) -> CreatedRequest:
+        """Creates the request and claims the cooldown in one transaction; BreakGlassRefused when the
+        cooldown was taken meanwhile (another replica, a second tab)."""
+        config = self.targets[new.target].break_glass
+        assert config is not None  # checked before: only allowed submissions get here
+        made = await self.store.create_break_glass_request(new, servers, cooldown=config.cooldown)
+        if made.request is None:
+            BREAK_GLASS.labels(new.target, "refused").inc()
+            last = made.last_used_at or self.clock.now()
+            raise BreakGlassRefused(cooldown_sentence(new.target, last, config.cooldown))
+        return CreatedRequest(made.request, created=made.created)
+
+    async def _start_break_glass(self, request: RequestRecord) -> None:
+        """Pre-flight passed: runs at once, no approval asked. The card (marked), every approver's DM
+        and the audit channel go out first, within `ANNOUNCE_BUDGET_S`."""
+        claimed = await self.store.start_break_glass(request.id, self.executor.settings.worker_id)
+        if claimed is None:
+            return  # cancelled meanwhile, or another replica started it
+        BREAK_GLASS.labels(request.target, "run").inc()
+        log.warning(
+            "break-glass: request #%d of %s on %s runs without approval",
+            request.id,
+            request.requester_id,
+            request.target,
+        )
+        approvers = await self._reviewers(request)
+        view = await self.view_of(claimed)
+
+        async def announce() -> None:
+            sent = await notify_safely(
+                self.notifier.break_glass_started(view, approvers), "break_glass_started"
+            )
+            await keep_message_refs(self.store, request.id, sent)
+
+        announcing = self.tasks.spawn(announce(), name=f"break-glass-{request.id}")
+        if announcing is not None:
+            await asyncio.wait({announcing}, timeout=ANNOUNCE_BUDGET_S)
+        self.tasks.spawn(self.executor.run_claimed(claimed), name=f"execute-{request.id}")
+
+    async def _reviewers(self, request: RequestRecord) -> list[str]:
+        """The approvers of the request's target now, but its requester: who is told and may review."""
+        return sorted(await self.policy.approvers_of(request.target) - {request.requester_id})
+
+    async def _release_break_glass(self, request: RequestRecord) -> None:
+        """A break-glass whose pre-flight failed reset nothing: its cooldown is freed."""
+        if request.break_glass is None:
+            return
+        try:
+            if await self.store.release_break_glass(request.id):
+                await self.store.add_audit(request.id, "bot", "break_glass_released", None)
+        except Exception as exc:
+            log.error("cooldown of break-glass #%d not released: %s", request.id, exc)
