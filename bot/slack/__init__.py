@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
-from bot.slack import again, approvals, commands, delivery, home, requests, shortcuts, usergroups
+from bot.slack import again, approvals, breakglass, commands, delivery, home, requests, shortcuts, usergroups
 from bot.slack.context import SlackContext, attach
 from bot.slack.workspace import only_this_workspace
 
@@ -30,3 +30,4 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
     shortcuts.register(app)
     again.register(app)
     home.register(app)
+    breakglass.register(app)

@@ -32,3 +32,10 @@ HOME_CANCEL_ACTION = "home_cancel"
 HOME_REVEAL_ACTION = "home_reveal"
 """The Home tab's own buttons: a click there has no message to answer in, so its answer is drawn on the
 Home tab itself. Its Deny is the card's (`DENY_ACTION`): both open the same deny-reason modal."""
+
+EMERGENCY_BLOCK, EMERGENCY_ACTION = "emergency", "emergency_pick"
+BREAK_GLASS_MODAL = "break_glass_confirm"
+ACKNOWLEDGE_ACTION = "acknowledge_break_glass"
+FLAG_ACTION = "flag_break_glass"
+FLAG_MODAL = "flag_reason"
+FLAG_REASON_BLOCK, FLAG_REASON_ACTION = "flag_reason", "flag_reason_text"

@@ -288,7 +288,9 @@ class SlackNotifier:
         if requester_note and event.actor != r.requester_id:
             text = requester_note.format(id=r.id, actor=event.actor, note=escape(event.note or ""))
             await self._tell_requester(view, f"requester_{event.kind.value}", text)
-        await self._audit(view, event.kind.value, sentences.event_audit(r.id, event.kind.value, event.actor))
+        await self._audit(
+            view, event.kind.value, sentences.event_audit(r.id, event.kind, event.actor, event.note)
+        )
 
     def _thread(self, text: str) -> Callable[[RequestView], Awaitable[None]]:
         async def send(v: RequestView) -> None:
@@ -429,6 +431,46 @@ class SlackNotifier:
                 "reminder",
                 self._thread(sentences.still_waiting(view.request.id)),
             )
+
+    async def break_glass_started(self, view: RequestView, approvers: Sequence[str]) -> SentMessages:
+        """The card first (the reset waits a moment for it, so approvers see it before it runs), then a
+        DM to each approver, the requester's status and the audit channel; each its own unit."""
+        r = view.request
+        channel_id = view.approvers_channel
+        if channel_id is not None:
+
+            async def post_card(v: RequestView) -> None:
+                if not self._shown(v, CARD):
+                    self._remember(r.id, CARD, await self._post(channel_id, card_text(v), approval_card(v)))
+
+            await self._unit(view, "card_post", post_card)
+        else:
+            log.error("no approvers channel for target %s; break-glass #%d has no card", r.target, r.id)
+        text = sentences.break_glass_dm(
+            r.id, r.target, r.requester_id, len(view.resettable), r.reason, channel_id
+        )
+        for approver in approvers:
+
+            async def dm(v: RequestView, user: str = approver) -> None:
+                await self._post(await self.dm_channel(user), text)
+
+            await self._unit(view, f"break_glass_dm_{approver}", dm)
+        await self._unit(view, "requester_status", self._update_dm)
+        await self._audit(
+            view,
+            "break_glass",
+            sentences.break_glass_audit(r.id, r.target, r.requester_id, len(view.resettable), r.reason),
+        )
+        return self._take_sent(r.id)
+
+    async def remind_review(self, view: RequestView, approvers: Sequence[str]) -> None:
+        r = view.request
+        if self._shown(view, CARD):
+            text = sentences.review_reminder(r.id, r.requester_id, r.created_at, list(approvers))
+            await self._unit(view, "review_reminder", self._thread(text))
+        await self._audit(
+            view, "review_reminder", sentences.review_reminder_audit(r.id, r.target, r.requester_id)
+        )
 
     async def _audit(self, view: RequestView, what: str, line: str) -> None:
         channel = self.audit_channel

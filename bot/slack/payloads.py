@@ -97,6 +97,7 @@ def parse_submission(
         errors[ids.PASTE_BLOCK] = f"Paste at most {MAX_PASTED} names or IDs at once."
     tag = input_value(values, ids.TAG_BLOCK, ids.TAG_ACTION).get("value")
     reason = str(input_value(values, ids.REASON_BLOCK, ids.REASON_ACTION).get("value") or "")
+    emergency = input_value(values, ids.EMERGENCY_BLOCK, ids.EMERGENCY_ACTION).get("selected_options") or []
     try:
         mode = PasswordMode(selected_value(values, ids.MODE_BLOCK, ids.MODE_ACTION) or PasswordMode.SHARED)
     except ValueError:
@@ -118,6 +119,7 @@ def parse_submission(
         reboot=reboot,
         tag=str(tag) if tag else None,
         submission_key=key,
+        break_glass=bool(emergency),
     ), {}
 
 
@@ -129,3 +131,13 @@ def deny_submission(view: dict[str, Any]) -> tuple[int | None, str]:
         input_value(view_values(view), ids.DENY_REASON_BLOCK, ids.DENY_REASON_ACTION).get("value") or ""
     )
     return (int(metadata) if metadata.isdigit() else None), reason
+
+
+def flag_submission(view: dict[str, Any]) -> tuple[int | None, str]:
+    """The flag modal's request number (from `private_metadata`; None when it is not a number) and the
+    reason typed."""
+    metadata = str(view.get("private_metadata") or "")
+    reason = str(
+        input_value(view_values(view), ids.FLAG_REASON_BLOCK, ids.FLAG_REASON_ACTION).get("value") or ""
+    )
+    return (int(metadata) if metadata.isdigit() and len(metadata) < 12 else None), reason

@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain import RequestRecord
 from bot.slack import ids, sentences
+from bot.slack.blocks.breakglass import confirmation
 from bot.slack.blocks.modals import notice_modal, server_option_dict
 from bot.slack.context import ACK_BUDGET_S, SlackContext, slack_context
 from bot.slack.payloads import (
@@ -22,7 +23,7 @@ from bot.slack.payloads import (
     user_of,
     view_values,
 )
-from bot.workflow import Field, InventoryUnavailable, Submission
+from bot.workflow import BreakGlassRefused, CheckedSubmission, Field, InventoryUnavailable, Submission
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +55,12 @@ async def _report_late(
     await asyncio.wait({recording})
     if recording.cancelled() or recording.exception() is None:
         return  # recorded and announced, or cut off by shutdown (the next start recovers what exists)
-    await client.chat_postMessage(
-        channel=await ctx.notifier.dm_channel(user_id), text=sentences.late_failure(target)
-    )
+    error = recording.exception()
+    text = str(error) if isinstance(error, BreakGlassRefused) else sentences.late_failure(target)
+    await client.chat_postMessage(channel=await ctx.notifier.dm_channel(user_id), text=text)
 
 
-async def _recorded_before(ctx: SlackContext, submission: Submission) -> RequestRecord | None:
+async def recorded_before(ctx: SlackContext, submission: Submission) -> RequestRecord | None:
     """The request this very submission already made (a replay), so it is answered without being
     checked again. A look-up that fails or is slow counts as none: recording then meets the
     submission key's unique index, which still makes no second request."""
@@ -96,7 +97,7 @@ async def submit_request(
         return
     loop = asyncio.get_running_loop()
     deadline = loop.time() + ACK_BUDGET_S
-    earlier = await _recorded_before(ctx, submission)
+    earlier = await recorded_before(ctx, submission)
     if earlier is not None:
         # Answered as the first was (the modal closes); the request, its card and DM exist already.
         log.warning("modal %s submitted again by %s: it is request #%d", view.get("id"), user_id, earlier.id)
@@ -117,26 +118,52 @@ async def submit_request(
             block_errors[ids.PASTE_BLOCK] = block_errors.pop(ids.SERVERS_BLOCK)
         await ack(response_action="errors", errors={k: v[:2000] for k, v in block_errors.items()})
         return
-    # 2. Recording is never cut off half-way: it runs to its end in its own task, whatever we answer.
+    if checked.submission.break_glass:
+        # Only the confirmation's submission creates it (bot/slack/breakglass.py).
+        pushed = confirmation(checked, ctx.notifier.audit_channel)
+        if isinstance(pushed, str):
+            await ack(response_action="errors", errors={ids.PASTE_BLOCK: pushed})
+        else:
+            await ack(response_action="push", view=pushed)
+        return
+    refused = await record_in_time(ctx, client, user_id, checked, deadline)
+    if refused is None:
+        await ack()
+    elif refused == RECORDING_LATE:
+        await ack(response_action="update", view=still_recording_modal())
+    else:
+        await ack(response_action="errors", errors={ids.REASON_BLOCK: refused})
+
+
+RECORDING_LATE = "late"
+
+
+async def record_in_time(
+    ctx: SlackContext, client: AsyncWebClient, user_id: str, checked: CheckedSubmission, deadline: float
+) -> str | None:
+    """Records a checked submission, answering by `deadline` (loop time): None when it is recorded,
+    `RECORDING_LATE` when it is still being recorded (the person gets a DM either way), or the sentence
+    saying why nothing was recorded."""
+    loop = asyncio.get_running_loop()
+    # Recording is never cut off half-way: it runs to its end in its own task, whatever we answer.
     recording = ctx.tasks.spawn(ctx.workflow.record(checked), name=f"record-{user_id}")
     if recording is None:  # shutting down: nothing was started
-        await ack(response_action="errors", errors={ids.REASON_BLOCK: sentences.NOT_RECORDED})
-        return
+        return sentences.NOT_RECORDED
     try:
         await asyncio.wait_for(asyncio.shield(recording), max(deadline - loop.time(), MIN_RECORD_WAIT_S))
     except TimeoutError:
         log.warning("request of %s still being recorded at the deadline; answered so", user_id)
         ctx.tasks.spawn(
-            _report_late(ctx, client, user_id, submission.target, recording),
+            _report_late(ctx, client, user_id, checked.submission.target, recording),
             name=f"record-late-{user_id}",
         )
-        await ack(response_action="update", view=still_recording_modal())
-        return
+        return RECORDING_LATE
+    except BreakGlassRefused as exc:
+        return str(exc)
     except Exception as exc:
         log.error("submission by %s could not be recorded: %s", user_id, exc)
-        await ack(response_action="errors", errors={ids.REASON_BLOCK: sentences.NOT_RECORDED})
-        return
-    await ack()
+        return sentences.NOT_RECORDED
+    return None
 
 
 async def server_options(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from bot.domain import RevealOutcome
 from bot.slack import ids
-from bot.slack.blocks.common import slack_date
+from bot.slack.blocks.common import escape, slack_date
 from bot.workflow import EventKind
 
 # -- the command ------------------------------------------------------------------------------------------
@@ -155,6 +155,8 @@ THREAD_NOTES: dict[EventKind, str] = {
     EventKind.RECOVERED: ":recycle: The bot restarted during this reset and is finishing it.",
     EventKind.FINISHED: "{status_emoji} {note}",
     EventKind.PREFLIGHT_FAILED: ":red_circle: Pre-flight failed: {note}",
+    EventKind.ACKNOWLEDGED: ":white_check_mark: Break-glass acknowledged by <@{actor}>.",
+    EventKind.FLAGGED: ":triangular_flag_on_post: Flagged by <@{actor}>; the request is disputed: {note}",
 }
 """The card's thread line per event (`actor`, `requester`, escaped `note`, `status_emoji`)."""
 REQUESTER_NOTES: dict[EventKind, str] = {
@@ -163,6 +165,10 @@ REQUESTER_NOTES: dict[EventKind, str] = {
     EventKind.EXPIRED: ":alarm_clock: Your request #{id} expired before it was approved.",
     EventKind.FINISHED: "Your request #{id} is finished: {note}",
     EventKind.PREFLIGHT_FAILED: ":red_circle: Your request #{id} cannot run: {note}",
+    EventKind.ACKNOWLEDGED: ":white_check_mark: Your break-glass request #{id} was acknowledged by "
+    "<@{actor}>.",
+    EventKind.FLAGGED: ":triangular_flag_on_post: Your break-glass request #{id} was flagged by <@{actor}> "
+    "and is disputed: {note}",
 }
 """The requester's DM line per event someone else caused (`id`, `actor`, escaped `note`)."""
 
@@ -176,8 +182,13 @@ def submitted_audit(request_id: int, requester_id: str, target: str, servers: in
     return f"#{request_id} submitted by <@{requester_id}> for {target} ({servers} servers)"
 
 
-def event_audit(request_id: int, what: str, actor: str | None) -> str:
-    return f"#{request_id} {what}" + (f" by <@{actor}>" if actor else "")
+AUDIT_WITH_NOTE = frozenset({EventKind.FLAGGED})
+"""Events whose audit-channel line carries the person's reason (escaped)."""
+
+
+def event_audit(request_id: int, kind: EventKind, actor: str | None, note: str | None = None) -> str:
+    line = f"#{request_id} {kind.value}" + (f" by <@{actor}>" if actor else "")
+    return line + (f": {escape(note)}" if note and kind in AUDIT_WITH_NOTE else "")
 
 
 def approvers_reachable(request_id: int, channel_id: str) -> str:
@@ -222,3 +233,59 @@ def undelivered(requester_id: str, why: str) -> str:
 
 def still_waiting(request_id: int) -> str:
     return f":bell: Request #{request_id} is still waiting for approval."
+
+
+# -- break-glass ------------------------------------------------------------------------------------------
+
+BREAK_GLASS_NOT_RUN = "Break-glass not run"
+BREAK_GLASS_NOT_CHECKED = (
+    "The bot could not check it right now (the cloud or Slack did not answer in time). "
+    "Nothing was run; try again in a minute."
+)
+ACKNOWLEDGE_DAMAGED = "This button is damaged; nothing was acknowledged."
+FLAG_DAMAGED = "This button is damaged; nothing was flagged."
+FLAG_LATE = "Your flag is still being recorded; the card will show it."
+
+
+def review_not_recorded(request_id: int) -> str:
+    return (
+        f"Your review of #{request_id} could not be recorded (the bot's database did not answer). "
+        "Nothing changed; try again in a minute."
+    )
+
+
+def break_glass_audit(request_id: int, target: str, requester_id: str, servers: int, reason: str) -> str:
+    return (
+        f":rotating_light: #{request_id} BREAK-GLASS on {target} by <@{requester_id}>: runs without "
+        f"approval on {servers} server(s). Reason: {escape(reason)}"
+    )
+
+
+def break_glass_dm(
+    request_id: int, target: str, requester_id: str, servers: int, reason: str, channel: str | None
+) -> str:
+    where = f" in <#{channel}>" if channel else ""
+    return (
+        f":rotating_light: *Break-glass on {target}*: <@{requester_id}> is resetting the login password of "
+        f"{servers} server(s) now, without approval (request #{request_id}).\n"
+        f"*Incident reason:* {escape(reason)}\n"
+        f"As an approver of {target}, review it: Acknowledge or Flag on its card{where}."
+    )
+
+
+def review_reminder(
+    request_id: int, requester_id: str, ran_at: datetime, approvers: list[str], limit: int = 20
+) -> str:
+    mentions = " ".join(f"<@{a}>" for a in approvers[:limit])
+    more = f" and {len(approvers) - limit} more" if len(approvers) > limit else ""
+    return (
+        f":bell: Break-glass request #{request_id} by <@{requester_id}> ran {slack_date(ran_at)} and "
+        f"nobody has acknowledged or flagged it yet. {mentions}{more}: please review it on the card."
+    )
+
+
+def review_reminder_audit(request_id: int, target: str, requester_id: str) -> str:
+    return (
+        f":bell: #{request_id} break-glass on {target} by <@{requester_id}> is still not reviewed by "
+        "any approver."
+    )

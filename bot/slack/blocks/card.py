@@ -6,6 +6,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmO
 
 from bot.domain import PasswordMode, RebootMode, RequestStatus
 from bot.slack import ids
+from bot.slack.blocks.breakglass import card_marking, review_buttons
 from bot.slack.blocks.common import (
     context,
     escape,
@@ -33,7 +34,8 @@ RESTART = {
 def card_text(view: RequestView) -> str:
     """The notification fallback: no password, no server details, just what and who."""
     r = view.request
-    return f"Password reset request #{r.id} for {r.target} by <@{r.requester_id}>: {r.status.value}"
+    marked = " (BREAK-GLASS, run without approval)" if r.break_glass is not None else ""
+    return f"Password reset request #{r.id} for {r.target} by <@{r.requester_id}>{marked}: {r.status.value}"
 
 
 def approval_card(view: RequestView) -> list[Block]:
@@ -41,6 +43,7 @@ def approval_card(view: RequestView) -> list[Block]:
     resettable = view.resettable
     blocks: list[Block] = [
         markdown(f"*Password reset request #{r.id}* for *{r.target}*\n{status_line(r.status)}"),
+        *card_marking(view),
         markdown(f"*Requested by* <@{r.requester_id}>\n*Reason:* {escape(r.reason)}"),
         markdown(
             f"*What will run:* reset the login password of {len(resettable)} server(s) with "
@@ -69,6 +72,8 @@ def approval_card(view: RequestView) -> list[Block]:
     if view.denial:
         decided.append(f"denied by <@{view.denial.user_id}>: {escape(view.denial.reason or '')}")
     progress = f"{len(approvals)} of {r.approvals_required} approval(s)"
+    if r.break_glass is not None:
+        progress = "No approval asked (break-glass)"
     blocks.append(context(f"{progress}. " + ("; ".join(decided) + "." if decided else "")))
     if r.outcome_message:
         blocks.append(markdown(f"*Outcome:* {escape(r.outcome_message)}"))
@@ -94,6 +99,7 @@ def approval_card(view: RequestView) -> list[Block]:
                 ],
             ),
         ]
+    blocks += review_buttons(view)
     blocks.append(DividerBlock())
     return blocks
 

@@ -20,6 +20,7 @@ from slack_sdk.models.views import View
 
 from bot.domain import PasswordMode, RebootMode
 from bot.slack import ids
+from bot.slack.blocks.breakglass import emergency_block
 from bot.slack.blocks.common import MODAL_BLOCK_LIMIT, context, escape, markdown, secret_sections
 from bot.slack.blocks.text import name_as_shown, suspicious_name, visible
 from bot.workflow import DeliveredSecret, ServerChoice
@@ -46,10 +47,12 @@ def request_modal(
     reason: str = "",
     notes: Sequence[str] = (),
     picked: Sequence[tuple[str, str]] = (),
+    emergency_targets: Sequence[str] = (),
 ) -> View:
     """The request form; `selected` pre-selects a target, `picked` pre-selects servers (ID, name), at
     most the picker's 100 (callers paste the rest), `reason` pre-fills the reason, and `notes` (what a
-    shortcut found in a message, what a request again is for) are shown above the fields."""
+    shortcut found in a message, what a request again is for) are shown above the fields.
+    `emergency_targets`: where this person may break glass; the Emergency choice shows only then."""
     target_options = [Option(value=t, text=t) for t in targets]
     initial = next((o for o in target_options if o.value == selected), None)
     target_select = StaticSelectElement(
@@ -125,17 +128,21 @@ def request_modal(
             ),
         ],
     )
+    if emergency_targets:
+        view.blocks.insert(len(view.blocks) - 1, emergency_block(emergency_targets))
     view.blocks[0:0] = [context(escape(note)) for note in notes]
     return view
 
 
 @lru_cache(maxsize=256)
-def request_modal_dict(targets: tuple[str, ...], reason_hint: str | None = None) -> dict[str, Any]:
+def request_modal_dict(
+    targets: tuple[str, ...], reason_hint: str | None = None, emergency_targets: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """The empty request form for these targets, validated and rendered once: what views.open sends
     (kept by bench/ack_latency.py's commands and bench/user_wait.py's command -> modal).
 
     Shared between callers: never mutate it (a prefilled form is built with `request_modal`)."""
-    return request_modal(targets, reason_hint=reason_hint).to_dict()
+    return request_modal(targets, reason_hint=reason_hint, emergency_targets=emergency_targets).to_dict()
 
 
 def deny_modal(request_id: int, context_text: str) -> View:

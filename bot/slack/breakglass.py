@@ -1,0 +1,145 @@
+"""Break-glass listeners: the confirmation that creates the request, and Acknowledge / Flag on its card.
+
+The form's Emergency choice is read with the rest of the form (`requests`), which pushes the
+confirmation; its submission here is checked again in full, on fresh facts, before anything is created.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack import ids, sentences
+from bot.slack.blocks.breakglass import confirmed_submission, flag_modal
+from bot.slack.blocks.modals import notice_modal
+from bot.slack.context import ACK_BUDGET_S, SlackContext, slack_context
+from bot.slack.payloads import Click, flag_submission, submission_key, user_of
+from bot.slack.replies import click_listener, tell_clicker
+from bot.slack.requests import RECORDING_LATE, record_in_time, recorded_before, still_recording_modal
+from bot.workflow import ActionResult, Review
+
+log = logging.getLogger(__name__)
+
+NOT_RUN = sentences.BREAK_GLASS_NOT_RUN
+
+
+def register(app: AsyncApp) -> None:
+    app.view(ids.BREAK_GLASS_MODAL)(confirm)
+    app.action(ids.ACKNOWLEDGE_ACTION)(acknowledge)
+    app.action(ids.FLAG_ACTION)(open_flag)
+    app.view(ids.FLAG_MODAL)(flag)
+
+
+async def confirm(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    """The confirmation submitted: every check again (who may break glass, now; the cooldown; the
+    servers; the reason), then the request is recorded and both views close."""
+    ctx = slack_context(context)
+    user_id = user_of(body)
+    submission = confirmed_submission(user_id, str(view.get("private_metadata") or ""), submission_key(view))
+    if submission is None:
+        await ack(response_action="update", view=notice_modal(NOT_RUN, sentences.FORM_DAMAGED))
+        return
+    if await recorded_before(ctx, submission) is not None:
+        await ack(response_action="clear")  # a replay: answered as the first was
+        return
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ACK_BUDGET_S
+    try:
+        checked, errors = await asyncio.wait_for(ctx.workflow.check(submission), deadline - loop.time())
+    except Exception as exc:
+        log.error("break-glass confirmation by %s could not be checked: %s", user_id, exc)
+        checked, errors = None, {}
+    if checked is None:
+        why = " ".join(errors.values()) or sentences.BREAK_GLASS_NOT_CHECKED
+        await ack(response_action="update", view=notice_modal(NOT_RUN, why[:2900]))
+        return
+    refused = await record_in_time(ctx, client, user_id, checked, deadline)
+    if refused is None:
+        await ack(response_action="clear")
+    elif refused == RECORDING_LATE:
+        await ack(response_action="update", view=still_recording_modal())
+    else:
+        await ack(response_action="update", view=notice_modal(NOT_RUN, refused))
+
+
+@click_listener
+async def acknowledge(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:
+    """Acknowledge on a break-glass card: the clicker is told the outcome (the card shows it)."""
+    if click.request_id is None:
+        await tell_clicker(client, click, sentences.ACKNOWLEDGE_DAMAGED)
+        return
+    await tell_clicker(client, click, (await _review(ctx, click, Review.ACKNOWLEDGE)).message)
+
+
+@click_listener
+async def open_flag(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:
+    """Flag asks for a reason first; who may flag is checked before the form opens, and again on submit."""
+    request_id = click.request_id
+    refusal: str | None = sentences.FLAG_DAMAGED if request_id is None else None
+    if request_id is not None:
+        try:
+            refusal = await asyncio.wait_for(
+                ctx.workflow.may_review(request_id, click.user_id, Review.FLAG), 2.0
+            )
+        except Exception as exc:  # review() checks again on submit; the modal must open in time
+            log.warning("pre-check of flag #%s skipped: %s", request_id, exc)
+    if refusal or request_id is None:
+        await client.views_open(trigger_id=click.trigger_id, view=notice_modal("Cannot flag", refusal or ""))
+        return
+    await client.views_open(trigger_id=click.trigger_id, view=flag_modal(request_id))
+
+
+async def flag(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext) -> None:
+    """The flag reason submitted: the request is marked disputed, or the form says why not."""
+    ctx = slack_context(context)
+    user_id = user_of(body)
+    request_id, reason = flag_submission(view)
+    if request_id is None:
+        await ack(response_action="errors", errors={ids.FLAG_REASON_BLOCK: sentences.FORM_DAMAGED})
+        return
+    reviewing = ctx.tasks.spawn(
+        ctx.workflow.review(request_id, user_id, Review.FLAG, reason), name=f"flag-{request_id}"
+    )
+    try:
+        if reviewing is None:
+            raise RuntimeError("shutting down")
+        result = await asyncio.wait_for(asyncio.shield(reviewing), ACK_BUDGET_S)
+    except TimeoutError:
+        log.warning("flag of #%s by %s still being recorded at the deadline", request_id, user_id)
+        await ack(
+            response_action="update",
+            view=notice_modal(
+                "Flag being recorded", "Your flag is still being recorded; the card will show it."
+            ),
+        )
+        return
+    except Exception as exc:
+        log.error("flag of #%s by %s failed: %s", request_id, user_id, exc)
+        await ack(
+            response_action="errors",
+            errors={ids.FLAG_REASON_BLOCK: sentences.review_not_recorded(request_id)},
+        )
+        return
+    if not result.ok:
+        await ack(response_action="errors", errors={ids.FLAG_REASON_BLOCK: result.message})
+        return
+    await ack()
+
+
+async def _review(ctx: SlackContext, click: Click, review: Review) -> ActionResult:
+    assert click.request_id is not None
+    try:
+        return await ctx.workflow.review(click.request_id, click.user_id, review)
+    except Exception as exc:
+        log.error("%s of #%d by %s failed: %s", review.value, click.request_id, click.user_id, exc)
+        return ActionResult(False, sentences.review_not_recorded(click.request_id))
