@@ -189,9 +189,16 @@ class World:
         mode: str = "shared",
         reboot: str = "none",
         tag: str | None = None,
+        emergency: bool = False,
     ) -> tuple[int, str]:
         values = submission_values(
-            target=target, paste="\n".join(servers), reason=reason, mode=mode, reboot=reboot, tag=tag
+            target=target,
+            paste="\n".join(servers),
+            reason=reason,
+            mode=mode,
+            reboot=reboot,
+            tag=tag,
+            emergency=emergency,
         )
         return await self.send(self.requests.view_submission(user_id=user_id, view=view, values=values))
 
@@ -254,9 +261,10 @@ def submission_values(
     reboot: str = "none",
     tag: str | None = None,
     picked: list[str] | None = None,
+    emergency: bool = False,
 ) -> dict[str, Any]:
-    """The modal's `state.values` as Slack sends them on submit."""
-    return {
+    """The modal's `state.values` as Slack sends them on submit (`emergency`: the break-glass box ticked)."""
+    values = {
         ids.TARGET_BLOCK: {
             ids.TARGET_ACTION: {"type": "static_select", "selected_option": {"value": target}}
         },
@@ -274,6 +282,12 @@ def submission_values(
         },
         ids.REASON_BLOCK: {ids.REASON_ACTION: {"type": "plain_text_input", "value": reason}},
     }
+    if emergency:
+        picked_boxes = [{"value": "break_glass"}]
+        values[ids.EMERGENCY_BLOCK] = {
+            ids.EMERGENCY_ACTION: {"type": "checkboxes", "selected_options": picked_boxes}
+        }
+    return values
 
 
 def button_value(blocks: list[dict[str, Any]], action_id: str) -> str:

@@ -144,7 +144,8 @@ async def test_two_at_once_let_exactly_one_through(make_env: EnvFactory) -> None
     )
     made = [r for r in results if not isinstance(r, BaseException)]
     refused = [r for r in results if isinstance(r, BaseException)]
-    assert len(made) == 1 and len(refused) == 1, results
+    assert len(made) == 1, results
+    assert len(refused) == 1, results
     assert isinstance(refused[0], BreakGlassRefused)
     assert "again from" in str(refused[0])
     await env.settle()
