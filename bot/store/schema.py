@@ -85,7 +85,7 @@ requests = Table(
     # The front end's id of the form a request was submitted from (Slack: the modal's view id), so a
     # replayed submission finds its request instead of making a second one. NULL for none: never equal.
     Column("submission_key", String(200), nullable=True),
-    # Break-glass (migration 0005): run without approval, reviewed afterwards. NULL/false: a normal
+    # Break-glass (migration 0006): run without approval, reviewed afterwards. NULL/false: a normal
     # request. `review_state` is NULL until it runs, then awaiting -> acknowledged / disputed.
     Column("break_glass", Boolean, nullable=True),
     Column("review_state", String(20), nullable=True),

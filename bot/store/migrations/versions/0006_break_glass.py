@@ -1,7 +1,7 @@
 """Break-glass: requests run without approval and their review afterwards; one use per cooldown.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-30
 
 Nullable columns added in place on `requests` (rows made before this revision read as normal requests),
@@ -16,8 +16,8 @@ from alembic import op
 
 from bot.store.schema import UTCDateTime
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | None = None
 depends_on: str | None = None
 
