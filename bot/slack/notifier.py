@@ -436,6 +436,7 @@ class SlackNotifier:
         """The card first (the reset waits a moment for it, so approvers see it before it runs), then a
         DM to each approver, the requester's status and the audit channel; each its own unit."""
         r = view.request
+        self._changed(view)
         channel_id = view.approvers_channel
         if channel_id is not None:
 
