@@ -9,6 +9,7 @@ card's own button (the same deny-reason modal); Reveal is the DM's one-time reve
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
@@ -17,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.domain import RevealOutcome
 from bot.slack import ids, sentences
 from bot.slack.approvals import approve_answer
+from bot.slack.blocks.dm import reveal_done
 from bot.slack.context import SlackContext, slack_context
 from bot.slack.delivery import answer_unrevealed, shown_in_modal
 from bot.slack.forms import open_request_form
@@ -83,9 +85,27 @@ async def reveal(ctx: SlackContext, client: AsyncWebClient, click: Click) -> Non
     )
     if result.outcome == RevealOutcome.REVEALED:
         await ctx.home.publish(click.user_id)  # its Reveal button goes
+        await _mark_offer_revealed(ctx, client, click.request_id)
         return
 
     async def tell(text: str) -> None:
         await tell_on_home(ctx, client, click.user_id, text)
 
     await answer_unrevealed(client, click, result, tell)
+
+
+async def _mark_offer_revealed(ctx: SlackContext, client: AsyncWebClient, request_id: int) -> None:
+    """The DM's Reveal offer says it was used, as when its own button is clicked (a stale button would
+    only answer "already revealed")."""
+    try:
+        view = await ctx.workflow.view(request_id)
+        offer = ctx.notifier.reveal_offer(view) if view is not None else None
+        if offer is not None:
+            await client.chat_update(
+                channel=offer.channel_id,
+                ts=offer.message_ts,
+                text="Password revealed",
+                blocks=reveal_done(request_id, datetime.now(UTC)),
+            )
+    except Exception as exc:  # the reveal happened; the offer's button answers "already revealed"
+        log.warning("reveal offer of #%d not marked revealed: %s", request_id, exc)

@@ -119,6 +119,10 @@ class SlackNotifier:
             del self._moved[(view.request.id, key)]  # the workflow has it now
         return newer or stored
 
+    def reveal_offer(self, view: RequestView) -> MessageRef | None:
+        """Where the request's Reveal offer (the DM with the button) is, if it was posted."""
+        return self._ref(view, REVEAL)
+
     def _shown(self, view: RequestView, key: str) -> bool:
         return self._ref(view, key) is not None
 

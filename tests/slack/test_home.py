@@ -20,6 +20,7 @@ from slack_helpers import (
     delivered_passwords,
     passwords_by_server,
     resettable_servers,
+    reveal_offer,
     status_of,
     submit_request,
     view_json,
@@ -233,6 +234,12 @@ async def test_reveal_from_home_shows_the_password_once_and_the_home_tab_never_c
     assert passwords_by_server(view_json(shown)["blocks"]) == passwords
     after = await published_for(world, REQUESTER, "Done", since)
     assert (ids.HOME_REVEAL_ACTION, str(request.id)) not in buttons(after)
+    offer = await reveal_offer(world, request.id)  # the DM's offer says it was used, as after its own click
+    await eventually(
+        lambda: "were revealed" in block_texts(world.slack.message(offer.channel, offer.ts).blocks),
+        10.0,
+        "the DM's Reveal offer marked revealed",
+    )
 
     since = world.slack.call_count
     await click_home(world, REQUESTER, ids.HOME_REVEAL_ACTION, str(request.id))  # a stale button
@@ -311,6 +318,11 @@ async def test_a_refused_publish_breaks_nothing_and_the_clicker_hears_by_dm(worl
     assert answers == [(200, "")]  # answered at once, never redelivered
     refused = await world.slack.wait_for("views.publish", lambda c: not c.ok, 10.0, since=since)
     assert refused.error == "internal_error"
+    async with world.http.get(f"{world.bot_url}/metrics") as answer:  # classified like every refusal
+        metrics = await answer.text()
+    labels = 'error="internal_error",kind="retry_later",method="views.publish"'
+    counted = f"ecs_reset_slack_refusals_total{{{labels}}}"
+    assert counted in metrics
 
     await click_home(world, approver, ids.HOME_APPROVE_ACTION, str(request.id))
     told = await world.slack.wait_for(
