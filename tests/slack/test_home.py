@@ -4,7 +4,7 @@ refreshes coalesced per person, and refusals of views.publish that break nothing
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -381,3 +381,20 @@ async def test_approve_from_home_on_an_expired_request_says_so(make_world: World
     await published_for(world, APPROVERS[0], f"Request #{request.id} has expired.", since)
     assert await status_of(world, request.id) == RequestStatus.EXPIRED
     await card_where(world, request.id, card_says("Expired"))
+
+
+async def test_crafted_cancel_and_reveal_of_someone_elses_request_are_refused(world: World) -> None:
+    request = await submit_request(world, resettable_servers(world, 1))
+    await world.click(APPROVERS[0], ids.APPROVE_ACTION, card(world, request.id))
+    await delivered_passwords(world, request.id)  # its one-time reveal is armed now
+    since = world.slack.call_count
+    await click_home(world, OUTSIDER, ids.HOME_REVEAL_ACTION, str(request.id))
+    refused = await world.slack.wait_for("views.open", None, 10.0, since=since)
+    assert "Only the requester can reveal this password." in block_texts(view_json(refused)["blocks"])
+    assert (await world.runtime.store.revealable(REQUESTER, [request.id], datetime.now(UTC))) != {}
+
+    pending = await submit_request(world, resettable_servers(world, 1, skip=1))
+    since = world.slack.call_count
+    await click_home(world, OUTSIDER, ids.HOME_CANCEL_ACTION, str(pending.id))
+    await published_for(world, OUTSIDER, f"can cancel request #{pending.id}", since)
+    assert await status_of(world, pending.id) == RequestStatus.PENDING
