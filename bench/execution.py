@@ -12,6 +12,8 @@ simulator runs in a child process (bench/sim_child.py), as the cloud is another 
      Also printed: ideal / (first reset call -> last answer), the calls alone without the bot's
      bookkeeping before and after them (claim, sealing, marking and recording every server, delivery),
      which is what decides the ratio when the ideal is one 50 ms wave (one password, <= 20,000 servers).
+     Also the CPU time of this process (bot, store thread, fake Slack) from click to delivered: on a
+     loaded machine the work done is steadier than the wall time it took.
 
     .venv/bin/python bench/execution.py [--quick|--full]    (default 1,000 both modes + 10,000 shared;
                                                               --full adds 10,000 per server; --quick 1,000)
@@ -150,6 +152,7 @@ async def one_case(
             profiler = Profiler(interval=0.0005, async_mode="disabled")
             profiler.start()
         clicked_wall = time.time()
+        clicked_cpu = time.process_time()
         clicked = time.perf_counter()
         status, _ = await world.click(APPROVERS[0], ids.APPROVE_ACTION, card)
         assert status == 200
@@ -157,6 +160,7 @@ async def one_case(
             "chat.postEphemeral", lambda c: "New password" in str(c.args.get("text")), 900, since=since
         )
         delivered = time.perf_counter() - clicked
+        bot_cpu = time.process_time() - clicked_cpu
         if profiler is not None and profile_dir:
             profiler.stop()
             out = Path(profile_dir) / f"{size}-{mode}.txt"
@@ -188,6 +192,7 @@ async def one_case(
             "max_in_flight": max_in_flight,
             "simulator": "in process" if child is None else "child process",
             "sim_cpu_s": sim_cpu,
+            "bot_cpu_s": bot_cpu,
             "ideal_s": ideal,
             "ratio": ideal / delivered,
             "calls_ratio": ideal / (last_call - first_call),
@@ -240,6 +245,7 @@ async def main() -> int:
             f"max in flight {row['max_in_flight']}  ideal {row['ideal_s']:.3f} s  ideal/actual "
             f"{row['ratio']:.2f} [{verdict(row['ratio'] >= 0.8)}] (calls alone {row['calls_ratio']:.2f})  peak RSS {row['peak_rss_mb']:.0f} MiB  "
             f"simulator ({row['simulator']}) CPU {row['sim_cpu_s'] / max(row['calls'], 1) * 1000:.2f} ms/call  "
+            f"bot process CPU click->delivered {row['bot_cpu_s']:.2f} s  "
             f"({row['status']}: {row['outcome']})",
             flush=True,
         )

@@ -35,6 +35,8 @@ class EcsClient:
     `max_concurrency` bounds the calls in flight; `timeout_s` bounds each exchange; `retry` says how
     throttling, server errors and outages are retried (never refusals, TLS failures or bad requests).
     `clock` is the UTC clock used to sign and to measure the offset to the gateway's clock.
+    `mark_ahead_bound` caps how many servers per-server resets announce ahead of their calls (default
+    `max_concurrency // 2`; 0: each server is announced as its call takes its place).
     """
 
     def __init__(
@@ -50,6 +52,7 @@ class EcsClient:
         authenticator: Authenticator | None = None,
         clock: Clock = SYSTEM_CLOCK,
         gate: CredentialGate | None = None,
+        mark_ahead_bound: int | None = None,
     ) -> None:
         retry = retry or RetryPolicy()
         auth = authenticator or authenticator_for(
@@ -72,7 +75,7 @@ class EcsClient:
             clock=clock,
             gate=gate,
         )
-        self._resets = Resets(self._caller)
+        self._resets = Resets(self._caller, mark_ahead_bound=mark_ahead_bound)
 
     def __repr__(self) -> str:
         return f"EcsClient(ecs={self._caller.endpoints.ecs!r}, project_id={self._caller.project_id!r})"
@@ -85,6 +88,11 @@ class EcsClient:
     @batch_reset_supported.setter
     def batch_reset_supported(self, value: bool | None) -> None:
         self._resets.batch_supported = value
+
+    @property
+    def mark_ahead_bound(self) -> int:
+        """At most this many servers are announced (`on_before_call`) ahead of the per-server calls."""
+        return self._resets.mark_ahead_bound
 
     @property
     def clock_offset_s(self) -> float | None:
@@ -157,7 +165,14 @@ class EcsClient:
         on_results: AfterCall | None = None,
     ) -> list[ServerResetResult]:
         """Reset each server (key) to its own password (value): one call per server, under the same bound
-        and with the same callbacks and results as `reset_passwords` (each call announces one id)."""
+        and with the same callbacks and results as `reset_passwords`.
+
+        `on_before_call` is awaited with groups of ids in call order, and a call goes only once the group
+        holding its id was written. A group may run ahead of the calls, by at most `mark_ahead_bound`
+        servers beyond those whose calls hold their place, and only as far as hides the time it takes
+        behind the calls in flight (none when a call takes far longer than a write, as against a real
+        cloud): a crash leaves at most `max_concurrency + mark_ahead_bound` servers announced and
+        unanswered. Servers of a group whose write raised are not sent (they fail "not sent")."""
         return await self._resets.each(
             passwords, dry_run=dry_run, on_before_call=on_before_call, on_results=on_results
         )

@@ -2,14 +2,18 @@
 that states only what the cloud's answer tells.
 
 The password goes into the request body only: it is never logged, never put into an exception, never kept.
-Each call is announced (`on_before_call`) just before it goes, inside the bound on calls in flight, so a
-caller that records announced servers as `sent` knows exactly which calls may have reached the cloud.
+Every call is announced (`on_before_call`) before it goes, and goes only once that returned, so a caller
+that records announced servers as `sent` knows which calls may have reached the cloud. A batch call is
+announced just before it goes. Per-server calls are announced in groups (`_MarksAhead`), at most
+`mark_ahead_bound` servers ahead of the calls that took their place, and only as far ahead as hides the
+time an announcement takes behind the calls in flight: none when calls are slow beside it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from bot.ecs.caller import Caller, json_object
@@ -52,14 +56,166 @@ class _Run:
         self.refused: EcsCredentialsRefused | None = None
 
 
+class _Pace:
+    """How long an announcement and a reset call take (moving averages over the client's life)."""
+
+    __slots__ = ("announce_s", "call_s")
+
+    def __init__(self) -> None:
+        self.announce_s: float | None = None
+        self.call_s: float | None = None
+
+    @staticmethod
+    def _mean(old: float | None, new: float) -> float:
+        return new if old is None else 0.8 * old + 0.2 * new
+
+    def announced(self, seconds: float) -> None:
+        self.announce_s = self._mean(self.announce_s, seconds)
+
+    def called(self, seconds: float) -> None:
+        self.call_s = self._mean(self.call_s, seconds)
+
+    def ahead(self, in_flight: int, bound: int) -> int:
+        """Servers worth announcing ahead: what the calls in flight consume while one announcement is
+        written, twice (one write under way, the next one's margin); 0 until both are measured."""
+        if not self.announce_s or not self.call_s:
+            return 0
+        return min(bound, round(2 * in_flight * self.announce_s / self.call_s))
+
+
+class _Direct:
+    """Announcements made by each call just before it goes (batch calls)."""
+
+    def __init__(self, on_before_call: BeforeCall | None) -> None:
+        self._on_before_call = on_before_call
+
+    async def ready(self, ids: list[str]) -> bool:
+        return await _announce(ids, self._on_before_call)
+
+    async def settle(self, ids: list[str]) -> None:
+        return None
+
+
+class _MarksAhead:
+    """The per-server resets' announcements, written in groups ahead of the calls, within a bound.
+
+    A call asks for its server's mark once it holds its place among the calls in flight (`ready`) and
+    goes once the write holding that mark succeeded; a server not yet in a write is written at once,
+    with the next servers in call order up to the look-ahead. While fewer servers than the look-ahead
+    are marked ahead of the calls and no write is under way, the next group is written in the
+    background. So no call goes before its mark, at most `bound` servers are marked and not yet called
+    (a crash leaves at most the calls in flight plus those as "may have been reset"), and when a call
+    takes much longer than a write (`_Pace`: a real cloud beside a local store) the look-ahead is 0: each
+    server is marked as its call takes its place, and a crash report is exact.
+    """
+
+    def __init__(
+        self, order: list[str], announce: BeforeCall, pace: _Pace, *, in_flight: int, bound: int
+    ) -> None:
+        self._order = order
+        self._announce = announce
+        self._pace = pace
+        self._in_flight = in_flight
+        self._bound = bound
+        self._next = 0  # index in `order` of the first server not in a write yet
+        self._write_of: dict[str, asyncio.Future[None]] = {}
+        self._ahead = 0  # servers in a write whose call has not asked yet
+        self._topping_up = False  # a background write is under way
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def ready(self, ids: list[str]) -> bool:
+        """Wait until the call's marks are written; False if a write failed (the call must not go)."""
+        missing = [i for i in ids if i not in self._write_of]
+        if missing:
+            self._start([*missing, *self._following(self._lookahead())])
+        writes = {self._write_of[i] for i in ids}
+        self._ahead -= len(ids)
+        self._top_up()
+        try:
+            for write in writes:
+                await asyncio.shield(write)
+        except Exception:
+            log.exception("ecs: on_before_call failed; %d server(s) not sent", len(ids))
+            return False
+        return True
+
+    async def settle(self, ids: list[str]) -> None:
+        """Servers whose call will not go: marks written ahead for them land before their results."""
+        writes = {w for i in ids if (w := self._write_of.get(i)) is not None}
+        self._ahead -= sum(i in self._write_of for i in ids)
+        await asyncio.gather(*(asyncio.shield(w) for w in writes), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Ends writes still under way (none once every call asked or settled; after a cancellation,
+        the ones written ahead)."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _lookahead(self) -> int:
+        return self._pace.ahead(self._in_flight, self._bound)
+
+    def _following(self, count: int) -> list[str]:
+        found: list[str] = []
+        while len(found) < count and self._next < len(self._order):
+            server_id = self._order[self._next]
+            self._next += 1
+            if server_id not in self._write_of:
+                found.append(server_id)
+        return found
+
+    def _top_up(self) -> None:
+        if self._topping_up:
+            return
+        want = self._lookahead() - self._ahead
+        if want > 0 and self._next < len(self._order):
+            group = self._following(want)
+            if group:
+                self._start(group, background=True)
+
+    def _start(self, group: list[str], *, background: bool = False) -> asyncio.Future[None]:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        for server_id in group:
+            self._write_of[server_id] = done
+        self._ahead += len(group)
+        self._topping_up = self._topping_up or background
+        task = asyncio.create_task(self._write(group, done, background))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return done
+
+    async def _write(self, group: list[str], done: asyncio.Future[None], background: bool) -> None:
+        started = time.monotonic()
+        try:
+            await self._announce(list(group))
+        except BaseException as exc:  # handed to every call of the group: none of them goes
+            if not done.done():
+                done.set_exception(exc)
+                done.exception()  # retrieved here: a group whose calls all settled must not warn
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+        else:
+            self._pace.announced(time.monotonic() - started)
+            done.set_result(None)
+        finally:
+            if background:
+                self._topping_up = False
+        self._top_up()
+
+
 class Resets:
     """The reset calls of one client; remembers whether the cloud has the batch path."""
 
-    def __init__(self, caller: Caller) -> None:
+    def __init__(self, caller: Caller, *, mark_ahead_bound: int | None = None) -> None:
         self._caller = caller
-        # Calls are announced only when they are about to go: a crash then leaves at most
-        # `max_concurrency` servers in doubt, not every server still queued behind the HTTP bound.
+        # Calls are announced only when they are about to go, or a bounded few ahead: a crash then leaves
+        # at most that many servers in doubt, not every server still queued behind the HTTP bound.
         self._slots = asyncio.Semaphore(caller.max_concurrency)
+        #: At most this many servers are announced ahead of the per-server calls that took their place.
+        self.mark_ahead_bound = (
+            max(caller.max_concurrency // 2, 1) if mark_ahead_bound is None else mark_ahead_bound
+        )
+        self._pace = _Pace()
         #: None until a batch reset has answered; False once the cloud said the batch path does not exist.
         self.batch_supported: bool | None = None
 
@@ -75,11 +231,9 @@ class Resets:
         ids = list(dict.fromkeys(server_ids))
         chunks = [ids[i : i + BATCH_LIMIT] for i in range(0, len(ids), BATCH_LIMIT)]
         run = _Run()
+        marks = _Direct(on_before_call)
         per_chunk = await asyncio.gather(
-            *(
-                _reported(self._chunk(run, chunk, password, dry_run, on_before_call), on_results)
-                for chunk in chunks
-            )
+            *(_reported(self._chunk(run, chunk, password, dry_run, marks), on_results) for chunk in chunks)
         )
         return [result for chunk_results in per_chunk for result in chunk_results]
 
@@ -92,26 +246,39 @@ class Resets:
         on_results: AfterCall | None,
     ) -> list[ServerResetResult]:
         run = _Run()
-        per_server = await asyncio.gather(
-            *(
-                _reported(self._chunk(run, [sid], pw, dry_run, on_before_call), on_results)
-                for sid, pw in passwords.items()
-            )
+        order = list(passwords)
+        in_flight, bound = self._caller.max_concurrency, self.mark_ahead_bound
+        marks: _Direct | _MarksAhead = (
+            _MarksAhead(order, on_before_call, self._pace, in_flight=in_flight, bound=bound)
+            if on_before_call is not None
+            else _Direct(None)
         )
+        try:
+            per_server = await asyncio.gather(
+                *(
+                    _reported(self._chunk(run, [sid], pw, dry_run, marks), on_results)
+                    for sid, pw in passwords.items()
+                )
+            )
+        finally:
+            if isinstance(marks, _MarksAhead):
+                await marks.close()
         return [result for results in per_server for result in results]
 
     async def _chunk(
-        self, run: _Run, ids: list[str], password: str, dry_run: bool, on_before_call: BeforeCall | None
+        self, run: _Run, ids: list[str], password: str, dry_run: bool, marks: _Direct | _MarksAhead
     ) -> list[ServerResetResult]:
         if self.batch_supported is False:
-            return await self._singly(run, ids, password, dry_run, on_before_call)
+            return await self._singly(run, ids, password, dry_run, marks)
         async with self._slots:
             if run.refused is not None:
+                await marks.settle(ids)
                 return _failed(ids, run.refused.not_attempted())
-            if not await _announce(ids, on_before_call):
+            if not await marks.ready(ids):
                 return _not_sent(ids)
             payload = {"new_password": password, "dry_run": dry_run, "servers": [{"id": i} for i in ids]}
             scrub = self._caller.scrubber(password)
+            started = time.monotonic()
             try:
                 answer = await self._caller.answer(
                     "PUT", "/cloudservers/os-reset-passwords", payload=payload, scrub=scrub
@@ -125,10 +292,12 @@ class Resets:
                 if isinstance(error, EcsCredentialsRefused):
                     run.refused = run.refused or error
                 return _failed(ids, error)
+            if len(ids) == 1:
+                self._pace.called(time.monotonic() - started)
         if results is None:  # outside the slot: the fallback takes its own slots
             log.info("ecs: the batch reset API does not exist on this cloud; resetting one server at a time")
             self.batch_supported = False
-            return await self._singly(run, ids, password, dry_run, on_before_call, announced=True)
+            return await self._singly(run, ids, password, dry_run, marks, announced=True)
         self.batch_supported = True
         return results
 
@@ -138,7 +307,7 @@ class Resets:
         ids: list[str],
         password: str,
         dry_run: bool,
-        on_before_call: BeforeCall | None,
+        marks: _Direct | _MarksAhead,
         *,
         announced: bool = False,
     ) -> list[ServerResetResult]:
@@ -149,10 +318,13 @@ class Resets:
         async def one(server_id: str) -> ServerResetResult:
             async with self._slots:
                 if run.refused is not None:
+                    if not announced:
+                        await marks.settle([server_id])
                     return _failed([server_id], run.refused.not_attempted())[0]
-                if not announced and not await _announce([server_id], on_before_call):
+                if not announced and not await marks.ready([server_id]):
                     return _not_sent([server_id])[0]
                 scrub = self._caller.scrubber(password)
+                started = time.monotonic()
                 try:
                     answer = await self._caller.answer(
                         "PUT",
@@ -165,6 +337,7 @@ class Resets:
                     if isinstance(error, EcsCredentialsRefused):
                         run.refused = run.refused or error
                     return _failed([server_id], error)[0]
+                self._pace.called(time.monotonic() - started)
             return ServerResetResult(
                 server_id=server_id, outcome=ResetOutcome.SUCCEEDED, request_id=scrub.text(answer.request_id)
             )

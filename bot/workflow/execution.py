@@ -1,8 +1,10 @@
 """Runs an approved request exactly once: claim, seal the passwords, call the cloud, deliver.
 
 The generated passwords are sealed (encrypted) in the store before the first cloud call, and each
-server is marked `sent` before its call, so a process that dies mid-way leaves enough behind for
-another replica to finish the request honestly: never resending a password it cannot vouch for.
+server is marked `sent` before its call (per-server passwords: in groups, a bounded few ahead of the calls
+when the store is slow beside the cloud; see `EcsClient.reset_passwords_each`), so a process that dies
+mid-way leaves enough behind for another replica to finish the request honestly: servers never marked are
+reset, marked ones are reported as unknown, and no password it cannot vouch for is ever resent.
 """
 
 from __future__ import annotations
@@ -40,8 +42,8 @@ from bot.workflow.views import keep_message_refs, load_view
 log = logging.getLogger(__name__)
 
 LOST_IN_FLIGHT = (
-    "The bot stopped while this server's reset was in flight: the cloud may or may not have applied "
-    "the new password. Try the delivered password; if it fails, request a new reset."
+    "The bot stopped while this server's reset was in flight or about to go: the cloud may or may not "
+    "have applied the new password. Try the delivered password; if it fails, request a new reset."
 )
 NOT_ATTEMPTED = "Not attempted: the bot restarted and could not recover the generated password."
 

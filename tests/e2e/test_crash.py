@@ -1,9 +1,10 @@
 """`kill -9` in the middle of an execution, then a restart: the request finishes honestly.
 
-The killed process sealed the passwords and marked each server `sent` before its call, so the new
-process (after the short lease of the dead one runs out) resumes: calls that were in flight become
-`unknown` and are never repeated, servers never attempted are reset with the sealed password, the
-requester is told the bot restarted, and a request still waiting for approval survives the crash.
+The killed process sealed the passwords and marked each server `sent` before its call (at most a bounded
+few ahead of it), so the new process (after the short lease of the dead one runs out) resumes: servers
+marked `sent` become `unknown` and are never repeated, servers never attempted are reset with the sealed
+password, the requester is told the bot restarted, and a request still waiting for approval survives the
+crash.
 """
 
 from __future__ import annotations
@@ -71,7 +72,9 @@ async def test_kill_9_during_execution_then_restart(tmp_path: Path) -> None:
         resets = stack.reset_calls()
         assert all(n == 1 for n in resets.values()), collections.Counter(resets.values())
         missing = [n for n in names if ids_by_name[n] not in resets]
-        assert len(missing) <= 2, missing  # at most the ECS concurrency was in flight and lost
+        # At most the calls in flight (the ECS concurrency, 2) were lost, plus the servers marked ahead of
+        # their calls (none while a call takes much longer than a mark; at most concurrency // 2 = 1).
+        assert len(missing) <= 2 + 1, missing
 
         # The card says so too, and the request is final with a reveal offered.
         await stack.slack.wait_for(

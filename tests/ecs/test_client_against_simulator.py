@@ -7,6 +7,7 @@ sends is exactly what it signed.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -225,45 +226,73 @@ async def test_results_are_handed_over_per_call_as_they_arrive(session: aiohttp.
         assert sorted(r[0] for r in reported) == sorted(each)
 
 
-async def test_per_server_marks_come_one_by_one_just_before_each_call(
-    session: aiohttp.ClientSession,
-) -> None:
-    """Each server is marked just before its own call, never ahead: at any time at most `max_concurrency`
-    servers are marked and unanswered (a crash leaves no more in doubt), no server is called before its
-    mark is written, and a server whose mark could not be written is never called."""
-    import time
+class MarkLog:
+    """A per-server run's `on_before_call` and `on_results`, writing marks that take `write_s`, with one
+    server whose mark cannot be written; it notes what was in doubt at each write."""
 
-    fleet = Fleet.generate(200, stopped_share=0, no_plugin_share=0, locked_share=0)
-    bound = 5
-    async with Simulator(fleet, latency_s=0.005) as sim:
+    def __init__(self, poisoned: str, write_s: float) -> None:
+        self.poisoned = poisoned
+        self.write_s = write_s
+        self.groups: list[list[str]] = []
+        self.marked_at: dict[str, float] = {}
+        self.answered: set[str] = set()
+        self.in_doubt: list[int] = []  # marked and not answered, at each write
+
+    async def mark(self, group: list[str]) -> None:
+        self.groups.append(group)
+        await asyncio.sleep(self.write_s)  # a store write takes a while
+        if self.poisoned in group:
+            raise RuntimeError("the store did not answer")
+        self.marked_at.update(dict.fromkeys(group, time.time()))
+        self.in_doubt.append(len(set(self.marked_at) - self.answered))
+
+    async def record(self, results: list[ServerResetResult]) -> None:
+        self.answered.update(r.server_id for r in results)
+
+
+async def per_server_run(
+    servers: int, latency_s: float, write_s: float, bound: int
+) -> tuple[MarkLog, EcsClient, int]:
+    """Per-server resets at `bound` calls in flight; the marks, the client, and the calls made."""
+    fleet = Fleet.generate(servers, stopped_share=0, no_plugin_share=0, locked_share=0)
+    async with Simulator(fleet, latency_s=latency_s) as sim, aiohttp.ClientSession() as session:
         ids = [s.id for s in fleet]
-        poisoned = ids[57]
-        marked_at: dict[str, float] = {}
-        answered: set[str] = set()
-        in_doubt: list[int] = []
-
-        async def mark(group: list[str]) -> None:
-            assert len(group) == 1, "one mark per call"
-            await asyncio.sleep(0.002)  # a store write takes a while
-            if poisoned in group:
-                raise RuntimeError("the store did not answer")
-            marked_at.update(dict.fromkeys(group, time.time()))
-            in_doubt.append(len(set(marked_at) - answered))
-
-        async def record(results: list[ServerResetResult]) -> None:
-            answered.update(r.server_id for r in results)
-
+        log = MarkLog(ids[servers // 3], write_s)
         client = client_for(sim, session, max_concurrency=bound)
         results = await client.reset_passwords_each(
-            dict.fromkeys(ids, PASSWORD), dry_run=False, on_before_call=mark, on_results=record
+            dict.fromkeys(ids, PASSWORD), dry_run=False, on_before_call=log.mark, on_results=log.record
         )
         called = {
             c.body["servers"][0]["id"]: c.started_at for c in sim.calls_to("/os-reset-passwords", "PUT")
         }
-        assert set(called) == set(marked_at), "called exactly the servers whose mark was written"
-        assert all(started >= marked_at[sid] for sid, started in called.items())
-        assert poisoned not in called
-        assert max(in_doubt) <= bound
-        outcome = {r.server_id: r.outcome for r in results}
-        assert outcome[poisoned] == ResetOutcome.FAILED
-        assert sum(o == ResetOutcome.SUCCEEDED for o in outcome.values()) == len(called)
+        assert set(called) == set(log.marked_at), "called exactly the servers whose mark was written"
+        assert all(started >= log.marked_at[sid] for sid, started in called.items()), "a call before its mark"
+        assert log.poisoned not in called
+        outcome = {r.server_id: r for r in results}
+        unsent = {sid for group in log.groups if log.poisoned in group for sid in group}
+        assert {sid for sid, r in outcome.items() if r.outcome is ResetOutcome.FAILED} == unsent
+        assert all((outcome[sid].error_message or "").startswith("not sent") for sid in unsent)
+        assert sum(r.outcome is ResetOutcome.SUCCEEDED for r in results) == len(called)
+        return log, client, len(called)
+
+
+async def test_per_server_marks_come_one_by_one_when_calls_are_slow_beside_a_write() -> None:
+    """A real cloud answers in hundreds of milliseconds, a store writes in a few: each server is marked
+    as its call takes its place, never ahead, so a crash leaves only the calls in flight in doubt."""
+    bound = 5
+    log, _, _ = await per_server_run(40, latency_s=0.2, write_s=0, bound=bound)
+    assert all(len(group) == 1 for group in log.groups), [len(g) for g in log.groups if len(g) > 1]
+    assert max(log.in_doubt) <= bound
+
+
+async def test_per_server_marks_are_written_ahead_in_groups_within_the_bound_when_writes_are_slow() -> None:
+    """A write as slow as the calls would stall every call for a write of its own: marks then go in
+    groups ahead of the calls, at most `mark_ahead_bound` servers ahead, and never a call before its mark
+    (a crash leaves at most the calls in flight plus the bound in doubt)."""
+    bound = 8
+    log, client, calls = await per_server_run(200, latency_s=0.005, write_s=0.01, bound=bound)
+    ahead = client.mark_ahead_bound
+    assert ahead == bound // 2
+    assert len(log.groups) < calls / 2, f"{len(log.groups)} writes for {calls} calls"
+    assert max(len(group) for group in log.groups) <= ahead + 1  # a call's own server and the look-ahead
+    assert max(log.in_doubt) <= bound + ahead
