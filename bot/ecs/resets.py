@@ -57,7 +57,8 @@ class _Run:
 
 
 class _Pace:
-    """How long an announcement and a reset call take (moving averages over the client's life)."""
+    """How long an announcement and a reset call take (moving averages over the client's life), in real
+    time (`time.monotonic`, not the injected clock): it measures how fast the store and the cloud are."""
 
     __slots__ = ("announce_s", "call_s")
 
