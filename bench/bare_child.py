@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import bare_bolt_app, serve
 
 from bot.demo import SIGNING_SECRET
-from bot.simulator.slack_api import FAKE_BOT_TOKEN
+from bot.simulator.slack import FAKE_BOT_TOKEN
 
 
 async def main() -> None:

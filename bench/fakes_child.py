@@ -25,7 +25,7 @@ from aiohttp import web
 
 from bot.demo import APPROVERS, APPROVERS_CHANNEL, REQUESTER
 from bot.simulator import Fleet, Simulator
-from bot.simulator.slack_api import FakeSlack, SlackCall, SlackUser
+from bot.simulator.slack import FakeSlack, SlackCall, SlackUser
 
 
 def call_json(index: int, call: SlackCall) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from common import bench_targets_file  # noqa: E402
 from support.processes import BotProcess, free_port  # noqa: E402
 
 from bot.demo import SIGNING_SECRET, demo_environment, submission_values  # noqa: E402
-from bot.simulator.slack_api import SignedRequest, SlackRequests  # noqa: E402
+from bot.simulator.slack import SignedRequest, SlackRequests  # noqa: E402
 from bot.slack import ids  # noqa: E402
 
 

@@ -36,7 +36,7 @@ from common import (
 
 from bot.demo import REQUESTER, SIGNING_SECRET, World
 from bot.simulator import Fleet
-from bot.simulator.slack_api import FAKE_BOT_TOKEN
+from bot.simulator.slack import FAKE_BOT_TOKEN
 from bot.slack import ids
 from bot.slack.blocks.modals import server_option
 

@@ -143,7 +143,7 @@ def main() -> int:
             (
                 "import asyncio, sys\n"
                 f"sys.path.insert(0, {str(HERE.parent)!r})\n"
-                "from bot.simulator.slack_api import FakeSlack\n"
+                "from bot.simulator.slack import FakeSlack\n"
                 "async def main():\n"
                 "    s = FakeSlack(); await s.start(); print(s.api_url, flush=True); await asyncio.Event().wait()\n"
                 "asyncio.run(main())\n"

@@ -102,8 +102,9 @@ class BreakGlassReview:
 
 
 @dataclass(frozen=True)
-class NewServer:
-    """A server as resolved at submission and pre-flight time."""
+class ServerFacts:
+    """What the request knows of one server from submission and pre-flight: the same for the server
+    about to be stored (`NewServer`) and the one read back (`ServerRecord`)."""
 
     server_id: str
     name: str
@@ -124,6 +125,11 @@ class NewServer:
 
 
 @dataclass(frozen=True)
+class NewServer(ServerFacts):
+    """A server as resolved at submission and pre-flight time, before the store holds it."""
+
+
+@dataclass(frozen=True)
 class NewRequest:
     target: str
     requester_id: str
@@ -140,27 +146,14 @@ class NewRequest:
     """Runs right after its pre-flight, without approval (an emergency); reviewed afterwards."""
 
 
-@dataclass(frozen=True)
-class ServerRecord:
-    request_id: int
-    server_id: str
-    name: str
-    os_type: str | None
-    cloud_status: str | None
-    locked: bool
-    plugin_installed: bool | None
-    preflight_error: str | None
-    phase: ServerPhase
-    error_code: str | None
-    error_message: str | None
-    private_ip: str | None = None
-    tags: tuple[str, ...] = ()
-    namesakes: int = 0
-    """Other servers of the target with the same name when the request was made."""
+@dataclass(frozen=True, kw_only=True)
+class ServerRecord(ServerFacts):
+    """A server of a stored request: its facts, then where its reset stands."""
 
-    @property
-    def resettable(self) -> bool:
-        return self.preflight_error is None
+    request_id: int
+    phase: ServerPhase
+    error_code: str | None = None
+    error_message: str | None = None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import pytest
 from support.pg import postgres_problem, shown_url
 
 from bot.simulator import Fleet, Simulator
-from bot.simulator.slack_api import FakeSlack
+from bot.simulator.slack import FakeSlack
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from support.pg import create_pg_database, drop_pg_database
 
 from bot.demo import World
-from bot.simulator.slack_api import FAKE_BOT_TOKEN
+from bot.simulator.slack import FAKE_BOT_TOKEN
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from support.proxy import ForwardProxy
 
 from bot.demo import APPROVERS, APPROVERS_CHANNEL, DEMO_TARGETS
 from bot.simulator import DEMO_ACCESS_KEY, DEMO_PROJECT_ID, DEMO_SECRET_KEY, DEMO_USER, Simulator
-from bot.simulator.slack_api import FAKE_BOT_TOKEN, FakeSlack
+from bot.simulator.slack import FAKE_BOT_TOKEN, FakeSlack
 
 ROOT = Path(__file__).resolve().parents[1]
 

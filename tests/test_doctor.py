@@ -17,7 +17,7 @@ from bot import doctor
 from bot.config import AppConfig, load_app_config
 from bot.demo import APPROVERS, APPROVERS_CHANNEL, DEMO_TARGETS, REQUESTER
 from bot.simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_USER, Fleet, Simulator
-from bot.simulator.slack_api import FAKE_BOT_TOKEN, FakeSlack, SlackUser, SlackUsergroup
+from bot.simulator.slack import FAKE_BOT_TOKEN, FakeSlack, SlackUser, SlackUsergroup
 
 AUDIT = "C0AUDIT"
 LEADS = "S0LEADS"

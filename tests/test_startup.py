@@ -24,7 +24,7 @@ from support.processes import free_port
 
 from bot.demo import DEMO_TARGETS
 from bot.simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_USER, Simulator
-from bot.simulator.slack_api import FAKE_APP_TOKEN, FAKE_BOT_TOKEN, FakeSlack
+from bot.simulator.slack import FAKE_APP_TOKEN, FAKE_BOT_TOKEN, FakeSlack
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -40,40 +40,9 @@ class Handling:
     """Whether the sweeper tries the notice again (until it lands or no longer matters)."""
     who_is_told: str
     people_see: str
+    errors: frozenset[str] = frozenset()
+    """Slack's error codes of this kind; a code no kind lists is the bot's fault."""
 
-
-HANDLING: dict[RefusalKind, Handling] = {
-    RefusalKind.RETRY_LATER: Handling(
-        retry=True,
-        who_is_told="nobody at once; the person if it lasts",
-        people_see="the notice a little later (the sweeper resends it)",
-    ),
-    RefusalKind.OPERATOR_MUST_FIX: Handling(
-        retry=True,
-        who_is_told="the person affected (another way); the operator (doctor, /healthz, metric, log)",
-        people_see="that the bot is misconfigured, by what, and that the operator must fix it",
-    ),
-    RefusalKind.UNREACHABLE: Handling(
-        retry=False,
-        who_is_told="the person by another way (DM, response_url, the card's thread)",
-        people_see="the notice elsewhere; an undelivered password is announced on the card",
-    ),
-    RefusalKind.TRIGGER_EXPIRED: Handling(
-        retry=False,
-        who_is_told="the person who clicked (response_url or an ephemeral message)",
-        people_see="that Slack did not open the window and to click or type the command again",
-    ),
-    RefusalKind.MESSAGE_GONE: Handling(
-        retry=False,
-        who_is_told="everyone concerned, in a new message",
-        people_see="a new message instead of the edited one",
-    ),
-    RefusalKind.BOT_FAULT: Handling(
-        retry=False,
-        who_is_told="the operator (ERROR log, metric); the person gets a plain notice",
-        people_see="that something went wrong and the operator was told",
-    ),
-}
 
 INSTALLATION_BROKEN = frozenset(
     {
@@ -106,35 +75,71 @@ CHANNEL_UNUSABLE = frozenset(
 )
 """The bot cannot post in that channel: invite the bot, unarchive or name another channel."""
 
-_UNREACHABLE = frozenset(
-    {
-        "user_not_in_channel",
-        "cannot_dm_bot",
-        "user_not_found",
-        "user_disabled",
-        "users_not_found",
-        "user_is_deactivated",
-        "messages_tab_disabled",
-        "user_is_restricted",
-        "not_in_dm",
-    }
-)
-_TRIGGER = frozenset(
-    {"expired_trigger_id", "exchanged_trigger_id", "invalid_trigger_id", "trigger_exchanged"}
-)
-_GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed", "thread_not_found"})
-_RETRY = frozenset(
-    {
-        "ratelimited",
-        "rate_limited",
-        "internal_error",
-        "fatal_error",
-        "service_unavailable",
-        "request_timeout",
-        "timeout",
-        "connection_error",
-    }
-)
+HANDLING: dict[RefusalKind, Handling] = {
+    RefusalKind.RETRY_LATER: Handling(
+        retry=True,
+        who_is_told="nobody at once; the person if it lasts",
+        people_see="the notice a little later (the sweeper resends it)",
+        errors=frozenset(
+            {
+                "ratelimited",
+                "rate_limited",
+                "internal_error",
+                "fatal_error",
+                "service_unavailable",
+                "request_timeout",
+                "timeout",
+                "connection_error",
+            }
+        ),
+    ),
+    RefusalKind.OPERATOR_MUST_FIX: Handling(
+        retry=True,
+        who_is_told="the person affected (another way); the operator (doctor, /healthz, metric, log)",
+        people_see="that the bot is misconfigured, by what, and that the operator must fix it",
+        errors=INSTALLATION_BROKEN | CHANNEL_UNUSABLE,
+    ),
+    RefusalKind.UNREACHABLE: Handling(
+        retry=False,
+        who_is_told="the person by another way (DM, response_url, the card's thread)",
+        people_see="the notice elsewhere; an undelivered password is announced on the card",
+        errors=frozenset(
+            {
+                "user_not_in_channel",
+                "cannot_dm_bot",
+                "user_not_found",
+                "user_disabled",
+                "users_not_found",
+                "user_is_deactivated",
+                "messages_tab_disabled",
+                "user_is_restricted",
+                "not_in_dm",
+            }
+        ),
+    ),
+    RefusalKind.TRIGGER_EXPIRED: Handling(
+        retry=False,
+        who_is_told="the person who clicked (response_url or an ephemeral message)",
+        people_see="that Slack did not open the window and to click or type the command again",
+        errors=frozenset(
+            {"expired_trigger_id", "exchanged_trigger_id", "invalid_trigger_id", "trigger_exchanged"}
+        ),
+    ),
+    RefusalKind.MESSAGE_GONE: Handling(
+        retry=False,
+        who_is_told="everyone concerned, in a new message",
+        people_see="a new message instead of the edited one",
+        errors=frozenset(
+            {"message_not_found", "cant_update_message", "edit_window_closed", "thread_not_found"}
+        ),
+    ),
+    RefusalKind.BOT_FAULT: Handling(
+        retry=False,
+        who_is_told="the operator (ERROR log, metric); the person gets a plain notice",
+        people_see="that something went wrong and the operator was told",
+    ),
+}
+_KIND_OF_ERROR = {error: kind for kind, handling in HANDLING.items() for error in handling.errors}
 
 
 @dataclass(frozen=True)
@@ -186,7 +191,7 @@ def classify(exc: BaseException, method: str = "") -> Refusal:
         method = method or _method_of(exc)
         status = exc.response.status_code
         needed = str(data["needed"]) if data.get("needed") else None
-        if status == 429 or status >= 500 or error in _RETRY:
+        if status == 429 or status >= 500:
             return Refusal(method, error, RefusalKind.RETRY_LATER)
         return Refusal(method, error, kind_of(error), needed)
     if isinstance(exc, TimeoutError | aiohttp.ClientError | ConnectionError):
@@ -196,17 +201,7 @@ def classify(exc: BaseException, method: str = "") -> Refusal:
 
 def kind_of(error: str) -> RefusalKind:
     """The kind of one Slack error code."""
-    if error in _RETRY:
-        return RefusalKind.RETRY_LATER
-    if error in INSTALLATION_BROKEN or error in CHANNEL_UNUSABLE:
-        return RefusalKind.OPERATOR_MUST_FIX
-    if error in _UNREACHABLE:
-        return RefusalKind.UNREACHABLE
-    if error in _TRIGGER:
-        return RefusalKind.TRIGGER_EXPIRED
-    if error in _GONE:
-        return RefusalKind.MESSAGE_GONE
-    return RefusalKind.BOT_FAULT
+    return _KIND_OF_ERROR.get(error, RefusalKind.BOT_FAULT)
 
 
 def _method_of(exc: SlackApiError) -> str:

@@ -67,7 +67,6 @@ def break_glass_review(row: RowMapping) -> BreakGlassReview | None:
 
 
 def server_record(
-    request_id: int,
     server_id: str,
     name: str,
     os_type: str | None,
@@ -75,15 +74,16 @@ def server_record(
     locked: Any,
     plugin_installed: bool | None,
     preflight_error: str | None,
-    phase: str,
-    error_code: str | None,
-    error_message: str | None,
     private_ip: str | None,
     tags: str | None,
     namesakes: int | None,
+    request_id: int,
+    phase: str,
+    error_code: str | None,
+    error_message: str | None,
 ) -> ServerRecord:
+    """A row of `SERVER_COLUMNS` (the record's field order: its facts, then the reset's state)."""
     return ServerRecord(
-        request_id,
         server_id,
         name,
         os_type,
@@ -91,12 +91,13 @@ def server_record(
         bool(locked),
         plugin_installed,
         preflight_error,
-        _PHASES[phase],
-        error_code,
-        error_message,
         private_ip,
         tuple(json.loads(tags)) if tags else (),
         namesakes or 0,
+        request_id=request_id,
+        phase=_PHASES[phase],
+        error_code=error_code,
+        error_message=error_message,
     )
 
 

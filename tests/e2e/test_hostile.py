@@ -25,7 +25,7 @@ from support.harness import (
 from support.pg import PgDatabase
 
 from bot.demo import submission_values
-from bot.simulator.slack_api import SlackRequests
+from bot.simulator.slack import SlackRequests
 from bot.slack import ids
 
 pytestmark = pytest.mark.e2e

@@ -28,7 +28,7 @@ from support.harness import (
 )
 from support.pg import PG_URL, PgDatabase, asyncpg_dsn, create_pg_database, drop_pg_database
 
-from bot.simulator.slack_api import FAKE_BOT_TOKEN
+from bot.simulator.slack import FAKE_BOT_TOKEN
 from bot.slack import ids
 
 pytestmark = pytest.mark.e2e

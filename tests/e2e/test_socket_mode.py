@@ -13,7 +13,7 @@ import pytest
 from support.harness import APPROVERS, APPROVERS_CHANNEL, REQUESTER, Stack, make_stack, passwords_in_blocks
 
 from bot.demo import submission_values
-from bot.simulator.slack_api import FAKE_APP_TOKEN
+from bot.simulator.slack import FAKE_APP_TOKEN
 from bot.slack import ids
 
 pytestmark = pytest.mark.e2e

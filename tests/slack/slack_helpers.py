@@ -20,7 +20,7 @@ from bot.domain import (
     ServerPhase,
     ServerRecord,
 )
-from bot.simulator.slack_api import EphemeralMessage, SlackCall, StoredMessage
+from bot.simulator.slack import EphemeralMessage, SlackCall, StoredMessage
 from bot.slack import ids
 from bot.workflow import RequestView
 

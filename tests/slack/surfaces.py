@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from bot.demo import World
-from bot.simulator.slack_api import SignedRequest, SlackCall
+from bot.simulator.slack import SignedRequest, SlackCall
 
 JsonDict = dict[str, Any]
 

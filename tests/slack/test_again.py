@@ -21,7 +21,7 @@ from test_shortcuts import picked, selected_target
 
 from bot.demo import World, button_value
 from bot.domain import RequestStatus
-from bot.simulator.slack_api import StoredMessage
+from bot.simulator.slack import StoredMessage
 from bot.slack import ids
 
 

@@ -24,7 +24,7 @@ from slack_helpers import (
 
 from bot.demo import World
 from bot.domain import RequestStatus
-from bot.simulator.slack_api import SlackCall
+from bot.simulator.slack import SlackCall
 from bot.slack import ids
 from bot.store import StoreUnavailable
 

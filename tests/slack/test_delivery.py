@@ -25,7 +25,7 @@ from slack_helpers import (
 
 from bot.demo import World
 from bot.domain import RequestRecord
-from bot.simulator.slack_api import SlackCall, StoredMessage
+from bot.simulator.slack import SlackCall, StoredMessage
 from bot.slack import ids
 
 

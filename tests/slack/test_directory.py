@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import load_config
 from bot.demo import demo_environment
-from bot.simulator.slack_api import FAKE_BOT_TOKEN, FakeSlack, SlackUsergroup
+from bot.simulator.slack import FAKE_BOT_TOKEN, FakeSlack, SlackUsergroup
 from bot.slack.directory import SlackDirectory, describe_groups
 
 LEADS = "S0LEADS"

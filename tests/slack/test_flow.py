@@ -28,7 +28,7 @@ from slack_helpers import (
 
 from bot.demo import World
 from bot.domain import NewRequest, NewServer, PasswordMode, RebootMode, RequestStatus
-from bot.simulator.slack_api import SignedRequest, SlackCall
+from bot.simulator.slack import SignedRequest, SlackCall
 from bot.slack import ids
 
 AUDIT_CHANNEL = "CAUDITLOG01"

@@ -32,7 +32,7 @@ from surfaces import url_verification
 from bot.app import Tuning
 from bot.demo import World
 from bot.domain import RequestStatus
-from bot.simulator.slack_api import FAKE_APP_TOKEN, SlackCall, StoredView
+from bot.simulator.slack import FAKE_APP_TOKEN, SlackCall, StoredView
 from bot.slack import ids
 from bot.slack_link import SocketModeLink
 

@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.demo import World
 from bot.domain import MessageRef, RequestStatus, ServerPhase
-from bot.simulator.slack_api import FAKE_BOT_TOKEN, FakeSlack, SlackUser
+from bot.simulator.slack import FAKE_BOT_TOKEN, FakeSlack, SlackUser
 from bot.slack import ids
 from bot.slack.notifier import CARD, DM, REVEAL, SlackNotifier
 from bot.workflow import Delivered, DeliveredSecret, EventKind, RequestView, SentMessages, WorkflowEvent

@@ -21,7 +21,7 @@ from slack_helpers import (
 from bot.app import Runtime
 from bot.config import ConfigError, load_app_config
 from bot.demo import World, demo_environment
-from bot.simulator.slack_api import FakeSlack, SlackUsergroup
+from bot.simulator.slack import FakeSlack, SlackUsergroup
 from bot.slack import ids
 from bot.store.records import RequestStatus
 
@@ -124,7 +124,7 @@ async def test_groups_are_pinned_and_the_mapping_logged(
 
 async def test_a_request_from_another_workspace_is_refused(world: World) -> None:
     from bot.demo import SIGNING_SECRET
-    from bot.simulator.slack_api import SlackRequests
+    from bot.simulator.slack import SlackRequests
 
     foreign = SlackRequests(SIGNING_SECRET, slack=world.slack, team_id="T0OTHERTEAM")
     since = world.slack.call_count

@@ -23,7 +23,7 @@ from cryptography.fernet import Fernet
 
 from bot.demo import button_value, submission_values
 from bot.simulator import DEMO_ACCESS_KEY, DEMO_PROJECT_ID, DEMO_SECRET_KEY, DEMO_USER, Fleet, Simulator
-from bot.simulator.slack_api import (
+from bot.simulator.slack import (
     FAKE_BOT_TOKEN,
     FakeSlack,
     SignedRequest,
