@@ -38,6 +38,8 @@ SIGNING_SECRET = "demo-signing-secret"
 REQUESTER = "UDEMOREQUESTER"
 APPROVERS = ("UDEMOAPPROVER1", "UDEMOAPPROVER2")
 APPROVERS_CHANNEL = "CDEMOAPPROVALS"
+INCIDENT_COMMANDER = "UDEMOIC"
+"""May break glass on demo-aksk (its `break_glass.allowed`)."""
 
 
 def demo_environment(sim_url: str, slack_api_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
@@ -102,6 +104,7 @@ class World:
                     SlackUser(REQUESTER, "alice", "Alice (on call)"),
                     SlackUser(APPROVERS[0], "bob", "Bob (lead)"),
                     SlackUser(APPROVERS[1], "carol", "Carol (security)"),
+                    SlackUser(INCIDENT_COMMANDER, "erin", "Erin (incident commander)"),
                 ],
                 channels={APPROVERS_CHANNEL: "ecs-approvals"},
                 usergroups=usergroups,
@@ -334,6 +337,43 @@ def _form_values(view: Mapping[str, Any]) -> list[str]:
     return found
 
 
+async def _break_glass_act(world: World, person: Callable[[str], None], server: str) -> bool:
+    """Break-glass: the incident commander runs a reset without approval; everyone is told at once and
+    an approver acknowledges it afterwards. False when the bot refused a step (printed)."""
+    reason = "INC-7 payment database down, no approver answering"
+    person(
+        f"3 a.m., an incident: @erin (incident commander) types /reset-ecs-password {server}, ticks "
+        f"'Emergency: run without approval', gives the reason {reason!r} and clicks Check and submit"
+    )
+    form = await world.open_modal(INCIDENT_COMMANDER, server)
+    status, answer = await world.submit(
+        INCIDENT_COMMANDER, form, target="demo-aksk", servers=[server], reason=reason, emergency=True
+    )
+    if status != 200 or '"push"' not in answer:
+        person(f"the bot refused the emergency form ({status}): {answer}")
+        return False
+    person("@erin reads what will happen and who will be told, and clicks Run without approval")
+    confirmation = world.slack.open_views(INCIDENT_COMMANDER)[-1]
+    await world.send(
+        world.requests.view_submission(
+            user_id=INCIDENT_COMMANDER, view=world.slack.view_payload(confirmation.id)
+        )
+    )
+    await world.wait("chat.postMessage", lambda c: "BREAK-GLASS" in str(c.args.get("text")), 30)
+    await world.wait("chat.postMessage", lambda c: "server(s) reset" in str(c.args.get("text")), 30)
+    await world.runtime.tasks.idle()
+    request = (await world.runtime.store.list_requests(requester_id=INCIDENT_COMMANDER, limit=1))[0]
+    person("@bob (lead) reads his DM, checks the incident, and clicks Acknowledge on the card")
+    await world.click(
+        APPROVERS[0],
+        ids.ACKNOWLEDGE_ACTION,
+        world.message_like(APPROVERS_CHANNEL, f"Password reset request #{request.id} "),
+    )
+    await world.wait("chat.postMessage", lambda c: "acknowledged by" in str(c.args.get("text")), 10)
+    await world.runtime.tasks.idle()
+    return True
+
+
 async def run_demo(printer: Callable[[str], None] = print) -> int:
     """One request from slash command to revealed password, narrated: what each person does (lines with
     `>>`) and what each sees (the fake Slack's lines), then the three steps to a real workspace."""
@@ -388,6 +428,8 @@ async def run_demo(printer: Callable[[str], None] = print) -> int:
         await world.runtime.tasks.idle()
         person("@alice opens the bot's Home tab: her requests, and a New request button")
         await world.open_home(REQUESTER)
+        if not await _break_glass_act(world, person, ready[3].name):
+            return 1
         printer(f"\n{NEXT_STEPS}")
         return 0
     finally:

@@ -56,6 +56,14 @@ def test_run_without_slack_credentials_plays_the_demo_to_the_revealed_password()
         ">> @bob (lead) clicks Approve on the card in #ecs-approvals",
         ">> @alice clicks Reveal once in her DM with the bot",
         "[modal for @alice] Your new password",
+        ">> 3 a.m., an incident: @erin (incident commander) types /reset-ecs-password web-",
+        "[modal for @erin, pushed] Confirm break-glass",
+        ">> @erin reads what will happen and who will be told, and clicks Run without approval",
+        ":rotating_light: *BREAK-GLASS*: run without approval by @erin",
+        "[DM @bob] bot: :rotating_light: *Break-glass on demo-aksk*",
+        "[DM @carol] bot: :rotating_light: *Break-glass on demo-aksk*",
+        ">> @bob (lead) reads his DM, checks the incident, and clicks Acknowledge on the card",
+        ":white_check_mark: Acknowledged by @bob",
         "To connect a real workspace:\n  1. Create the Slack app from manifest.yml",
     ]
     positions = [out.find(step) for step in steps]

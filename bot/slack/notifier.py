@@ -268,6 +268,8 @@ class SlackNotifier:
         if self._shown(view, CARD):
             await self._unit(view, "card", self._update_card)
             template = sentences.THREAD_NOTES.get(event.kind)
+            if event.kind == EventKind.EXECUTING and r.break_glass is not None:
+                template = sentences.BREAK_GLASS_EXECUTING
             if template:
                 note = template.format(
                     actor=event.actor,

@@ -159,6 +159,8 @@ THREAD_NOTES: dict[EventKind, str] = {
     EventKind.FLAGGED: ":triangular_flag_on_post: Flagged by <@{actor}>; the request is disputed: {note}",
 }
 """The card's thread line per event (`actor`, `requester`, escaped `note`, `status_emoji`)."""
+BREAK_GLASS_EXECUTING = ":rotating_light: Break-glass: resetting now, without approval."
+"""The thread line of `EXECUTING` on a break-glass card (nobody approved it)."""
 REQUESTER_NOTES: dict[EventKind, str] = {
     EventKind.CANCELLED: ":heavy_minus_sign: Your request #{id} was cancelled by <@{actor}>. {note}",
     EventKind.DENIED: ":no_entry: Your request #{id} was denied by <@{actor}>. {note}",

@@ -112,7 +112,7 @@ class BreakGlassRuns(Moves):
         if claimed is None:
             return  # cancelled meanwhile, or another replica started it
         BREAK_GLASS.labels(request.target, "run").inc()
-        log.warning(
+        log.info(
             "break-glass: request #%d of %s on %s runs without approval",
             request.id,
             request.requester_id,

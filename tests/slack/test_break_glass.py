@@ -27,7 +27,7 @@ from bot.demo import DEMO_TARGETS, World, button_value
 from bot.domain import RequestStatus, ReviewState
 from bot.metrics import REGISTRY
 from bot.simulator.slack import SlackUsergroup
-from bot.slack import ids
+from bot.slack import ids, sentences
 
 IC = "UDEMOIC"
 """Listed by ID in demo-aksk's break_glass.allowed."""
@@ -35,23 +35,14 @@ IC_BY_GROUP = "UDEMOIC2"
 """In the @incident-commanders user group, which demo-aksk's break_glass.allowed names."""
 AUDIT_CHANNEL = "CAUDITLOG02"
 REASON = "INC-501 payment database down at 3 a.m., no approver answers"
-BREAK_GLASS = """\
-    break_glass:
-      allowed: [UDEMOIC, "@incident-commanders"]
-      cooldown: 24h
-      review_within: 24h
-"""
 
 
 def break_glass_targets(folder: Path) -> Path:
-    """The demo targets with break-glass on demo-aksk only."""
-    out = []
-    for line in DEMO_TARGETS.read_text().splitlines(keepends=True):
-        out.append(line)
-        if line.strip().startswith("reason_pattern:"):  # demo-aksk's last line
-            out.append(BREAK_GLASS)
+    """The demo targets (break-glass on demo-aksk only) with a user group among the allowed too."""
+    text = DEMO_TARGETS.read_text()
+    assert "allowed: [UDEMOIC]" in text
     path = folder / "targets.yml"
-    path.write_text("".join(out))
+    path.write_text(text.replace("allowed: [UDEMOIC]", 'allowed: [UDEMOIC, "@incident-commanders"]'))
     return path
 
 
@@ -153,6 +144,9 @@ async def test_confirmation_then_run_without_approval_everyone_told(bg_world: Wo
     assert button_value(final.blocks, ids.FLAG_ACTION) == str(request.id)
     with pytest.raises(LookupError):
         button_value(final.blocks, ids.APPROVE_ACTION)
+    thread = [m.text for m in world.slack.replies(APPROVERS_CHANNEL, final.ts)]
+    assert sentences.BREAK_GLASS_EXECUTING in thread
+    assert not any("Approved" in line for line in thread), thread
     for approver in APPROVERS:
         dm = world.message_like(
             world.slack.dm_channel(approver), ":rotating_light: *Break-glass on demo-aksk*"

@@ -122,7 +122,7 @@ def confirmation_view(
     """Says exactly what will happen and who will be told; only its submission creates the request."""
     config = target.break_glass
     assert config is not None
-    shown = ", ".join(f"`{escape(n)}`" for n in server_names[:SERVERS_SHOWN])
+    shown = ", ".join(escape(n) for n in server_names[:SERVERS_SHOWN])
     more = f" and {len(server_names) - SERVERS_SHOWN} more" if len(server_names) > SERVERS_SHOWN else ""
     told = [
         f"• <#{target.approvers_channel}>: the request's card, marked *BREAK-GLASS*",
