@@ -140,7 +140,7 @@ class Decisions(Database):
         return True
 
     async def decisions(self, request_id: int) -> list[DecisionRecord]:
-        """In the order they were made."""
+        """The decisions on request `request_id`, in the order they were made (empty: none yet)."""
         query = select(_D).where(_D.c.request_id == request_id).order_by(_D.c.id)
         async with self._begin() as conn:
             rows = (await conn.execute(query)).mappings().all()

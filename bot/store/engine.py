@@ -178,6 +178,7 @@ class Database:
         return f"Store({self._display_url!r})"
 
     async def close(self) -> None:
+        """Closes every pooled connection; the store is not used afterwards."""
         await self._engine.dispose()
 
     async def ping(self) -> None:

@@ -113,6 +113,7 @@ class Requests(Database):
         return None if row is None else request_record(row)
 
     async def get_request(self, request_id: int) -> RequestRecord | None:
+        """Request `request_id` as stored now, or None when there is none."""
         async with self._begin() as conn:
             row = (await conn.execute(select(_R).where(_R.c.id == request_id))).mappings().first()
         return None if row is None else request_record(row)
@@ -125,7 +126,8 @@ class Requests(Database):
         statuses: Collection[RequestStatus] | None = None,
         limit: int = 20,
     ) -> list[RequestRecord]:
-        """Newest first."""
+        """At most `limit` requests, newest first, of one requester, one target and/or in `statuses`
+        (each filter only when given)."""
         query = select(_R).order_by(_R.c.id.desc()).limit(limit)
         if requester_id is not None:
             query = query.where(_R.c.requester_id == requester_id)
@@ -268,6 +270,7 @@ class Requests(Database):
             await conn.execute(update(_R).where(_R.c.id == request_id).values(message_refs=merged))
 
     async def servers(self, request_id: int) -> list[ServerRecord]:
+        """The servers of request `request_id` by name (then ID); empty when there is no such request."""
         query = (
             select(*SERVER_COLUMNS).where(_S.c.request_id == request_id).order_by(_S.c.name, _S.c.server_id)
         )

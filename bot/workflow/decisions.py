@@ -41,6 +41,15 @@ class Decisions(Moves):
     async def decide(
         self, request_id: int, user_id: str, decision: Decision, reason: str | None = None
     ) -> ActionResult:
+        """`user_id` approves or denies (`decision`; a denial needs `reason`) request `request_id`.
+
+        Every click is authorised here: the requester never decides their own request, only the
+        target's approvers decide, once each, only while it is pending (a past expiry expires it now).
+        Result: `ok` with the sentence for the approver ("Approved. Request #7 needs 1 more
+        approval(s).", "... is running now." on the last one, whose execution starts at once in the
+        background), or a refusal with its reason ("You have already decided on request #7.").
+        Raises `DirectoryUnavailable` when the chat cannot say who the approvers are, and
+        `StoreUnavailable` (nothing was recorded)."""
         bind_request(request_id)
         refused = await self._refusal_without_reading(request_id, user_id)
         if refused is not None:
@@ -109,7 +118,10 @@ class Decisions(Moves):
 
     async def cancel(self, request_id: int, user_id: str, reason: str | None = None) -> ActionResult:
         """Cancels an open request. Its requester may, without a reason; an approver of its target may,
-        with a reason (recorded in the audit trail and shown on the card and to the requester)."""
+        with a reason (recorded in the audit trail and shown on the card and to the requester).
+        Result: `ok` with "Request #7 cancelled." and the record, or a refusal with its reason (no
+        such request, not theirs to cancel, already settled). Raises `DirectoryUnavailable` and
+        `StoreUnavailable` (nothing changed)."""
         bind_request(request_id)
         request = await self.store.get_request(request_id)
         if request is None:
@@ -147,6 +159,9 @@ class Decisions(Moves):
         return ActionResult(True, f"Request #{request_id} cancelled.", moved)
 
     async def expire(self, request: RequestRecord) -> RequestRecord | None:
+        """Moves an open `request` to expired and tells everyone involved (the sweeper calls it when its
+        time is up). Result: the expired record, or None when another move won first. Raises
+        `StoreUnavailable`."""
         return await self._move(
             request, Move.EXPIRE, EventKind.EXPIRED, outcome="Expired before it was approved."
         )

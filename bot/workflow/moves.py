@@ -65,12 +65,15 @@ class Moves:
             self._parties.popitem(last=False)
 
     async def view(self, request_id: int) -> RequestView | None:
+        """Everything a front end shows of request `request_id` (servers, decisions, approvers channel),
+        or None when there is no such request. Raises `StoreUnavailable`."""
         request = await self.store.get_request(request_id)
         if request is None:
             return None
         return await self.view_of(request)
 
     async def view_of(self, request: RequestRecord) -> RequestView:
+        """`view` of a record already read. Raises `StoreUnavailable`."""
         return await load_view(self.store, self.targets, request)
 
     async def _transition(

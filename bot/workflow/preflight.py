@@ -41,7 +41,10 @@ class Preflight(BreakGlassRuns):
         await self.preflight(request.id)
 
     async def preflight(self, request_id: int) -> None:
-        """Checks every server against the cloud (plug-in flag, dry run) before anyone is asked."""
+        """Checks every server against the cloud (plug-in flag, dry run) before anyone is asked, then
+        moves request `request_id` to pending (the card is posted) or failed (the requester is told).
+        Nothing to do when it is no longer in pre-flight. Cloud errors are recorded per server, never
+        raised; raises `StoreUnavailable` (the sweeper's recovery picks the pre-flight up again)."""
         bind_request(request_id)
         request = await self.store.get_request(request_id)
         if request is None or request.status != RequestStatus.PREFLIGHT:

@@ -63,6 +63,9 @@ class Workflow(Reviews, Submissions, Decisions, Homes):
     """
 
     async def status_for(self, request_id: int, user_id: str) -> ActionResult:
+        """Where request `request_id` stands, for its requester or one of its target's approvers:
+        `ok` with "Request #7 is waiting for approval." and the record, or a refusal (no such request,
+        not theirs to see, the directory unreadable). Raises `StoreUnavailable`."""
         request = await self.store.get_request(request_id)
         if request is None:
             return ActionResult(False, f"There is no request #{request_id}.")
@@ -77,6 +80,7 @@ class Workflow(Reviews, Submissions, Decisions, Homes):
         return ActionResult(True, f"Request #{request.id} is {STATUS_WORDS[request.status]}.", request)
 
     async def history_for(self, user_id: str, limit: int = 10) -> list[RequestRecord]:
+        """The last `limit` requests `user_id` made, newest first. Raises `StoreUnavailable`."""
         return await self.store.list_requests(requester_id=user_id, limit=limit)
 
     async def reveal(self, token: str, user_id: str, show: ShowSecrets) -> RevealResult:

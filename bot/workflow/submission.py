@@ -84,7 +84,12 @@ class Submissions(Preflight):
         return target if permitted else None
 
     async def submit(self, sub: Submission) -> SubmitResult:
-        """Validates and records a request; pre-flight then runs in the background."""
+        """Validates and records a request; pre-flight then runs in the background.
+
+        Result: `SubmitResult(request)` (a replayed `submission_key` returns the request it made), or
+        `SubmitResult(None, errors)` with a sentence per `Field` and nothing written. Raises
+        `StoreUnavailable` when recording failed (nothing was created) and `BreakGlassRefused` when a
+        break-glass cooldown was taken meanwhile."""
         if sub.submission_key is not None:
             earlier = await self.request_for_submission(sub.submission_key)
             if earlier is not None:
@@ -100,7 +105,12 @@ class Submissions(Preflight):
         return await self.store.request_for_submission(submission_key)
 
     async def check(self, sub: Submission) -> tuple[CheckedSubmission | None, dict[Field, str]]:
-        """Every check of a submission, writing nothing: safe to cancel at any point."""
+        """Every check of a submission, writing nothing: safe to cancel at any point.
+
+        Result: `(CheckedSubmission, {})` for `record`, or `(None, errors)` with a sentence per `Field`
+        (unknown, duplicate or too many servers, a target the user may not request for, a reason not
+        matching the target's pattern). A directory or a cloud that cannot be read is an error on its
+        field too ("The bot is misconfigured ..."), not an exception."""
         errors: dict[Field, str] = {}
         if sub.break_glass:
             try:
