@@ -30,4 +30,4 @@ async def again(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None
             trigger_id=click.trigger_id, view=notice_modal("Cannot request again", str(refused))
         )
         return
-    await client.views_open(trigger_id=click.trigger_id, view=draft_modal(ctx, draft))
+    await client.views_open(trigger_id=click.trigger_id, view=await draft_modal(ctx, draft, click.user_id))

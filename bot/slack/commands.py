@@ -14,6 +14,7 @@ from bot.slack import ids, sentences
 from bot.slack.blocks.common import escape
 from bot.slack.blocks.modals import notice_modal, request_modal, request_modal_dict
 from bot.slack.context import ACK_BUDGET_S, SlackContext, slack_context
+from bot.slack.forms import emergency_targets
 from bot.slack.refusals import RefusalKind, classify
 from bot.slack.replies import respond
 from bot.workflow import STATUS_WORDS, DirectoryUnavailable
@@ -124,21 +125,9 @@ async def _request_form(ctx: SlackContext, user_id: str, prefill_text: str) -> V
         return notice_modal("Not allowed", sentences.NOT_ALLOWED_ANY_TARGET)
     hint = sentences.reason_hint(ctx.workflow.reason_hint(targets))
     budget = max(TRIGGER_BUDGET_S - (asyncio.get_running_loop().time() - started), 0.3)
-    emergency = await _emergency_targets(ctx, user_id, targets, budget)
+    emergency = await emergency_targets(ctx, user_id, targets, budget)
     prefill = "\n".join(prefill_text.replace(",", " ").split())
     if prefill:
         return request_modal(targets, prefill=prefill, reason_hint=hint, emergency_targets=emergency)
     # The usual case: the same empty form, rendered once.
     return request_modal_dict(tuple(targets), hint, tuple(emergency))
-
-
-async def _emergency_targets(
-    ctx: SlackContext, user_id: str, targets: list[str], budget_s: float
-) -> list[str]:
-    """Where this person may break glass, if known within the trigger's budget; else none (the normal
-    path is always offered; the Emergency choice only where it is known to be allowed)."""
-    try:
-        return await asyncio.wait_for(ctx.workflow.break_glass_targets(user_id, targets), budget_s)
-    except TimeoutError:
-        log.warning("break-glass for %s not known in time; the form offers no Emergency choice", user_id)
-        return []

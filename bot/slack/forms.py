@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Sequence
+
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -10,9 +14,29 @@ from bot.slack.blocks.modals import MAX_PICKED, request_modal
 from bot.slack.context import SlackContext
 from bot.workflow import Draft
 
+log = logging.getLogger(__name__)
 
-def draft_modal(ctx: SlackContext, draft: Draft) -> View:
-    """The form for a draft: its servers picked (the picker holds 100; any more are pasted by ID)."""
+
+EMERGENCY_BUDGET_S = 0.5
+"""What a drafted form (a shortcut, request again) may spend learning where its person may break glass."""
+
+
+async def emergency_targets(
+    ctx: SlackContext, user_id: str, targets: Sequence[str], budget_s: float
+) -> list[str]:
+    """Where this person may break glass, if known within `budget_s`; else none (the normal path is
+    always offered; the Emergency choice only where it is known to be allowed, and checked again)."""
+    try:
+        return await asyncio.wait_for(ctx.workflow.break_glass_targets(user_id, list(targets)), budget_s)
+    except TimeoutError:
+        log.warning("break-glass for %s not known in time; the form offers no Emergency choice", user_id)
+        return []
+
+
+async def draft_modal(ctx: SlackContext, draft: Draft, user_id: str) -> View:
+    """The form for a draft: its servers picked (the picker holds 100; any more are pasted by ID), and
+    the Emergency choice where this person may break glass."""
+    emergency = await emergency_targets(ctx, user_id, draft.targets, EMERGENCY_BUDGET_S)
     return request_modal(
         draft.targets,
         prefill="\n".join(sid for sid, _ in draft.servers[MAX_PICKED:]),
@@ -23,6 +47,7 @@ def draft_modal(ctx: SlackContext, draft: Draft) -> View:
         reason=draft.reason,
         notes=draft.notes,
         picked=draft.servers[:MAX_PICKED],
+        emergency_targets=emergency,
     )
 
 

@@ -55,4 +55,4 @@ async def _open_for_message(
     except DraftRefused as refused:
         await client.views_open(trigger_id=trigger_id, view=notice_modal("Not allowed", str(refused)))
         return
-    await client.views_open(trigger_id=trigger_id, view=draft_modal(ctx, draft))
+    await client.views_open(trigger_id=trigger_id, view=await draft_modal(ctx, draft, user_id))

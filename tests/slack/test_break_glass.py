@@ -22,6 +22,7 @@ from slack_helpers import (
     resettable_servers,
 )
 from support.clock import FakeClock
+from surfaces import message_shortcut, opened_view
 
 from bot.demo import DEMO_TARGETS, World, button_value
 from bot.domain import RequestStatus, ReviewState
@@ -299,3 +300,17 @@ async def test_reminders_when_nobody_reviews_on_a_fake_clock(make_world: Any, tm
     assert all(f"<@{a}>" in reminders()[0] for a in APPROVERS)
     audit = [m.text for m in world.slack.messages(AUDIT_CHANNEL)]
     assert any(f"#{request_id} break-glass" in line and "not reviewed" in line for line in audit)
+
+
+async def test_an_alert_opened_with_the_message_shortcut_offers_the_emergency_choice(bg_world: World) -> None:
+    """The alert is where an incident starts: the form pre-filled from it offers break-glass too, to the
+    people allowed, and only to them."""
+    world = bg_world
+    server = resettable_servers(world, 1)[0]
+    alert = {"text": f":rotating_light: {server} unreachable over SSH"}
+    for user, offered in ((IC, True), (REQUESTER, False)):
+        since = world.slack.call_count
+        status, _ = await world.send(message_shortcut(world, user, ids.MESSAGE_SHORTCUT, alert))
+        assert status == 200
+        _, view = await opened_view(world, user, since)
+        assert (ids.EMERGENCY_BLOCK in block_ids(view)) is offered, user
