@@ -270,6 +270,8 @@ def summary(config: AppConfig, identity: str) -> str:
     slack = (
         "Socket Mode" if settings.mode == "socket" else f"HTTP mode, Slack requests on {base}/slack/events"
     )
+    if settings.metrics_port is not None:  # health and metrics on their own listener (BOT_METRICS_PORT)
+        base = f"http://{settings.metrics_host or settings.http_host}:{settings.metrics_port}"
     targets = ", ".join(t.name for t in config.bot.targets)
     database = database_display(settings.database_url)
     return (

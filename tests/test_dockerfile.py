@@ -95,6 +95,13 @@ def test_healthcheck_asks_healthz_where_the_bot_listens(dockerfile: list[tuple[s
         ({"BOT_HTTP_HOST": "::"}, "http://127.0.0.1:3000/healthz"),
         ({"BOT_HTTP_HOST": "10.1.2.3", "BOT_HTTP_PORT": "3001"}, "http://10.1.2.3:3001/healthz"),
         ({"BOT_HTTP_HOST": "fd00::5"}, "http://[fd00::5]:3000/healthz"),
+        # BOT_METRICS_PORT gives health its own listener: the check follows it.
+        ({"BOT_HTTP_PORT": "8080", "BOT_METRICS_PORT": "9090"}, "http://127.0.0.1:9090/healthz"),
+        ({"BOT_HTTP_HOST": "10.1.2.3", "BOT_METRICS_PORT": "9090"}, "http://10.1.2.3:9090/healthz"),
+        (
+            {"BOT_HTTP_HOST": "10.1.2.3", "BOT_METRICS_HOST": "127.0.0.2", "BOT_METRICS_PORT": "9090"},
+            "http://127.0.0.2:9090/healthz",
+        ),
     ],
 )
 def test_the_health_check_honours_bot_http_host(environ: dict[str, str], url: str) -> None:

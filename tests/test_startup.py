@@ -374,3 +374,33 @@ def test_an_unwritable_database_folder_names_the_folder_and_the_fix(
     assert message.startswith(f"cannot write the database folder {tmp_path} (owned by uid "), message
     assert "or point BOT_DATABASE_URL elsewhere" in message
     assert info.value.exit_code == 1
+
+
+async def test_with_a_metrics_port_the_summary_and_the_health_check_name_where_health_is(
+    tmp_path: Path, outside_world: tuple[Simulator, FakeSlack], bots: list[Bot]
+) -> None:
+    """BOT_METRICS_PORT moves /healthz, /livez and /metrics: the one line and the container's check follow."""
+    sim, slack = outside_world
+    metrics_port = str(free_port())
+    env = environment(tmp_path, sim.url, slack.api_url, BOT_METRICS_PORT=metrics_port)
+    bots.append(bot := Bot(env, tmp_path / "run.log"))
+    [line] = await bot.wait_for_log(r"serving as .*")
+    urls = re.findall(r"http://[0-9.]+:\d+/(?:healthz|livez|metrics)", line)
+    assert len(urls) == 3, line
+    async with aiohttp.ClientSession() as http:
+        for url in urls:
+            assert f":{metrics_port}/" in url, line
+            async with http.get(url, timeout=aiohttp.ClientTimeout(total=10)) as response:
+                assert response.status == 200, (url, await response.text())
+    check = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "bot.healthcheck"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert f":{metrics_port}/healthz: 200" in check.stdout
