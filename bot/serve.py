@@ -63,11 +63,11 @@ def database_display(url: str) -> str:
     return f"{kind} ({where})"
 
 
-def _sqlite_folder(url: str) -> Path | None:
+def _sqlite_file(url: str) -> Path | None:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return None
-    return Path(parsed.database).expanduser().resolve().parent
+    return Path(parsed.database).expanduser().resolve()
 
 
 def _unwritable_folder_message(folder: Path) -> str:
@@ -83,14 +83,33 @@ def _unwritable_folder_message(folder: Path) -> str:
 
 
 def _check_database_folder(url: str) -> None:
-    folder = _sqlite_folder(url)
-    if folder is None:
+    """A SQLite file's folder exists or can be made, and can be written; else one line naming the fix,
+    before anything starts (SQLite itself says only "unable to open database file")."""
+    database = _sqlite_file(url)
+    if database is None:
         return
-    existing = folder
+    if database.is_dir():
+        raise StartupFailure(
+            f"BOT_DATABASE_URL names the folder {database}; name a file in it, e.g. "
+            f"sqlite+aiosqlite:///{database / 'ecs-reset-bot.sqlite3'}"
+        )
+    folder = existing = database.parent
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
+    if not existing.is_dir():
+        raise StartupFailure(
+            f"cannot make the database folder {folder}: {existing} is a file, not a folder; "
+            "point BOT_DATABASE_URL at a file in a folder"
+        )
     if not os.access(existing, os.W_OK | os.X_OK):
         raise StartupFailure(_unwritable_folder_message(existing))
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # owner-only, as the store makes it
+    except OSError as exc:
+        raise StartupFailure(
+            f"cannot make the database folder {folder} ({exc.strerror or exc}); "
+            "point BOT_DATABASE_URL at a file in a writable folder"
+        ) from None
 
 
 async def _open_runtime(config: AppConfig, tuning: Tuning | None) -> Runtime:
@@ -100,9 +119,9 @@ async def _open_runtime(config: AppConfig, tuning: Tuning | None) -> Runtime:
     _check_database_folder(url)
     try:
         return await Runtime.build(config, tuning=tuning)
-    except PermissionError as exc:
-        folder = _sqlite_folder(url)
-        raise StartupFailure(_unwritable_folder_message(folder) if folder else str(exc)) from exc
+    except PermissionError as exc:  # the file itself (the folder was checked): not ours to write
+        database = _sqlite_file(url)
+        raise StartupFailure(_unwritable_folder_message(database.parent) if database else str(exc)) from exc
 
 
 async def _start_runtime(runtime: Runtime) -> None:
@@ -110,8 +129,9 @@ async def _start_runtime(runtime: Runtime) -> None:
         await runtime.start()
     except StoreUnavailable as exc:
         where = database_display(runtime.config.settings.database_url)
+        check = "the file is readable and writable" if where.startswith("sqlite") else "the server is up"
         raise StartupFailure(
-            f"the database {where} is unavailable: {exc}; check BOT_DATABASE_URL and that the server is up"
+            f"the database {where} is unavailable: {exc}; check BOT_DATABASE_URL and that {check}"
         ) from exc
     except ConfigError as exc:  # found only once Slack answers, e.g. a user-group handle it does not have
         raise StartupFailure(str(exc)) from exc

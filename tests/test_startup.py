@@ -404,3 +404,29 @@ async def test_with_a_metrics_port_the_summary_and_the_health_check_name_where_h
     )
     assert check.returncode == 0, check.stdout + check.stderr
     assert f":{metrics_port}/healthz: 200" in check.stdout
+
+
+@pytest.mark.parametrize(
+    ("where", "says"),
+    [
+        (
+            "{tmp}/afile/bot.sqlite3",
+            "cannot make the database folder {tmp}/afile: {tmp}/afile is a file, not a folder",
+        ),
+        ("{tmp}/adir", "BOT_DATABASE_URL names the folder {tmp}/adir; name a file in it, e.g. "),
+        ("/proc/ecs-reset-bot/bot.sqlite3", "cannot make the database folder /proc/ecs-reset-bot ("),
+    ],
+    ids=["a-file-as-folder", "a-folder-as-file", "a-folder-that-cannot-be-made"],
+)
+def test_a_database_path_that_cannot_work_is_one_line_with_the_fix(
+    tmp_path: Path, where: str, says: str
+) -> None:
+    """Each once gave a traceback or SQLite's bare "unable to open database file" (or advice to chown)."""
+    from bot.serve import StartupFailure, _check_database_folder
+
+    (tmp_path / "afile").write_text("not a folder")
+    (tmp_path / "adir").mkdir()
+    with pytest.raises(StartupFailure) as info:
+        _check_database_folder(f"sqlite+aiosqlite:///{where.format(tmp=tmp_path)}")
+    assert str(info.value).startswith(says.format(tmp=tmp_path)), str(info.value)
+    assert "chown" not in str(info.value)
