@@ -138,7 +138,13 @@ def doctor() -> None:
 
 
 @main.command()
-@click.option("--port", default=8900, show_default=True, help="Port to listen on (127.0.0.1).")
+@click.option(
+    "--port",
+    default=8900,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (127.0.0.1).",
+)
 @click.option("--servers", default=50, show_default=True, help="How many servers the fake fleet has.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the generated fleet.")
 @click.option("--latency-ms", default=0.0, show_default=True, help="Delay added to every call.")
@@ -146,7 +152,15 @@ def simulator(port: int, servers: int, seed: int, latency_ms: float) -> None:
     """Run the fake ECS + IAM API for trying the bot without a cloud; SIGTERM or Ctrl-C stops it."""
     from bot.simulator import serve_forever
 
-    asyncio.run(_until_signal(serve_forever(port, servers=servers, seed=seed, latency_ms=latency_ms)))
+    try:
+        asyncio.run(_until_signal(serve_forever(port, servers=servers, seed=seed, latency_ms=latency_ms)))
+    except OSError as exc:  # the port: taken (a simulator already running, often) or not ours to bind
+        click.echo(
+            f"cannot start the simulator on 127.0.0.1:{port}: {exc.strerror or exc}; is one already "
+            "running? Choose another with --port (and set BOT_SIMULATOR_URL to match).",
+            err=True,
+        )
+        sys.exit(1)
 
 
 if __name__ == "__main__":

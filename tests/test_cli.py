@@ -139,6 +139,23 @@ async def test_doctor_checks_slack_and_every_target(outside_world: tuple[Simulat
     assert any(line.startswith("POST http://") and "auth.test" in line for line in proxy.seen)
 
 
+async def test_the_simulator_on_a_taken_or_impossible_port_is_one_line() -> None:
+    holder = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = holder.sockets[0].getsockname()[1]
+    try:
+        taken = await asyncio.to_thread(_run, "simulator", "--port", str(port), env=_env(), timeout=60)
+    finally:
+        holder.close()
+    assert taken.returncode == 1, taken
+    assert f"cannot start the simulator on 127.0.0.1:{port}: " in taken.stderr
+    assert "--port" in taken.stderr
+    assert "Traceback" not in taken.stderr + taken.stdout
+    impossible = await asyncio.to_thread(_run, "simulator", "--port", "99999", env=_env(), timeout=60)
+    assert impossible.returncode == 2, impossible  # click's usage error
+    assert "99999 is not in the range 0<=x<=65535" in impossible.stderr
+    assert "Traceback" not in impossible.stderr
+
+
 async def test_simulator_command_serves_the_fake_cloud() -> None:
     import aiohttp
     from support.processes import free_port
