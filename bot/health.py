@@ -21,6 +21,7 @@ class Health:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._problems: dict[str, str] = {}
+        self._levels: dict[str, int] = {}
 
     def report(self, component: str, problem: str, *, level: int = logging.WARNING) -> None:
         """`component` is not working because of `problem` (a sentence saying what and what to do).
@@ -30,15 +31,18 @@ class Health:
         with self._lock:
             changed = self._problems.get(component) != problem
             self._problems[component] = problem
+            self._levels[component] = level
         if changed:
             log.log(level, "not ready: %s: %s", component, problem)
 
     def clear(self, component: str) -> None:
-        """`component` works again (a no-op when it had no problem)."""
+        """`component` works again (a no-op when it had no problem). Logged at INFO after a problem, at the
+        reported level after a passing state ("connecting" at DEBUG): a healthy start says nothing."""
         with self._lock:
             had = self._problems.pop(component, None)
+            level = self._levels.pop(component, logging.WARNING)
         if had is not None:
-            log.info("recovered: %s (was: %s)", component, had)
+            log.log(min(level, logging.INFO), "recovered: %s (was: %s)", component, had)
 
     def problems(self) -> dict[str, str]:
         """A copy of the problems in force, by component name."""

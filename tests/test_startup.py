@@ -292,6 +292,10 @@ async def test_socket_mode_health_follows_the_connection_and_the_app_token(
     summary = bot.text()
     assert "2 target(s): demo-aksk, demo-iam; database sqlite (" in summary
     assert_quiet(summary)
+    # A healthy start is one line: no "recovered" from states every start passes, no per-target chatter.
+    assert [line for line in summary.splitlines() if line.strip()] == [
+        next(line for line in summary.splitlines() if " serving as " in line)
+    ], summary
 
     # Slack goes away: not ready, with the reason; back: ready again.
     port = int(slack.url.rsplit(":", 1)[1])

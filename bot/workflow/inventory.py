@@ -104,7 +104,7 @@ class Inventory:
         listing = await self._clients[target].list_servers()
         snap = _Snapshot.build(listing, self._clock.monotonic())
         self._snapshots[target] = snap
-        log.info(
+        log.debug(  # every refresh, per target: DEBUG (problems are WARNING lines below and in callers)
             "server list of %s refreshed: %d servers in %.2fs",
             target,
             len(snap.servers),
