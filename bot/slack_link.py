@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from typing import Any
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -72,6 +73,26 @@ async def recheck_refused_token(client: AsyncWebClient, health: Health, interval
                 await client.auth_test()
 
 
+_SESSION_FAILURE = re.compile(
+    r"^Failed to check the current session.*\(error: \w+, message: (.*)\)\s*$", re.S
+)
+_RECEIVE_FAILURE = re.compile(
+    r"^Failed to receive or enqueue a message: (\w*(?:Connect|Disconnect)\w*), (.*) \(s_\w+\)\s*$", re.S
+)
+_SSL_REPR = re.compile(r"\s*ssl:(?:<[^>]*>|default)")
+
+
+def _lost_connection(message: str) -> str | None:
+    """The cause, when slack_sdk's line says the WebSocket's connection is gone (not a listener's bug)."""
+    if found := _SESSION_FAILURE.match(message):
+        cause = found.group(1)
+    elif found := _RECEIVE_FAILURE.match(message):
+        cause = found.group(2)
+    else:
+        return None
+    return _SSL_REPR.sub("", cause).strip() or "no reason given"
+
+
 class _QuietSocketLogs(logging.Filter):
     """slack_sdk's Socket Mode lines, as the operator wants them unless DEBUG is on."""
 
@@ -95,6 +116,10 @@ class _QuietSocketLogs(logging.Filter):
                     self.retry_s,
                 ),
             )
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        elif (lost := _lost_connection(message)) is not None:
+            # slack_sdk's words for a connection gone, at ERROR with session IDs and the SSL context's repr.
+            record.msg, record.args = "Socket Mode: lost the connection to Slack (%s); reconnecting", (lost,)
             record.levelno, record.levelname = logging.WARNING, "WARNING"
         elif record.levelno <= logging.INFO:
             return False  # sessions opened and abandoned: the health transitions say what matters

@@ -303,6 +303,9 @@ async def test_socket_mode_health_follows_the_connection_and_the_app_token(
     body = await bot.health_becomes(503)
     assert "Socket Mode is not connected" in str(body["problems"])
     assert (await bot.health("/livez"))[0] == 200
+    await bot.wait_for_log(r"WARNING bot.socket_mode: Socket Mode: lost the connection to Slack \(.+\);")
+    assert "ERROR bot.socket_mode" not in bot.text()
+    assert "SSLContext object" not in bot.text()
 
     # ... and comes back refusing the app token (revoked): the reason names the variable.
     slack.app_token = "xapp-rotated"
