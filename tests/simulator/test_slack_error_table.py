@@ -24,6 +24,7 @@ ANN = "U0ANN"
 CHANNEL = "C0APPROVERS"
 LEADS = "S0LEADS"
 MODAL = {"type": "modal", "title": {"type": "plain_text", "text": "Form"}, "blocks": []}
+HOME = {"type": "home", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x"}}]}
 
 
 def test_every_method_the_bot_calls_is_in_the_table() -> None:
@@ -59,6 +60,7 @@ def caller(fake: FakeSlack, client: AsyncWebClient, method: str) -> Callable[[],
         "chat.postEphemeral": lambda: client.chat_postEphemeral(channel=CHANNEL, user=ANN, text="x"),
         "conversations.open": lambda: client.conversations_open(users=ANN),
         "views.open": lambda: client.views_open(trigger_id=fake.new_trigger_id(ANN), view=MODAL),
+        "views.publish": lambda: client.views_publish(user_id=ANN, view=HOME),
         "usergroups.list": lambda: client.usergroups_list(),
         "response_url": lambda: respond(fake.new_response_url(CHANNEL, ANN)),
         "usergroups.users.list": lambda: client.usergroups_users_list(usergroup=LEADS),

@@ -65,6 +65,7 @@ NOT_HERE = {
     "usergroups.list": "read once at start-up to pin the handles (a refusal stops the start)",
     "conversations.info": "doctor's channel check (tests/test_doctor.py)",
     "users.info": "doctor's people check (tests/test_doctor.py)",
+    "views.publish": "the Home tab, off the request's flow (tests/slack/test_home.py: a refused publish)",
 }
 
 

@@ -142,6 +142,11 @@ _ERRORS: dict[str, dict[ErrorClass, tuple[str, ...]]] = {
         ErrorClass.OPERATOR_MUST_FIX: TOKEN_ERRORS,
         ErrorClass.TRIGGER_EXPIRED: ("expired_trigger_id", "exchanged_trigger_id"),
     },
+    # The Home tab (bot/slack/home_publisher.py): a refused publish is retried or dropped by its kind.
+    "views.publish": {
+        ErrorClass.RETRY_LATER: _RETRY,
+        ErrorClass.OPERATOR_MUST_FIX: TOKEN_ERRORS,
+    },
     "usergroups.list": {
         ErrorClass.RETRY_LATER: _RETRY,
         ErrorClass.OPERATOR_MUST_FIX: ("missing_scope", *TOKEN_ERRORS),
