@@ -120,7 +120,7 @@ async def _request_form(ctx: SlackContext, user_id: str, prefill_text: str) -> V
         targets = await asyncio.wait_for(ctx.workflow.requestable_targets(user_id), TRIGGER_BUDGET_S)
     except TimeoutError:
         log.warning("who may request was not known in time for %s; the form lists every target", user_id)
-        targets = list(ctx.workflow.targets)
+        targets = ctx.workflow.target_names()
     if not targets:
         return notice_modal("Not allowed", sentences.NOT_ALLOWED_ANY_TARGET)
     hint = sentences.reason_hint(ctx.workflow.reason_hint(targets))

@@ -27,4 +27,4 @@ async def group_changed(event: dict[str, Any], context: AsyncBoltContext) -> Non
     group_id = changed_group(event)
     if group_id:
         log.info("user group %s changed (%s): its members are read again", group_id, event.get("type"))
-        slack_context(context).workflow.policy.group_changed(group_id)
+        slack_context(context).workflow.group_changed(group_id)

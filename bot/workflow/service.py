@@ -46,7 +46,8 @@ class Workflow(Reviews, Submissions, Decisions, Homes):
     `request_for_submission(key)` finds a replayed submission's request.
     Deciding: `may_decide(request_id, user_id) -> str | None` (a pre-check), `decide(request_id, user_id,
     Decision, reason) -> ActionResult`, `cancel(request_id, user_id, reason) -> ActionResult`.
-    Reading: `view(request_id) -> RequestView | None`, `status_for`, `history_for`.
+    Reading: `view(request_id) -> RequestView | None`, `status_for`, `history_for`, `target_names()`.
+    The chat's news: `group_changed(group_id)` when a user group's members change.
     Revealing: `reveal(token, user_id, show) -> RevealResult` (erased only once `show` returned), or
     `reveal_request(request_id, user_id, show)` where a front end knows the request, not the token.
     One person's overview: `home_for(user_id) -> HomeView`; `people_involved(request)` says whose
@@ -78,6 +79,15 @@ class Workflow(Reviews, Submissions, Decisions, Homes):
         if not visible:
             return ActionResult(False, f"Request #{request_id} is not yours to see.")
         return ActionResult(True, f"Request #{request.id} is {STATUS_WORDS[request.status]}.", request)
+
+    def target_names(self) -> list[str]:
+        """Every configured target, in config order (what a form offers when who may request what is
+        not known in time; the submission checks it again)."""
+        return list(self.targets)
+
+    def group_changed(self, group_id: str) -> None:
+        """The chat says user group `group_id` changed: decisions resting on it read its members again."""
+        self.policy.group_changed(group_id)
 
     async def history_for(self, user_id: str, limit: int = 10) -> list[RequestRecord]:
         """The last `limit` requests `user_id` made, newest first. Raises `StoreUnavailable`."""
