@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from slack_helpers import block_texts, make_view
 
-from bot.domain import RequestStatus, ServerPhase
+from bot.domain import BreakGlassReview, RequestStatus, ReviewState, ServerPhase
 from bot.simulator.slack import limits
 from bot.slack import ids
 from bot.slack.blocks.home import home_view
@@ -63,3 +64,12 @@ def test_buttons_carry_only_request_numbers() -> None:
     }
     assert set(values) >= {ids.HOME_APPROVE_ACTION, ids.DENY_ACTION, ids.HOME_REVEAL_ACTION, ids.AGAIN_ACTION}
     assert all(value.isdigit() or value == "" for value in values.values())
+
+
+def test_a_break_glass_run_says_so_with_its_review() -> None:
+    view = make_view(2, request_id=9, status=RequestStatus.SUCCEEDED)
+    flagged = BreakGlassReview(ReviewState.DISPUTED, "UDEMOAPPROVER2", "<!channel> no incident")
+    request = replace(view.request, break_glass=flagged)
+    home = HomeView("UDEMOREQUESTER", [], False, [OwnRequest(replace(view, request=request))])
+    text = block_texts(home_view(home).to_dict()["blocks"])
+    assert "Break-glass: run without approval; flagged by <@UDEMOAPPROVER2>: `&lt;!channel&gt;" in text

@@ -18,7 +18,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.domain import ServerRecord
+from bot.domain import BreakGlassReview, ReviewState, ServerRecord
 from bot.slack import ids
 from bot.slack.blocks.card import WHAT_RUNS
 from bot.slack.blocks.common import (
@@ -132,6 +132,8 @@ def own_entry(own: OwnRequest) -> list[Block]:
     ]
     if r.outcome_message:
         lines.append(f"*Outcome:* {escape(r.outcome_message)}")
+    if r.break_glass is not None:
+        lines.append(f":rotating_light: Break-glass: run without approval; {review_line(r.break_glass)}")
     buttons: list[ButtonElement] = []
     if own.reveal_until is not None:
         lines.append(f":lock: Your new password can be revealed once, until {slack_date(own.reveal_until)}.")
@@ -162,3 +164,21 @@ def own_entry(own: OwnRequest) -> list[Block]:
     if buttons:
         blocks.append(ActionsBlock(block_id=f"home-own-{r.id}", elements=buttons))
     return blocks
+
+
+REVIEW_WORDS = {
+    None: "not run yet",
+    ReviewState.AWAITING: "the approvers have not reviewed it yet",
+    ReviewState.ACKNOWLEDGED: "acknowledged",
+    ReviewState.DISPUTED: "flagged",
+}
+
+
+def review_line(review: BreakGlassReview) -> str:
+    """Where the approvers' review of a break-glass run stands, for its requester."""
+    line = REVIEW_WORDS[review.state]
+    if review.reviewed_by and review.state in (ReviewState.ACKNOWLEDGED, ReviewState.DISPUTED):
+        line += f" by <@{review.reviewed_by}>"
+    if review.state == ReviewState.DISPUTED and review.reason:
+        line += f": {escape(review.reason)}"
+    return line + "."
