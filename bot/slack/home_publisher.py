@@ -144,7 +144,11 @@ class HomePublisher:
         if notice:
             self._notices[user_id] = _Notice(notice, self.clock.monotonic() + NOTICE_KEPT_S)
         self._dirty.pop(user_id, None)  # this publish is the latest state: a pending one adds nothing
-        return await self._publish(user_id) is None
+        refusal = await self._publish(user_id)
+        if refusal is not None and HANDLING[refusal].retry:
+            self._dirty.setdefault(user_id, 1)  # tried again at the next flush, like a refresh
+            self._schedule()
+        return refusal is None
 
     async def _publish(self, user_id: str) -> RefusalKind | None:
         async with self._locks.hold(user_id):

@@ -398,3 +398,18 @@ async def test_crafted_cancel_and_reveal_of_someone_elses_request_are_refused(wo
     await click_home(world, OUTSIDER, ids.HOME_CANCEL_ACTION, str(pending.id))
     await published_for(world, OUTSIDER, f"can cancel request #{pending.id}", since)
     assert await status_of(world, pending.id) == RequestStatus.PENDING
+
+
+async def test_a_home_tab_refused_for_a_passing_reason_is_published_at_the_next_refresh(world: World) -> None:
+    world.slack.fail("views.publish", "internal_error", times=1, user=APPROVERS[0])
+    since = world.slack.call_count
+    answers = await world.requests.deliver_event(
+        f"{world.bot_url}/slack/events", world.requests.app_home_opened(user_id=APPROVERS[0]), world.http
+    )
+    assert answers == [(200, "")]
+    published = await world.slack.wait_for(
+        "views.publish", lambda c: c.ok and c.args.get("user_id") == APPROVERS[0], 10.0, since=since
+    )
+    refused = [c for c in world.slack.calls()[since:] if c.method == "views.publish" and not c.ok]
+    assert [c.error for c in refused] == ["internal_error"]
+    assert "Waiting for your decision" in text_of(view_json(published))
