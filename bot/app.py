@@ -185,7 +185,7 @@ class Runtime:
         )
         slack_client = slack_web_client(session, token, settings, retry_handlers=retry_handlers)
         tasks = TaskKeeper()
-        notifier = SlackNotifier(slack_client, audit_channel=settings.audit_channel)
+        notifier = SlackNotifier(slack_client, store, audit_channel=settings.audit_channel, clock=clock)
         executor = Executor(
             store=store,
             targets=targets,

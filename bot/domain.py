@@ -221,3 +221,23 @@ class RevealOutcome(StrEnum):
     EXPIRED = "expired"
     NOT_FOUND = "not_found"
     WRONG_USER = "wrong_user"
+
+
+@dataclass(frozen=True)
+class OwedNotice:
+    """A notice the chat refused for a reason that may pass, kept until it lands or no longer matters.
+
+    Nothing secret: `route` says how the front end draws it again (from the request's latest state, or
+    `text`, a sentence it already wrote for people: a thread note, a DM line, an audit line).
+    """
+
+    request_id: int
+    unit: str
+    """The front end's name for the notice (one per request: a later refusal of it replaces it)."""
+    route: str
+    text: str | None
+    attempts: int
+    next_at: datetime
+    """Not tried again before then; a replica trying it moves it on first (see `NoticeLedger.take`)."""
+    until: datetime
+    """After then it no longer matters and is dropped."""

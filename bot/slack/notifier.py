@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain import MessageRef, RequestStatus
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.metrics import NOTIFICATION_FAILURES, PASSWORDS_UNDELIVERED
 from bot.slack import sentences
 from bot.slack.blocks.card import approval_card, card_text, results_thread
@@ -24,6 +23,10 @@ from bot.workflow import (
     Delivered,
     DeliveredSecret,
     EventKind,
+    MessageRef,
+    NoticeLedger,
+    OwedNotice,
+    RequestStatus,
     RequestView,
     SentMessages,
     WorkflowEvent,
@@ -34,26 +37,20 @@ log = logging.getLogger(__name__)
 RETRY_FOR_S = 24 * 3600.0
 """A failed notice is sent again for up to a day; after that it no longer matters."""
 RETRY_MAX_WAIT_S = 300.0
+"""Backoff between attempts doubles from 2 s up to this."""
+RETRY_HOLD = timedelta(minutes=2)
+"""A replica sending an owed notice holds it this long: if it stops meanwhile, another sends it then."""
 OFFER_RETRIES_S = (1.0, 2.0, 4.0)
 """The Reveal offer refused for a passing reason is tried again after these waits before the password
 is declared undelivered (it is still offered later by the sweeper either way)."""
-"""Backoff between attempts doubles from 2 s up to this."""
 
 CARD, DM, REVEAL = "card", "dm", "reveal"
 
+# How an owed notice is drawn again (OwedNotice.route): from the request's latest state, or its text.
+POST_CARD, REQUESTER_DM, REQUESTER_STATUS, CARD_EDIT = "card_post", "requester_dm", "requester_status", "card"
+THREAD, TO_REQUESTER, AUDIT, REVEAL_OFFER = "thread", "to_requester", "audit", "reveal_offer"
 
-@dataclass
-class _Pending:
-    """A notice unit that failed, kept for the sweeper to send again from the request's latest view."""
-
-    request_id: int
-    unit: str
-    event: WorkflowEvent | None
-    send: Callable[[RequestView], Awaitable[None]]
-    until: float
-    """monotonic time after which it no longer matters."""
-    attempts: int = 1
-    next_at: float = 0.0
+Send = Callable[[RequestView], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -74,20 +71,30 @@ class SlackNotifier:
 
     Each notice is its own unit (the card, its thread note, the requester's DM status, the requester's
     message, the audit channel): one refused call never skips the others. A unit refused for a reason
-    that may pass (rate limit, outage, a channel the operator must fix) waits in `_pending` and the
-    sweeper's `retry_failed` sends it again, drawn from the request's latest state, until it lands or no
-    longer matters.
+    that may pass (rate limit, outage, a channel the operator must fix) is owed in the `ledger` (the
+    store: it outlives this process), and the sweeper's `retry_failed` on one replica sends it again,
+    drawn from the request's latest state or its text, until it lands or no longer matters.
     """
 
-    def __init__(self, client: AsyncWebClient, *, audit_channel: str | None = None) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        ledger: NoticeLedger,
+        *,
+        audit_channel: str | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
         self.client = client
+        self.ledger = ledger
         self.audit_channel = audit_channel
+        self.clock = clock
         # Posted by this process and not yet handed to the workflow (late posts: retries, a re-posted
         # card), and the newest ref per message, read before the view's (which may lag behind).
         self._sent: dict[int, dict[str, MessageRef]] = {}
         self._moved: dict[tuple[int, str], MessageRef] = {}
         self._dm_channels: dict[str, str] = {}
-        self._pending: dict[tuple[int, str], _Pending] = {}
+        self._owed: set[tuple[int, str]] = set()
+        """Notices this process knows are owed (kept in the ledger): a success settles them there."""
         self._deliveries: dict[int, Delivery] = {}
         self._told_unusable: set[int] = set()
         self.on_change: Callable[[RequestView], None] | None = None
@@ -145,16 +152,18 @@ class SlackNotifier:
         self,
         view: RequestView,
         unit: str,
-        send: Callable[[RequestView], Awaitable[None]],
-        event: WorkflowEvent | None = None,
+        route: str,
+        text: str | None = None,
         *,
+        send: Send | None = None,
         matters_for_s: float = RETRY_FOR_S,
+        attempts: int = 1,
     ) -> Refusal | None:
-        """Sends one notice; a refusal is counted, logged, and kept for the sweeper when retrying helps.
-        Returns the refusal, or None when it landed."""
+        """Sends one notice (`send`, or the one `route` and `text` draw); a refusal is counted, logged,
+        and owed in the ledger when retrying helps. Returns the refusal, or None when it landed."""
         key = (view.request.id, unit)
         try:
-            await send(view)
+            await (send or self._sender(route, text))(view)
         except Exception as exc:
             refusal = classify(exc)
             NOTIFICATION_FAILURES.labels(unit).inc()
@@ -168,45 +177,78 @@ class SlackNotifier:
                 refusal.error,
             )
             if HANDLING[refusal.kind].retry:
-                earlier = self._pending.get(key)
-                now = time.monotonic()
-                attempts = earlier.attempts + 1 if earlier else 1
-                self._pending[key] = _Pending(
+                now = self.clock.now()
+                owed = OwedNotice(
                     view.request.id,
                     unit,
-                    event,
-                    send,
-                    until=earlier.until if earlier else now + matters_for_s,
-                    attempts=attempts,
-                    next_at=now + min(2.0**attempts, RETRY_MAX_WAIT_S),
+                    route,
+                    text,
+                    attempts,
+                    next_at=now + timedelta(seconds=min(2.0**attempts, RETRY_MAX_WAIT_S)),
+                    until=now + timedelta(seconds=matters_for_s),
                 )
+                try:
+                    await self.ledger.owe_notice(owed)
+                    self._owed.add(key)
+                except Exception as ledger_exc:
+                    log.error("notice %s of request #%d is lost: %s", unit, view.request.id, ledger_exc)
             return refusal
-        self._pending.pop(key, None)
+        if key in self._owed:
+            self._owed.discard(key)
+            await self.ledger.settle_notice(*key)
         return None
+
+    def _sender(self, route: str, text: str | None) -> Send:
+        """How an owed notice is sent again: drawn from the request's latest state, or its own text."""
+        if route == POST_CARD:
+            return self._post_card
+        if route == REQUESTER_DM:
+            return self._requester_dm
+        if route == REQUESTER_STATUS:
+            return self._update_dm
+        if route == CARD_EDIT:
+            return self._update_card
+        if route == REVEAL_OFFER:
+            return self._offer_again
+        line = text or ""
+        if route == THREAD:
+            return self._thread(line)
+        if route == TO_REQUESTER:
+            return self._to_requester(line)
+        if route == AUDIT:
+            return self._to_audit(line)
+        raise ValueError(f"unknown notice route {route!r}")
 
     async def retry_failed(
         self, load: Callable[[int], Awaitable[RequestView | None]]
     ) -> Mapping[int, SentMessages]:
-        """Sends again every failed notice that is due, from its request's latest view; drops those that
-        no longer matter (their time is up, or the request is gone). Returns what it posted anew."""
-        now = time.monotonic()
-        for key, pending in list(self._pending.items()):
-            if pending.until <= now:
+        """Sends again every owed notice that is due, from its request's latest view, each on one replica
+        only (the ledger's compare-and-set); drops those that no longer matter (their time is up, or the
+        request is gone). Returns what it posted anew."""
+        now = self.clock.now()
+        for owed in await self.ledger.notices_due(now):
+            key = (owed.request_id, owed.unit)
+            if owed.until <= now:
                 log.warning(
                     "gave up on notice %s of request #%d after %d attempts",
-                    pending.unit,
-                    pending.request_id,
-                    pending.attempts,
+                    owed.unit,
+                    owed.request_id,
+                    owed.attempts,
                 )
-                del self._pending[key]
+                await self.ledger.settle_notice(*key)
                 continue
-            if pending.next_at > now:
-                continue
-            view = await load(pending.request_id)
+            if not await self.ledger.take_notice(owed, now + RETRY_HOLD):
+                continue  # another replica is sending it
+            self._owed.add(key)
+            view = await load(owed.request_id)
             if view is None:
-                del self._pending[key]
+                self._owed.discard(key)
+                await self.ledger.settle_notice(*key)
                 continue
-            await self._unit(view, pending.unit, pending.send, pending.event)
+            left = (owed.until - now).total_seconds()
+            await self._unit(
+                view, owed.unit, owed.route, owed.text, matters_for_s=left, attempts=owed.attempts + 1
+            )
         sent, self._sent = self._sent, {}
         return sent
 
@@ -215,21 +257,33 @@ class SlackNotifier:
     async def request_submitted(self, view: RequestView) -> SentMessages:
         r = view.request
         self._changed(view)
-
-        async def dm(v: RequestView) -> None:
-            if self._shown(v, DM):
-                return
-            channel = await self.dm_channel(r.requester_id)
-            # Sent late (ensure_shown) the request may be past its pre-flight: the preview says where it is.
-            checking = v.request.status == RequestStatus.PREFLIGHT
-            ref = await self._post(channel, sentences.received(r.id, checking), requester_status(v))
-            self._remember(r.id, DM, ref)
-
-        await self._unit(view, "requester_dm", dm)
+        await self._unit(view, "requester_dm", REQUESTER_DM)
         await self._audit(
             view, "submitted", sentences.submitted_audit(r.id, r.requester_id, r.target, len(view.servers))
         )
         return self._take_sent(r.id)
+
+    async def _requester_dm(self, v: RequestView) -> None:
+        if self._shown(v, DM):
+            return
+        r = v.request
+        channel = await self.dm_channel(r.requester_id)
+        # Sent late (ensure_shown) the request may be past its pre-flight: the preview says where it is.
+        checking = r.status == RequestStatus.PREFLIGHT
+        ref = await self._post(channel, sentences.received(r.id, checking), requester_status(v))
+        self._remember(r.id, DM, ref)
+
+    async def _post_card(self, v: RequestView) -> None:
+        r = v.request
+        channel_id = v.approvers_channel
+        if channel_id is None or self._shown(v, CARD) or r.status != RequestStatus.PENDING:
+            return  # shown meanwhile (the sweeper's ensure_shown), or it no longer matters
+        self._remember(r.id, CARD, await self._post(channel_id, card_text(v), approval_card(v)))
+        if r.id in self._told_unusable:
+            self._told_unusable.discard(r.id)
+            await self._tell_requester(
+                v, "approvers_reachable", sentences.approvers_reachable(r.id, channel_id)
+            )
 
     async def request_ready(self, view: RequestView) -> SentMessages:
         r = view.request
@@ -238,18 +292,7 @@ class SlackNotifier:
             log.error("no approvers channel for target %s; request #%d cannot be shown", r.target, r.id)
             return {}
         channel_id = view.approvers_channel
-
-        async def post_card(v: RequestView) -> None:
-            if self._shown(v, CARD) or v.request.status != RequestStatus.PENDING:
-                return  # shown meanwhile (the sweeper's ensure_shown), or it no longer matters
-            self._remember(r.id, CARD, await self._post(channel_id, card_text(v), approval_card(v)))
-            if r.id in self._told_unusable:
-                self._told_unusable.discard(r.id)
-                await self._tell_requester(
-                    v, "approvers_reachable", sentences.approvers_reachable(r.id, channel_id)
-                )
-
-        refusal = await self._unit(view, "card_post", post_card)
+        refusal = await self._unit(view, "card_post", POST_CARD)
         unusable = refusal is not None and refusal.kind == RefusalKind.OPERATOR_MUST_FIX
         if refusal is not None and unusable and r.id not in self._told_unusable:
             # The requester must not wait until the expiry in silence meanwhile.
@@ -259,14 +302,14 @@ class SlackNotifier:
                 "approvers_unreachable",
                 sentences.approvers_unreachable(r.id, channel_id, refusal.operator_sentence(), r.expires_at),
             )
-        await self._unit(view, "requester_status", self._update_dm)
+        await self._unit(view, "requester_status", REQUESTER_STATUS)
         return self._take_sent(r.id)
 
     async def request_updated(self, view: RequestView, event: WorkflowEvent) -> None:
         r = view.request
         self._changed(view)
         if self._shown(view, CARD):
-            await self._unit(view, "card", self._update_card)
+            await self._unit(view, "card", CARD_EDIT)
             template = sentences.THREAD_NOTES.get(event.kind)
             if event.kind == EventKind.EXECUTING and r.break_glass is not None:
                 template = sentences.BREAK_GLASS_EXECUTING
@@ -277,19 +320,16 @@ class SlackNotifier:
                     note=escape(event.note or ""),
                     status_emoji=STATUS_EMOJI[r.status],
                 )
-                await self._unit(view, f"thread_{event.kind.value}", self._thread(note), event)
+                await self._unit(view, f"thread_{event.kind.value}", THREAD, note)
             if event.kind == EventKind.FINISHED:
                 for n, chunk in enumerate(results_thread(view)):
-                    await self._unit(view, f"results_{n}", self._thread(chunk), event)
+                    await self._unit(view, f"results_{n}", THREAD, chunk)
                 delivery = self._deliveries.get(r.id)
                 if delivery is not None and not delivery.reached:
                     await self._unit(
-                        view,
-                        "thread_undelivered",
-                        self._thread(self._undelivered_line(view, delivery)),
-                        event,
+                        view, "thread_undelivered", THREAD, self._undelivered_line(view, delivery)
                     )
-        await self._unit(view, "requester_status", self._update_dm)
+        await self._unit(view, "requester_status", REQUESTER_STATUS)
         requester_note = sentences.REQUESTER_NOTES.get(event.kind)
         if requester_note and event.actor != r.requester_id:
             text = requester_note.format(id=r.id, actor=event.actor, note=escape(event.note or ""))
@@ -335,10 +375,20 @@ class SlackNotifier:
             )
 
     async def _tell_requester(self, view: RequestView, unit: str, text: str) -> None:
+        await self._unit(view, unit, TO_REQUESTER, text)
+
+    def _to_requester(self, text: str) -> Send:
         async def send(v: RequestView) -> None:
             await self._post(await self.dm_channel(v.request.requester_id), text)
 
-        await self._unit(view, unit, send)
+        return send
+
+    def _to_audit(self, text: str) -> Send:
+        async def send(_: RequestView) -> None:
+            if self.audit_channel:
+                await self._post(self.audit_channel, text)
+
+        return send
 
     async def deliver_secret(
         self,
@@ -370,30 +420,15 @@ class SlackNotifier:
             log.warning("ephemeral delivery for request #%d failed: %s", r.id, refusal.error)
 
         async def offer(v: RequestView) -> None:
-            channel = await self.dm_channel(r.requester_id)
-            ref = await self._post(
-                channel,
-                sentences.reveal_ready(r.id),
-                reveal_offer(r.id, reveal_token, reveal_expires_at),
-            )
-            self._remember(r.id, REVEAL, ref)
-            if not self._deliveries.get(r.id, Delivery(True, True)).reached:
-                # Offered late by the sweeper: the card now says the password can be fetched.
-                self._deliveries[r.id] = Delivery(False, True)
-                await self._unit(v, "card", self._update_card)
-                await self._unit(
-                    v,
-                    "thread_offered",
-                    self._thread(sentences.offer_reached_late(r.requester_id)),
-                )
+            await self._offer(v, reveal_token, reveal_expires_at)
 
-        left = max((reveal_expires_at - datetime.now(UTC)).total_seconds(), 0.0)
-        refused = await self._unit(view, "reveal_offer", offer, matters_for_s=left)
+        left = max((reveal_expires_at - self.clock.now()).total_seconds(), 0.0)
+        refused = await self._unit(view, "reveal_offer", REVEAL_OFFER, send=offer, matters_for_s=left)
         for wait_s in OFFER_RETRIES_S:  # a rate limit or a blip passes: do not call it undelivered yet
             if refused is None or refused.kind != RefusalKind.RETRY_LATER:
                 break
             await asyncio.sleep(wait_s)
-            refused = await self._unit(view, "reveal_offer", offer, matters_for_s=left)
+            refused = await self._unit(view, "reveal_offer", REVEAL_OFFER, send=offer, matters_for_s=left)
         if refused is not None:
             why.append(f"the Reveal offer: {refused.error}")
         delivery = Delivery(ephemeral, refused is None, "; ".join(why))
@@ -406,6 +441,25 @@ class SlackNotifier:
                 delivery.why,
             )
         return Delivered(self._take_sent(r.id), delivery.reached)
+
+    async def _offer(self, v: RequestView, token: str, expires_at: datetime, *, again: bool = False) -> None:
+        r = v.request
+        channel = await self.dm_channel(r.requester_id)
+        ref = await self._post(channel, sentences.reveal_ready(r.id), reveal_offer(r.id, token, expires_at))
+        self._remember(r.id, REVEAL, ref)
+        # Offered again and unknown here (another replica delivered, or before a restart): it was owed
+        # because the offer had not reached.
+        if again and not self._deliveries.get(r.id, Delivery(False, False)).reached:
+            # Offered late by the sweeper: the card now says the password can be fetched.
+            self._deliveries[r.id] = Delivery(False, True)
+            await self._unit(v, "card", CARD_EDIT)
+            await self._unit(v, "thread_offered", THREAD, sentences.offer_reached_late(r.requester_id))
+
+    async def _offer_again(self, v: RequestView) -> None:
+        """The Reveal offer owed since an earlier refusal, while the password can still be revealed."""
+        found = await self.ledger.reveal_offer_of(v.request.id, self.clock.now())
+        if found is not None:
+            await self._offer(v, *found, again=True)
 
     def _delivery_line(self, view: RequestView, delivery: Delivery) -> str:
         if not delivery.reached:
@@ -432,11 +486,7 @@ class SlackNotifier:
 
     async def remind_approvers(self, view: RequestView) -> None:
         if self._shown(view, CARD):
-            await self._unit(
-                view,
-                "reminder",
-                self._thread(sentences.still_waiting(view.request.id)),
-            )
+            await self._unit(view, "reminder", THREAD, sentences.still_waiting(view.request.id))
 
     async def break_glass_started(self, view: RequestView, approvers: Sequence[str]) -> SentMessages:
         """The card first (the reset waits a moment for it, so approvers see it before it runs), then a
@@ -480,10 +530,5 @@ class SlackNotifier:
         )
 
     async def _audit(self, view: RequestView, what: str, line: str) -> None:
-        channel = self.audit_channel
-        if channel:
-
-            async def send(_: RequestView) -> None:
-                await self._post(channel, line)
-
-            await self._unit(view, f"audit_{what}", send)
+        if self.audit_channel:
+            await self._unit(view, f"audit_{what}", AUDIT, line)

@@ -172,3 +172,18 @@ break_glass_cooldowns = Table(
     Column("used_at", UTCDateTime, nullable=False),
     Column("request_id", Integer, nullable=False),
 )
+
+# Notices a chat refused for a reason that may pass (a rate limit, an outage, a channel the operator must
+# fix), sent again by the sweeper of whichever replica takes them; nothing secret (see OwedNotice).
+notices_owed = Table(
+    "notices_owed",
+    metadata,
+    Column("request_id", Integer, ForeignKey("requests.id", ondelete="CASCADE"), primary_key=True),
+    Column("unit", String(100), primary_key=True),
+    Column("route", String(40), nullable=False),
+    Column("text", Text, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("next_at", UTCDateTime, nullable=False),
+    Column("until", UTCDateTime, nullable=False),
+    Index(None, "next_at"),
+)

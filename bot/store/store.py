@@ -19,6 +19,7 @@ from bot.store.engine import MIGRATIONS_DIR, open_engine
 from bot.store.execution import Executions
 from bot.store.group_commit import GroupCommit
 from bot.store.home import Overviews
+from bot.store.notices import Notices
 from bot.store.requests import Requests
 from bot.store.reveals import Reveals
 from bot.store.sealing import Sealer
@@ -26,7 +27,7 @@ from bot.store.sealing import Sealer
 __all__ = ["MIGRATIONS_DIR", "Store"]
 
 
-class Store(BreakGlassStore, Requests, Decisions, Executions, Reveals, Overviews, Audit):
+class Store(BreakGlassStore, Requests, Decisions, Executions, Reveals, Overviews, Notices, Audit):
     """Async access to requests, servers, decisions, audit events and sealed secrets.
 
     Build it with `await Store.open(url, secret_keys=[...])`, then `await store.migrate()` once at start.
@@ -41,8 +42,9 @@ class Store(BreakGlassStore, Requests, Decisions, Executions, Reveals, Overviews
     unseal_secret, lease_reveal, confirm_reveal, release_reveal, erase_expired_reveals), one person's
     overview (`home`: awaiting_decision, revealable, reveal_token_of), break-glass (`breakglass`:
     create_break_glass_request, last_break_glass, release_break_glass, start_break_glass,
-    review_break_glass, awaiting_review, mark_review_reminded) and the trail (`audit`: add_audit,
-    audit). A compare-and-set that lost returns None or False, never raises.
+    review_break_glass, awaiting_review, mark_review_reminded), the notices a chat refused (`notices`:
+    owe_notice, notices_due, take_notice, settle_notice, reveal_offer_of) and the trail (`audit`:
+    add_audit, audit). A compare-and-set that lost returns None or False, never raises.
 
     Errors: every call raises `StoreUnavailable` when the database does not answer (nothing was written);
     calls naming a request that does not exist raise `UnknownRequest` where they say so; reading a

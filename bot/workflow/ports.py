@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol, TypeVar
 
-from bot.domain import DecisionRecord, MessageRef, RequestRecord, ServerPhase, ServerRecord
+from bot.domain import DecisionRecord, MessageRef, OwedNotice, RequestRecord, ServerPhase, ServerRecord
 from bot.metrics import NOTIFICATION_FAILURES
 
 log = logging.getLogger(__name__)
@@ -156,6 +156,33 @@ class Notifier(Protocol):
         was sent, and, once the request is pending, its approval card (`request_ready`) when none was
         posted. Does nothing for what is already shown. The sweeper calls it for requests pending a
         while and before it runs a stuck pre-flight again."""
+        ...
+
+
+class NoticeLedger(Protocol):
+    """Where a front end keeps the notices it owes, so a restart or another replica sends them (the
+    store). Each is sent again by one replica at a time: `take` is a compare-and-set on `next_at`."""
+
+    async def owe_notice(self, notice: OwedNotice) -> None:
+        """Keeps `notice`, replacing the one of the same request and unit (keeping its earlier `until`)."""
+        ...
+
+    async def notices_due(self, now: datetime, *, limit: int = 100) -> list[OwedNotice]:
+        """Notices whose `next_at` has come, oldest first."""
+        ...
+
+    async def take_notice(self, notice: OwedNotice, hold_until: datetime) -> bool:
+        """Moves `notice.next_at` to `hold_until` if nobody moved it since it was read: True for the one
+        replica that may send it now."""
+        ...
+
+    async def settle_notice(self, request_id: int, unit: str) -> None:
+        """The notice landed, or no longer matters: forgotten."""
+        ...
+
+    async def reveal_offer_of(self, request_id: int, now: datetime) -> tuple[str, datetime] | None:
+        """The token and end of a request's one-time reveal while it can still be revealed, for offering
+        it again; None when it was revealed, erased or has expired."""
         ...
 
 

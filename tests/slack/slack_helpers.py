@@ -248,3 +248,21 @@ def make_view(
         for i in range(1, servers + 1)
     ]
     return RequestView(record, rows, list(decisions or []), APPROVERS_CHANNEL)
+
+
+async def deny(world: World, request_id: int, reason: str) -> None:
+    """The first approver clicks Deny on the card and submits the reason in the modal it opens."""
+    since = world.slack.call_count
+    await world.click(APPROVERS[0], ids.DENY_ACTION, card(world, request_id))
+    await world.slack.wait_for("views.open", None, 5.0, since=since)
+    [opened] = world.slack.open_views(APPROVERS[0])
+    status, body = await world.send(
+        world.requests.view_submission(
+            user_id=APPROVERS[0],
+            view=world.slack.view_payload(opened.id),
+            values={
+                ids.DENY_REASON_BLOCK: {ids.DENY_REASON_ACTION: {"type": "plain_text_input", "value": reason}}
+            },
+        )
+    )
+    assert (status, body.strip()) == (200, "")

@@ -21,6 +21,7 @@ from slack_helpers import (
     submit_request,
 )
 from slack_sdk.web.async_client import AsyncWebClient
+from support.notices import MemoryLedger
 
 from bot.demo import World
 from bot.domain import MessageRef, RequestStatus, ServerPhase
@@ -59,7 +60,7 @@ class KeepingNotifier(SlackNotifier):
     """The real notifier, its answers kept in `refs` as the workflow keeps them."""
 
     def __init__(self, client: AsyncWebClient, refs: Refs, **kwargs: Any) -> None:
-        super().__init__(client, **kwargs)
+        super().__init__(client, MemoryLedger(), **kwargs)
         self.refs = refs
 
     async def request_submitted(self, view: RequestView) -> SentMessages:

@@ -21,6 +21,7 @@ from slack_helpers import (
     card,
     card_says,
     card_where,
+    deny,
     passwords_by_server,
     resettable_servers,
     reveal_offer,
@@ -56,23 +57,6 @@ async def until(check: Callable[[], bool], timeout_s: float = 15.0) -> None:
     while not check():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
         await asyncio.sleep(0.05)
-
-
-async def deny(world: World, request_id: int, reason: str) -> None:
-    since = world.slack.call_count
-    await world.click(APPROVERS[0], ids.DENY_ACTION, card(world, request_id))
-    await world.slack.wait_for("views.open", None, 5.0, since=since)
-    [opened] = world.slack.open_views(APPROVERS[0])
-    status, body = await world.send(
-        world.requests.view_submission(
-            user_id=APPROVERS[0],
-            view=world.slack.view_payload(opened.id),
-            values={
-                ids.DENY_REASON_BLOCK: {ids.DENY_REASON_ACTION: {"type": "plain_text_input", "value": reason}}
-            },
-        )
-    )
-    assert (status, body.strip()) == (200, "")
 
 
 def requester_told_denied(world: World, request_id: int) -> Callable[[SlackCall], bool]:
