@@ -49,6 +49,8 @@ CARD, DM, REVEAL = "card", "dm", "reveal"
 # How an owed notice is drawn again (OwedNotice.route): from the request's latest state, or its text.
 POST_CARD, REQUESTER_DM, REQUESTER_STATUS, CARD_EDIT = "card_post", "requester_dm", "requester_status", "card"
 THREAD, TO_REQUESTER, AUDIT, REVEAL_OFFER = "thread", "to_requester", "audit", "reveal_offer"
+BREAK_GLASS_CARD, TO_USER = "break_glass_card", "to_user:"
+"""`to_user:U…`: a DM line to that person (an approver told of a break-glass)."""
 
 Send = Callable[[RequestView], Awaitable[None]]
 
@@ -210,11 +212,15 @@ class SlackNotifier:
             return self._update_card
         if route == REVEAL_OFFER:
             return self._offer_again
+        if route == BREAK_GLASS_CARD:
+            return self._post_break_glass_card
         line = text or ""
+        if route.startswith(TO_USER):
+            return self._dm_line(route.removeprefix(TO_USER), line)
         if route == THREAD:
             return self._thread(line)
         if route == TO_REQUESTER:
-            return self._to_requester(line)
+            return self._dm_line(None, line)
         if route == AUDIT:
             return self._to_audit(line)
         raise ValueError(f"unknown notice route {route!r}")
@@ -377,11 +383,20 @@ class SlackNotifier:
     async def _tell_requester(self, view: RequestView, unit: str, text: str) -> None:
         await self._unit(view, unit, TO_REQUESTER, text)
 
-    def _to_requester(self, text: str) -> Send:
+    def _dm_line(self, user_id: str | None, text: str) -> Send:
+        """A line in the bot's DM with `user_id` (None: the request's requester)."""
+
         async def send(v: RequestView) -> None:
-            await self._post(await self.dm_channel(v.request.requester_id), text)
+            await self._post(await self.dm_channel(user_id or v.request.requester_id), text)
 
         return send
+
+    async def _post_break_glass_card(self, v: RequestView) -> None:
+        """A break-glass card: posted whatever the request's state (it runs without waiting for anyone)."""
+        if v.approvers_channel is not None and not self._shown(v, CARD):
+            self._remember(
+                v.request.id, CARD, await self._post(v.approvers_channel, card_text(v), approval_card(v))
+            )
 
     def _to_audit(self, text: str) -> Send:
         async def send(_: RequestView) -> None:
@@ -495,24 +510,15 @@ class SlackNotifier:
         self._changed(view)
         channel_id = view.approvers_channel
         if channel_id is not None:
-
-            async def post_card(v: RequestView) -> None:
-                if not self._shown(v, CARD):
-                    self._remember(r.id, CARD, await self._post(channel_id, card_text(v), approval_card(v)))
-
-            await self._unit(view, "card_post", post_card)
+            await self._unit(view, "card_post", BREAK_GLASS_CARD)
         else:
             log.error("no approvers channel for target %s; break-glass #%d has no card", r.target, r.id)
         text = sentences.break_glass_dm(
             r.id, r.target, r.requester_id, len(view.resettable), r.reason, channel_id
         )
         for approver in approvers:
-
-            async def dm(v: RequestView, user: str = approver) -> None:
-                await self._post(await self.dm_channel(user), text)
-
-            await self._unit(view, f"break_glass_dm_{approver}", dm)
-        await self._unit(view, "requester_status", self._update_dm)
+            await self._unit(view, f"break_glass_dm_{approver}", f"{TO_USER}{approver}", text)
+        await self._unit(view, "requester_status", REQUESTER_STATUS)
         await self._audit(
             view,
             "break_glass",
@@ -524,7 +530,7 @@ class SlackNotifier:
         r = view.request
         if self._shown(view, CARD):
             text = sentences.review_reminder(r.id, r.requester_id, r.created_at, list(approvers))
-            await self._unit(view, "review_reminder", self._thread(text))
+            await self._unit(view, "review_reminder", THREAD, text)
         await self._audit(
             view, "review_reminder", sentences.review_reminder_audit(r.id, r.target, r.requester_id)
         )
