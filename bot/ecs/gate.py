@@ -11,8 +11,9 @@ What the gate guarantees, per credential (one `Caller`), with `C` = the bound on
 - After any refusal-shaped answer (`EcsCredentialsRefused` from a call that was sent) no call is sent
   until the hold runs out; then one call probes. The hold doubles with each refusal in a row, from
   `refused_for_s` to `max_refused_for_s` (the gateway's 5-minute lockout; at once after five refusals in
-  a row): with the defaults a credential that stays bad is refused at 0, 1, 3 and 7 minutes, the 5th
-  refusal in a row (the lockout) comes 12 minutes after the first, and one probe per 5 minutes after.
+  a row): with the defaults, however often calls are asked for, a credential that stays bad is refused
+  at 0, 1, 3 and 7 minutes at the earliest, the 5th refusal in a row (the lockout) comes 12 minutes after
+  the first, and at most one probe per 5 minutes after that.
 - The check is made when the call is about to go (inside the bound, just before it is signed), so calls
   queued behind the bound when the refusal arrives are never sent.
 - An accepted answer proves the credentials only for calls sent after the latest refused one: an
