@@ -128,7 +128,8 @@ class _MarksAhead:
         """Wait until the call's marks are written; False if a write failed (the call must not go)."""
         missing = [i for i in ids if i not in self._write_of]
         if missing:
-            self._start([*missing, *self._following(self._lookahead())])
+            following = self._following(max(self._lookahead() - self._ahead, 0), skip=set(missing))
+            self._start([*missing, *following])
         writes = {self._write_of[i] for i in ids}
         self._ahead -= len(ids)
         self._top_up()
@@ -156,12 +157,13 @@ class _MarksAhead:
     def _lookahead(self) -> int:
         return self._pace.ahead(self._in_flight, self._bound)
 
-    def _following(self, count: int) -> list[str]:
+    def _following(self, count: int, skip: frozenset[str] | set[str] = frozenset()) -> list[str]:
+        """The next `count` servers in call order not in a write yet (nor in `skip`)."""
         found: list[str] = []
         while len(found) < count and self._next < len(self._order):
             server_id = self._order[self._next]
             self._next += 1
-            if server_id not in self._write_of:
+            if server_id not in self._write_of and server_id not in skip:
                 found.append(server_id)
         return found
 

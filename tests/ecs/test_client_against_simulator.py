@@ -293,6 +293,8 @@ async def test_per_server_marks_are_written_ahead_in_groups_within_the_bound_whe
     log, client, calls = await per_server_run(200, latency_s=0.005, write_s=0.01, bound=bound)
     ahead = client.mark_ahead_bound
     assert ahead == bound // 2
+    written = [sid for group in log.groups for sid in group]
+    assert len(written) == len(set(written)), "a server announced twice"
     assert len(log.groups) < calls / 2, f"{len(log.groups)} writes for {calls} calls"
     assert max(len(group) for group in log.groups) <= ahead + 1  # a call's own server and the look-ahead
     assert max(log.in_doubt) <= bound + ahead
