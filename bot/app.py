@@ -42,7 +42,6 @@ from bot.slack.context import SlackContext
 from bot.slack.directory import SlackDirectory
 from bot.slack.home_publisher import COALESCE_S, HomePublisher
 from bot.slack.notifier import SlackNotifier
-from bot.slack_link import TokenWatch
 from bot.store import Store
 from bot.workflow import (
     ExecutionSettings,
@@ -98,13 +97,16 @@ def slack_web_client(
     settings: Settings,
     *,
     retry_handlers: list[AsyncRetryHandler] | None = None,
+    readiness: Health | None = None,
 ) -> WatchedWebClient:
     """Slack's Web API client on the bot's one session, trusting what the session trusts.
 
     slack_sdk reads `HTTPS_PROXY` itself and passes it with every call, ignoring `NO_PROXY`; with its
-    proxy unset, the session (`trust_env`) picks the proxy per URL as it does for the cloud.
+    proxy unset, the session (`trust_env`) picks the proxy per URL as it does for the cloud. A token
+    Slack refuses is reported to `readiness` (the bot's `/healthz`).
     """
     client = WatchedWebClient(
+        readiness=readiness,
         token=token,
         base_url=settings.slack_api_url,
         session=session,
@@ -174,7 +176,7 @@ class Runtime:
             for name, t in targets.items()
         }
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-        retry_handlers = [TokenWatch(health)] + (
+        retry_handlers: list[AsyncRetryHandler] = (
             [
                 AsyncConnectionErrorRetryHandler(),
                 AsyncRateLimitErrorRetryHandler(max_retry_count=3),
@@ -183,7 +185,9 @@ class Runtime:
             if tuning.slack_retries
             else []
         )
-        slack_client = slack_web_client(session, token, settings, retry_handlers=retry_handlers)
+        slack_client = slack_web_client(
+            session, token, settings, retry_handlers=retry_handlers, readiness=health
+        )
         tasks = TaskKeeper()
         notifier = SlackNotifier(slack_client, store, audit_channel=settings.audit_channel, clock=clock)
         executor = Executor(

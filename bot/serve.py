@@ -29,7 +29,7 @@ from bot.config import AppConfig, ConfigError
 from bot.health import Health
 from bot.outbound import proxy_for
 from bot.probes import Refused, Unreachable, check_app_token, check_bot_token, token_advice
-from bot.slack_link import SocketModeLink, recheck_refused_token
+from bot.slack_link import SocketModeLink
 from bot.store.errors import StoreUnavailable
 
 if TYPE_CHECKING:
@@ -266,7 +266,7 @@ async def _start(config: AppConfig, stack: contextlib.AsyncExitStack, tuning: Tu
     await _start_runtime(runtime)
     await _listen(runtime, stack)
     identity, wss_url = await check_slack(runtime)
-    _background(stack, recheck_refused_token(runtime.slack_client, runtime.health), "token-recheck")
+    _background(stack, runtime.slack_client.recheck_refused_token(), "token-recheck")
     if settings.mode == "socket":
         assert settings.slack_app_token is not None
         link = SocketModeLink(

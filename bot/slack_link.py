@@ -1,7 +1,8 @@
-"""The bot's line to Slack while it runs: whether Slack accepts the tokens, and the Socket Mode connection.
+"""The bot's line to Slack while it runs: the Socket Mode connection.
 
-Both report to `Health`, so `/healthz` says 503 with the reason while Slack refuses a token or while Socket
-Mode is down, and 200 again once they recover. slack_sdk's own Socket Mode logging (a traceback every few
+It reports to `Health`, so `/healthz` says 503 with the reason while Socket Mode is down, and 200 again
+once it recovers (whether Slack accepts the tokens is the Web API client's watch: `bot/slack/client.py`).
+slack_sdk's own Socket Mode logging (a traceback every few
 seconds while Slack is unreachable, INFO lines per session) is reduced to one WARNING line per attempt;
 everything it said is still there at DEBUG.
 """
@@ -16,61 +17,15 @@ from typing import Any
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.http_retry.async_handler import AsyncRetryHandler
-from slack_sdk.http_retry.request import HttpRequest
-from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.health import Health
-from bot.probes import TOKEN_ERRORS, Refused, token_advice
 
-__all__ = ["SOCKET", "SocketModeLink", "TokenWatch", "recheck_refused_token"]
+__all__ = ["SOCKET", "SocketModeLink"]
 
 SOCKET = "slack_socket"
-BOT_TOKEN = "slack_bot_token"
-APP_TOKEN = "slack_app_token"
 
 log = logging.getLogger(__name__)
-
-
-class TokenWatch(AsyncRetryHandler):
-    """Never retries: it sees every answer of the Web API client and tells `Health` whether Slack accepts
-    the bot token (any method) and the app-level token (`apps.connections.open`)."""
-
-    def __init__(self, health: Health) -> None:
-        super().__init__(max_retry_count=1 << 30)  # consulted on every attempt, whatever came before
-        self.health = health
-
-    async def _can_retry_async(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        body = response.body if response is not None else None
-        if not isinstance(body, dict):
-            return False
-        app_token = request.url.rstrip("/").endswith("/apps.connections.open")
-        component, variable = (APP_TOKEN, "SLACK_APP_TOKEN") if app_token else (BOT_TOKEN, "SLACK_BOT_TOKEN")
-        code = body.get("error")
-        if body.get("ok") is True:
-            self.health.clear(component)
-        elif isinstance(code, str) and code in TOKEN_ERRORS and code != "missing_scope":
-            self.health.report(component, token_advice(variable, Refused(code, TOKEN_ERRORS[code])))
-        return False
-
-
-async def recheck_refused_token(client: AsyncWebClient, health: Health, interval_s: float = 30.0) -> None:
-    """While Slack refuses the bot token, ask `auth.test` now and then, so a fixed token shows as recovered
-    even when nothing else calls Slack (nobody can use a bot whose token is refused)."""
-    while True:
-        await asyncio.sleep(interval_s)
-        if BOT_TOKEN in health.problems():
-            with contextlib.suppress(Exception):
-                await client.auth_test()
 
 
 _SESSION_FAILURE = re.compile(

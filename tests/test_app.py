@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from support.pg import create_pg_database, drop_pg_database
 
 from bot.demo import World
-from bot.simulator.slack import FAKE_BOT_TOKEN
+from bot.simulator.slack import FAKE_APP_TOKEN, FAKE_BOT_TOKEN
 
 
 @pytest.fixture
@@ -120,5 +120,23 @@ async def test_healthz_tells_while_slack_refuses_the_bot_token(world: World) -> 
 
     world.slack.bot_token = FAKE_BOT_TOKEN  # the operator put the right token back (or Slack recovered)
     await world.runtime.slack_client.auth_test()
+    async with world.http.get(f"{world.bot_url}/healthz") as response:
+        assert response.status == 200
+
+
+async def test_a_refused_app_level_token_is_its_own_problem(world: World) -> None:
+    """The one token watch (the Web API client) tells the two tokens apart: a refused app-level token
+    (Socket Mode's apps.connections.open) is `slack_app_token`, and the bot token is not blamed for it."""
+    client = world.runtime.slack_client
+    with pytest.raises(SlackApiError):
+        await client.apps_connections_open(app_token="xapp-1-revoked")
+    async with world.http.get(f"{world.bot_url}/healthz") as response:
+        assert response.status == 503
+        problems = (await response.json())["problems"]
+    assert problems["slack_app_token"].startswith("Slack refuses SLACK_APP_TOKEN (invalid_auth"), problems
+    assert "slack_bot_token" not in problems
+    assert client.health.token_refusal is None
+
+    await client.apps_connections_open(app_token=FAKE_APP_TOKEN)
     async with world.http.get(f"{world.bot_url}/healthz") as response:
         assert response.status == 200

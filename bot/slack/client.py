@@ -1,11 +1,14 @@
 """The bot's one Slack Web API client: every refusal is classified, counted, and kept as workspace health.
 
-Subclasses slack_sdk's AsyncWebClient at its single door (`api_call`), so Bolt's own calls and the bot's
-are watched alike and nothing else changes: errors still raise as slack_sdk raises them.
+Subclasses slack_sdk's AsyncWebClient at its single door (`api_call`), so Bolt's own calls, Socket Mode's
+`apps.connections.open` and the bot's are watched alike and nothing else changes: errors still raise as
+slack_sdk raises them. It is the one token watch: a token Slack refuses is a named problem in `Health`
+(/healthz answers 503 with it) until Slack accepts that token again, which it asks by itself.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -15,19 +18,26 @@ import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from bot.health import Health
 from bot.metrics import SLACK_CHANNEL_UNUSABLE, SLACK_REFUSALS, SLACK_TOKEN_REFUSED
+from bot.probes import TOKEN_ERRORS, Refused, token_advice
 from bot.slack.refusals import Refusal, RefusalKind, classify
 
 log = logging.getLogger(__name__)
 
 PROBE_EVERY_S = 5.0
 """While Slack refuses the token, /healthz asks auth.test again at most this often (it recovers alone)."""
+BOT_TOKEN, APP_TOKEN = "slack_bot_token", "slack_app_token"
+"""The `Health` components of the two tokens (`apps.connections.open` is the app-level token's call)."""
 
 
 @dataclass
 class SlackHealth:
-    """What Slack refuses right now: the token (every call then fails) and channels the bot cannot use."""
+    """What Slack refuses right now: the token (every call then fails) and channels the bot cannot use.
 
+    A refused token (bot or app-level) is also reported to `readiness`, the bot's `Health`, by name."""
+
+    readiness: Health = field(default_factory=Health)
     token_refusal: Refusal | None = None
     channels: dict[str, Refusal] = field(default_factory=dict)
     _probed_at: float = float("-inf")
@@ -43,10 +53,17 @@ class SlackHealth:
 
     def note_refusal(self, refusal: Refusal, channel: str | None) -> None:
         if refusal.installation_broken and refusal.error != "missing_scope":
-            if self.token_refusal is None:
-                log.error("Slack refuses the bot's token: %s", refusal.operator_sentence())
-            self.token_refusal = refusal
-            SLACK_TOKEN_REFUSED.set(1)
+            app_token = refusal.method == "apps.connections.open"
+            component, variable = (
+                (APP_TOKEN, "SLACK_APP_TOKEN") if app_token else (BOT_TOKEN, "SLACK_BOT_TOKEN")
+            )
+            cause = TOKEN_ERRORS.get(refusal.error, "Slack refused the token")
+            self.readiness.report(
+                component, token_advice(variable, Refused(refusal.error, cause)), level=logging.ERROR
+            )
+            if not app_token:
+                self.token_refusal = refusal
+                SLACK_TOKEN_REFUSED.set(1)
         elif refusal.channel_unusable and channel:
             if channel not in self.channels:
                 log.error("channel %s is unusable: %s", channel, refusal.operator_sentence())
@@ -54,10 +71,12 @@ class SlackHealth:
             SLACK_CHANNEL_UNUSABLE.labels(channel).set(1)
 
     def note_success(self, method: str, channel: str | None) -> None:
-        if self.token_refusal is not None and method != "apps.connections.open":
-            log.warning("Slack accepts the bot's token again")
+        if method == "apps.connections.open":
+            self.readiness.clear(APP_TOKEN)
+        elif self.token_refusal is not None or BOT_TOKEN in self.readiness.problems():
             self.token_refusal = None
             SLACK_TOKEN_REFUSED.set(0)
+            self.readiness.clear(BOT_TOKEN)  # logs that it recovered
         if channel and channel in self.channels and method in ("chat.postMessage", "chat.update"):
             log.warning("channel %s works again", channel)
             del self.channels[channel]
@@ -73,9 +92,9 @@ class SlackHealth:
 class WatchedWebClient(AsyncWebClient):
     """AsyncWebClient that classifies and counts every refusal and keeps `health` up to date."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, readiness: Health | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.health = SlackHealth()
+        self.health = SlackHealth(readiness or Health())
 
     async def api_call(
         self,
@@ -118,6 +137,14 @@ class WatchedWebClient(AsyncWebClient):
                 await self.auth_test()
             except Exception as exc:
                 log.info("Slack still refuses the token: %s", classify(exc, "auth.test").error)
+
+    async def recheck_refused_token(self, interval_s: float = 30.0) -> None:
+        """Runs until cancelled: while Slack refuses the bot token, `probe` every `interval_s`, so a fixed
+        token shows as recovered even when nothing else calls Slack (nobody can use a bot whose token is
+        refused) and nobody reads /healthz."""
+        while True:
+            await asyncio.sleep(interval_s)
+            await self.probe()
 
 
 def _channel_of(*sources: Any) -> str | None:
