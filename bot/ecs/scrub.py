@@ -38,18 +38,20 @@ def _variants(secret: str) -> set[str]:
 class Scrubber:
     """Replaces the secrets of one call with `[redacted]` in text from the cloud.
 
-    Built for every call, so it costs nothing until an answer has text to scrub: the pattern is compiled on
-    first use. `read_later` gives secrets only known once the call has gone (the token it fetched), read
-    at that first use. Callable on `str`; `text()` also passes `None` through.
+    Built for every call, so it costs nothing until an answer has text to scrub: the secrets' forms are
+    worked out on first use, and the pattern compiled only for a text that holds one. `read_later` gives
+    secrets only known once the call has gone (the token it fetched), read at that first use. Callable on
+    `str`; `text()` also passes `None` through.
     """
 
-    __slots__ = ("_pattern", "_read_later", "_secrets")
+    __slots__ = ("_pattern", "_read_later", "_secrets", "_variants")
 
     def __init__(
         self, secrets: Iterable[str], *, read_later: Callable[[], Iterable[str]] | None = None
     ) -> None:
         self._secrets = tuple(secrets)
         self._read_later = read_later
+        self._variants: list[str] | None = None
         self._pattern: re.Pattern[str] | None = None
 
     def __repr__(self) -> str:
@@ -58,18 +60,21 @@ class Scrubber:
     def __call__(self, text: str) -> str:
         if not text:
             return text
+        if self._variants is None:
+            self._variants = self._all_variants()
+        # Most texts (a request id, a code) carry no secret: a substring test is ~100x cheaper than
+        # compiling the pattern, which per-server resets would otherwise do once per call.
+        if not any(v in text for v in self._variants):
+            return text
         if self._pattern is None:
-            self._pattern = self._compile()
+            # Longest first, so a secret that contains another is masked whole.
+            self._pattern = re.compile("|".join(re.escape(v) for v in self._variants))
         return self._pattern.sub(REDACTED, text)
 
-    def _compile(self) -> re.Pattern[str]:
+    def _all_variants(self) -> list[str]:
         secrets = [*self._secrets, *(self._read_later() if self._read_later else ())]
         variants = set().union(*(_variants(s) for s in secrets if s and len(s) >= MIN_SECRET_LENGTH))
-        if not variants:
-            return re.compile(r"(?!)")  # matches nothing
-        # Longest first, so a secret that contains another is masked whole.
-        ordered = sorted(variants, key=len, reverse=True)
-        return re.compile("|".join(re.escape(v) for v in ordered))
+        return sorted(variants, key=len, reverse=True)
 
     def text(self, text: str | None) -> str | None:
         """`None` stays `None`; any string is scrubbed."""
