@@ -329,11 +329,11 @@ async def serve(config: AppConfig, *, tuning: Tuning | None = None) -> int:
                 starting.cancel()
                 with contextlib.suppress(asyncio.CancelledError, StartupFailure):
                     await starting
-                return 0
-            stopping.cancel()
-            starting.result()
-            await stop.wait()
-            log.info("shutting down: finishing work in flight (at most %g s)", tuning.drain_timeout_s)
+            else:
+                stopping.cancel()
+                starting.result()
+                await stop.wait()
+                log.info("shutting down: finishing work in flight (at most %g s)", tuning.drain_timeout_s)
         log.info("stopped")
         return 0
     except StartupFailure as exc:
