@@ -47,6 +47,13 @@ async def read_body_in_time(request: web.Request, handler: Any) -> web.StreamRes
             timed_out = web.Response(status=408, text="request body not sent in time")
             timed_out.force_close()  # no lingering for the rest of a body that is not coming
             return timed_out
+        except ConnectionResetError:
+            # The peer left mid-body (a stopped client, a proxy's reset): nobody to answer, nothing to
+            # retry. aiohttp would log it as an ERROR with a traceback for a request that never was.
+            log.debug("request to %s: connection lost before the body was read", request.path)
+            gone = web.Response(status=400, text="connection lost")
+            gone.force_close()
+            return gone
     response: web.StreamResponse = await handler(request)
     return response
 

@@ -5,11 +5,13 @@ requests and /healthz still answer. Real sockets against the real listeners of a
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 import pytest
+from support.polling import eventually
 
 from bot.demo import REQUESTER, World
 from bot.slack import ids
@@ -96,6 +98,29 @@ async def test_a_body_not_sent_in_time_is_answered_408(make_world: WorldFactory)
     assert answer.startswith(b"HTTP/1.1 408"), answer[:80]
     writer.close()
     assert (await signed_history(world))[0] == 200
+
+
+async def test_a_client_gone_mid_body_is_no_error(
+    make_world: WorldFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A peer that drops the connection half-way through a body (a client stopped, a proxy's reset) leaves
+    nobody to answer: one DEBUG line, no ERROR with aiohttp's traceback, and the listener serves on."""
+    caplog.set_level(logging.DEBUG, logger="bot.http_server")
+    world = await make_world()
+    reader, writer = await connect(port_of(world))
+    writer.write(
+        b"POST /slack/events HTTP/1.1\r\nHost: bot\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: 400\r\n\r\npayload=%7B"
+    )
+    await writer.drain()
+    writer.transport.abort()  # gone, without finishing the body
+    status, _ = await signed_history(world)  # the listener still answers (and has seen the reset)
+    assert status == 200
+    await eventually(
+        lambda: any("connection lost" in r.getMessage() for r in caplog.records), 10, "the DEBUG line"
+    )
+    errors = [r for r in caplog.records if r.levelno >= 40]
+    assert errors == [], [r.getMessage() for r in errors]
 
 
 async def test_connections_beyond_the_cap_are_closed_and_health_has_its_own_listener(
