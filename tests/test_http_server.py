@@ -107,7 +107,7 @@ async def test_a_client_gone_mid_body_is_no_error(
     nobody to answer: one DEBUG line, no ERROR with aiohttp's traceback, and the listener serves on."""
     caplog.set_level(logging.DEBUG, logger="bot.http_server")
     world = await make_world()
-    reader, writer = await connect(port_of(world))
+    _, writer = await connect(port_of(world))
     writer.write(
         b"POST /slack/events HTTP/1.1\r\nHost: bot\r\nContent-Type: application/x-www-form-urlencoded\r\n"
         b"Content-Length: 400\r\n\r\npayload=%7B"
