@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -38,6 +39,8 @@ RETRY_FOR_S = 24 * 3600.0
 """A failed notice is sent again for up to a day; after that it no longer matters."""
 RETRY_MAX_WAIT_S = 300.0
 """Backoff between attempts doubles from 2 s up to this."""
+POST_CLAIM_HOLD = timedelta(minutes=2)
+"""A replica posting a card or DM holds it this long: its ref is kept with the request well before then."""
 RETRY_HOLD = timedelta(minutes=2)
 """A replica sending an owed notice holds it this long: if it stops meanwhile, another sends it then."""
 OFFER_RETRIES_S = (1.0, 2.0, 4.0)
@@ -269,22 +272,49 @@ class SlackNotifier:
         )
         return self._take_sent(r.id)
 
+    @contextlib.asynccontextmanager
+    async def _only_here(self, request_id: int, what: str) -> AsyncIterator[bool]:
+        """Whether this replica may post the request's message `what` now (a claim in the ledger, held
+        until its ref is surely kept with the request); a post that fails gives the claim back at once,
+        so its retry is not turned away."""
+        now = self.clock.now()
+        if not await self.ledger.claim_post(request_id, what, now, now + POST_CLAIM_HOLD):
+            log.info("request #%d: %s is being posted by another replica", request_id, what)
+            yield False
+            return
+        try:
+            yield True
+        except BaseException:
+            await self.ledger.release_post(request_id, what)
+            raise
+
     async def _requester_dm(self, v: RequestView) -> None:
         if self._shown(v, DM):
             return
         r = v.request
-        channel = await self.dm_channel(r.requester_id)
-        # Sent late (ensure_shown) the request may be past its pre-flight: the preview says where it is.
-        checking = r.status == RequestStatus.PREFLIGHT
-        ref = await self._post(channel, sentences.received(r.id, checking), requester_status(v))
-        self._remember(r.id, DM, ref)
+        async with self._only_here(r.id, DM) as mine:
+            if not mine:
+                return
+            channel = await self.dm_channel(r.requester_id)
+            # Sent late (ensure_shown) the request may be past its pre-flight: the preview says where it is.
+            checking = r.status == RequestStatus.PREFLIGHT
+            ref = await self._post(channel, sentences.received(r.id, checking), requester_status(v))
+            self._remember(r.id, DM, ref)
+
+    async def _new_card(self, v: RequestView, channel_id: str, blocks: list[Block], what: str = CARD) -> bool:
+        """Posts the request's card once across replicas; False when another replica is posting it."""
+        async with self._only_here(v.request.id, what) as mine:
+            if mine:
+                self._remember(v.request.id, CARD, await self._post(channel_id, card_text(v), blocks))
+            return mine
 
     async def _post_card(self, v: RequestView) -> None:
         r = v.request
         channel_id = v.approvers_channel
         if channel_id is None or self._shown(v, CARD) or r.status != RequestStatus.PENDING:
             return  # shown meanwhile (the sweeper's ensure_shown), or it no longer matters
-        self._remember(r.id, CARD, await self._post(channel_id, card_text(v), approval_card(v)))
+        if not await self._new_card(v, channel_id, approval_card(v)):
+            return
         if r.id in self._told_unusable:
             self._told_unusable.discard(r.id)
             await self._tell_requester(
@@ -367,8 +397,9 @@ class SlackNotifier:
         except Exception as exc:
             if classify(exc).kind != RefusalKind.MESSAGE_GONE:
                 raise
-            # Someone deleted the card: post it again so it still shows what happened.
-            self._remember(view.request.id, CARD, await self._post(card.channel_id, card_text(view), blocks))
+            # Someone deleted the card: post it again so it still shows what happened (once, whichever
+            # replicas found it gone).
+            await self._new_card(view, card.channel_id, blocks, f"card_again:{card.message_ts}")
 
     async def _update_dm(self, view: RequestView) -> None:
         dm = self._ref(view, DM)
@@ -394,9 +425,7 @@ class SlackNotifier:
     async def _post_break_glass_card(self, v: RequestView) -> None:
         """A break-glass card: posted whatever the request's state (it runs without waiting for anyone)."""
         if v.approvers_channel is not None and not self._shown(v, CARD):
-            self._remember(
-                v.request.id, CARD, await self._post(v.approvers_channel, card_text(v), approval_card(v))
-            )
+            await self._new_card(v, v.approvers_channel, approval_card(v))
 
     def _to_audit(self, text: str) -> Send:
         async def send(_: RequestView) -> None:

@@ -7,12 +7,14 @@ from datetime import datetime
 from sqlalchemy import RowMapping, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain import OwedNotice
 from bot.store import schema
 from bot.store.engine import Database
 
 _N = schema.notices_owed
+_P = schema.post_claims
 _V = schema.reveals
 
 
@@ -26,6 +28,11 @@ def _owed(row: RowMapping) -> OwedNotice:
         next_at=row["next_at"],
         until=row["until"],
     )
+
+
+async def _request_exists(conn: AsyncConnection, request_id: int) -> bool:
+    query = select(schema.requests.c.id).where(schema.requests.c.id == request_id)
+    return (await conn.execute(query)).first() is not None
 
 
 class Notices(Database):
@@ -87,6 +94,28 @@ class Notices(Database):
     async def settle_notice(self, request_id: int, unit: str) -> None:
         """The notice landed or no longer matters."""
         stmt = delete(_N).where(_N.c.request_id == request_id, _N.c.unit == unit)
+        async with self._begin(write=True) as conn:
+            await conn.execute(stmt)
+
+    async def claim_post(self, request_id: int, what: str, now: datetime, until: datetime) -> bool:
+        """Compare-and-set: True for the one caller that may post the request's message `what` now (no
+        claim on it, or the last one ended by `now`); it holds it until `until`. A request that no longer
+        exists has nothing to post (False)."""
+        async with self._begin(write=True) as conn:
+            dialect_insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+            if not await _request_exists(conn, request_id):
+                return False
+            stmt = dialect_insert(_P).values(request_id=request_id, what=what, until=until)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[_P.c.request_id, _P.c.what],
+                set_={"until": stmt.excluded.until},
+                where=_P.c.until <= now,
+            )
+            return (await conn.execute(stmt)).rowcount == 1
+
+    async def release_post(self, request_id: int, what: str) -> None:
+        """Gives the claim on the request's message `what` back (its post failed)."""
+        stmt = delete(_P).where(_P.c.request_id == request_id, _P.c.what == what)
         async with self._begin(write=True) as conn:
             await conn.execute(stmt)
 

@@ -187,3 +187,13 @@ notices_owed = Table(
     Column("until", UTCDateTime, nullable=False),
     Index(None, "next_at"),
 )
+
+# Who is posting a request's message right now (its approval card, say), so two replicas that both see it
+# missing post it once: a claim held until `until` (long enough for the message's ref to be stored).
+post_claims = Table(
+    "post_claims",
+    metadata,
+    Column("request_id", Integer, ForeignKey("requests.id", ondelete="CASCADE"), primary_key=True),
+    Column("what", String(64), primary_key=True),
+    Column("until", UTCDateTime, nullable=False),
+)

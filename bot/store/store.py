@@ -43,7 +43,8 @@ class Store(BreakGlassStore, Requests, Decisions, Executions, Reveals, Overviews
     overview (`home`: awaiting_decision, revealable, reveal_token_of), break-glass (`breakglass`:
     create_break_glass_request, last_break_glass, release_break_glass, start_break_glass,
     review_break_glass, awaiting_review, mark_review_reminded), the notices a chat refused (`notices`:
-    owe_notice, notices_due, take_notice, settle_notice, reveal_offer_of) and the trail (`audit`:
+    owe_notice, notices_due, take_notice, settle_notice, claim_post,
+    release_post, reveal_offer_of) and the trail (`audit`:
     add_audit, audit). A compare-and-set that lost returns None or False, never raises.
 
     Errors: every call raises `StoreUnavailable` when the database does not answer (nothing was written);

@@ -180,6 +180,16 @@ class NoticeLedger(Protocol):
         """The notice landed, or no longer matters: forgotten."""
         ...
 
+    async def claim_post(self, request_id: int, what: str, now: datetime, until: datetime) -> bool:
+        """True for the one replica that may post the request's message `what` (its approval card) now;
+        it holds the claim until `until`, long enough for the message's ref to be kept with the request, so
+        a replica that also saw it missing does not post it twice."""
+        ...
+
+    async def release_post(self, request_id: int, what: str) -> None:
+        """Gives a claim back (the post failed): the next attempt, here or elsewhere, may post."""
+        ...
+
     async def reveal_offer_of(self, request_id: int, now: datetime) -> tuple[str, datetime] | None:
         """The token and end of a request's one-time reveal while it can still be revealed, for offering
         it again; None when it was revealed, erased or has expired."""

@@ -54,3 +54,19 @@ async def test_owed_taken_once_and_settled(
 async def test_a_request_gone_owes_nothing(store: Store, make_request: Callable[..., NewRequest]) -> None:
     await store.owe_notice(notice(4242))
     assert await store.notices_due(NOW + timedelta(days=2)) == []
+
+
+async def test_a_post_is_claimed_by_one_replica_until_its_hold_ends(
+    open_store: Callable[[], Awaitable[Store]], make_request: Callable[..., NewRequest]
+) -> None:
+    a, b = await open_store(), await open_store()
+    rid = (await a.create_request_once(make_request(), [])).request.id
+    until = NOW + timedelta(minutes=2)
+    won = await asyncio.gather(a.claim_post(rid, "card", NOW, until), b.claim_post(rid, "card", NOW, until))
+    assert sorted(won) == [False, True]
+    assert await b.claim_post(rid, "dm", NOW, until), "each message has its own claim"
+    assert not await b.claim_post(rid, "card", until - timedelta(seconds=1), until)
+    assert await b.claim_post(rid, "card", until, until + timedelta(minutes=2)), "free once the hold ended"
+    await b.release_post(rid, "card")
+    assert await a.claim_post(rid, "card", NOW, until), "given back at once"
+    assert not await a.claim_post(4242, "card", NOW, until), "no request, nothing to post"

@@ -17,6 +17,7 @@ class MemoryLedger:
     def __init__(self) -> None:
         self.owed: dict[tuple[int, str], OwedNotice] = {}
         self.reveals: dict[int, tuple[str, datetime]] = {}
+        self.claims: dict[tuple[int, str], datetime] = {}
 
     async def owe_notice(self, notice: OwedNotice) -> None:
         earlier = self.owed.get((notice.request_id, notice.unit))
@@ -37,6 +38,16 @@ class MemoryLedger:
 
     async def settle_notice(self, request_id: int, unit: str) -> None:
         self.owed.pop((request_id, unit), None)
+
+    async def claim_post(self, request_id: int, what: str, now: datetime, until: datetime) -> bool:
+        held = self.claims.get((request_id, what))
+        if held is not None and held > now:
+            return False
+        self.claims[(request_id, what)] = until
+        return True
+
+    async def release_post(self, request_id: int, what: str) -> None:
+        self.claims.pop((request_id, what), None)
 
     async def reveal_offer_of(self, request_id: int, now: datetime) -> tuple[str, datetime] | None:
         found = self.reveals.get(request_id)
