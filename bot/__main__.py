@@ -35,13 +35,13 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar  # noqa: E402
 import click  # noqa: E402
 
 from bot import __version__  # noqa: E402
+from bot.exit_codes import EXIT_CONFIG  # noqa: E402
 from bot.logs import configure_logging  # noqa: E402
 
 if TYPE_CHECKING:
     from bot.config import AppConfig
 
 T = TypeVar("T")
-EXIT_CONFIG = 2
 
 
 def _wants_the_demo() -> bool:
@@ -61,14 +61,14 @@ def _exit(code: int) -> NoReturn:
     sys.exit(code)
 
 
-def _load() -> AppConfig:
+def _load(nothing: str = "nothing was started") -> AppConfig:
     # Imported here: the configuration pulls in SQLAlchemy and aiohttp, which `--version` needs not wait for.
     from bot.config import ConfigError, load_app_config
 
     try:
         return load_app_config()
     except ConfigError as exc:
-        click.echo(f"The configuration has problems; nothing was started.\n{exc}", err=True)
+        click.echo(f"The configuration has problems; {nothing}.\n{exc}", err=True)
         sys.exit(EXIT_CONFIG)
 
 
@@ -137,7 +137,7 @@ def demo() -> None:
 @main.command()
 def doctor() -> None:
     """Check the configuration, the Slack tokens and each target's credentials, read-only, each in seconds."""
-    config = _load()
+    config = _load("nothing else was checked")
     configure_logging("ERROR", config.settings.log_format)
     # The Web API client logs each unusable channel as the running bot should; doctor prints them itself.
     logging.getLogger("bot.slack.client").setLevel(logging.CRITICAL)

@@ -26,6 +26,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wai
 
 from bot import __version__
 from bot.config import AppConfig, ConfigError
+from bot.exit_codes import EXIT_CONFIG, EXIT_FAILED, EXIT_REFUSED
 from bot.health import Health
 from bot.outbound import proxy_for
 from bot.probes import Refused, Unreachable, check_app_token, check_bot_token, token_advice
@@ -39,8 +40,6 @@ __all__ = ["EXIT_FAILED", "EXIT_REFUSED", "StartupFailure", "database_display", 
 
 log = logging.getLogger("bot")
 
-EXIT_FAILED = 1
-EXIT_REFUSED = 3
 SLACK_CHECK_DEADLINE_S = 10.0
 T = TypeVar("T")
 
@@ -134,7 +133,7 @@ async def _start_runtime(runtime: Runtime) -> None:
             f"the database {where} is unavailable: {exc}; check BOT_DATABASE_URL and that {check}"
         ) from exc
     except ConfigError as exc:  # found only once Slack answers, e.g. a user-group handle it does not have
-        raise StartupFailure(str(exc)) from exc
+        raise StartupFailure(str(exc), EXIT_CONFIG) from exc
 
 
 async def _listen(runtime: Runtime, stack: contextlib.AsyncExitStack) -> None:

@@ -437,3 +437,18 @@ def test_a_database_path_that_cannot_work_is_one_line_with_the_fix(
         _check_database_folder(f"sqlite+aiosqlite:///{where.format(tmp=tmp_path)}")
     assert str(info.value).startswith(says.format(tmp=tmp_path)), str(info.value)
     assert "chown" not in str(info.value)
+
+
+async def test_a_user_group_slack_does_not_have_is_a_configuration_problem_exit_2(
+    tmp_path: Path, outside_world: tuple[Simulator, FakeSlack], bots: list[Bot]
+) -> None:
+    """Found only once Slack answers, but a configuration problem all the same: exit 2, as README says."""
+    sim, slack = outside_world
+    targets = tmp_path / "targets.yml"
+    original = "approvers: [UDEMOAPPROVER1, UDEMOAPPROVER2]"
+    targets.write_text(DEMO_TARGETS.read_text().replace(original, 'approvers: ["@no-such-group"]', 1))
+    env = environment(tmp_path, sim.url, slack.api_url, BOT_CONFIG=str(targets))
+    bots.append(bot := Bot(env, tmp_path / "run.log"))
+    assert await bot.wait_exit() == 2, bot.text()
+    assert "no-such-group" in bot.text()
+    assert_quiet(bot.text())

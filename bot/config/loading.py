@@ -3,7 +3,9 @@ anything connects."""
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -48,7 +50,14 @@ def load_config(path: str | os.PathLike[str], *, environ: Mapping[str, str] | No
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError([f"{file}: file not found; set BOT_CONFIG to the targets YAML"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except IsADirectoryError:
+        raise ConfigError([f"{file}: a folder; set BOT_CONFIG to the targets YAML file itself"]) from None
+    except PermissionError:
+        problem = f"{file}: uid {os.getuid()} may not read it; make it readable (it holds no secret)"
+        raise ConfigError([problem]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{file}: not UTF-8 text; save the targets YAML as UTF-8"]) from None
+    except OSError as exc:
         raise ConfigError([f"{file}: cannot be read ({exc})"]) from None
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
@@ -127,9 +136,19 @@ def _setting_problem(error: Mapping[str, Any]) -> str:
             return f"{name}: {written}is out of range; write a number from {low} to {high}"
         return f"{name}: {written}is out of range ({str(error['msg']).lower()})"
     if kind == "literal_error":
-        return f"{name}: {written}is not one of {ctx.get('expected', 'the allowed values')}"
+        expected = str(ctx.get("expected", "the allowed values"))
+        choices = re.findall(r"'([^']*)'", expected)
+        close = difflib.get_close_matches(value.strip(), choices, n=1) if written.startswith("'") else []
+        mean = f"; did you mean {close[0]}?" if close else ""
+        return f"{name}: {written}is not one of {expected}{mean}"
+    if kind == "string_pattern_mismatch" and name in _SETTING_HINTS:
+        return f"{name}: {written}has the wrong form; write {_SETTING_HINTS[name]}"
     return f"{name}: {str(error['msg']).removeprefix('Value error, ')}"
 
+
+_SETTING_HINTS = {
+    "BOT_AUDIT_CHANNEL": "a channel ID (not its name), e.g. C0123456789: channel details, at the bottom",
+}
 
 _FIELD_BY_ALIAS = {str(f.validation_alias): n for n, f in Settings.model_fields.items() if f.validation_alias}
 

@@ -175,7 +175,7 @@ def test_a_bad_value_is_worded_plainly_and_hides_no_missing_setting(
 
 def test_a_bad_mode_does_not_pick_a_setup_for_the_operator(tmp_path: Path) -> None:
     problems = _problems_of(tmp_path, BOT_MODE="sockets", SLACK_BOT_TOKEN="xoxb-1")
-    assert problems[0] == "BOT_MODE: 'sockets' is not one of 'socket' or 'http'"
+    assert problems[0] == "BOT_MODE: 'sockets' is not one of 'socket' or 'http'; did you mean socket?"
     assert not any("but BOT_MODE is http" in p for p in problems), problems
 
 
@@ -185,3 +185,31 @@ def test_a_long_value_in_the_wrong_variable_is_never_echoed(tmp_path: Path) -> N
     problems = _problems_of(tmp_path, BOT_HTTP_PORT=token)
     assert "BOT_HTTP_PORT: the value is not a whole number" in problems
     assert token not in "\n".join(problems)
+
+
+def test_a_channel_name_where_an_id_belongs_says_where_to_find_the_id(tmp_path: Path) -> None:
+    problems = _problems_of(tmp_path, BOT_AUDIT_CHANNEL="#audit")
+    assert problems[0] == (
+        "BOT_AUDIT_CHANNEL: '#audit' has the wrong form; write a channel ID (not its name), e.g. "
+        "C0123456789: channel details, at the bottom"
+    )
+
+
+def test_a_folder_as_the_targets_file_is_named_so(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path, environ=CREDENTIALS)
+    assert info.value.problems == [f"{tmp_path}: a folder; set BOT_CONFIG to the targets YAML file itself"]
+
+
+def test_a_project_id_yaml_reads_as_a_number_says_to_quote_it(tmp_path: Path) -> None:
+    text = GOOD.replace("project_id: 0123456789abcdef0123456789abcdef", "project_id: 0123")
+    assert the_problem(tmp_path, text).startswith(
+        "targets[0].project_id: YAML read this as a number; put it in quotes"
+    )
+
+
+def test_a_slack_url_without_its_scheme_gets_no_cloud_example(tmp_path: Path) -> None:
+    problems = _problems_of(tmp_path, SLACK_API_URL="127.0.0.1:38902/api")
+    [line] = [p for p in problems if p.startswith("SLACK_API_URL")]
+    assert "write it with its scheme and host" in line
+    assert "otc" not in line
