@@ -90,7 +90,7 @@ async def _until_signal(work: Coroutine[Any, Any, T]) -> T | None:
         _stop_quietly_on_signals()  # removing restored Python's defaults; a late signal still stops cleanly
 
 
-@click.group(invoke_without_command=True)
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(
     __version__, "--version", "-V", prog_name="ecs-reset-bot", message="%(prog)s %(version)s"
 )

@@ -304,3 +304,10 @@ def test_a_signal_while_the_bot_is_still_importing_stops_it_cleanly(
     assert "Traceback" not in output, output[-3000:]
     assert "KeyboardInterrupt" not in output, output[-3000:]
     assert "| bot.config.loading" not in output, "the signal should have arrived during the imports"
+
+
+@pytest.mark.parametrize("args", [("-h",), ("--help",), ("doctor", "-h"), ("run", "-h"), ("simulator", "-h")])
+def test_help_answers_to_both_spellings(args: tuple[str, ...]) -> None:
+    result = _run(*args, env=_env())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Usage: "), result.stdout
