@@ -6,6 +6,7 @@ and `is_archived`, `users.info` with `deleted`, `missing_scope` when the token l
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -256,6 +257,9 @@ async def test_a_refused_token_fails_once_and_the_rest_say_not_checked(
     for check in ("slack: scopes granted", "slack: channels", "slack: people named"):
         assert "not checked: the bot token does not work" in line_of(out, check)
     assert len(slack.calls("auth.test")) == 1, "one auth.test serves every check"
+    assert "FAILED" not in line_of(out, "slack: scopes granted"), "not checked is not a failure"
+    summary = r"\n(\d) of \d+ check\(s\) failed, 3 not checked \(each needs one that failed\)"
+    assert re.search(summary, out), out
     assert not slack.calls("conversations.info")
 
 

@@ -187,6 +187,8 @@ async def test_doctor_gives_up_on_a_silent_slack_and_cloud_within_its_deadlines(
         if "FAILED" in line:
             assert line.split("FAILED after", 1)[1].split(": ", 1)[1].strip(), line
     assert "7 of 7 check(s) failed" in out, out  # both tokens, scopes, channels, people, two targets
+    assert "Task exception was never retrieved" not in out, out
+    assert "Traceback" not in out, out
 
 
 async def test_doctor_names_each_token_slack_refuses(
