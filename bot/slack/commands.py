@@ -40,7 +40,7 @@ async def reset_command(
         try:
             answer = await asyncio.wait_for(_subcommand(ctx, word, rest.strip(), user_id), ACK_BUDGET_S)
         except Exception as exc:
-            log.warning("/%s %s failed: %s", ids.COMMAND, word, exc)
+            log.warning("%s %s failed: %r", ids.COMMAND, word, exc)  # a timeout has no text of its own
             answer = sentences.REQUESTS_UNREADABLE
         await ack(text=answer)
     else:
