@@ -18,7 +18,10 @@ log = logging.getLogger(__name__)
 class Health:
     """Named problems, e.g. `{"slack_socket": "Socket Mode is not connected to Slack"}`; none means ready."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, log_changes: bool = True) -> None:
+        """`log_changes=False`: a private Health nobody serves (a client's for a one-off check), whose
+        changes the caller reports itself; logging them too would say the same thing twice."""
+        self._log_changes = log_changes
         self._lock = threading.Lock()
         self._problems: dict[str, str] = {}
         self._levels: dict[str, int] = {}
@@ -32,7 +35,7 @@ class Health:
             changed = self._problems.get(component) != problem
             self._problems[component] = problem
             self._levels[component] = level
-        if changed:
+        if changed and self._log_changes:
             log.log(level, "not ready: %s: %s", component, problem)
 
     def clear(self, component: str) -> None:
@@ -41,7 +44,7 @@ class Health:
         with self._lock:
             had = self._problems.pop(component, None)
             level = self._levels.pop(component, logging.WARNING)
-        if had is not None:
+        if had is not None and self._log_changes:
             log.log(min(level, logging.INFO), "recovered: %s (was: %s)", component, had)
 
     def problems(self) -> dict[str, str]:

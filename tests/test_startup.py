@@ -239,6 +239,10 @@ async def test_run_stops_with_the_variable_slack_refuses(
     assert await bot.wait_exit() == 3
     out = bot.text()
     assert f"cannot start: Slack refuses {variable} (invalid_auth" in out, out
+    # One line, naming the variable that is wrong (not the other token's, not twice).
+    assert [line for line in out.splitlines() if " ERROR " in line] == [
+        next(line for line in out.splitlines() if "cannot start:" in line)
+    ], out
     assert "serving as" not in out
     assert wrong not in out
     assert_quiet(out)

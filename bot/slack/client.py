@@ -94,7 +94,9 @@ class WatchedWebClient(AsyncWebClient):
 
     def __init__(self, *args: Any, readiness: Health | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.health = SlackHealth(readiness or Health())
+        # Without the bot's Health (a one-off check, e.g. start-up's token checks), refusals are the
+        # caller's to report: its own Health stays silent.
+        self.health = SlackHealth(readiness or Health(log_changes=False))
 
     async def api_call(
         self,
