@@ -126,8 +126,10 @@ def _friendly(error: Mapping[str, Any]) -> str:
         written = error.get("input")
         shown = f"{written!r} " if isinstance(written, str) and len(written) <= 80 else ""
         return f"{path}: {shown}has the wrong form; write {hint}" if hint else f"{path}: {message}"
-    if kind == "string_type" and isinstance(error.get("input"), int | float) and not isinstance(
-        error.get("input"), bool
+    if (
+        kind == "string_type"
+        and isinstance(error.get("input"), int | float)
+        and not isinstance(error.get("input"), bool)
     ):
         # YAML reads 0123 or 1e5 as a number: the operator wrote text that YAML took for one.
         return f'{path}: YAML read this as a number; put it in quotes, e.g. "0123", to keep it as written'

@@ -48,7 +48,9 @@ Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 def http_url(value: str) -> str:
     value = value.strip().rstrip("/")
     if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
-        raise ValueError(f"{value!r} is not a URL; write it with its scheme and host, e.g. https://host.example.com")
+        raise ValueError(
+            f"{value!r} is not a URL; write it with its scheme and host, e.g. https://host.example.com"
+        )
     return value
 
 

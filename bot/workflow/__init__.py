@@ -19,7 +19,7 @@ from bot.domain import (
     ServerRecord,
 )
 from bot.store.records import RevealResult
-from bot.workflow.breakglass import BreakGlassRefused
+from bot.workflow.breakglass import BreakGlassRefused, duration_words
 from bot.workflow.drafts import NO_TARGETS, Draft, DraftRefused, Drafts, message_text
 from bot.workflow.execution import ExecutionSettings, Executor, SealedPasswords
 from bot.workflow.home import HomeView, OwnRequest
@@ -102,5 +102,6 @@ __all__ = [
     "TaskKeeper",
     "Workflow",
     "WorkflowEvent",
+    "duration_words",
     "message_text",
 ]

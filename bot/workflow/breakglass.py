@@ -40,12 +40,14 @@ def cooldown_sentence(target: str, last: datetime, cooldown: timedelta) -> str:
     """Why the cooldown refuses, when it is possible again, and what still works."""
     return (
         f"You already broke glass on {target} at {when(last)}; one emergency run per person per "
-        f"{_duration(cooldown)} on a target. You can break glass there again from {when(last + cooldown)}. "
+        f"{duration_words(cooldown)} on a target. You can break glass there again from "
+        f"{when(last + cooldown)}. "
         "The normal path stays open: untick Emergency and submit, and approvers decide as usual."
     )
 
 
-def _duration(value: timedelta) -> str:
+def duration_words(value: timedelta) -> str:
+    """A cooldown or review window as people read it: `24 h`, `1 h 30 min`, `15 min`."""
     seconds = int(value.total_seconds())
     hours, rest = divmod(seconds, 3600)
     minutes = rest // 60

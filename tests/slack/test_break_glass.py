@@ -124,6 +124,7 @@ async def test_confirmation_then_run_without_approval_everyone_told(bg_world: Wo
     text = json.dumps(pushed["view"])
     assert "What will happen" in text
     assert "No approver is asked" in text
+    assert "once per 24 h" in text
     assert f"<#{APPROVERS_CHANNEL}>" in text
     assert f"<@{APPROVERS[0]}>" in text
     assert f"<@{APPROVERS[1]}>" in text

@@ -24,7 +24,7 @@ from bot.config import Target
 from bot.domain import PasswordMode, RebootMode
 from bot.slack import ids
 from bot.slack.blocks.common import context, escape, markdown, slack_date
-from bot.workflow import CheckedSubmission, RequestView, ReviewState, Submission
+from bot.workflow import CheckedSubmission, RequestView, ReviewState, Submission, duration_words
 
 MAX_METADATA = 3000
 """Slack's limit on `private_metadata`: the confirmation carries the checked submission in it."""
@@ -141,8 +141,8 @@ def confirmation_view(
         markdown("*Who is told at once:*\n" + "\n".join(told)),
         context(
             f"The approvers review it afterwards (Acknowledge or Flag); when nobody has within "
-            f"{_duration(config.review_within.total_seconds())}, they and the audit channel are reminded. "
-            f"You can break glass on {target.name} once per {_duration(config.cooldown.total_seconds())}. "
+            f"{duration_words(config.review_within)}, they and the audit channel are reminded. "
+            f"You can break glass on {target.name} once per {duration_words(config.cooldown)}. "
             "Go back to submit it for approval instead."
         ),
     ]
@@ -155,13 +155,6 @@ def confirmation_view(
         private_metadata=metadata,
         blocks=blocks,
     )
-
-
-def _duration(seconds: float) -> str:
-    hours, rest = divmod(int(seconds), 3600)
-    if hours and not rest:
-        return f"{hours} h"
-    return f"{hours} h {rest // 60} min" if hours else f"{max(rest // 60, 1)} min"
 
 
 # -- the card -----------------------------------------------------------------------------------------------
