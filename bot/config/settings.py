@@ -9,7 +9,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy.exc import ArgumentError
 
 from bot.config.types import ChannelId, Duration, http_url
@@ -42,6 +50,28 @@ def _fernet_keys(value: SecretStr | None) -> SecretStr | None:
             which = f"key {number} of {len(parts)} " if len(parts) > 1 else ""
             raise ValueError(f"{which}must be 32 bytes in URL-safe base64 (a Fernet key); {_KEY_HINT}")
     return SecretStr(",".join(parts))
+
+
+_TOKEN_MISTAKES = {
+    "slack_bot_token": {
+        "xapp-": "this is an app-level token (xapp-...), which belongs in SLACK_APP_TOKEN; SLACK_BOT_TOKEN "
+        "is the Bot User OAuth Token (xoxb-...) on the app's OAuth & Permissions page",
+        "xoxp-": "this is a user token (xoxp-...); the bot acts as itself: use the Bot User OAuth Token "
+        "(xoxb-...) on the app's OAuth & Permissions page",
+    },
+    "slack_app_token": {
+        "xoxb-": "this is the bot token (xoxb-...), which belongs in SLACK_BOT_TOKEN; SLACK_APP_TOKEN is an "
+        "app-level token (xapp-...) under Basic Information > App-Level Tokens",
+        "xoxp-": "this is a user token (xoxp-...); SLACK_APP_TOKEN is an app-level token (xapp-...) under "
+        "Basic Information > App-Level Tokens",
+    },
+    "slack_signing_secret": {
+        "xox": "this is a token; SLACK_SIGNING_SECRET is the Signing Secret on the app's Basic Information "
+        "page (32 hexadecimal characters)",
+    },
+}
+"""Token kinds in the wrong variable, by their documented prefixes (xoxb- bot, xapp- app-level, xoxp-
+user)."""
 
 
 class Settings(BaseModel):
@@ -136,6 +166,25 @@ class Settings(BaseModel):
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret")
+    @classmethod
+    def _token_as_written(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        """Mistakes that are certain from the form alone, said before Slack says only "invalid_auth";
+        the value is never echoed. Surrounding blanks (a copy-paste) are dropped."""
+        if value is None:
+            return None
+        text = value.get_secret_value().strip()
+        if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+            raise ValueError(
+                "written with quotes around it; remove them (an --env-file or a Kubernetes secret takes "
+                "the value exactly as written)"
+            )
+        mistaken = _TOKEN_MISTAKES.get(info.field_name or "", {})
+        for prefix, sentence in mistaken.items():
+            if text.startswith(prefix):
+                raise ValueError(sentence)
+        return SecretStr(text)
 
     @field_validator("secret_key")
     @classmethod

@@ -213,3 +213,37 @@ def test_a_slack_url_without_its_scheme_gets_no_cloud_example(tmp_path: Path) ->
     [line] = [p for p in problems if p.startswith("SLACK_API_URL")]
     assert "write it with its scheme and host" in line
     assert "otc" not in line
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        (
+            {"SLACK_BOT_TOKEN": "xapp-1-A0-canary", "SLACK_APP_TOKEN": "xoxb-1-2-canary"},
+            ["SLACK_BOT_TOKEN: this is an app-level token", "SLACK_APP_TOKEN: this is the bot token"],
+        ),
+        ({"SLACK_BOT_TOKEN": "xoxp-1-2-canary"}, ["SLACK_BOT_TOKEN: this is a user token"]),
+        ({"SLACK_BOT_TOKEN": '"xoxb-1-2-canary"'}, ["SLACK_BOT_TOKEN: written with quotes around it"]),
+        (
+            {"SLACK_SIGNING_SECRET": "xoxb-1-2-canary", "BOT_MODE": "http"},
+            ["SLACK_SIGNING_SECRET: this is a token"],
+        ),
+    ],
+    ids=["swapped", "user-token", "quoted", "token-as-signing-secret"],
+)
+def test_a_token_in_the_wrong_form_is_named_before_slack_is_asked(
+    tmp_path: Path, env: dict[str, str], says: list[str]
+) -> None:
+    problems = _problems_of(tmp_path, **env)
+    for sentence in says:
+        assert any(p.startswith(sentence) for p in problems), problems
+    assert "canary" not in "\n".join(problems)
+
+
+def test_blanks_around_a_token_are_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "targets.yml"
+    path.write_text(GOOD, encoding="utf-8")
+    env = {**CREDENTIALS, "BOT_CONFIG": str(path), "BOT_SECRET_KEY": Fernet.generate_key().decode()}
+    config = load_app_config({**env, "SLACK_BOT_TOKEN": " xoxb-1-2 \n", "SLACK_APP_TOKEN": "xapp-1-A0 "})
+    assert config.settings.slack_bot_token is not None
+    assert config.settings.slack_bot_token.get_secret_value() == "xoxb-1-2"
