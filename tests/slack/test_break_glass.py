@@ -5,6 +5,7 @@ creates the request, the run without approval (card marked, approvers' DMs, audi
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -114,7 +115,10 @@ async def test_the_emergency_choice_shows_only_for_allowed_people(bg_world: Worl
     assert ids.EMERGENCY_BLOCK not in block_ids(plain)
 
 
-async def test_confirmation_then_run_without_approval_everyone_told(bg_world: World) -> None:
+async def test_confirmation_then_run_without_approval_everyone_told(
+    bg_world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     world = bg_world
     runs = counted("run")
     servers = resettable_servers(world, 2)
@@ -168,6 +172,9 @@ async def test_confirmation_then_run_without_approval_everyone_told(bg_world: Wo
     everything = json.dumps([c.args for c in world.slack.calls() if c.method != "chat.postEphemeral"])
     everything += json.dumps([a.detail for a in await world.runtime.store.audit(request.id)])
     assert not any(p in everything for p in passwords.values()), "a password outside its private message"
+    assert passwords
+    assert not any(p in caplog.text for p in passwords.values()), "a password in the logs, even at DEBUG"
+    assert "break-glass: request" in caplog.text
 
 
 async def delivered_passwords_to(world: World, user: str, request_id: int) -> tuple[Any, dict[str, str]]:
