@@ -36,6 +36,7 @@ __all__ = ["Check", "Outcome", "checks", "run_checks", "run_doctor"]
 
 SLACK_DEADLINE_S = 5.0
 CLOUD_DEADLINE_S = 10.0
+DATABASE_DEADLINE_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -179,9 +180,60 @@ def _target_check(target: Target, session: aiohttp.ClientSession) -> Check:
     return Check(f"target {target.name}", CLOUD_DEADLINE_S, run, endpoints)
 
 
+def _database_check(config: AppConfig) -> Check:
+    """BOT_DATABASE_URL as `run` would open it, read-only: answers, and where its schema stands. A SQLite
+    file that does not exist yet is fine when its folder can be made (`run` creates both)."""
+    from bot.serve import (
+        StartupFailure,
+        check_database_folder,
+        database_display,
+        database_unavailable,
+        sqlite_file,
+    )
+    from bot.store import StoreUnavailable
+
+    url = config.settings.database_url
+    where = database_display(url)
+
+    async def run() -> str:
+        from bot.store import Store
+
+        database = sqlite_file(url)
+        if database is not None and not database.exists():
+            try:
+                check_database_folder(url, create=False)
+            except StartupFailure as exc:
+                raise _Failed(str(exc)) from None
+            return f"{where}: not created yet; `run` creates it"
+        keys = [k.get_secret_value() for k in config.settings.secret_keys]
+        store = await Store.open(url, secret_keys=keys, connect_timeout=DATABASE_DEADLINE_S)
+        try:
+            found = await store.schema_revisions()
+        except StoreUnavailable as exc:
+            raise _Failed(database_unavailable(url, exc)) from None
+        finally:
+            await store.close()
+        if found.current is None:
+            return f"{where}: answers; no tables yet, `run` creates them"
+        if found.current == found.head:
+            return f"{where}: answers; schema up to date ({found.current})"
+        if found.known:
+            return f"{where}: answers; schema at {found.current}, `run` migrates it to {found.head}"
+        raise _Failed(
+            f"{where}: its schema ({found.current}) is newer than this version of the bot knows "
+            f"({found.head}); a newer version migrated it: run that version or a newer one"
+        )
+
+    return Check("database (BOT_DATABASE_URL)", DATABASE_DEADLINE_S, run)
+
+
 def checks(config: AppConfig, session: aiohttp.ClientSession) -> list[Check]:
     """Everything `doctor` verifies, in the order it prints them."""
-    return [*_slack_checks(config, session), *(_target_check(t, session) for t in config.bot.targets)]
+    return [
+        _database_check(config),
+        *_slack_checks(config, session),
+        *(_target_check(t, session) for t in config.bot.targets),
+    ]
 
 
 class _Failed(Exception):

@@ -62,7 +62,16 @@ def database_display(url: str) -> str:
     return f"{kind} ({where})"
 
 
-def _sqlite_file(url: str) -> Path | None:
+def database_unavailable(url: str, exc: BaseException) -> str:
+    """One sentence for `run` and `doctor`: which database (kind and place, no secret), why, what to check."""
+    where = database_display(url)
+    cause = str(exc).partition(" is unavailable: ")[2] or str(exc) or type(exc).__name__
+    check = "the file is readable and writable" if where.startswith("sqlite") else "the server is up"
+    return f"the database {where} is unavailable ({cause}); check BOT_DATABASE_URL and that {check}"
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The SQLite database file BOT_DATABASE_URL names, resolved; None for PostgreSQL or memory."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return None
@@ -81,10 +90,11 @@ def _unwritable_folder_message(folder: Path) -> str:
     )
 
 
-def _check_database_folder(url: str) -> None:
-    """A SQLite file's folder exists or can be made, and can be written; else one line naming the fix,
-    before anything starts (SQLite itself says only "unable to open database file")."""
-    database = _sqlite_file(url)
+def check_database_folder(url: str, *, create: bool = True) -> None:
+    """A SQLite file's folder exists or can be made, and can be written; else StartupFailure, one line
+    naming the fix, before anything starts (SQLite itself says only "unable to open database file").
+    `create=False` (doctor) checks without making the folder."""
+    database = sqlite_file(url)
     if database is None:
         return
     if database.is_dir():
@@ -102,6 +112,8 @@ def _check_database_folder(url: str) -> None:
         )
     if not os.access(existing, os.W_OK | os.X_OK):
         raise StartupFailure(_unwritable_folder_message(existing))
+    if not create:
+        return
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # owner-only, as the store makes it
     except OSError as exc:
@@ -115,11 +127,11 @@ async def _open_runtime(config: AppConfig, tuning: Tuning | None) -> Runtime:
     from bot.app import Runtime
 
     url = config.settings.database_url
-    _check_database_folder(url)
+    check_database_folder(url)
     try:
         return await Runtime.build(config, tuning=tuning)
     except PermissionError as exc:  # the file itself (the folder was checked): not ours to write
-        database = _sqlite_file(url)
+        database = sqlite_file(url)
         raise StartupFailure(_unwritable_folder_message(database.parent) if database else str(exc)) from exc
 
 
@@ -127,11 +139,7 @@ async def _start_runtime(runtime: Runtime) -> None:
     try:
         await runtime.start()
     except StoreUnavailable as exc:
-        where = database_display(runtime.config.settings.database_url)
-        check = "the file is readable and writable" if where.startswith("sqlite") else "the server is up"
-        raise StartupFailure(
-            f"the database {where} is unavailable: {exc}; check BOT_DATABASE_URL and that {check}"
-        ) from exc
+        raise StartupFailure(database_unavailable(runtime.config.settings.database_url, exc)) from exc
     except ConfigError as exc:  # found only once Slack answers, e.g. a user-group handle it does not have
         raise StartupFailure(str(exc), EXIT_CONFIG) from exc
 

@@ -278,3 +278,49 @@ async def test_a_silent_slack_ends_each_check_at_its_deadline(
     )
     assert "no answer within 1 s (timeout)" in line_of(out, "slack: people named")
     assert "slack: scopes granted (auth.test) (limit 1 s): OK" in out
+
+
+async def test_the_database_is_checked_read_only(sim: Simulator, slack: FakeSlack, tmp_path: Path) -> None:
+    """A SQLite file not made yet is fine (doctor does not make it); then as `run` left it; then a schema
+    a newer bot migrated, which this version must not touch."""
+    from bot.store import Store
+
+    app_config = config(sim, slack, tmp_path)
+    code, out = await run(app_config)
+    assert code == 0, out
+    assert "database (BOT_DATABASE_URL) (limit 5 s): OK" in out
+    assert "not created yet; `run` creates it" in line_of(out, "database (BOT_DATABASE_URL)")
+    assert not (tmp_path / "db.sqlite3").exists(), "doctor reads only"
+
+    keys = [k.get_secret_value() for k in app_config.settings.secret_keys]
+    store = await Store.open(app_config.settings.database_url, secret_keys=keys)
+    await store.migrate()
+    code, out = await run(app_config)
+    assert code == 0, out
+    assert "answers; schema up to date" in line_of(out, "database (BOT_DATABASE_URL)")
+
+    async with store._begin(write=True) as conn:  # what a newer version of the bot leaves behind
+        await conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+    await store.close()
+    code, out = await run(app_config)
+    assert code == 1
+    line = line_of(out, "database (BOT_DATABASE_URL)")
+    assert "FAILED" in line
+    assert "is newer than this version of the bot knows" in line
+
+
+async def test_a_database_that_does_not_answer_fails_its_check_with_the_cause(
+    sim: Simulator, slack: FakeSlack, tmp_path: Path
+) -> None:
+    from support.processes import free_port
+
+    url = f"postgresql+asyncpg://bot:pg-password-canary@127.0.0.1:{free_port()}/bot"
+    code, out = await run(config(sim, slack, tmp_path, BOT_DATABASE_URL=url))
+    assert code == 1
+    line = line_of(out, "database (BOT_DATABASE_URL)")
+    assert "FAILED" in line
+    assert "the database postgresql (127.0.0.1:" in line
+    assert "is unavailable (ConnectionRefusedError" in line
+    assert "check BOT_DATABASE_URL and that the server is up" in line
+    assert "is unavailable: database" not in line, "said once"
+    assert "pg-password-canary" not in out

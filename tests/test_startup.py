@@ -186,7 +186,8 @@ async def test_doctor_gives_up_on_a_silent_slack_and_cloud_within_its_deadlines(
     for line in out.splitlines():
         if "FAILED" in line:
             assert line.split("FAILED after", 1)[1].split(": ", 1)[1].strip(), line
-    assert "7 of 7 check(s) failed" in out, out  # both tokens, scopes, channels, people, two targets
+    # Both tokens, scopes, channels, people, two targets; not the database (a local file).
+    assert "7 of 8 check(s) failed" in out, out
     assert "Task exception was never retrieved" not in out, out
     assert "Traceback" not in out, out
 
@@ -378,11 +379,11 @@ def test_an_unwritable_database_folder_names_the_folder_and_the_fix(
 ) -> None:
     """As root every folder is writable; the container smoke test (scripts/smoke-image.py) checks a real
     root-owned /data as uid 10001. Here: the sentence, for a folder the process may not write."""
-    from bot.serve import StartupFailure, _check_database_folder
+    from bot.serve import StartupFailure, check_database_folder
 
     monkeypatch.setattr(os, "access", lambda path, mode: False)
     with pytest.raises(StartupFailure) as info:
-        _check_database_folder(f"sqlite+aiosqlite:///{tmp_path}/data/bot.sqlite3")  # data/ does not exist yet
+        check_database_folder(f"sqlite+aiosqlite:///{tmp_path}/data/bot.sqlite3")  # data/ does not exist yet
     message = str(info.value)
     assert message.startswith(f"cannot write the database folder {tmp_path} (owned by uid "), message
     assert "or point BOT_DATABASE_URL elsewhere" in message
@@ -435,12 +436,12 @@ def test_a_database_path_that_cannot_work_is_one_line_with_the_fix(
     tmp_path: Path, where: str, says: str
 ) -> None:
     """Each once gave a traceback or SQLite's bare "unable to open database file" (or advice to chown)."""
-    from bot.serve import StartupFailure, _check_database_folder
+    from bot.serve import StartupFailure, check_database_folder
 
     (tmp_path / "afile").write_text("not a folder")
     (tmp_path / "adir").mkdir()
     with pytest.raises(StartupFailure) as info:
-        _check_database_folder(f"sqlite+aiosqlite:///{where.format(tmp=tmp_path)}")
+        check_database_folder(f"sqlite+aiosqlite:///{where.format(tmp=tmp_path)}")
     assert str(info.value).startswith(says.format(tmp=tmp_path)), str(info.value)
     assert "chown" not in str(info.value)
 

@@ -11,10 +11,12 @@ import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from asyncpg.exceptions import PostgresConnectionError as _PgConnectionError  # type: ignore[import-untyped]
 from sqlalchemy import Connection, event, select, text
 from sqlalchemy.engine import URL, make_url
@@ -68,9 +70,31 @@ def make_parent_folder(database: str) -> None:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
-def upgrade_to_head(connection: Connection) -> None:
+def schema_revisions(connection: Connection) -> SchemaRevisions:
+    """Where the database's schema stands against the migrations this code carries; reads only."""
+    scripts = ScriptDirectory.from_config(_alembic_config())
+    current = MigrationContext.configure(connection).get_current_revision()
+    known = {revision.revision for revision in scripts.walk_revisions()}
+    return SchemaRevisions(current=current, head=scripts.get_current_head(), known=current in known)
+
+
+class SchemaRevisions(NamedTuple):
+    current: str | None
+    """The database's Alembic revision; None for a database the bot has not set up yet."""
+    head: str | None
+    """The newest revision this code carries (what `migrate` brings the database to)."""
+    known: bool
+    """False when `current` is none of this code's revisions: a newer bot migrated the database."""
+
+
+def _alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def upgrade_to_head(connection: Connection) -> None:
+    config = _alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
 
@@ -185,6 +209,11 @@ class Database:
         """Raise StoreUnavailable unless the database answers a trivial query."""
         async with self._begin() as conn:
             await conn.execute(select(1))
+
+    async def schema_revisions(self) -> SchemaRevisions:
+        """The schema's revision against this code's newest; reads only. Raises StoreUnavailable."""
+        async with self._begin() as conn:
+            return await conn.run_sync(schema_revisions)
 
     async def migrate(self) -> None:
         """Bring the schema to the newest revision; safe to run on every start and on replicas at once."""
