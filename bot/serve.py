@@ -29,7 +29,7 @@ from bot.config import AppConfig, ConfigError
 from bot.exit_codes import EXIT_CONFIG, EXIT_FAILED, EXIT_REFUSED
 from bot.health import Health
 from bot.outbound import proxy_for
-from bot.probes import Refused, Unreachable, check_app_token, check_bot_token, token_advice
+from bot.probes import BotTokenCheck, Refused, Unreachable, check_app_token, check_bot_token, token_advice
 from bot.slack_link import SocketModeLink
 from bot.store.errors import StoreUnavailable
 
@@ -207,11 +207,12 @@ async def _accepted(
         raise StartupFailure(token_advice(variable, exc), EXIT_REFUSED) from exc
 
 
-async def check_slack(runtime: Runtime, *, max_backoff_s: float = 60.0) -> tuple[str, str | None]:
+async def check_slack(runtime: Runtime, *, max_backoff_s: float = 60.0) -> tuple[BotTokenCheck, str | None]:
     """The bot token, and in Socket Mode the app token, as Slack sees them.
 
-    Returns `@bot in team` and, in Socket Mode, the WebSocket URL Slack issued for the app token: Socket
-    Mode connects to it instead of asking again (`apps.connections.open` is rate-limited hard, Tier 1)."""
+    Returns what `auth.test` said (the bot's name, team, scopes) and, in Socket Mode, the WebSocket URL
+    Slack issued for the app token: Socket Mode connects to it instead of asking again
+    (`apps.connections.open` is rate-limited hard, Tier 1)."""
     from bot.app import slack_web_client
 
     settings, health = runtime.config.settings, runtime.health
@@ -236,7 +237,43 @@ async def check_slack(runtime: Runtime, *, max_backoff_s: float = 60.0) -> tuple
         )
         wss_url = opened.url
     health.clear("slack")
-    return f"@{bot.user} in {bot.team}", wss_url
+    return bot, wss_url
+
+
+WORKSPACE_CHECK_DEADLINE_S = 10.0
+
+
+async def warn_about_the_workspace(runtime: Runtime, bot: BotTokenCheck) -> int:
+    """What `doctor` checks of the workspace (scopes, channels, people), at start: one WARNING line per
+    problem, with its fix. Not a reason to stop: the bot serves the targets that work, and a requester
+    whose approvers channel is unusable is told so; but the operator hears of it now, not from a
+    colleague. Returns the number of problems (for tests); silent when Slack does not answer in time."""
+    from bot.slack.inspection import WorkspaceProblems, check_channels, check_people, check_scopes
+
+    config = runtime.config
+    targets = config.bot.targets
+
+    async def scopes() -> str:
+        return check_scopes(bot.scopes, targets)
+
+    checks: list[Awaitable[str]] = [
+        scopes(),
+        check_channels(runtime.slack_client, targets, config.settings.audit_channel, bot.user),
+        check_people(runtime.slack_client, targets),
+    ]
+    problems: list[str] = []
+    try:
+        async with asyncio.timeout(WORKSPACE_CHECK_DEADLINE_S):
+            for outcome in await asyncio.gather(*checks, return_exceptions=True):
+                if isinstance(outcome, WorkspaceProblems):
+                    problems.extend(outcome.problems)
+                elif isinstance(outcome, Exception):
+                    log.debug("workspace check at start did not finish: %s", outcome)
+    except TimeoutError:
+        log.debug("workspace checks at start took over %g s; skipped", WORKSPACE_CHECK_DEADLINE_S)
+    for problem in problems:
+        log.warning("workspace: %s (`python -m bot doctor` lists every check)", problem)
+    return len(problems)
 
 
 def _freeze_startup_heap() -> None:
@@ -272,7 +309,8 @@ async def _start(config: AppConfig, stack: contextlib.AsyncExitStack, tuning: Tu
     stack.push_async_callback(runtime.close)
     await _start_runtime(runtime)
     await _listen(runtime, stack)
-    identity, wss_url = await check_slack(runtime)
+    bot, wss_url = await check_slack(runtime)
+    identity = f"@{bot.user} in {bot.team}"
     _background(stack, runtime.slack_client.recheck_refused_token(), "token-recheck")
     if settings.mode == "socket":
         assert settings.slack_app_token is not None
@@ -286,6 +324,7 @@ async def _start(config: AppConfig, stack: contextlib.AsyncExitStack, tuning: Tu
         )
         stack.push_async_callback(link.close)
         await link.connect(wss_url)
+    await warn_about_the_workspace(runtime, bot)  # before the summary: read together, in this order
     _background(stack, _freeze_when_warm(runtime), "freeze-when-warm")
     log.info("%s", summary(config, identity))
 

@@ -10,7 +10,7 @@ import pytest
 from support.pg import postgres_problem, shown_url
 
 from bot.simulator import Fleet, Simulator
-from bot.simulator.slack import FakeSlack
+from bot.simulator.slack import FakeSlack, SlackUser
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -24,10 +24,15 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 @pytest.fixture
 async def outside_world() -> AsyncIterator[tuple[Simulator, FakeSlack]]:
-    """The ECS simulator (5 servers) and a fake Slack, started; for the command-line tests."""
+    """The ECS simulator (5 servers) and a fake Slack, started; for the command-line tests. The workspace
+    holds what the demo targets name (approvers, the incident commander, the approvers channel), so a
+    start in it is a healthy one: no workspace warnings."""
     sim = Simulator(Fleet.generate(5, seed=1))
     await sim.start()
-    slack = FakeSlack()
+    slack = FakeSlack(
+        users=[SlackUser(u, u.lower()) for u in ("UDEMOAPPROVER1", "UDEMOAPPROVER2", "UDEMOIC")],
+        channels={"CDEMOAPPROVALS": "ecs-approvals"},
+    )
     await slack.start()
     yield sim, slack
     await slack.stop()

@@ -23,7 +23,7 @@ from cryptography.fernet import Fernet
 from support.processes import free_port
 
 from bot.demo import DEMO_TARGETS
-from bot.simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_USER, Simulator
+from bot.simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_USER, Fleet, Simulator
 from bot.simulator.slack import FAKE_APP_TOKEN, FAKE_BOT_TOKEN, FakeSlack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -459,3 +459,27 @@ async def test_a_user_group_slack_does_not_have_is_a_configuration_problem_exit_
     assert await bot.wait_exit() == 2, bot.text()
     assert "no-such-group" in bot.text()
     assert_quiet(bot.text())
+
+
+async def test_a_start_in_a_workspace_missing_what_the_targets_name_warns_once_each(
+    tmp_path: Path, bots: list[Bot]
+) -> None:
+    """The approvers channel does not exist and the approvers are nobody: still serving (other targets,
+    other channels may work; requesters are told), but the operator reads each problem with its fix."""
+    sim = Simulator(Fleet.generate(3, seed=1))
+    await sim.start()
+    slack = FakeSlack()  # an empty workspace
+    await slack.start()
+    try:
+        bots.append(bot := Bot(environment(tmp_path, sim.url, slack.api_url), tmp_path / "run.log"))
+        await bot.wait_for_log(r"serving as")
+        out = bot.text()
+        warnings = [line for line in out.splitlines() if " WARNING bot: workspace: " in line]
+        assert len(warnings) == 3, out  # the channel and the two approvers
+        assert any("CDEMOAPPROVALS" in w and "/invite @" in w for w in warnings), out
+        assert out.index("workspace: ") < out.index("serving as"), "warnings, then the summary"
+        bot.proc.send_signal(signal.SIGTERM)
+        assert await bot.wait_exit(15) == 0
+    finally:
+        await slack.stop()
+        await sim.stop()
