@@ -176,7 +176,8 @@ def _target_check(target: Target, session: aiohttp.ClientSession) -> Check:
         await client.check_access()
         return "servers listed"
 
-    endpoints = (target.ecs_endpoint, *((target.iam_endpoint,) if target.auth.type == "password" else ()))
+    called = (target.ecs_endpoint, *((target.iam_endpoint,) if target.auth.type == "password" else ()))
+    endpoints = tuple(dict.fromkeys(u.rstrip("/") for u in called))  # one line per place (IAM may be ECS's)
     return Check(f"target {target.name}", CLOUD_DEADLINE_S, run, endpoints)
 
 

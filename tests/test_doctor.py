@@ -324,3 +324,13 @@ async def test_a_database_that_does_not_answer_fails_its_check_with_the_cause(
     assert "check BOT_DATABASE_URL and that the server is up" in line
     assert "is unavailable: database" not in line, "said once"
     assert "pg-password-canary" not in out
+
+
+async def test_an_endpoint_shared_by_ecs_and_iam_is_described_once(
+    sim: Simulator, slack: FakeSlack, tmp_path: Path
+) -> None:
+    """The demo's password target reaches ECS and IAM at one address: its route is said once."""
+    code, out = await run(config(sim, slack, tmp_path))
+    assert code == 0, out
+    line = line_of(out, "target demo-iam")
+    assert line.count(sim.url.rstrip("/")) == 1, line
