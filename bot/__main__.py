@@ -106,7 +106,9 @@ def run() -> None:
     """Serve Slack (Socket Mode or HTTP); with no SLACK_* or BOT_* variable set at all, play the demo."""
     if _wants_the_demo():
         click.echo(
-            "No SLACK_* or BOT_* variable is set: playing the demo on the built-in simulators.\n", err=True
+            "No SLACK_* or BOT_* variable is set: playing the demo on the built-in simulators (starting "
+            "them takes a few seconds).\n",
+            err=True,
         )
         _exit(_play_demo())
     config = _load()
