@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from support.processes import die_with_parent
 from support.proxy import ForwardProxy
 
 from bot.demo import APPROVERS, APPROVERS_CHANNEL, DEMO_TARGETS
@@ -167,6 +168,7 @@ async def test_simulator_command_serves_the_fake_cloud() -> None:
         env=_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        preexec_fn=die_with_parent,
         text=True,
     )
     try:
@@ -226,6 +228,7 @@ async def test_a_signal_during_the_demo_stops_it_and_leaves_no_temporary_folder(
             env=_env(TMPDIR=str(scratch)),
             stdout=out,
             stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
         )
     try:
         deadline = time.monotonic() + 60
@@ -284,6 +287,7 @@ def test_a_signal_while_the_bot_is_still_importing_stops_it_cleanly(
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=die_with_parent,
         text=True,
     )
     assert proc.stderr is not None

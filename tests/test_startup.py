@@ -20,7 +20,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from cryptography.fernet import Fernet
-from support.processes import free_port
+from support.processes import die_with_parent, free_port
 
 from bot.demo import DEMO_TARGETS
 from bot.simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_USER, Fleet, Simulator
@@ -89,6 +89,7 @@ class Bot:
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                preexec_fn=die_with_parent,
             )
 
     def text(self) -> str:

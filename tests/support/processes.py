@@ -18,6 +18,16 @@ import aiohttp
 PYTHON = sys.executable
 
 
+def die_with_parent() -> None:
+    """For `preexec_fn`: on Linux the child gets SIGTERM when the test process dies, even by SIGKILL (a
+    pytest timeout, a killed CI job), so no `python -m bot run` outlives the run that started it."""
+    if sys.platform == "linux":
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -45,6 +55,7 @@ class BotProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=die_with_parent,
             )
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as http:
