@@ -534,8 +534,12 @@ class SlackNotifier:
 
     async def break_glass_started(self, view: RequestView, approvers: Sequence[str]) -> SentMessages:
         """The card first (the reset waits a moment for it, so approvers see it before it runs), then a
-        DM to each approver, the requester's status and the audit channel; each its own unit."""
+        DM to each approver, the requester's status and the audit channel; each its own unit. Called
+        again when recovery takes the run over: a card shown means this went out already (its ref is
+        kept after the whole announcement), so nothing is sent twice."""
         r = view.request
+        if self._shown(view, CARD):
+            return {}
         self._changed(view)
         channel_id = view.approvers_channel
         if channel_id is not None:

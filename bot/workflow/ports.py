@@ -142,7 +142,9 @@ class Notifier(Protocol):
     async def break_glass_started(self, view: RequestView, approvers: Sequence[str]) -> SentMessages:
         """A break-glass request passed its pre-flight and runs now, without approval: shows its card
         (marked break-glass, with the review buttons) where approvers look, tells each of `approvers`
-        (user IDs) directly, and the audit channel. Returns what it posted."""
+        (user IDs) directly, and the audit channel. Returns what it posted. Also called when recovery
+        takes over a break-glass run (its process may have stopped before announcing it): an
+        announcement that already went out is not sent again."""
         ...
 
     async def remind_review(self, view: RequestView, approvers: Sequence[str]) -> None:

@@ -101,11 +101,18 @@ class Sweeper:
             taken = await store.take_over_execution(
                 request.id, stale_before, self.executor.settings.worker_id, now
             )
-            if taken is not None:
-                tasks.spawn(
-                    self.executor.resume(taken, previous_worker=request.claimed_by),
-                    name=f"resume-{request.id}",
-                )
+            if taken is None:
+                continue
+            resume = self.executor.resume(taken, previous_worker=request.claimed_by)
+            if taken.break_glass is None:
+                tasks.spawn(resume, name=f"resume-{request.id}")
+                continue
+            # The stopped process may have claimed it without announcing it: approvers are told first,
+            # as at the start (the notifier skips an announcement that went out).
+            tasks.spawn(
+                self.workflow.run_break_glass(taken, resume, name=f"resume-{request.id}"),
+                name=f"break-glass-resume-{request.id}",
+            )
         # One replica per stuck pre-flight, and once per stall: the requester's DM is sent once.
         stuck_before = now - self.settings.preflight_stuck_after
         for request in await self._take_stalled(RequestStatus.PREFLIGHT, stuck_before, now):

@@ -26,10 +26,11 @@ from support.clock import FakeClock
 from surfaces import message_shortcut, opened_view
 
 from bot.demo import DEMO_TARGETS, World, button_value
-from bot.domain import RequestStatus, ReviewState
+from bot.domain import NewRequest, RequestStatus, ReviewState
 from bot.metrics import REGISTRY
 from bot.simulator.slack import SlackUsergroup
 from bot.slack import ids, sentences
+from bot.workflow import SealedPasswords, Submission
 
 IC = "UDEMOIC"
 """Listed by ID in demo-aksk's break_glass.allowed."""
@@ -322,3 +323,85 @@ async def test_an_alert_opened_with_the_message_shortcut_offers_the_emergency_ch
         assert status == 200
         _, view = await opened_view(world, user, since)
         assert (ids.EMERGENCY_BLOCK in block_ids(view)) is offered, user
+
+
+async def claimed_by_a_stopped_process(world: World, servers: list[str], *, sealed: bool) -> int:
+    """The store as a process leaves it when it stopped right after `_start_break_glass` claimed the
+    request and before its announcement went out: the same store calls, by worker "stopped", no card, no
+    DM. `sealed`: its execution had sealed the password (the announcement outlasted its wait)."""
+    workflow, store = world.runtime.workflow, world.runtime.store
+    checked, errors = await workflow.check(Submission("demo-aksk", IC, servers, REASON, break_glass=True))
+    assert checked is not None, errors
+    config = checked.target
+    assert config.break_glass is not None
+    new = NewRequest(
+        target=config.name,
+        requester_id=IC,
+        reason=checked.reason,
+        password_mode=checked.submission.password_mode,
+        reboot=checked.submission.reboot,
+        approvals_required=config.approvals_required,
+        expires_at=workflow.clock.now() + config.request_ttl,
+        break_glass=True,
+    )
+    made = await store.create_break_glass_request(new, checked.servers, cooldown=config.break_glass.cooldown)
+    assert made.request is not None
+    claimed = await store.start_break_glass(made.request.id, "stopped")
+    assert claimed is not None
+    if sealed:
+        passwords = SealedPasswords.generate(new.password_mode, [s.server_id for s in checked.servers])
+        assert await store.start_execution(claimed.id, "stopped", IC, passwords.dumps(), [])
+    return claimed.id
+
+
+def posted_since(world: World, since: int) -> list[str]:
+    return [str(c.args.get("channel")) for c in world.slack.calls()[since:] if c.method == "chat.postMessage"]
+
+
+@pytest.mark.parametrize("sealed", [True, False], ids=["reset-under-way", "before-the-reset"])
+async def test_recovery_announces_a_break_glass_its_stopped_process_never_announced(
+    make_world: Any, tmp_path: Path, sealed: bool
+) -> None:
+    """Approvers are told of every break-glass: a process that stopped between the claim and the
+    announcement leaves it to the replica that takes the run over, once."""
+    clock = FakeClock()
+    world = await start(make_world, tmp_path, clock=clock)
+    servers = resettable_servers(world, 2)
+    request_id = await claimed_by_a_stopped_process(world, servers, sealed=sealed)
+    await world.runtime.sweeper.sweep(clock.now())
+    await world.runtime.tasks.idle()
+    assert world.slack.messages(APPROVERS_CHANNEL) == [], "a live run (inside its lease) is left alone"
+
+    clock.advance(world.runtime.sweeper.executor.settings.lease + timedelta(seconds=1))
+    await world.runtime.sweeper.sweep(clock.now())
+    await world.runtime.tasks.idle()
+    final = await card_where(world, request_id, card_says("*Done*" if sealed else "*Failed*"))
+    texts = block_texts(final.blocks)
+    assert "BREAK-GLASS" in texts
+    assert button_value(final.blocks, ids.FLAG_ACTION) == str(request_id)
+    assert len([m for m in world.slack.messages(APPROVERS_CHANNEL) if f"#{request_id} " in m.text]) == 1
+    for approver in APPROVERS:
+        dm = world.message_like(
+            world.slack.dm_channel(approver), ":rotating_light: *Break-glass on demo-aksk*"
+        )
+        assert f"<@{IC}>" in dm.text
+        assert REASON in dm.text
+    audit = [m.text for m in world.slack.messages(AUDIT_CHANNEL)]
+    assert len([line for line in audit if "BREAK-GLASS on demo-aksk" in line]) == 1, audit
+    stored = await world.runtime.store.get_request(request_id)
+    assert stored is not None
+    assert stored.claimed_by == world.runtime.sweeper.executor.settings.worker_id
+    if sealed:
+        assert stored.status == RequestStatus.SUCCEEDED
+        _, passwords = await delivered_passwords_to(world, IC, request_id)
+        assert sorted(passwords) == servers
+        by_name = {s.name: s.id for s in world.sim.fleet}
+        assert all(world.sim.fleet.password_matches(by_name[n], p) for n, p in passwords.items())
+    else:  # nothing was sealed, so nothing can be reset: reported, not run blind
+        assert stored.status == RequestStatus.FAILED
+
+    since = world.slack.call_count
+    clock.advance(world.runtime.sweeper.executor.settings.lease + timedelta(seconds=1))
+    await world.runtime.sweeper.sweep(clock.now())
+    await world.runtime.tasks.idle()
+    assert posted_since(world, since) == [], "announced once"
