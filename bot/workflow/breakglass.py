@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from bot.domain import NewRequest, NewServer, RequestRecord
@@ -122,13 +123,15 @@ class BreakGlassRuns(Moves):
             request.requester_id,
             request.target,
         )
-        await self.run_break_glass(claimed, self.executor.run_claimed(claimed), name=f"execute-{request.id}")
+        await self.run_break_glass(
+            claimed, partial(self.executor.run_claimed, claimed), name=f"execute-{request.id}"
+        )
 
     async def run_break_glass(
-        self, claimed: RequestRecord, run: Coroutine[Any, Any, None], *, name: str
+        self, claimed: RequestRecord, run: Callable[[], Coroutine[Any, Any, None]], *, name: str
     ) -> None:
         """Announces a break-glass this worker holds (the card, every approver's DM, the requester's status,
-        the audit channel), waits up to `ANNOUNCE_BUDGET_S` for it, then spawns `run` (its execution).
+        the audit channel), waits up to `ANNOUNCE_BUDGET_S` for it, then spawns `run()` (its execution).
         The start calls it, and so does recovery when it takes over a break-glass execution: a process
         that stopped before the announcement went out must not leave the approvers untold (the notifier
         tells only what was not shown yet, so a completed announcement is not repeated)."""
@@ -144,7 +147,7 @@ class BreakGlassRuns(Moves):
         announcing = self.tasks.spawn(announce(), name=f"break-glass-{claimed.id}")
         if announcing is not None:
             await asyncio.wait({announcing}, timeout=ANNOUNCE_BUDGET_S)
-        self.tasks.spawn(run, name=name)
+        self.tasks.spawn(run(), name=name)
 
     async def _reviewers(self, request: RequestRecord) -> list[str]:
         """The approvers of the request's target now, but its requester: who is told and may review."""

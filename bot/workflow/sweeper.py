@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from bot.domain import RequestRecord, RequestStatus
 from bot.workflow.execution import Executor
@@ -103,9 +104,9 @@ class Sweeper:
             )
             if taken is None:
                 continue
-            resume = self.executor.resume(taken, previous_worker=request.claimed_by)
+            resume = partial(self.executor.resume, taken, previous_worker=request.claimed_by)
             if taken.break_glass is None:
-                tasks.spawn(resume, name=f"resume-{request.id}")
+                tasks.spawn(resume(), name=f"resume-{request.id}")
                 continue
             # The stopped process may have claimed it without announcing it: approvers are told first,
             # as at the start (the notifier skips an announcement that went out).
