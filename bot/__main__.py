@@ -138,7 +138,7 @@ def demo() -> None:
 
 @main.command()
 def doctor() -> None:
-    """Check the configuration, the Slack tokens and each target's credentials, read-only, each in seconds."""
+    """Check the configuration, the database, the Slack tokens and workspace, and each target, read-only."""
     config = _load("nothing else was checked")
     configure_logging("ERROR", config.settings.log_format)
     # The Web API client logs each unusable channel as the running bot should; doctor prints them itself.

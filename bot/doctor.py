@@ -122,7 +122,7 @@ def _workspace_checks(config: AppConfig, client: WatchedWebClient, route: str) -
         try:
             return await who()
         except Exception as exc:
-            raise _NotChecked("not checked: the bot token does not work (see SLACK_BOT_TOKEN above)") from exc
+            raise _NotChecked("not checked: the bot token check failed (see SLACK_BOT_TOKEN above)") from exc
 
     async def scopes() -> str:
         return check_scopes((await token_first()).scopes, targets)
@@ -150,12 +150,12 @@ def _workspace_checks(config: AppConfig, client: WatchedWebClient, route: str) -
         Check("slack: scopes granted (auth.test)", SLACK_DEADLINE_S, scopes),
         Check("slack: channels (conversations.info)", SLACK_DEADLINE_S, channels),
     ]
-    if any(t.requester_principals.user_ids or t.approver_principals.user_ids for t in targets):
+    if any(p.user_ids for t in targets for _, p in t.named_principals):
         found.append(Check("slack: people named in the targets (users.info)", SLACK_DEADLINE_S, people))
     named = any(
         p.group_handles or p.group_ids
         for t in targets
-        for p in (t.requester_principals, t.approver_principals)
+        for _, p in t.named_principals
     )
     if named:  # only targets naming user groups have something to resolve
         found.append(Check("slack: user groups (usergroups.list)", SLACK_DEADLINE_S, groups, (route,)))

@@ -26,6 +26,11 @@ class Health:
         self._problems: dict[str, str] = {}
         self._levels: dict[str, int] = {}
 
+    @property
+    def logs_changes(self) -> bool:
+        """Whether this Health logs what changes (False: a private one whose owner reports itself)."""
+        return self._log_changes
+
     def report(self, component: str, problem: str, *, level: int = logging.WARNING) -> None:
         """`component` is not working because of `problem` (a sentence saying what and what to do).
 

@@ -16,6 +16,7 @@ import errno
 import gc
 import logging
 import os
+import re
 import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -152,9 +153,14 @@ async def _listen(runtime: Runtime, stack: contextlib.AsyncExitStack) -> None:
         listeners = await runtime.listen()
         stack.push_async_callback(listeners.close)
     except OSError as exc:
+        bound = re.search(r"\('?([^',]*)'?, (\d+)\)", str(exc))
+        variable = "BOT_HTTP_PORT"
+        if bound and settings.metrics_port is not None and int(bound.group(2)) == settings.metrics_port:
+            # The health and metrics listener, not Slack's: name its own port and variable.
+            host, port, variable = bound.group(1) or host, settings.metrics_port, "BOT_METRICS_PORT"
         if exc.errno == errno.EADDRINUSE:
             raise StartupFailure(
-                f"port {port} on {host} is already in use by another program; stop it or set BOT_HTTP_PORT"
+                f"port {port} on {host} is already in use by another program; stop it or set {variable}"
             ) from exc
         raise StartupFailure(
             f"cannot listen on {host}:{port} ({exc.strerror or exc}); check BOT_HTTP_HOST and BOT_HTTP_PORT"
@@ -248,18 +254,24 @@ async def warn_about_the_workspace(runtime: Runtime, bot: BotTokenCheck) -> int:
     problem, with its fix. Not a reason to stop: the bot serves the targets that work, and a requester
     whose approvers channel is unusable is told so; but the operator hears of it now, not from a
     colleague. Returns the number of problems (for tests); silent when Slack does not answer in time."""
+    from bot.app import slack_web_client
     from bot.slack.inspection import WorkspaceProblems, check_channels, check_people, check_scopes
 
     config = runtime.config
     targets = config.bot.targets
+    assert config.settings.slack_bot_token is not None
+    # A client of its own: what it finds is said here once as WARNING, not also by the bot's watched
+    # client as an unusable channel (that one hears of it when the bot first posts there).
+    token = config.settings.slack_bot_token.get_secret_value()
+    client = slack_web_client(runtime.session, token, config.settings)
 
     async def scopes() -> str:
         return check_scopes(bot.scopes, targets)
 
     checks: list[Awaitable[str]] = [
         scopes(),
-        check_channels(runtime.slack_client, targets, config.settings.audit_channel, bot.user),
-        check_people(runtime.slack_client, targets),
+        check_channels(client, targets, config.settings.audit_channel, bot.user),
+        check_people(client, targets),
     ]
     problems: list[str] = []
     try:

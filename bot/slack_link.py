@@ -64,6 +64,7 @@ class _QuietSocketLogs(logging.Filter):
         prefix = "Failed to connect (error: "
         if message.startswith(prefix):
             cause = " ".join(message.removeprefix(prefix).removesuffix("); Retrying...").split())
+            cause = _SSL_REPR.sub("", cause)
             record.msg, record.args = (
                 "Socket Mode: could not connect to Slack (%s); retrying in %g s",
                 (

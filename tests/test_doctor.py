@@ -40,6 +40,7 @@ async def slack() -> AsyncIterator[FakeSlack]:
             SlackUser(REQUESTER, "alice"),
             SlackUser(APPROVERS[0], "bob"),
             SlackUser(APPROVERS[1], "carol"),
+            SlackUser("UDEMOIC", "ivy"),  # demo-aksk's break_glass.allowed
         ],
         channels={APPROVERS_CHANNEL: "ecs-approvals", AUDIT: "ecs-audit"},
         usergroups=[SlackUsergroup(LEADS, "sre-leads", [APPROVERS[0]])],
@@ -113,11 +114,11 @@ async def test_all_good(sim: Simulator, slack: FakeSlack, tmp_path: Path) -> Non
     assert "usergroups:read" in line_of(out, "slack: scopes granted")
     assert "slack: channels (conversations.info) (limit 5 s): OK in" in out
     assert f"the bot is a member of {AUDIT}, {APPROVERS_CHANNEL}; none is archived" in out
-    assert "3 person(s) named, each active in the workspace" in out
+    assert "4 person(s) named, each active in the workspace" in out  # with the break-glass IC
     assert f"@sre-leads = {LEADS}" in out
     assert "FAILED" not in out
     asked = {c.args.get("user") for c in slack.calls("users.info")}
-    assert asked == {REQUESTER, *APPROVERS}
+    assert asked == {REQUESTER, *APPROVERS, "UDEMOIC"}
 
 
 async def test_a_missing_scope_is_named_with_why_and_how(
@@ -255,7 +256,7 @@ async def test_a_refused_token_fails_once_and_the_rest_say_not_checked(
     assert code == 1
     assert "token_revoked" in line_of(out, "slack: SLACK_BOT_TOKEN (auth.test)")
     for check in ("slack: scopes granted", "slack: channels", "slack: people named"):
-        assert "not checked: the bot token does not work" in line_of(out, check)
+        assert "not checked: the bot token check failed" in line_of(out, check)
     assert len(slack.calls("auth.test")) == 1, "one auth.test serves every check"
     assert "FAILED" not in line_of(out, "slack: scopes granted"), "not checked is not a failure"
     summary = r"\n(\d) of \d+ check\(s\) failed, 3 not checked \(each needs one that failed\)"
@@ -334,3 +335,15 @@ async def test_an_endpoint_shared_by_ecs_and_iam_is_described_once(
     assert code == 0, out
     line = line_of(out, "target demo-iam")
     assert line.count(sim.url.rstrip("/")) == 1, line
+
+
+async def test_the_people_and_groups_allowed_to_break_glass_are_checked_too(
+    sim: Simulator, slack: FakeSlack, tmp_path: Path
+) -> None:
+    """`run` pins `break_glass.allowed` groups at start and refuses an unknown one: doctor must say so
+    first; and a person named only there must exist like any approver."""
+    path = targets(tmp_path, allowed='[UNOSUCHPERSON9, "@nosuchic"]')
+    code, out = await run(config(sim, slack, tmp_path, config_file=path))
+    assert code == 1, out
+    assert "UNOSUCHPERSON9 (break_glass.allowed of demo-aksk)" in line_of(out, "slack: people named")
+    assert "@nosuchic" in line_of(out, "slack: user groups")

@@ -476,7 +476,8 @@ async def test_a_start_in_a_workspace_missing_what_the_targets_name_warns_once_e
         await bot.wait_for_log(r"serving as")
         out = bot.text()
         warnings = [line for line in out.splitlines() if " WARNING bot: workspace: " in line]
-        assert len(warnings) == 3, out  # the channel and the two approvers
+        assert len(warnings) == 4, out  # the channel, the two approvers, the break-glass IC
+        assert not [line for line in out.splitlines() if " ERROR " in line], "said once, as WARNING"
         assert any("CDEMOAPPROVALS" in w and "/invite @" in w for w in warnings), out
         assert out.index("workspace: ") < out.index("serving as"), "warnings, then the summary"
         bot.proc.send_signal(signal.SIGTERM)
@@ -484,3 +485,21 @@ async def test_a_start_in_a_workspace_missing_what_the_targets_name_warns_once_e
     finally:
         await slack.stop()
         await sim.stop()
+
+
+async def test_a_taken_metrics_port_names_that_port_and_its_variable(
+    tmp_path: Path, outside_world: tuple[Simulator, FakeSlack], bots: list[Bot]
+) -> None:
+    sim, slack = outside_world
+    holder = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    taken = holder.sockets[0].getsockname()[1]
+    try:
+        env = environment(tmp_path, sim.url, slack.api_url, BOT_METRICS_PORT=str(taken))
+        bots.append(bot := Bot(env, tmp_path / "run.log"))
+        assert await bot.wait_exit() == 1
+    finally:
+        holder.close()
+    out = bot.text()
+    assert f"cannot start: port {taken} on 127.0.0.1 is already in use by another program; stop it or set " \
+        "BOT_METRICS_PORT" in out, out
+    assert_quiet(out)

@@ -244,6 +244,11 @@ class Settings(BaseModel):
                 "SLACK_SIGNING_SECRET: not set but BOT_MODE is http; copy it from the app's Basic "
                 "Information page (or, for Socket Mode, set BOT_MODE=socket and SLACK_APP_TOKEN)"
             )
+        if self.metrics_port == self.http_port and (self.metrics_host or self.http_host) == self.http_host:
+            problems.append(
+                f"BOT_METRICS_PORT: the same as BOT_HTTP_PORT ({self.http_port}); give health and metrics a "
+                "port of their own, or leave BOT_METRICS_PORT unset to serve them beside Slack's endpoint"
+            )
         if self.config_path is None:
             problems.append(
                 "BOT_CONFIG: not set; set it to the path of the targets YAML (see examples/targets.yml)"

@@ -251,6 +251,15 @@ class Target(_Strict):
     def approver_principals(self) -> Principals:
         return split_principals(self.approvers)
 
+    @property
+    def named_principals(self) -> list[tuple[str, Principals]]:
+        """Every list of people this target names, by its key in the file: requesters, approvers and,
+        with break-glass on, `break_glass.allowed`. What the start-up pins and `doctor` checks."""
+        found = [("requesters", self.requester_principals), ("approvers", self.approver_principals)]
+        if self.break_glass is not None:
+            found.append(("break_glass.allowed", self.break_glass.principals))
+        return found
+
 
 class BotConfig(_Strict):
     """The targets YAML file: the cloud projects and their approval policies."""

@@ -65,7 +65,7 @@ class SlackHealth:
                 self.token_refusal = refusal
                 SLACK_TOKEN_REFUSED.set(1)
         elif refusal.channel_unusable and channel:
-            if channel not in self.channels:
+            if channel not in self.channels and self.readiness.logs_changes:
                 log.error("channel %s is unusable: %s", channel, refusal.operator_sentence())
             self.channels[channel] = refusal
             SLACK_CHANNEL_UNUSABLE.labels(channel).set(1)

@@ -57,7 +57,7 @@ def _names_groups(targets: Iterable[Target]) -> list[str]:
     return [
         t.name
         for t in targets
-        for p in (t.requester_principals, t.approver_principals)
+        for _, p in t.named_principals
         if p.group_handles or p.group_ids
     ]
 
@@ -178,10 +178,7 @@ def _people(targets: Sequence[Target]) -> dict[str, list[str]]:
     """User ID -> where the targets file names it (e.g. "approvers of prod")."""
     named: dict[str, list[str]] = {}
     for target in targets:
-        for kind, principals in (
-            ("requesters", target.requester_principals),
-            ("approvers", target.approver_principals),
-        ):
+        for kind, principals in target.named_principals:
             for user_id in sorted(principals.user_ids):
                 named.setdefault(user_id, []).append(f"{kind} of {target.name}")
     return named

@@ -63,11 +63,7 @@ class Policy:
         wanted = [
             (target, kind, principals)
             for target in self._targets.values()
-            for kind, principals in (
-                ("requesters", target.requester_principals),
-                ("approvers", target.approver_principals),
-                *((("break_glass.allowed", target.break_glass.principals),) if target.break_glass else ()),
-            )
+            for kind, principals in target.named_principals
             if principals.group_handles or principals.group_ids
         ]
         if not wanted:

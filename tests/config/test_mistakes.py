@@ -247,3 +247,8 @@ def test_blanks_around_a_token_are_dropped(tmp_path: Path) -> None:
     config = load_app_config({**env, "SLACK_BOT_TOKEN": " xoxb-1-2 \n", "SLACK_APP_TOKEN": "xapp-1-A0 "})
     assert config.settings.slack_bot_token is not None
     assert config.settings.slack_bot_token.get_secret_value() == "xoxb-1-2"
+
+
+def test_one_port_for_both_listeners_is_a_configuration_problem(tmp_path: Path) -> None:
+    problems = _problems_of(tmp_path, BOT_HTTP_PORT="3000", BOT_METRICS_PORT="3000")
+    assert any(p.startswith("BOT_METRICS_PORT: the same as BOT_HTTP_PORT (3000)") for p in problems), problems
