@@ -110,9 +110,9 @@ async def test_all_good(sim: Simulator, slack: FakeSlack, tmp_path: Path) -> Non
     )
     code, out = await run(config(sim, slack, tmp_path, file, BOT_AUDIT_CHANNEL=AUDIT))
     assert code == 0, out
-    assert "slack: scopes granted (auth.test) (limit 5 s): OK" in out
+    assert "slack: scopes granted (auth.test) (limit 6 s): OK" in out
     assert "usergroups:read" in line_of(out, "slack: scopes granted")
-    assert "slack: channels (conversations.info) (limit 5 s): OK in" in out
+    assert "slack: channels (conversations.info) (limit 6 s): OK in" in out
     assert f"the bot is a member of {AUDIT}, {APPROVERS_CHANNEL}; none is archived" in out
     assert "4 person(s) named, each active in the workspace" in out  # with the break-glass IC
     assert f"@sre-leads = {LEADS}" in out
@@ -274,11 +274,11 @@ async def test_a_silent_slack_ends_each_check_at_its_deadline(
     code, out = await run(config(sim, slack, tmp_path))
     assert time.monotonic() - started < 10, "doctor must never hang"
     assert code == 1
-    assert "no answer within 1 s (timeout)" in line_of(
-        out, "slack: channels (conversations.info) (limit 1 s): FAILED"
+    assert "no answer within 2 s (timeout)" in line_of(
+        out, "slack: channels (conversations.info) (limit 2 s): FAILED"
     )
-    assert "no answer within 1 s (timeout)" in line_of(out, "slack: people named")
-    assert "slack: scopes granted (auth.test) (limit 1 s): OK" in out
+    assert "no answer within 2 s (timeout)" in line_of(out, "slack: people named")
+    assert "slack: scopes granted (auth.test) (limit 2 s): OK" in out
 
 
 async def test_the_database_is_checked_read_only(sim: Simulator, slack: FakeSlack, tmp_path: Path) -> None:
