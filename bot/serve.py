@@ -336,7 +336,11 @@ async def _start(config: AppConfig, stack: contextlib.AsyncExitStack, tuning: Tu
         )
         stack.push_async_callback(link.close)
         await link.connect(wss_url)
-    await warn_about_the_workspace(runtime, bot)  # before the summary: read together, in this order
+    # Before the summary (read together, in this order), and before /healthz says ready: a start is over
+    # when its checks are, so a probe or a test sees no start-up call after it.
+    runtime.health.report("starting", "reading the workspace's channels and people", level=logging.DEBUG)
+    await warn_about_the_workspace(runtime, bot)
+    runtime.health.clear("starting")
     _background(stack, _freeze_when_warm(runtime), "freeze-when-warm")
     log.info("%s", summary(config, identity))
 
