@@ -21,7 +21,7 @@ from bot.domain import (
 from bot.store.records import RevealResult
 from bot.workflow.breakglass import BreakGlassRefused, duration_words
 from bot.workflow.drafts import NO_TARGETS, Draft, DraftRefused, Drafts, message_text
-from bot.workflow.execution import ExecutionSettings, Executor, SealedPasswords
+from bot.workflow.execution import ExecutionSettings, Executor
 from bot.workflow.home import HomeView, OwnRequest
 from bot.workflow.inventory import Inventory, InventoryUnavailable, Resolution, ServerChoice
 from bot.workflow.limits import RequestLimits
@@ -41,6 +41,7 @@ from bot.workflow.ports import (
     WorkflowEvent,
 )
 from bot.workflow.results import CheckedSubmission
+from bot.workflow.sealed import SealedPasswords
 from bot.workflow.service import ActionResult, Field, Submission, SubmitResult, Workflow
 from bot.workflow.states import OPEN_STATUSES, STATUS_WORDS
 from bot.workflow.sweeper import Sweeper, SweepSettings

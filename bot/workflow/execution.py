@@ -10,33 +10,32 @@ reset, marked ones are reported as unknown, and no password it cannot vouch for 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import Target
 from bot.domain import PasswordMode, RebootMode, RequestRecord, RequestStatus, ServerPhase, ServerRecord
-from bot.ecs import BATCH_LIMIT, EcsClient, Job, JobStatus, ResetOutcome, ServerResetResult
+from bot.ecs import EcsClient, ResetOutcome, ServerResetResult
 from bot.logs import bind_request, forget_secret, register_secret
 from bot.metrics import EXECUTION_SECONDS, REQUESTS, SERVER_RESETS
-from bot.passwords import generate_password
 from bot.store import Store
 from bot.store.group_commit import GroupCommit
 from bot.store.records import ServerUpdate
 from bot.workflow.ports import (
-    DeliveredSecret,
     EventKind,
     Notifier,
     RequestView,
     WorkflowEvent,
     notify_safely,
 )
+from bot.workflow.reboots import reboot_sentence
+from bot.workflow.sealed import SealedPasswords, delivered_secrets
 from bot.workflow.views import keep_message_refs, load_view
 
 log = logging.getLogger(__name__)
@@ -50,34 +49,6 @@ NOT_ATTEMPTED = "Not attempted: the bot restarted and could not recover the gene
 
 class ClaimLost(Exception):
     """This worker no longer holds the request; another replica has taken it over."""
-
-
-@dataclass(frozen=True)
-class SealedPasswords:
-    """The password(s) of one execution; serialised only to be encrypted by the store."""
-
-    shared: str | None = field(default=None, repr=False)
-    per_server: Mapping[str, str] = field(default_factory=dict, repr=False)
-
-    @classmethod
-    def generate(cls, mode: PasswordMode, server_ids: Sequence[str]) -> SealedPasswords:
-        if mode == PasswordMode.PER_SERVER:
-            return cls(per_server={sid: generate_password() for sid in server_ids})
-        return cls(shared=generate_password())
-
-    def dumps(self) -> str:
-        return json.dumps({"shared": self.shared, "per_server": dict(self.per_server)})
-
-    @classmethod
-    def loads(cls, text: str) -> SealedPasswords:
-        data = json.loads(text)
-        return cls(shared=data.get("shared"), per_server=data.get("per_server") or {})
-
-    def all(self) -> list[str]:
-        return [p for p in [self.shared, *self.per_server.values()] if p]
-
-    def for_server(self, server_id: str) -> str | None:
-        return self.per_server.get(server_id, self.shared)
 
 
 @dataclass(frozen=True)
@@ -426,60 +397,3 @@ def _result_update(result: ServerResetResult) -> ServerUpdate:
         error_code=result.error_code,
         error_message=result.error_message,
     )
-
-
-def reboot_sentence(kind: str, servers: Sequence[ServerRecord], jobs: Sequence[Job]) -> str:
-    """What the reboot jobs say of each server: restarted only if its own sub-job succeeded (a job
-    whose status is SUCCESS may hold failed sub-jobs); a job without sub-jobs speaks for all its servers
-    (the jobs are in the order of the chunks of `BATCH_LIMIT` servers the reboot was sent in)."""
-    restarted: list[str] = []
-    failed: list[str] = []
-    unconfirmed: list[str] = []
-    for index, server in enumerate(servers):
-        job = jobs[min(index // BATCH_LIMIT, len(jobs) - 1)] if jobs else None
-        sub = next((j for j in job.sub_jobs if j.server_id == server.server_id), None) if job else None
-        if job is not None and sub is None and not job.sub_jobs:
-            status, reason = job.status, job.fail_reason
-        elif sub is not None:
-            status, reason = sub.status, sub.fail_reason or (job.fail_reason if job else None)
-        else:
-            unconfirmed.append(server.name)
-            continue
-        if status == JobStatus.SUCCESS:
-            restarted.append(server.name)
-        else:
-            failed.append(f"{server.name} ({reason or 'no reason given'})")
-    if not failed and not unconfirmed:
-        return f"{len(restarted)} server(s) restarted ({kind}); the new password is in effect."
-    parts = []
-    if restarted:
-        parts.append(f"Restarted ({kind}), the new password in effect: {', '.join(restarted)}.")
-    if failed:
-        parts.append(
-            f"The {kind} restart failed on {'; '.join(failed)}: "
-            "the new password takes effect at the server's next restart."
-        )
-    if unconfirmed:
-        parts.append(
-            f"The cloud did not report the restart of {', '.join(unconfirmed)}: it is not confirmed."
-        )
-    return " ".join(parts)
-
-
-def delivered_secrets(passwords: SealedPasswords, servers: Sequence[ServerRecord]) -> list[DeliveredSecret]:
-    """What a request's requester gets: the passwords of servers that were (or may have been) reset."""
-    ok = [s for s in servers if s.phase == ServerPhase.SUCCEEDED]
-    unknown = [s for s in servers if s.phase == ServerPhase.UNKNOWN]
-    secrets: list[DeliveredSecret] = []
-    for group, applied in ((ok, True), (unknown, False)):
-        if not group:
-            continue
-        if passwords.shared is not None:
-            secrets.append(DeliveredSecret(tuple(s.name for s in group), passwords.shared, applied))
-        else:
-            secrets += [
-                DeliveredSecret((s.name,), pw, applied)
-                for s in group
-                if (pw := passwords.per_server.get(s.server_id))
-            ]
-    return secrets

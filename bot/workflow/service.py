@@ -14,12 +14,12 @@ from bot.domain import RequestRecord, RevealOutcome
 from bot.logs import bind_request
 from bot.store.records import RevealResult
 from bot.workflow.decisions import Decisions
-from bot.workflow.execution import SealedPasswords, delivered_secrets
 from bot.workflow.home import Homes
 from bot.workflow.policy import MembershipUnknown
 from bot.workflow.ports import NotShown, ShowSecrets
 from bot.workflow.results import ActionResult, Field, Submission, SubmitResult
 from bot.workflow.reviews import Reviews
+from bot.workflow.sealed import SealedPasswords, delivered_secrets
 from bot.workflow.states import STATUS_WORDS
 from bot.workflow.submission import MAX_REASON_LENGTH, Submissions
 
