@@ -25,7 +25,7 @@ from cryptography.fernet import Fernet
 
 from bot.demo import APPROVERS_CHANNEL, REQUESTER
 from bot.simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_USER, Fleet, Simulator
-from bot.simulator.slack_api import FAKE_BOT_TOKEN, FakeSlack, SlackRequests, SlackUser
+from bot.simulator.slack import FAKE_BOT_TOKEN, FakeSlack, SlackRequests, SlackUser
 from bot.slack import ids
 
 STOP_LIMIT_S = 10.0  # README: the bot stops within docker's and Kubernetes' default grace

@@ -113,8 +113,8 @@ async def test_doctor_checks_slack_and_every_target(outside_world: tuple[Simulat
     ok = await asyncio.to_thread(_run, "doctor", env=env)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "slack: SLACK_BOT_TOKEN (auth.test) (limit 5 s): OK" in ok.stdout
-    assert "slack: channels (conversations.info) (limit 5 s): OK" in ok.stdout
-    assert "slack: people named in the targets (users.info) (limit 5 s): OK" in ok.stdout
+    assert "slack: channels (conversations.info) (limit 6 s): OK" in ok.stdout
+    assert "slack: people named in the targets (users.info) (limit 6 s): OK" in ok.stdout
     assert "target demo-aksk (limit 10 s): OK" in ok.stdout
     assert "target demo-iam (limit 10 s): OK" in ok.stdout
 
