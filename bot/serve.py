@@ -98,15 +98,17 @@ def check_database_folder(url: str, *, create: bool = True) -> None:
     database = sqlite_file(url)
     if database is None:
         return
-    if database.is_dir():
+    # os.path's tests, not Path's: they answer False where the folder may not be searched (a root-owned
+    # /data in a container), which the access check below then names; Path.is_dir() raises there.
+    if os.path.isdir(database):
         raise StartupFailure(
             f"BOT_DATABASE_URL names the folder {database}; name a file in it, e.g. "
             f"sqlite+aiosqlite:///{database / 'ecs-reset-bot.sqlite3'}"
         )
     folder = existing = database.parent
-    while not existing.exists() and existing != existing.parent:
+    while not os.path.exists(existing) and existing != existing.parent:
         existing = existing.parent
-    if not existing.is_dir():
+    if not os.path.isdir(existing):
         raise StartupFailure(
             f"cannot make the database folder {folder}: {existing} is a file, not a folder; "
             "point BOT_DATABASE_URL at a file in a folder"

@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -503,3 +504,30 @@ async def test_a_taken_metrics_port_names_that_port_and_its_variable(
     assert f"cannot start: port {taken} on 127.0.0.1 is already in use by another program; stop it or set " \
         "BOT_METRICS_PORT" in out, out
     assert_quiet(out)
+
+
+def test_a_database_folder_that_may_not_be_searched_is_named_not_a_traceback(tmp_path: Path) -> None:
+    """A root-owned 0700 /data seen by uid 10001: stat() of the file inside raises EACCES (the container
+    smoke test has the real case; as root here, the folder is made unsearchable by name)."""
+    from bot.serve import StartupFailure, check_database_folder
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    real_stat = os.stat
+
+    def stat(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        if str(path).startswith(f"{folder}/"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_stat(path, *args, **kwargs)
+
+    real_access = os.access
+
+    def access(path: Any, mode: int) -> bool:
+        return False if str(path) == str(folder) else real_access(path, mode)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "stat", stat)
+        patch.setattr(os, "access", access)
+        with pytest.raises(StartupFailure) as info:
+            check_database_folder(f"sqlite+aiosqlite:///{folder}/ecs-reset-bot.sqlite3")
+    assert str(info.value).startswith(f"cannot write the database folder {folder} ("), str(info.value)
