@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import make_url
 from support.pg import create_pg_database, drop_pg_database
+from support.proxy import CuttableRelay
 
 from bot.demo import World
 from bot.simulator.slack import FAKE_APP_TOKEN, FAKE_BOT_TOKEN
@@ -22,44 +21,11 @@ async def world() -> AsyncIterator[World]:
     await world.close()
 
 
-class TcpProxy:
-    """Forwards to PostgreSQL until `cut()`: the database going away under a running bot."""
-
-    def __init__(self, port: int) -> None:
-        self.target_port = port
-        self.server: asyncio.Server | None = None
-        self.pipes: set[asyncio.StreamWriter] = set()
-
-    async def start(self) -> int:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return int(self.server.sockets[0].getsockname()[1])
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
-        self.pipes |= {writer, up_writer}
-
-        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(ConnectionError, OSError):
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            dst.close()
-
-        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
-
-    async def cut(self) -> None:
-        assert self.server is not None
-        self.server.close()
-        for pipe in self.pipes:
-            pipe.close()
-        await self.server.wait_closed()
-
-
 async def test_healthz_reports_the_database_going_away() -> None:
     # A database of its own: the shared one's public schema may hold another branch's migrations.
     database = await create_pg_database()
     url = make_url(database.url)
-    proxy = TcpProxy(url.port or 5432)
+    proxy = CuttableRelay(url.host or "127.0.0.1", url.port or 5432)
     port = await proxy.start()
     proxied = url.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
     world = await World.start(servers=5, env={"BOT_DATABASE_URL": proxied})
@@ -67,7 +33,7 @@ async def test_healthz_reports_the_database_going_away() -> None:
         async with world.http.get(f"{world.bot_url}/healthz") as response:
             assert response.status == 200
             assert (await response.json())["ok"] is True
-        await proxy.cut()
+        proxy.cut()
         async with world.http.get(f"{world.bot_url}/healthz") as response:
             assert response.status == 503
             body = await response.json()
@@ -75,6 +41,7 @@ async def test_healthz_reports_the_database_going_away() -> None:
         assert "database" in body["problems"]["database"].lower()
     finally:
         await world.close()
+        await proxy.close()
         await drop_pg_database(database)
 
 

@@ -9,7 +9,6 @@ crash.
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import json
 import re
@@ -58,7 +57,8 @@ async def test_kill_9_during_execution_then_restart(tmp_path: Path) -> None:
         bot.kill9()
         before = stack.reset_calls()
         assert 0 < len(before) < SERVERS, before
-        await asyncio.sleep(0.3)  # calls the dead process had in flight land (or not) now
+        # The calls the dead process had in flight land (or not) before the cloud gets fast again.
+        await eventually(lambda: stack.sim.in_flight == 0, 10, "the dead process's calls to end")
         stack.sim.latency_s = 0.02
 
         started = time.monotonic()

@@ -155,9 +155,8 @@ async def test_passwords_only_in_ephemeral_and_reveal_modal(
     sealed = passwords_in_blocks(json.loads(blocks) if isinstance(blocks, str) else blocks)
     assert sealed
     secrets = delivered + sealed
-    await asyncio.sleep(0.5)  # let the last log lines and notices land
-
-    # Stop the bot gracefully so every log line is flushed and SQLite checkpoints its WAL.
+    # Stop the bot gracefully: it finishes its background work (the last notices and their log lines),
+    # flushes every log line and SQLite checkpoints its WAL, so the scans below see everything.
     await stack.bot.stop()
     leaks: list[str] = []
 

@@ -1,5 +1,5 @@
-"""A small forward proxy on 127.0.0.1, as corporate networks run them: `CONNECT host:port` tunnels (https,
-wss) and absolute-form requests (`GET http://host/path`) for plain http. It records what it was asked for."""
+"""Proxies on 127.0.0.1 that tests put between the bot and the world: a forward proxy as corporate networks
+run them, and a TCP relay the test can cut (a database going away) and restore."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 
 @dataclass
 class ForwardProxy:
+    """`CONNECT host:port` tunnels (https, wss) and absolute-form requests (`GET http://host/path`) for plain
+    http. It records what it was asked for."""
+
     seen: list[str] = field(default_factory=list)
     """One line per request: `CONNECT host:port`, or `METHOD http://host:port/path`."""
     port: int = 0
@@ -68,3 +71,58 @@ class ForwardProxy:
                 dst.close()
 
         await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+
+
+class CuttableRelay:
+    """Relays TCP to `host:port` (PostgreSQL) until `cut()`: every connection is aborted and new ones are
+    closed at once, as when the database goes away under a running bot; `restore()` lets them through."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.upstream = (host, port)
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.StreamWriter] = set()
+        self._cut = False
+
+    async def start(self) -> int:
+        """Starts listening; returns the port to connect to instead of the upstream's."""
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+        return self.port
+
+    def cut(self) -> None:
+        self._cut = True
+        for writer in list(self._connections):
+            writer.transport.abort()
+        self._connections.clear()
+
+    def restore(self) -> None:
+        self._cut = False
+
+    async def close(self) -> None:
+        self.cut()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._cut:
+            writer.close()
+            return
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.upstream)
+        except OSError:
+            writer.close()
+            return
+        self._connections |= {writer, up_writer}
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(ConnectionError, OSError, asyncio.CancelledError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            with contextlib.suppress(Exception):
+                dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        self._connections -= {writer, up_writer}
