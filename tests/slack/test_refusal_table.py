@@ -61,7 +61,7 @@ KINDS = {
 }
 # Methods of the table the flow never calls, and why.
 NOT_HERE = {
-    "auth.test": "Bolt's authorization asks once per process (tests/test_startup.py covers its refusals)",
+    "auth.test": "Bolt's authorization asks once per process (tests/startup/test_tokens.py: its refusals)",
     "usergroups.list": "read once at start-up to pin the handles (a refusal stops the start)",
     "conversations.info": "doctor's channel check (tests/test_doctor.py)",
     "users.info": "doctor's people check (tests/test_doctor.py)",
