@@ -137,8 +137,8 @@ class RecordingNotifier:
     def __init__(self) -> None:
         self.notices: list[Notice] = []
         self.fail = False
-        self.slow: dict[str, float] = {}
-        """Seconds a request_updated call with this event kind takes (a slow Slack)."""
+        self.held: dict[str, asyncio.Event] = {}
+        """A request_updated call with this event kind waits until its event is set (a slow Slack)."""
 
     def _record(self, notice: Notice) -> None:
         self.notices.append(notice)
@@ -154,9 +154,9 @@ class RecordingNotifier:
         return {"card": posted_at("CAPPROVERS", view)}
 
     async def request_updated(self, view: RequestView, event: WorkflowEvent) -> None:
-        delay = self.slow.get(event.kind.value)
-        if delay:
-            await asyncio.sleep(delay)
+        held = self.held.get(event.kind.value)
+        if held is not None:
+            await held.wait()
         self._record(Notice("request_updated", view, event))
 
     async def deliver_secret(

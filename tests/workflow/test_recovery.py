@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
+from support.polling import eventually
 
 from bot.domain import RequestRecord, RequestStatus, ServerPhase
 from bot.passwords import generate_password
@@ -193,7 +194,7 @@ async def test_slow_chat_does_not_let_another_replica_take_over(make_env: EnvFac
     # or a second replica resumes the execution and the cloud is called twice.
     env = await make_env(lease=timedelta(milliseconds=300))
     second = await env.replica("worker-second")
-    env.notifier.slow["executing"] = 1.0
+    slack_answers = env.notifier.held["executing"] = asyncio.Event()
     request = await env.insert_request(["web-01", "web-02"], status=RequestStatus.PENDING)
     worker = env.main.executor.settings.worker_id
     claimed = await env.store.transition(  # as the last approval claims it (Store.approve)
@@ -201,9 +202,18 @@ async def test_slow_chat_does_not_let_another_replica_take_over(make_env: EnvFac
     )
     assert claimed is not None
     running = asyncio.create_task(env.main.executor.run_claimed(claimed))
-    for _ in range(8):  # the slow notice runs in real time meanwhile; the clock keeps pace with it
-        await asyncio.sleep(0.15)
-        await second.sweeper.recover(env.clock.advance(timedelta(milliseconds=150)))
+
+    async def beaten_at(now: datetime) -> bool:
+        record = await env.store.get_request(request.id)
+        return record is not None and record.heartbeat_at is not None and record.heartbeat_at >= now
+
+    # Four leases pass while the notice hangs: each time the worker beats (at the moved clock's time)
+    # and the other replica, looking for stale executions, leaves it alone.
+    for _ in range(8):
+        now = env.clock.advance(timedelta(milliseconds=150))
+        await eventually(lambda: beaten_at(now), 10, "a heartbeat while the notice hangs")
+        await second.sweeper.recover(now)
+    slack_answers.set()
     await running
     await env.settle()
     assert len(env.resets()) == 1
