@@ -132,6 +132,8 @@ class Tuning:
     slack_retries: bool = True
     home_refresh_s: float | None = COALESCE_S
     """Changes within this long are one Home tab publish per person; None: only on `home.flush()`."""
+    break_glass_announce_s: float = 5.0
+    """How long a break-glass reset waits for its announcement (`ExecutionSettings.announce_wait_s`)."""
 
 
 @dataclass
@@ -200,6 +202,7 @@ class Runtime:
                 reveal_ttl=settings.reveal_ttl,
                 lease=tuning.lease,
                 job_poll_interval_s=tuning.job_poll_interval_s,
+                announce_wait_s=tuning.break_glass_announce_s,
             ),
             clock=clock,
         )

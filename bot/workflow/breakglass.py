@@ -25,10 +25,6 @@ from bot.workflow.views import keep_message_refs
 
 log = logging.getLogger(__name__)
 
-ANNOUNCE_BUDGET_S = 5.0
-"""The reset waits at most this long for the break-glass card to be up (so everyone sees it first);
-a slow or refused chat then catches up, the reset does not wait on it."""
-
 
 class BreakGlassRefused(Exception):
     """A break-glass could not be recorded: the text says why (the cooldown, taken meanwhile) and that
@@ -112,7 +108,7 @@ class BreakGlassRuns(Moves):
 
     async def _start_break_glass(self, request: RequestRecord) -> None:
         """Pre-flight passed: runs at once, no approval asked. The card (marked), every approver's DM
-        and the audit channel go out first, within `ANNOUNCE_BUDGET_S`."""
+        and the audit channel go out first, within `ExecutionSettings.announce_wait_s`."""
         claimed = await self.store.start_break_glass(request.id, self.executor.settings.worker_id)
         if claimed is None:
             return  # cancelled meanwhile, or another replica started it
@@ -131,7 +127,7 @@ class BreakGlassRuns(Moves):
         self, claimed: RequestRecord, run: Callable[[], Coroutine[Any, Any, None]], *, name: str
     ) -> None:
         """Announces a break-glass this worker holds (the card, every approver's DM, the requester's status,
-        the audit channel), waits up to `ANNOUNCE_BUDGET_S` for it, then spawns `run()` (its execution).
+        the audit channel), waits up to `announce_wait_s` for it, then spawns `run()` (its execution).
         The start calls it, and so does recovery when it takes over a break-glass execution: a process
         that stopped before the announcement went out must not leave the approvers untold (the notifier
         tells only what was not shown yet, so a completed announcement is not repeated)."""
@@ -146,7 +142,7 @@ class BreakGlassRuns(Moves):
 
         announcing = self.tasks.spawn(announce(), name=f"break-glass-{claimed.id}")
         if announcing is not None:
-            await asyncio.wait({announcing}, timeout=ANNOUNCE_BUDGET_S)
+            await asyncio.wait({announcing}, timeout=self.executor.settings.announce_wait_s)
         self.tasks.spawn(run(), name=name)
 
     async def _reviewers(self, request: RequestRecord) -> list[str]:

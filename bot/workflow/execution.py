@@ -58,6 +58,9 @@ class ExecutionSettings:
     lease: timedelta = timedelta(seconds=60)
     reboot_timeout_s: float = 600.0
     job_poll_interval_s: float = 5.0
+    announce_wait_s: float = 5.0
+    """A break-glass reset waits at most this long for its card to be up (so everyone sees it first); a
+    slow or refused chat then catches up, the reset does not wait on it."""
 
 
 class Executor:

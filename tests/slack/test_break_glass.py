@@ -11,6 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from break_glass_aids import (
+    AUDIT_CHANNEL,
+    IC,
+    IC_BY_GROUP,
+    REASON,
+    ask,
+    break_glass,
+    confirm,
+    counted,
+    delivered_passwords_to,
+    start,
+)
 from slack_helpers import (
     APPROVERS,
     APPROVERS_CHANNEL,
@@ -19,34 +31,14 @@ from slack_helpers import (
     card,
     card_says,
     card_where,
-    delivered_passwords,
     resettable_servers,
 )
 from support.clock import FakeClock
 from surfaces import message_shortcut, opened_view
 
-from bot.demo import DEMO_TARGETS, World, button_value
-from bot.domain import NewRequest, RequestStatus, ReviewState
-from bot.metrics import REGISTRY
-from bot.simulator.slack import SlackUsergroup
+from bot.demo import World, button_value
+from bot.domain import RequestStatus, ReviewState
 from bot.slack import ids, sentences
-from bot.workflow import SealedPasswords, Submission
-
-IC = "UDEMOIC"
-"""Listed by ID in demo-aksk's break_glass.allowed."""
-IC_BY_GROUP = "UDEMOIC2"
-"""In the @incident-commanders user group, which demo-aksk's break_glass.allowed names."""
-AUDIT_CHANNEL = "CAUDITLOG02"
-REASON = "INC-501 payment database down at 3 a.m., no approver answers"
-
-
-def break_glass_targets(folder: Path) -> Path:
-    """The demo targets (break-glass on demo-aksk only) with a user group among the allowed too."""
-    text = DEMO_TARGETS.read_text()
-    assert "allowed: [UDEMOIC]" in text
-    path = folder / "targets.yml"
-    path.write_text(text.replace("allowed: [UDEMOIC]", 'allowed: [UDEMOIC, "@incident-commanders"]'))
-    return path
 
 
 @pytest.fixture
@@ -54,57 +46,8 @@ async def bg_world(make_world: Any, tmp_path: Path) -> World:
     return await start(make_world, tmp_path)
 
 
-async def start(make_world: Any, tmp_path: Path, **kwargs: Any) -> World:
-    world: World = await make_world(
-        env={"BOT_CONFIG": str(break_glass_targets(tmp_path)), "BOT_AUDIT_CHANNEL": AUDIT_CHANNEL},
-        usergroups=[SlackUsergroup("SINCIDENTS", "incident-commanders", [IC_BY_GROUP])],
-        **kwargs,
-    )
-    world.slack.add_user(IC, "ivy", "Ivy (incident commander)")
-    world.slack.add_user(IC_BY_GROUP, "ian", "Ian (incident commander)")
-    world.slack.add_channel(AUDIT_CHANNEL, "ecs-audit")
-    return world
-
-
 def block_ids(view: dict[str, Any]) -> list[str]:
     return [str(b.get("block_id")) for b in view.get("blocks") or []]
-
-
-def counted(event: str) -> float:
-    labels = {"target": "demo-aksk", "event": event}
-    return REGISTRY.get_sample_value("ecs_reset_break_glass_total", labels) or 0.0
-
-
-async def ask(world: World, user: str, servers: list[str], **kwargs: Any) -> tuple[dict[str, Any], str]:
-    """Opens the form and submits it with Emergency ticked: the form, and the bot's answer."""
-    form = await world.open_modal(user, " ".join(servers))
-    status, answer = await world.submit(
-        user, form, target="demo-aksk", servers=servers, reason=REASON, emergency=True, **kwargs
-    )
-    assert status == 200, answer
-    return form, answer
-
-
-async def confirm(world: World, user: str) -> str:
-    """Submits the confirmation on top of the user's modal stack; returns the bot's answer."""
-    pushed = world.slack.open_views(user)[-1]
-    assert pushed.view["callback_id"] == ids.BREAK_GLASS_MODAL
-    status, answer = await world.send(
-        world.requests.view_submission(user_id=user, view=world.slack.view_payload(pushed.id))
-    )
-    assert status == 200, answer
-    return answer
-
-
-async def break_glass(world: World, user: str, servers: list[str]) -> int:
-    """The whole emergency path: form, confirmation, recorded; returns the request number."""
-    _, answer = await ask(world, user, servers)
-    assert json.loads(answer)["response_action"] == "push", answer
-    answer = await confirm(world, user)
-    assert json.loads(answer) == {"response_action": "clear"}, answer
-    request = (await world.runtime.store.list_requests(requester_id=user, limit=1))[0]
-    await world.card_for(request.id)
-    return request.id
 
 
 async def test_the_emergency_choice_shows_only_for_allowed_people(bg_world: World) -> None:
@@ -176,19 +119,6 @@ async def test_confirmation_then_run_without_approval_everyone_told(
     assert passwords
     assert not any(p in caplog.text for p in passwords.values()), "a password in the logs, even at DEBUG"
     assert "break-glass: request" in caplog.text
-
-
-async def delivered_passwords_to(world: World, user: str, request_id: int) -> tuple[Any, dict[str, str]]:
-    if user == REQUESTER:
-        return await delivered_passwords(world, request_id)
-    from slack_helpers import passwords_by_server
-
-    call = await world.slack.wait_for(
-        "chat.postEphemeral",
-        lambda c: f"request #{request_id}" in str(c.args.get("text")) and c.args.get("user") == user,
-        20.0,
-    )
-    return call, passwords_by_server(call.args.get("blocks") or [])
 
 
 async def test_a_member_of_the_allowed_group_may_break_glass(bg_world: World) -> None:
@@ -323,85 +253,3 @@ async def test_an_alert_opened_with_the_message_shortcut_offers_the_emergency_ch
         assert status == 200
         _, view = await opened_view(world, user, since)
         assert (ids.EMERGENCY_BLOCK in block_ids(view)) is offered, user
-
-
-async def claimed_by_a_stopped_process(world: World, servers: list[str], *, sealed: bool) -> int:
-    """The store as a process leaves it when it stopped right after `_start_break_glass` claimed the
-    request and before its announcement went out: the same store calls, by worker "stopped", no card, no
-    DM. `sealed`: its execution had sealed the password (the announcement outlasted its wait)."""
-    workflow, store = world.runtime.workflow, world.runtime.store
-    checked, errors = await workflow.check(Submission("demo-aksk", IC, servers, REASON, break_glass=True))
-    assert checked is not None, errors
-    config = checked.target
-    assert config.break_glass is not None
-    new = NewRequest(
-        target=config.name,
-        requester_id=IC,
-        reason=checked.reason,
-        password_mode=checked.submission.password_mode,
-        reboot=checked.submission.reboot,
-        approvals_required=config.approvals_required,
-        expires_at=workflow.clock.now() + config.request_ttl,
-        break_glass=True,
-    )
-    made = await store.create_break_glass_request(new, checked.servers, cooldown=config.break_glass.cooldown)
-    assert made.request is not None
-    claimed = await store.start_break_glass(made.request.id, "stopped")
-    assert claimed is not None
-    if sealed:
-        passwords = SealedPasswords.generate(new.password_mode, [s.server_id for s in checked.servers])
-        assert await store.start_execution(claimed.id, "stopped", IC, passwords.dumps(), [])
-    return claimed.id
-
-
-def posted_since(world: World, since: int) -> list[str]:
-    return [str(c.args.get("channel")) for c in world.slack.calls()[since:] if c.method == "chat.postMessage"]
-
-
-@pytest.mark.parametrize("sealed", [True, False], ids=["reset-under-way", "before-the-reset"])
-async def test_recovery_announces_a_break_glass_its_stopped_process_never_announced(
-    make_world: Any, tmp_path: Path, sealed: bool
-) -> None:
-    """Approvers are told of every break-glass: a process that stopped between the claim and the
-    announcement leaves it to the replica that takes the run over, once."""
-    clock = FakeClock()
-    world = await start(make_world, tmp_path, clock=clock)
-    servers = resettable_servers(world, 2)
-    request_id = await claimed_by_a_stopped_process(world, servers, sealed=sealed)
-    await world.runtime.sweeper.sweep(clock.now())
-    await world.runtime.tasks.idle()
-    assert world.slack.messages(APPROVERS_CHANNEL) == [], "a live run (inside its lease) is left alone"
-
-    clock.advance(world.runtime.sweeper.executor.settings.lease + timedelta(seconds=1))
-    await world.runtime.sweeper.sweep(clock.now())
-    await world.runtime.tasks.idle()
-    final = await card_where(world, request_id, card_says("*Done*" if sealed else "*Failed*"))
-    texts = block_texts(final.blocks)
-    assert "BREAK-GLASS" in texts
-    assert button_value(final.blocks, ids.FLAG_ACTION) == str(request_id)
-    assert len([m for m in world.slack.messages(APPROVERS_CHANNEL) if f"#{request_id} " in m.text]) == 1
-    for approver in APPROVERS:
-        dm = world.message_like(
-            world.slack.dm_channel(approver), ":rotating_light: *Break-glass on demo-aksk*"
-        )
-        assert f"<@{IC}>" in dm.text
-        assert REASON in dm.text
-    audit = [m.text for m in world.slack.messages(AUDIT_CHANNEL)]
-    assert len([line for line in audit if "BREAK-GLASS on demo-aksk" in line]) == 1, audit
-    stored = await world.runtime.store.get_request(request_id)
-    assert stored is not None
-    assert stored.claimed_by == world.runtime.sweeper.executor.settings.worker_id
-    if sealed:
-        assert stored.status == RequestStatus.SUCCEEDED
-        _, passwords = await delivered_passwords_to(world, IC, request_id)
-        assert sorted(passwords) == servers
-        by_name = {s.name: s.id for s in world.sim.fleet}
-        assert all(world.sim.fleet.password_matches(by_name[n], p) for n, p in passwords.items())
-    else:  # nothing was sealed, so nothing can be reset: reported, not run blind
-        assert stored.status == RequestStatus.FAILED
-
-    since = world.slack.call_count
-    clock.advance(world.runtime.sweeper.executor.settings.lease + timedelta(seconds=1))
-    await world.runtime.sweeper.sweep(clock.now())
-    await world.runtime.tasks.idle()
-    assert posted_since(world, since) == [], "announced once"

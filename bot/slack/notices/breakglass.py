@@ -8,7 +8,16 @@ from collections.abc import Sequence
 from bot.slack import sentences
 from bot.slack.blocks.card import approval_card
 from bot.slack.notices.lifecycle import RequestNotices
-from bot.slack.notices.units import BREAK_GLASS_CARD, CARD, REQUESTER_STATUS, THREAD, TO_USER, Send, log
+from bot.slack.notices.units import (
+    AUDIT,
+    BREAK_GLASS_CARD,
+    CARD,
+    REQUESTER_STATUS,
+    THREAD,
+    TO_USER,
+    Send,
+    log,
+)
 from bot.workflow import RequestView, SentMessages
 
 
@@ -20,29 +29,32 @@ class BreakGlassNotices(RequestNotices):
 
     async def break_glass_started(self, view: RequestView, approvers: Sequence[str]) -> SentMessages:
         """The card first (the reset waits a moment for it, so approvers see it before it runs), then a
-        DM to each approver, the requester's status and the audit channel; each its own unit. Called
-        again when recovery takes the run over: a card shown means this went out already (its ref is
-        kept after the whole announcement), so nothing is sent twice."""
+        DM to each approver, the requester's status and the audit channel; each its own unit, owed in the
+        ledger before it is sent, so a process that stops with the announcement unsent (Slack hanging,
+        the run finished meanwhile) leaves it to the next sweep of any replica. Called again when
+        recovery takes the run over: a card shown means this went out already (its ref is kept after
+        the whole announcement), so nothing is sent twice."""
         r = view.request
         if self._shown(view, CARD):
             return {}
         self._changed(view)
         channel_id = view.approvers_channel
-        if channel_id is not None:
-            await self._unit(view, "card_post", BREAK_GLASS_CARD)
-        else:
-            log.error("no approvers channel for target %s; break-glass #%d has no card", r.target, r.id)
         text = sentences.break_glass_dm(
             r.id, r.target, r.requester_id, len(view.resettable), r.reason, channel_id
         )
-        for approver in approvers:
-            await self._unit(view, f"break_glass_dm_{approver}", f"{TO_USER}{approver}", text)
-        await self._unit(view, "requester_status", REQUESTER_STATUS)
-        await self._audit(
-            view,
-            "break_glass",
-            sentences.break_glass_audit(r.id, r.target, r.requester_id, len(view.resettable), r.reason),
-        )
+        audit = sentences.break_glass_audit(r.id, r.target, r.requester_id, len(view.resettable), r.reason)
+        units: list[tuple[str, str, str | None]] = []
+        if channel_id is not None:
+            units.append(("card_post", BREAK_GLASS_CARD, None))
+        else:
+            log.error("no approvers channel for target %s; break-glass #%d has no card", r.target, r.id)
+        units += [(f"break_glass_dm_{approver}", f"{TO_USER}{approver}", text) for approver in approvers]
+        units.append(("requester_status", REQUESTER_STATUS, None))
+        if self.audit_channel:
+            units.append(("audit_break_glass", AUDIT, audit))
+        await self._owe_ahead(view, units)
+        for unit, route, line in units:
+            await self._unit(view, unit, route, line)
         return self._take_sent(r.id)
 
     async def _post_break_glass_card(self, v: RequestView) -> None:

@@ -176,6 +176,30 @@ class NoticeUnits:
             await self.ledger.settle_notice(*key)
         return None
 
+    async def _owe_ahead(self, view: RequestView, units: Sequence[tuple[str, str, str | None]]) -> None:
+        """An outbox for notices that must reach people even if this process stops before they land (a
+        break-glass runs without waiting for anyone): each `(unit, route, text)` is owed in the ledger
+        before it is sent, due only after `RETRY_HOLD`, and settled as it lands. Should this process stop
+        first, the sweeper of whichever replica runs next sends what is left. A ledger that cannot take
+        them does not hold the notices up: they are sent all the same (logged)."""
+        now = self.clock.now()
+        for unit, route, text in units:
+            owed = OwedNotice(
+                view.request.id,
+                unit,
+                route,
+                text,
+                0,
+                next_at=now + RETRY_HOLD,
+                until=now + timedelta(seconds=RETRY_FOR_S),
+            )
+            try:
+                await self.ledger.owe_notice(owed)
+            except Exception as exc:
+                log.warning("notice %s of request #%d not kept ahead: %s", unit, view.request.id, exc)
+                continue
+            self._owed.add((view.request.id, unit))
+
     def _sender(self, route: str, text: str | None) -> Send:
         """How an owed notice is sent again: drawn from the request's latest state, or its own text."""
         drawn = self._drawn(route)
