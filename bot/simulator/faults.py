@@ -49,11 +49,15 @@ class Fault:
     path: str = ".*"
     method: str | None = None
     times: int | None = 1  # None: always
+    after: int = 0
+    """The first `after` matching requests are answered normally: a fault that starts mid-flow (the dry
+    run passes, the real call is refused)."""
     retry_after: float | None = None
     hold_s: float = 30.0
     cap: int = 100
     omit_count: bool = False
     hits: int = 0
+    passed: int = 0
     _pattern: re.Pattern[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -66,6 +70,17 @@ class Fault:
         if self.method is not None and self.method.upper() != method.upper():
             return False
         return self._pattern.search(path) is not None
+
+    def fire(self, method: str, path: str) -> bool:
+        """Whether this rule answers the request, counted as fired when it does (or as passed while
+        `after` requests are still to be let through)."""
+        if not self.matches(method, path):
+            return False
+        if self.passed < self.after:
+            self.passed += 1
+            return False
+        self.hits += 1
+        return True
 
 
 def _retry_headers(fault: Fault) -> dict[str, str]:

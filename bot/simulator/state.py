@@ -81,12 +81,16 @@ class SimState:
         times: int | None = 1,
         retry_after: float | None = None,
         hold_s: float = 30.0,
+        after: int = 0,
     ) -> Fault:
-        """Inject a failure (see `Fault` for the kinds) and return the rule, whose `hits` count firings."""
+        """Inject a failure (see `Fault` for the kinds) and return the rule, whose `hits` count firings;
+        `after` matching requests are answered normally first."""
         if isinstance(kind, Fault):
             fault = kind
         else:
-            fault = Fault(kind, path, method=method, times=times, retry_after=retry_after, hold_s=hold_s)
+            fault = Fault(
+                kind, path, method=method, times=times, retry_after=retry_after, hold_s=hold_s, after=after
+            )
         self.faults.append(fault)
         return fault
 
@@ -98,16 +102,14 @@ class SimState:
         """The first rule with firings left that applies, already counted as fired (behaviours, which
         handlers ask for with `behaviour`, excluded)."""
         for fault in self.faults:
-            if fault.kind not in BEHAVIOURS and fault.matches(method, path):
-                fault.hits += 1
+            if fault.kind not in BEHAVIOURS and fault.fire(method, path):
                 return fault
         return None
 
     def behaviour(self, kind: FaultKind, method: str, path: str) -> Fault | None:
         """The rule of this behaviour kind that applies to the request, already counted as fired."""
         for fault in self.faults:
-            if fault.kind == kind and fault.matches(method, path):
-                fault.hits += 1
+            if fault.kind == kind and fault.fire(method, path):
                 return fault
         return None
 

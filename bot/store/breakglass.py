@@ -125,12 +125,18 @@ class BreakGlassStore(Requests):
         )
         return inserted.first() is not None
 
-    async def release_break_glass(self, request_id: int) -> bool:
-        """Frees the cooldown a break-glass request claimed, when it never ran (its pre-flight failed):
-        an attempt that reset nothing must not bar the next one. False when another request holds it."""
+    async def release_break_glass(self, request_id: int, why: str) -> bool:
+        """Frees the cooldown a break-glass request claimed when it reset nothing (its pre-flight failed,
+        or every call was refused): an attempt that changed nothing must not bar the next one. Audit
+        `break_glass_released` with `why`, in the same transaction. False when another request holds it
+        (nothing written)."""
         async with self._begin(write=True) as conn:
             gone = await conn.execute(delete(_C).where(_C.c.request_id == request_id).returning(_C.c.target))
-            return gone.first() is not None
+            if gone.first() is None:
+                return False
+            entry: AuditEntry = ("bot", "break_glass_released", {"why": why})
+            await insert_audit(conn, request_id, entry, self._clock.now())
+            return True
 
     async def start_break_glass(self, request_id: int, claimed_by: str) -> RequestRecord | None:
         """Compare-and-set preflight -> executing, claimed by `claimed_by`, for a break-glass request

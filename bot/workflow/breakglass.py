@@ -18,6 +18,7 @@ from typing import Any
 from bot.domain import NewRequest, NewServer, RequestRecord
 from bot.metrics import BREAK_GLASS
 from bot.store.records import CreatedRequest
+from bot.workflow.cooldown import release_cooldown
 from bot.workflow.moves import Moves
 from bot.workflow.policy import MembershipUnknown
 from bot.workflow.ports import notify_safely
@@ -151,10 +152,4 @@ class BreakGlassRuns(Moves):
 
     async def _release_break_glass(self, request: RequestRecord) -> None:
         """A break-glass whose pre-flight failed reset nothing: its cooldown is freed."""
-        if request.break_glass is None:
-            return
-        try:
-            if await self.store.release_break_glass(request.id):
-                await self.store.add_audit(request.id, "bot", "break_glass_released", None)
-        except Exception as exc:
-            log.error("cooldown of break-glass #%d not released: %s", request.id, exc)
+        await release_cooldown(self.store, request, "pre-flight")

@@ -27,6 +27,7 @@ from bot.metrics import EXECUTION_SECONDS, REQUESTS, SERVER_RESETS
 from bot.store import Store
 from bot.store.group_commit import GroupCommit
 from bot.store.records import ServerUpdate
+from bot.workflow.cooldown import release_cooldown
 from bot.workflow.ports import (
     EventKind,
     Notifier,
@@ -353,6 +354,9 @@ class Executor:
         if finished is None:
             log.warning("request #%d left executing before this worker finished it", request.id)
             return
+        if not ok and not unknown:
+            # Like a failed pre-flight: a break-glass that reset nothing does not bar the next attempt.
+            await release_cooldown(self.store, request, "nothing reset")
         REQUESTS.labels(request.target, status.value).inc()
         target = self.targets.get(request.target)
         view = RequestView(finished.request, servers, decisions, target.approvers_channel if target else None)

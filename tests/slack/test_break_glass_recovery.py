@@ -69,8 +69,15 @@ async def test_recovery_announces_a_break_glass_its_stopped_process_never_announ
         assert sorted(passwords) == servers
         by_name = {s.name: s.id for s in world.sim.fleet}
         assert all(world.sim.fleet.password_matches(by_name[n], p) for n, p in passwords.items())
+        assert await world.runtime.store.last_break_glass(IC, "demo-aksk") is not None, "the cooldown holds"
     else:  # nothing was sealed, so nothing can be reset: reported, not run blind
         assert stored.status == RequestStatus.FAILED
+        # ... and, as after a failed pre-flight, the attempt does not bar the next one.
+        assert await world.runtime.store.last_break_glass(IC, "demo-aksk") is None
+        released = [
+            a for a in await world.runtime.store.audit(request_id) if a.event == "break_glass_released"
+        ]
+        assert [a.detail for a in released] == [{"why": "nothing reset"}]
 
     since = world.slack.call_count
     clock.advance(world.runtime.sweeper.executor.settings.lease + timedelta(seconds=1))

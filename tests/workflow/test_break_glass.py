@@ -40,9 +40,9 @@ def emergency(names: list[str], user: str = IC, key: str | None = None, **kwargs
     )
 
 
-async def broken(env: Env, names: list[str], user: str = IC) -> int:
+async def broken(env: Env, names: list[str], user: str = IC, **kwargs: Any) -> int:
     """A break-glass submitted and run to its end; returns the request number."""
-    result = await env.workflow.submit(emergency(names, user))
+    result = await env.workflow.submit(emergency(names, user, **kwargs))
     assert result.request is not None, result.errors
     await env.settle()
     return result.request.id
@@ -169,6 +169,26 @@ async def test_a_run_that_reset_nothing_frees_the_cooldown(env: Env) -> None:
     assert env.notifier.of(failed, "break_glass_started") == [], "nothing ran: nobody is told it ran"
     assert "break_glass_released" in [a.event for a in await env.store.audit(failed)]
     assert (await env.workflow.submit(emergency(["web-01"]))).request is not None
+
+
+async def test_a_run_whose_every_reset_was_refused_frees_the_cooldown(env: Env) -> None:
+    """Pre-flight passed (a dry run on the batch call), then the cloud refused every reset before it
+    reached a server: nothing changed, so, as after a failed pre-flight, the next attempt may go."""
+    env.sim.add_fault("app_auth", r"/os-reset-passwords$", method="PUT", times=None, after=1)
+    failed = await broken(env, ["web-01", "web-02"])
+    assert await env.status(failed) == RequestStatus.FAILED
+    assert env.notifier.of(failed, "break_glass_started"), "it ran: everyone was told"
+    released = [a for a in await env.store.audit(failed) if a.event == "break_glass_released"]
+    assert [a.detail for a in released] == [{"why": "nothing reset"}]
+    env.sim.clear_faults()
+    assert (await env.workflow.submit(emergency(["web-01"]))).request is not None
+
+
+async def test_a_run_that_reset_a_server_keeps_the_cooldown(env: Env) -> None:
+    await broken(env, ["web-01"])
+    again = await env.workflow.submit(emergency(["web-02"]))
+    assert again.request is None
+    assert "again from" in str(again.errors), again.errors
 
 
 async def test_acknowledge_and_flag(make_env: EnvFactory) -> None:
