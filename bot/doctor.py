@@ -188,13 +188,8 @@ def _target_check(target: Target, session: aiohttp.ClientSession) -> Check:
 def _database_check(config: AppConfig) -> Check:
     """BOT_DATABASE_URL as `run` would open it, read-only: answers, and where its schema stands. A SQLite
     file that does not exist yet is fine when its folder can be made (`run` creates both)."""
-    from bot.serve import (
-        StartupFailure,
-        check_database_folder,
-        database_display,
-        database_unavailable,
-        sqlite_file,
-    )
+    from bot.database_checks import check_database_folder, database_display, database_unavailable, sqlite_file
+    from bot.exit_codes import StartupFailure
     from bot.store import StoreUnavailable
 
     url = config.settings.database_url

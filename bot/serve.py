@@ -15,19 +15,23 @@ import contextlib
 import errno
 import gc
 import logging
-import os
 import re
 import signal
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy.engine import make_url
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
 
 from bot import __version__
 from bot.config import AppConfig, ConfigError
-from bot.exit_codes import EXIT_CONFIG, EXIT_FAILED, EXIT_REFUSED
+from bot.database_checks import (
+    check_database_folder,
+    database_display,
+    database_unavailable,
+    sqlite_file,
+    unwritable_folder,
+)
+from bot.exit_codes import EXIT_CONFIG, EXIT_FAILED, EXIT_REFUSED, StartupFailure
 from bot.health import Health
 from bot.outbound import proxy_for
 from bot.probes import BotTokenCheck, Refused, Unreachable, check_app_token, check_bot_token, token_advice
@@ -45,87 +49,6 @@ SLACK_CHECK_DEADLINE_S = 10.0
 T = TypeVar("T")
 
 
-class StartupFailure(Exception):
-    """A known reason the bot cannot start, as one line for the operator, and the exit code to use."""
-
-    def __init__(self, message: str, exit_code: int = EXIT_FAILED) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-def database_display(url: str) -> str:
-    """`sqlite (/data/x.sqlite3)` or `postgresql (db.internal:5432/ecs)`: the kind and place, no secrets."""
-    parsed = make_url(url)
-    kind = parsed.get_backend_name()
-    if kind == "sqlite":
-        return f"sqlite ({parsed.database or 'in memory'})"
-    where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}"
-    return f"{kind} ({where})"
-
-
-def database_unavailable(url: str, exc: BaseException) -> str:
-    """One sentence for `run` and `doctor`: which database (kind and place, no secret), why, what to check."""
-    where = database_display(url)
-    cause = str(exc).partition(" is unavailable: ")[2] or str(exc) or type(exc).__name__
-    check = "the file is readable and writable" if where.startswith("sqlite") else "the server is up"
-    return f"the database {where} is unavailable ({cause}); check BOT_DATABASE_URL and that {check}"
-
-
-def sqlite_file(url: str) -> Path | None:
-    """The SQLite database file BOT_DATABASE_URL names, resolved; None for PostgreSQL or memory."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
-        return None
-    return Path(parsed.database).expanduser().resolve()
-
-
-def _unwritable_folder_message(folder: Path) -> str:
-    try:
-        owner = f"owned by uid {folder.stat().st_uid}, "
-    except OSError:
-        owner = ""
-    return (
-        f"cannot write the database folder {folder} ({owner}this process runs as uid {os.getuid()}); "
-        f"make it writable for uid {os.getuid()} (a container volume, or `chown {os.getuid()}` on the host "
-        "folder), or point BOT_DATABASE_URL elsewhere"
-    )
-
-
-def check_database_folder(url: str, *, create: bool = True) -> None:
-    """A SQLite file's folder exists or can be made, and can be written; else StartupFailure, one line
-    naming the fix, before anything starts (SQLite itself says only "unable to open database file").
-    `create=False` (doctor) checks without making the folder."""
-    database = sqlite_file(url)
-    if database is None:
-        return
-    # os.path's tests, not Path's: they answer False where the folder may not be searched (a root-owned
-    # /data in a container), which the access check below then names; Path.is_dir() raises there.
-    if os.path.isdir(database):
-        raise StartupFailure(
-            f"BOT_DATABASE_URL names the folder {database}; name a file in it, e.g. "
-            f"sqlite+aiosqlite:///{database / 'ecs-reset-bot.sqlite3'}"
-        )
-    folder = existing = database.parent
-    while not os.path.exists(existing) and existing != existing.parent:
-        existing = existing.parent
-    if not os.path.isdir(existing):
-        raise StartupFailure(
-            f"cannot make the database folder {folder}: {existing} is a file, not a folder; "
-            "point BOT_DATABASE_URL at a file in a folder"
-        )
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise StartupFailure(_unwritable_folder_message(existing))
-    if not create:
-        return
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # owner-only, as the store makes it
-    except OSError as exc:
-        raise StartupFailure(
-            f"cannot make the database folder {folder} ({exc.strerror or exc}); "
-            "point BOT_DATABASE_URL at a file in a writable folder"
-        ) from None
-
-
 async def _open_runtime(config: AppConfig, tuning: Tuning | None) -> Runtime:
     from bot.app import Runtime
 
@@ -135,7 +58,7 @@ async def _open_runtime(config: AppConfig, tuning: Tuning | None) -> Runtime:
         return await Runtime.build(config, tuning=tuning)
     except PermissionError as exc:  # the file itself (the folder was checked): not ours to write
         database = sqlite_file(url)
-        raise StartupFailure(_unwritable_folder_message(database.parent) if database else str(exc)) from exc
+        raise StartupFailure(unwritable_folder(database.parent) if database else str(exc)) from exc
 
 
 async def _start_runtime(runtime: Runtime) -> None:

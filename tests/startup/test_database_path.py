@@ -37,7 +37,8 @@ def test_an_unwritable_database_folder_names_the_folder_and_the_fix(
 ) -> None:
     """As root every folder is writable; the container smoke test (scripts/smoke-image.py) checks a real
     root-owned /data as uid 10001. Here: the sentence, for a folder the process may not write."""
-    from bot.serve import StartupFailure, check_database_folder
+    from bot.database_checks import check_database_folder
+    from bot.exit_codes import StartupFailure
 
     monkeypatch.setattr(os, "access", lambda path, mode: False)
     with pytest.raises(StartupFailure) as info:
@@ -64,7 +65,8 @@ def test_a_database_path_that_cannot_work_is_one_line_with_the_fix(
     tmp_path: Path, where: str, says: str
 ) -> None:
     """Each once gave a traceback or SQLite's bare "unable to open database file" (or advice to chown)."""
-    from bot.serve import StartupFailure, check_database_folder
+    from bot.database_checks import check_database_folder
+    from bot.exit_codes import StartupFailure
 
     (tmp_path / "afile").write_text("not a folder")
     (tmp_path / "adir").mkdir()
@@ -77,7 +79,8 @@ def test_a_database_path_that_cannot_work_is_one_line_with_the_fix(
 def test_a_database_folder_that_may_not_be_searched_is_named_not_a_traceback(tmp_path: Path) -> None:
     """A root-owned 0700 /data seen by uid 10001: stat() of the file inside raises EACCES (the container
     smoke test has the real case; as root here, the folder is made unsearchable by name)."""
-    from bot.serve import StartupFailure, check_database_folder
+    from bot.database_checks import check_database_folder
+    from bot.exit_codes import StartupFailure
 
     folder = tmp_path / "data"
     folder.mkdir()
