@@ -34,9 +34,13 @@ class Sealer:
         self._count = len(fernets)
 
     def seal(self, plaintext: str) -> bytes:
+        """The Fernet token (bytes, AES-128-CBC + HMAC-SHA256, with its time) of `plaintext`, sealed with
+        the first key; what the store keeps instead of the secret."""
         return self._fernet.encrypt(plaintext.encode("utf-8"))
 
     def unseal(self, ciphertext: bytes) -> str:
+        """The secret sealed in `ciphertext`, read with any configured key (so keys can be rotated).
+        Raises SecretUnreadable, whose text names no key and no secret, when none of them opens it."""
         try:
             return self._fernet.decrypt(ciphertext).decode("utf-8")
         except InvalidToken:
