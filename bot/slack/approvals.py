@@ -12,10 +12,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.domain import Decision
 from bot.slack import ids, sentences
 from bot.slack.blocks.modals import deny_modal, notice_modal
-from bot.slack.context import ACK_BUDGET_S, SlackContext, slack_context
+from bot.slack.context import SlackContext, slack_context
 from bot.slack.payloads import Click, deny_submission, user_of
-from bot.slack.replies import click_listener, tell_clicker
-from bot.workflow import ActionResult, DirectoryUnavailable
+from bot.slack.replies import StillRunning, click_listener, dm_unless_done, tell_clicker, within_ack
+from bot.workflow import DirectoryUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -40,21 +40,15 @@ async def deny_reason(
     if request_id is None:
         await ack(response_action="errors", errors={ids.DENY_REASON_BLOCK: sentences.FORM_DAMAGED})
         return
-    # A denial is never cut off half-way (that would leave a denied request with no decision, audit
-    # or notice): it runs to its end in its own task, whatever the modal is answered.
-    deciding = ctx.tasks.spawn(
-        ctx.workflow.decide(request_id, user_id, Decision.DENY, reason), name=f"deny-{request_id}"
-    )
     try:
-        if deciding is None:
-            raise RuntimeError("shutting down")
-        result = await asyncio.wait_for(asyncio.shield(deciding), ACK_BUDGET_S)
-    except TimeoutError:
+        result = await within_ack(
+            ctx,
+            ctx.workflow.decide(request_id, user_id, Decision.DENY, reason),
+            name=f"deny-{request_id}",
+            then=dm_unless_done(ctx, client, user_id, sentences.DENIAL_FAILED),
+        )
+    except StillRunning:
         log.warning("deny of #%s by %s still being recorded at the deadline", request_id, user_id)
-        if deciding is not None:
-            ctx.tasks.spawn(
-                _report_late_denial(ctx, client, user_id, deciding), name=f"deny-late-{request_id}"
-            )
         await ack(response_action="update", view=notice_modal("Denial being recorded", sentences.DENIAL_LATE))
         return
     except Exception as exc:
@@ -65,21 +59,6 @@ async def deny_reason(
         await ack(response_action="errors", errors={ids.DENY_REASON_BLOCK: result.message})
         return
     await ack()
-
-
-async def _report_late_denial(
-    ctx: SlackContext, client: AsyncWebClient, user_id: str, deciding: asyncio.Task[ActionResult]
-) -> None:
-    """After a "still being recorded" answer: a denial that took effect shows on the card; one that did
-    not (refused, settled meanwhile, failed) is told to the approver in the bot's DM."""
-    await asyncio.wait({deciding})
-    if deciding.cancelled():
-        return
-    error = deciding.exception()
-    if error is None and deciding.result().ok:
-        return
-    text = deciding.result().message if error is None else sentences.DENIAL_FAILED
-    await client.chat_postMessage(channel=await ctx.notifier.dm_channel(user_id), text=text)
 
 
 @click_listener

@@ -18,7 +18,7 @@ from bot.slack.blocks.breakglass import confirmed_submission, flag_modal
 from bot.slack.blocks.modals import notice_modal
 from bot.slack.context import ACK_BUDGET_S, SlackContext, slack_context
 from bot.slack.payloads import Click, flag_submission, submission_key, user_of
-from bot.slack.replies import click_listener, tell_clicker
+from bot.slack.replies import StillRunning, click_listener, dm_unless_done, tell_clicker, within_ack
 from bot.slack.requests import RECORDING_LATE, record_in_time, recorded_before, still_recording_modal
 from bot.workflow import ActionResult, Review
 
@@ -99,7 +99,13 @@ async def open_flag(ctx: SlackContext, client: AsyncWebClient, click: Click) -> 
     await client.views_open(trigger_id=click.trigger_id, view=flag_modal(request_id))
 
 
-async def flag(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext) -> None:
+async def flag(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
     """The flag reason submitted: the request is marked disputed, or the form says why not."""
     ctx = slack_context(context)
     user_id = user_of(body)
@@ -107,21 +113,16 @@ async def flag(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], contex
     if request_id is None:
         await ack(response_action="errors", errors={ids.FLAG_REASON_BLOCK: sentences.FORM_DAMAGED})
         return
-    reviewing = ctx.tasks.spawn(
-        ctx.workflow.review(request_id, user_id, Review.FLAG, reason), name=f"flag-{request_id}"
-    )
     try:
-        if reviewing is None:
-            raise RuntimeError("shutting down")
-        result = await asyncio.wait_for(asyncio.shield(reviewing), ACK_BUDGET_S)
-    except TimeoutError:
-        log.warning("flag of #%s by %s still being recorded at the deadline", request_id, user_id)
-        await ack(
-            response_action="update",
-            view=notice_modal(
-                "Flag being recorded", "Your flag is still being recorded; the card will show it."
-            ),
+        result = await within_ack(
+            ctx,
+            ctx.workflow.review(request_id, user_id, Review.FLAG, reason),
+            name=f"flag-{request_id}",
+            then=dm_unless_done(ctx, client, user_id, sentences.review_not_recorded(request_id)),
         )
+    except StillRunning:
+        log.warning("flag of #%s by %s still being recorded at the deadline", request_id, user_id)
+        await ack(response_action="update", view=notice_modal("Flag being recorded", sentences.FLAG_LATE))
         return
     except Exception as exc:
         log.error("flag of #%s by %s failed: %s", request_id, user_id, exc)

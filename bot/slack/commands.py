@@ -16,7 +16,7 @@ from bot.slack.blocks.modals import notice_modal, request_modal, request_modal_d
 from bot.slack.context import ACK_BUDGET_S, SlackContext, slack_context
 from bot.slack.forms import emergency_targets
 from bot.slack.refusals import RefusalKind, classify
-from bot.slack.replies import respond
+from bot.slack.replies import StillRunning, dm_unless_done, respond, within_ack
 from bot.workflow import STATUS_WORDS, DirectoryUnavailable
 
 log = logging.getLogger(__name__)
@@ -36,13 +36,15 @@ async def reset_command(
     word = word.lower()
     if word == "help":
         await ack(text=sentences.HELP)
-    elif word in ("status", "cancel", "history"):
-        try:
-            answer = await asyncio.wait_for(_subcommand(ctx, word, rest.strip(), user_id), ACK_BUDGET_S)
+    elif word in ("status", "history"):
+        try:  # a read: cutting it off at the deadline leaves nothing half-done
+            answer = await asyncio.wait_for(_reading(ctx, word, rest.strip(), user_id), ACK_BUDGET_S)
         except Exception as exc:
             log.warning("%s %s failed: %r", ids.COMMAND, word, exc)  # a timeout has no text of its own
             answer = sentences.REQUESTS_UNREADABLE
         await ack(text=answer)
+    elif word == "cancel":
+        await ack(text=await _cancel(ctx, client, rest.strip(), user_id))
     else:
         await ack()
         ctx.tasks.spawn(
@@ -51,7 +53,7 @@ async def reset_command(
         )
 
 
-async def _subcommand(ctx: SlackContext, word: str, arg: str, user_id: str) -> str:
+async def _reading(ctx: SlackContext, word: str, arg: str, user_id: str) -> str:
     workflow = ctx.workflow
     if word == "history":
         requests = await workflow.history_for(user_id)
@@ -62,16 +64,37 @@ async def _subcommand(ctx: SlackContext, word: str, arg: str, user_id: str) -> s
             f"reason {escape(r.reason)}"
             for r in requests
         )
+    number = arg.partition(" ")[0].lstrip("#")
+    if not number.isdigit():
+        return sentences.usage(word)
+    result = await workflow.status_for(int(number), user_id)
+    if result.ok and result.request and result.request.outcome_message:
+        return f"{result.message} {escape(result.request.outcome_message)}"
+    return result.message
+
+
+async def _cancel(ctx: SlackContext, client: AsyncWebClient, arg: str, user_id: str) -> str:
+    """`cancel <number> [reason]`: a change, so it runs to its end in its own task (a cancel cut off
+    between its move and its notices would leave a cancelled request nobody was told of)."""
     number, _, reason = arg.partition(" ")
     number = number.lstrip("#")
     if not number.isdigit():
-        return sentences.usage(word)
-    if word == "status":
-        result = await workflow.status_for(int(number), user_id)
-        if result.ok and result.request and result.request.outcome_message:
-            return f"{result.message} {escape(result.request.outcome_message)}"
-        return result.message
-    return (await workflow.cancel(int(number), user_id, reason or None)).message
+        return sentences.usage("cancel")
+    request_id = int(number)
+    try:
+        result = await within_ack(
+            ctx,
+            ctx.workflow.cancel(request_id, user_id, reason or None),
+            name=f"cancel-{request_id}",
+            then=dm_unless_done(ctx, client, user_id, sentences.cancel_failed(request_id)),
+        )
+    except StillRunning:
+        log.warning("cancel of #%d by %s still being recorded at the deadline", request_id, user_id)
+        return sentences.cancel_late(request_id)
+    except Exception as exc:
+        log.warning("%s cancel failed: %r", ids.COMMAND, exc)
+        return sentences.REQUESTS_UNREADABLE
+    return result.message
 
 
 TRIGGER_BUDGET_S = 1.5

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
@@ -23,6 +24,7 @@ from bot.slack.payloads import (
     user_of,
     view_values,
 )
+from bot.slack.replies import ShuttingDown, StillRunning, within_ack
 from bot.workflow import BreakGlassRefused, CheckedSubmission, Field, InventoryUnavailable, Submission
 
 log = logging.getLogger(__name__)
@@ -48,7 +50,11 @@ def still_recording_modal() -> View:
 
 
 async def _report_late(
-    ctx: SlackContext, client: AsyncWebClient, user_id: str, target: str, recording: asyncio.Task[Any]
+    ctx: SlackContext,
+    client: AsyncWebClient,
+    user_id: str,
+    target: str,
+    recording: asyncio.Task[RequestRecord],
 ) -> None:
     """After a "still recording" answer: a recorded request gets the workflow's DM with its number
     (pre-flight announces it); a failed recording, which created nothing, gets this DM."""
@@ -145,19 +151,19 @@ async def record_in_time(
     `RECORDING_LATE` when it is still being recorded (the person gets a DM either way), or the sentence
     saying why nothing was recorded."""
     loop = asyncio.get_running_loop()
-    # Recording is never cut off half-way: it runs to its end in its own task, whatever we answer.
-    recording = ctx.tasks.spawn(ctx.workflow.record(checked), name=f"record-{user_id}")
-    if recording is None:  # shutting down: nothing was started
-        return sentences.NOT_RECORDED
     try:
-        await asyncio.wait_for(asyncio.shield(recording), max(deadline - loop.time(), MIN_RECORD_WAIT_S))
-    except TimeoutError:
-        log.warning("request of %s still being recorded at the deadline; answered so", user_id)
-        ctx.tasks.spawn(
-            _report_late(ctx, client, user_id, checked.submission.target, recording),
-            name=f"record-late-{user_id}",
+        await within_ack(
+            ctx,
+            ctx.workflow.record(checked),
+            name=f"record-{user_id}",
+            budget_s=max(deadline - loop.time(), MIN_RECORD_WAIT_S),
+            then=partial(_report_late, ctx, client, user_id, checked.submission.target),
         )
+    except StillRunning:
+        log.warning("request of %s still being recorded at the deadline; answered so", user_id)
         return RECORDING_LATE
+    except ShuttingDown:  # nothing was started
+        return sentences.NOT_RECORDED
     except BreakGlassRefused as exc:
         return str(exc)
     except Exception as exc:

@@ -34,6 +34,21 @@ def usage(word: str) -> str:
     return f"Usage: `{ids.COMMAND} {word} <request number>`"
 
 
+def cancel_late(request_id: int) -> str:
+    return (
+        f"Your cancel of request #{request_id} is still being recorded (the bot's database is slow). "
+        "The request's card and the requester's DM will show it; if it does not take effect you will "
+        "get a DM saying why."
+    )
+
+
+def cancel_failed(request_id: int) -> str:
+    return (
+        f"Your cancel of request #{request_id} could not be recorded (the bot's database failed); "
+        "cancel it again in a minute."
+    )
+
+
 # -- the request form -------------------------------------------------------------------------------------
 
 NOT_ALLOWED_ANY_TARGET = (
@@ -246,7 +261,10 @@ BREAK_GLASS_NOT_CHECKED = (
 )
 ACKNOWLEDGE_DAMAGED = "This button is damaged; nothing was acknowledged."
 FLAG_DAMAGED = "This button is damaged; nothing was flagged."
-FLAG_LATE = "Your flag is still being recorded; the card will show it."
+FLAG_LATE = (
+    "Your flag is still being recorded (the bot's database is slow); the card will show it. "
+    "If it does not take effect you will get a DM saying why."
+)
 
 
 def review_not_recorded(request_id: int) -> str:

@@ -7,9 +7,11 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Coroutine, Hashable
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class TaskKeeper:
@@ -19,7 +21,7 @@ class TaskKeeper:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
 
-    def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any] | None:
+    def spawn(self, coro: Coroutine[Any, Any, T], *, name: str) -> asyncio.Task[T] | None:
         if self._closing:
             coro.close()
             log.warning("not starting %s: shutting down", name)

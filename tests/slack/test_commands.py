@@ -12,13 +12,16 @@ from slack_helpers import (
     APPROVERS,
     OUTSIDER,
     REQUESTER,
+    block_texts,
     effects,
     resettable_servers,
+    status_of,
     submit_request,
     view_json,
 )
 
 from bot.demo import World
+from bot.domain import RequestStatus
 from bot.slack import ids
 from bot.store import StoreUnavailable
 
@@ -170,7 +173,7 @@ def _unavailable(*_: Any, **__: Any) -> Any:
     return fail()
 
 
-@pytest.mark.parametrize("text", ["status 1", "cancel 1"])
+@pytest.mark.parametrize("text", ["status 1", "history"])
 async def test_database_that_does_not_answer(
     world: World, monkeypatch: pytest.MonkeyPatch, text: str
 ) -> None:
@@ -181,6 +184,27 @@ async def test_database_that_does_not_answer(
     assert status == 200
     assert elapsed < SLACK_DEADLINE_S
     assert answer.startswith("I could not read the requests right now; nothing was changed.")
+
+
+async def test_a_cancel_slower_than_slack_waits_is_not_cut_off(world: World) -> None:
+    """A cancel is a change: past Slack's deadline the person is told it is still being recorded, and
+    it runs to its end (the request cancelled, the requester told), not cut off between its steps."""
+    request = await submit_request(world, resettable_servers(world, 1))
+    writers = world.runtime.store._sqlite_writers
+    assert writers is not None
+    async with writers:  # every write of this process waits, as on a database that stalls
+        status, answer, elapsed = await command(world, f"cancel {request.id}")
+        assert status == 200
+        assert elapsed < SLACK_DEADLINE_S
+        assert answer.startswith(f"Your cancel of request #{request.id} is still being recorded")
+    await world.runtime.tasks.idle()
+    assert await status_of(world, request.id) == RequestStatus.CANCELLED
+    events = [a.event for a in await world.runtime.store.audit(request.id)]
+    assert "cancelled" in events, "the cancel ran to its end: its audit row and notices follow the move"
+    requester_dm = "\n".join(
+        block_texts(m.blocks) + m.text for m in world.slack.messages(world.slack.dm_channel(REQUESTER))
+    )
+    assert "Cancelled" in requester_dm
 
 
 @pytest.mark.parametrize("text", ["status 1", "history"])
