@@ -1,9 +1,10 @@
 """Every sentence the Slack front end says to a person, in one place (as bolt-python's `logger/messages`).
 
-Listeners and the notifier pick their words here, so the bot's voice is read and changed in one file.
-Sentences about a request's decisions come from the workflow (`ActionResult.message`), which every front
-end shows as they are; Block Kit labels stay with their builders in `blocks/`. Outside text (reasons,
-names, Slack's error codes in notes) reaches these sentences only through `blocks.text.escape`.
+Listeners and the notifier pick their words here, so the front end's voice is read and changed in one
+file. Sentences about a request itself (refusals, results, form errors, outcomes) are the workflow's
+(`bot/workflow/sentences.py`), which every front end shows as they are; Block Kit labels stay with their
+builders in `blocks/`. Outside text (reasons, names, Slack's error codes in notes) reaches these sentences
+only through `blocks.text.escape`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime
 from bot.domain import RevealOutcome
 from bot.slack import ids
 from bot.slack.blocks.common import escape, slack_date
-from bot.workflow import EventKind
+from bot.workflow import NO_TARGETS, STORE_FAILED, EventKind
 
 # -- the command ------------------------------------------------------------------------------------------
 
@@ -51,10 +52,7 @@ def cancel_failed(request_id: int) -> str:
 
 # -- the request form -------------------------------------------------------------------------------------
 
-NOT_ALLOWED_ANY_TARGET = (
-    "You may not request password resets for any target. "
-    "Ask the bot's operator to add you to a target's requesters."
-)
+NOT_ALLOWED_ANY_TARGET = NO_TARGETS
 
 
 def reason_hint(pattern: str | None) -> str | None:
@@ -85,10 +83,7 @@ NOT_CHECKED = (
     "The bot could not check the request right now (the cloud or Slack did not answer in time). "
     "Nothing was created; submit again in a minute."
 )
-NOT_RECORDED = (
-    "The bot could not record the request right now (its database failed). "
-    "Nothing was created; submit again in a minute."
-)
+NOT_RECORDED = STORE_FAILED
 STILL_RECORDING = (
     "Your request passed every check and is still being recorded (the bot's database is slow). "
     "You will get a DM with its number once it is recorded, or a DM saying it was not. "

@@ -19,8 +19,8 @@ from bot.domain import (
     ServerRecord,
 )
 from bot.store.records import RevealResult
-from bot.workflow.breakglass import BreakGlassRefused, duration_words
-from bot.workflow.drafts import NO_TARGETS, Draft, DraftRefused, Drafts, message_text
+from bot.workflow.breakglass import BreakGlassRefused
+from bot.workflow.drafts import Draft, DraftRefused, Drafts, message_text
 from bot.workflow.execution import ExecutionSettings, Executor
 from bot.workflow.home import HomeView, OwnRequest
 from bot.workflow.inventory import Inventory, InventoryUnavailable, Resolution, ServerChoice
@@ -42,6 +42,7 @@ from bot.workflow.ports import (
 )
 from bot.workflow.results import CheckedSubmission
 from bot.workflow.sealed import SealedPasswords
+from bot.workflow.sentences import NO_TARGETS, STORE_FAILED, duration_words
 from bot.workflow.service import ActionResult, Field, Submission, SubmitResult, Workflow
 from bot.workflow.states import OPEN_STATUSES, STATUS_WORDS
 from bot.workflow.sweeper import Sweeper, SweepSettings
@@ -51,6 +52,7 @@ __all__ = [
     "NO_TARGETS",
     "OPEN_STATUSES",
     "STATUS_WORDS",
+    "STORE_FAILED",
     "ActionResult",
     "BreakGlassRefused",
     "CheckedSubmission",

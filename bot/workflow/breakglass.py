@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from bot.domain import NewRequest, NewServer, RequestRecord
 from bot.metrics import BREAK_GLASS
 from bot.store.records import CreatedRequest
+from bot.workflow import sentences as say
 from bot.workflow.cooldown import release_cooldown
 from bot.workflow.moves import Moves
 from bot.workflow.policy import MembershipUnknown
@@ -30,32 +30,6 @@ log = logging.getLogger(__name__)
 class BreakGlassRefused(Exception):
     """A break-glass could not be recorded: the text says why (the cooldown, taken meanwhile) and that
     the normal approval path remains. Nothing was created."""
-
-
-def when(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def cooldown_sentence(target: str, last: datetime, cooldown: timedelta) -> str:
-    """Why the cooldown refuses, when it is possible again, and what still works."""
-    return (
-        f"You already broke glass on {target} at {when(last)}; one emergency run per person per "
-        f"{duration_words(cooldown)} on a target. You can break glass there again from "
-        f"{when(last + cooldown)}. "
-        "The normal path stays open: untick Emergency and submit, and approvers decide as usual."
-    )
-
-
-def duration_words(value: timedelta) -> str:
-    """A cooldown or review window as people read it: `24 h`, `1 h 30 min`, `15 min`."""
-    seconds = int(value.total_seconds())
-    hours, rest = divmod(seconds, 3600)
-    minutes = rest // 60
-    if hours and not minutes:
-        return f"{hours} h"
-    if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min" if minutes else f"{seconds} s"
 
 
 class BreakGlassRuns(Moves):
@@ -79,20 +53,17 @@ class BreakGlassRuns(Moves):
         membership; the cooldown here is a pre-check (recording claims it). Raises StoreUnavailable."""
         config = self.targets.get(target)
         if config is None or config.break_glass is None:
-            return f"Break-glass is not enabled for {target}; submit the request for approval instead."
+            return say.break_glass_off(target)
         try:
             allowed = await self.policy.may_break_glass(user_id, target)
         except MembershipUnknown as exc:
             return str(exc)
         if not allowed:
-            return (
-                f"You are not allowed to break glass on {target}. Submit the request without Emergency: "
-                "the approvers decide as usual."
-            )
+            return say.may_not_break_glass(target)
         last = await self.store.last_break_glass(user_id, target)
         if last is not None and last + config.break_glass.cooldown > self.clock.now():
             BREAK_GLASS.labels(target, "refused").inc()
-            return cooldown_sentence(target, last, config.break_glass.cooldown)
+            return say.cooldown(target, last, config.break_glass.cooldown)
         return None
 
     async def _create_break_glass(self, new: NewRequest, servers: list[NewServer]) -> CreatedRequest:
@@ -104,7 +75,7 @@ class BreakGlassRuns(Moves):
         if made.request is None:
             BREAK_GLASS.labels(new.target, "refused").inc()
             last = made.last_used_at or self.clock.now()
-            raise BreakGlassRefused(cooldown_sentence(new.target, last, config.cooldown))
+            raise BreakGlassRefused(say.cooldown(new.target, last, config.cooldown))
         return CreatedRequest(made.request, created=made.created)
 
     async def _start_break_glass(self, request: RequestRecord) -> None:

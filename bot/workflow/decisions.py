@@ -5,10 +5,11 @@ from __future__ import annotations
 from bot.domain import Decision, RequestRecord, RequestStatus
 from bot.logs import bind_request
 from bot.metrics import REQUESTS
+from bot.workflow import sentences as say
 from bot.workflow.moves import Moves
 from bot.workflow.ports import EventKind, WorkflowEvent
 from bot.workflow.results import ActionResult
-from bot.workflow.states import OPEN_STATUSES, STATUS_WORDS, Move
+from bot.workflow.states import OPEN_STATUSES, Move
 
 MAX_CANCEL_REASON_LENGTH = 1000
 
@@ -32,10 +33,10 @@ class Decisions(Moves):
         when they may. A pre-check only: `decide` checks again. Raises StoreUnavailable."""
         request = await self.store.get_request(request_id)
         if request is None:
-            return f"There is no request #{request_id}."
+            return say.no_request(request_id)
         refusal = await self.policy.refuse_decision(user_id, request)
         if refusal is None and request.status not in OPEN_STATUSES:
-            refusal = f"Request #{request_id} is already {STATUS_WORDS[request.status]}."
+            refusal = say.already(request_id, request.status)
         return refusal
 
     async def decide(
@@ -56,25 +57,21 @@ class Decisions(Moves):
             return refused
         request = await self.store.get_request(request_id)
         if request is None:
-            return ActionResult(False, f"There is no request #{request_id}.")
+            return ActionResult(False, say.no_request(request_id))
         self._remember_parties(request)
         refusal = await self.policy.refuse_decision(user_id, request)
         if refusal:
             await self.store.add_audit(request_id, user_id, "decision_refused", {"why": refusal})
             return ActionResult(False, refusal, request)
         if request.status not in OPEN_STATUSES:
-            return ActionResult(
-                False, f"Request #{request_id} is already {STATUS_WORDS[request.status]}.", request
-            )
+            return ActionResult(False, say.already(request_id, request.status), request)
         if request.expires_at <= self.clock.now():
             expired = await self.expire(request)
-            return ActionResult(False, f"Request #{request_id} has expired.", expired or request)
+            return ActionResult(False, say.expired(request_id), expired or request)
         if decision == Decision.DENY:
             return await self._deny(request, user_id, reason)
         if request.status == RequestStatus.PREFLIGHT:
-            return ActionResult(
-                False, f"Request #{request_id} is still being checked; try again shortly.", request
-            )
+            return ActionResult(False, say.still_checking(request_id), request)
         # One transaction: the decision, its audit event and, on the last approval needed, the claim for
         # execution by this worker (pending -> executing): the cloud call follows at once.
         outcome = await self.store.approve(
@@ -86,35 +83,31 @@ class Decisions(Moves):
         if not outcome.recorded:
             if outcome.status != RequestStatus.PENDING:
                 latest = await self.store.get_request(request_id) or request
-                return ActionResult(
-                    False, f"Request #{request_id} is already {STATUS_WORDS[latest.status]}.", latest
-                )
-            return ActionResult(False, f"You have already decided on request #{request_id}.", request)
+                return ActionResult(False, say.already(request_id, latest.status), latest)
+            return ActionResult(False, say.already_decided(request_id), request)
         if outcome.claimed is None:
             left = max(request.approvals_required - outcome.approvals, 1)
             event = WorkflowEvent(EventKind.APPROVED_BY, user_id)
             await self._notify(
                 request_id, "request_updated", lambda v: self.notifier.request_updated(v, event)
             )
-            return ActionResult(
-                True, f"Approved. Request #{request_id} needs {left} more approval(s).", request
-            )
+            return ActionResult(True, say.approved_needs_more(request_id, left), request)
         # The metric keeps its "approved" series (dashboards count last approvals); no status has the name.
         REQUESTS.labels(request.target, "approved").inc()
         self.tasks.spawn(self.executor.run_claimed(outcome.claimed), name=f"execute-{request_id}")
-        return ActionResult(True, f"Approved. Request #{request_id} is running now.", outcome.claimed)
+        return ActionResult(True, say.approved_running(request_id), outcome.claimed)
 
     async def _deny(self, request: RequestRecord, user_id: str, reason: str | None) -> ActionResult:
         if not reason or not reason.strip():
-            return ActionResult(False, "Give a reason for the denial.", request)
-        outcome = f"Denied: {reason.strip()}"
+            return ActionResult(False, say.DENIAL_NEEDS_REASON, request)
+        outcome = say.denied_outcome(reason.strip())
         moved = await self._transition(request, Move.DENY, outcome=outcome)
         if moved is None:
-            return ActionResult(False, f"Request #{request.id} was already settled.", request)
+            return ActionResult(False, say.already_settled(request.id), request)
         # Recorded only once the deny has won, so a losing deny never shows on a request that ran.
         await self.store.add_decision(request.id, user_id, Decision.DENY, reason.strip())
         await self._announce(moved, EventKind.DENIED, user_id, outcome)
-        return ActionResult(True, f"Request #{request.id} denied.", moved)
+        return ActionResult(True, say.denied(request.id), moved)
 
     async def cancel(self, request_id: int, user_id: str, reason: str | None = None) -> ActionResult:
         """Cancels an open request. Its requester may, without a reason; an approver of its target may,
@@ -125,43 +118,27 @@ class Decisions(Moves):
         bind_request(request_id)
         request = await self.store.get_request(request_id)
         if request is None:
-            return ActionResult(False, f"There is no request #{request_id}.")
+            return ActionResult(False, say.no_request(request_id))
         refusal = await self.policy.refuse_cancel(user_id, request)
         if refusal:
             return ActionResult(False, refusal, request)
         if request.status not in OPEN_STATUSES:
-            return ActionResult(
-                False,
-                f"Request #{request_id} is already {STATUS_WORDS[request.status]}; "
-                "it can no longer be cancelled.",
-                request,
-            )
-        outcome = "Cancelled before it ran."
+            return ActionResult(False, say.no_longer_cancellable(request_id, request.status), request)
+        outcome = say.CANCELLED_OUTCOME
         if user_id != request.requester_id:
             why = (reason or "").strip()
             if not why:
-                return ActionResult(
-                    False,
-                    f"Request #{request_id} is not yours: say why you cancel it, e.g. "
-                    f"`cancel {request_id} duplicate of #{max(request_id - 1, 1)}`. The requester sees it.",
-                    request,
-                )
+                return ActionResult(False, say.cancel_needs_reason(request_id), request)
             if len(why) > MAX_CANCEL_REASON_LENGTH:
-                return ActionResult(
-                    False, f"Keep the reason under {MAX_CANCEL_REASON_LENGTH} characters.", request
-                )
-            outcome = f"Cancelled by an approver: {why}"
+                return ActionResult(False, say.reason_too_long(MAX_CANCEL_REASON_LENGTH), request)
+            outcome = say.cancelled_by_approver_outcome(why)
         moved = await self._move(request, Move.CANCEL, EventKind.CANCELLED, actor=user_id, outcome=outcome)
         if moved is None:
-            return ActionResult(
-                False, f"Request #{request_id} was settled before the cancel arrived.", request
-            )
-        return ActionResult(True, f"Request #{request_id} cancelled.", moved)
+            return ActionResult(False, say.settled_before_cancel(request_id), request)
+        return ActionResult(True, say.cancelled(request_id), moved)
 
     async def expire(self, request: RequestRecord) -> RequestRecord | None:
         """Moves an open `request` to expired and tells everyone involved (the sweeper calls it when its
         time is up). Result: the expired record, or None when another move won first. Raises
         `StoreUnavailable`."""
-        return await self._move(
-            request, Move.EXPIRE, EventKind.EXPIRED, outcome="Expired before it was approved."
-        )
+        return await self._move(request, Move.EXPIRE, EventKind.EXPIRED, outcome=say.EXPIRED_OUTCOME)

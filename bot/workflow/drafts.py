@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.domain import RequestRecord, ServerPhase
+from bot.workflow import sentences as say
 from bot.workflow.inventory import InventoryUnavailable
 from bot.workflow.service import MAX_REASON_LENGTH, Workflow
 
@@ -92,32 +93,22 @@ class Drafts:
         the user may request on no target."""
         targets = await self.workflow.requestable_targets(user_id)
         if not targets:
-            raise DraftRefused(NO_TARGETS)
+            raise DraftRefused(say.NO_TARGETS)
         words = _tokens(text)
         # Every target at once: the form must open within Slack's trigger lifetime (3 s).
         found = await asyncio.gather(*(self._named_in(target, words) for target in targets))
         matches = {t: named for t, named in zip(targets, found, strict=True) if named}
         unavailable = [t for t, named in zip(targets, found, strict=True) if named is None]
-        notes = [
-            f"The server list of {t} could not be read in time, so its servers were not looked for."
-            for t in unavailable
-        ]
+        notes = [say.list_unread(t) for t in unavailable]
         if not matches:
-            notes.insert(
-                0,
-                "No server of your targets is named in that message (by name, ID or IP address). "
-                "Pick the servers below.",
-            )
+            notes.insert(0, say.NONE_NAMED)
             return Draft(targets, targets[0] if len(targets) == 1 else None, notes=notes)
         chosen = max(matches, key=lambda t: (len(matches[t]), -targets.index(t)))
         picked = matches[chosen]
-        notes.insert(0, f"Found {len(picked)} server(s) of {chosen} in the message: {_names(picked)}.")
+        notes.insert(0, say.found_in_message(chosen, _names(picked)))
         for other, named in matches.items():
             if other != chosen:
-                notes.append(
-                    f"The message also names {len(named)} server(s) of {other} ({_names(named)}); "
-                    f"one request covers one target, so request those separately."
-                )
+                notes.append(say.also_named(other, _names(named)))
         return Draft(targets, chosen, picked, notes=notes)
 
     async def _named_in(self, target: str, words: set[str]) -> list[tuple[str, str]] | None:
@@ -140,31 +131,28 @@ class Drafts:
         finished, has no such servers, or they may no longer request on its target."""
         request = await self.workflow.store.get_request(request_id)
         if request is None or request.requester_id != user_id:
-            raise DraftRefused(f"Request #{request_id} is not one of yours.")
+            raise DraftRefused(say.not_one_of_yours(request_id))
         if not request.status.is_final:
-            raise DraftRefused(f"Request #{request_id} is not finished yet.")
+            raise DraftRefused(say.not_finished(request_id))
         servers = [s for s in await self.workflow.store.servers(request_id) if s.phase in RETRY_PHASES]
         if not servers:
-            raise DraftRefused(f"Request #{request_id} has no failed servers to request again.")
+            raise DraftRefused(say.no_failed_servers(request_id))
         targets = await self.workflow.requestable_targets(user_id)
         if request.target not in targets:
-            raise DraftRefused(f"You may no longer request resets on {request.target}.")
+            raise DraftRefused(say.no_longer_requester(request.target))
         names = [(s.server_id, s.name) for s in servers]
         return Draft(
             targets,
             request.target,
             names,
             reason=self._again_reason(request),
-            notes=[
-                f"Again for the {len(servers)} server(s) of request #{request.id} that failed or "
-                f"whose outcome is unknown: {_names(names)}."
-            ],
+            notes=[say.again_note(request.id, _names(names))],
         )
 
     def _again_reason(self, request: RequestRecord) -> str:
         """The original reason with the original number in front; after it instead when the target's
         `reason_pattern` wants the reason to start a certain way (a ticket ID first)."""
-        mark = f"Again for #{request.id}"
+        mark = say.again_mark(request.id)
         reason = f"{mark}: {request.reason}"
         target = self.workflow.targets.get(request.target)
         pattern = target.reason_pattern if target else None
@@ -173,13 +161,5 @@ class Drafts:
         return reason[:MAX_REASON_LENGTH]
 
 
-NO_TARGETS = (
-    "You may not request password resets for any target. "
-    "Ask the bot's operator to add you to a target's requesters."
-)
-
-
-def _names(servers: Iterable[tuple[str, str]], limit: int = 10) -> str:
-    names = [name for _, name in servers]
-    shown = ", ".join(names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+def _names(servers: Iterable[tuple[str, str]]) -> list[str]:
+    return [name for _, name in servers]

@@ -27,6 +27,7 @@ from bot.metrics import EXECUTION_SECONDS, REQUESTS, SERVER_RESETS
 from bot.store import Store
 from bot.store.group_commit import GroupCommit
 from bot.store.records import ServerUpdate
+from bot.workflow import sentences as say
 from bot.workflow.cooldown import release_cooldown
 from bot.workflow.ports import (
     EventKind,
@@ -40,12 +41,6 @@ from bot.workflow.sealed import SealedPasswords, delivered_secrets
 from bot.workflow.views import keep_message_refs, load_view
 
 log = logging.getLogger(__name__)
-
-LOST_IN_FLIGHT = (
-    "The bot stopped while this server's reset was in flight or about to go: the cloud may or may not "
-    "have applied the new password. Try the delivered password; if it fails, request a new reset."
-)
-NOT_ATTEMPTED = "Not attempted: the bot restarted and could not recover the generated password."
 
 
 class ClaimLost(Exception):
@@ -199,13 +194,13 @@ class Executor:
     ) -> None:
         """After a crash: calls in flight are unknown; calls never made fail if the password is gone."""
         updates = [
-            ServerUpdate(s.server_id, phase=ServerPhase.UNKNOWN, error_message=LOST_IN_FLIGHT)
+            ServerUpdate(s.server_id, phase=ServerPhase.UNKNOWN, error_message=say.LOST_IN_FLIGHT)
             for s in servers
             if s.phase == ServerPhase.SENT
         ]
         if passwords is None:
             updates += [
-                ServerUpdate(s.server_id, phase=ServerPhase.FAILED, error_message=NOT_ATTEMPTED)
+                ServerUpdate(s.server_id, phase=ServerPhase.FAILED, error_message=say.NOT_ATTEMPTED)
                 for s in servers
                 if s.resettable and s.phase == ServerPhase.WAITING
             ]
@@ -281,18 +276,18 @@ class Executor:
                 )
             )
         except Exception as exc:
-            return f"The {kind} restart could not be confirmed: {exc}"
+            return say.restart_unconfirmed(kind, exc)
         return reboot_sentence(kind, done, jobs)
 
     async def _settle_after_error(self, request_id: int, why: str) -> None:
         servers = await self.store.servers(request_id)
         updates = [
-            ServerUpdate(s.server_id, phase=ServerPhase.UNKNOWN, error_message=LOST_IN_FLIGHT)
+            ServerUpdate(s.server_id, phase=ServerPhase.UNKNOWN, error_message=say.LOST_IN_FLIGHT)
             for s in servers
             if s.phase == ServerPhase.SENT
         ]
         updates += [
-            ServerUpdate(s.server_id, phase=ServerPhase.FAILED, error_message=f"Not attempted: {why}")
+            ServerUpdate(s.server_id, phase=ServerPhase.FAILED, error_message=say.not_attempted(why))
             for s in servers
             if s.phase == ServerPhase.WAITING and s.resettable
         ]
@@ -319,18 +314,11 @@ class Executor:
             status = RequestStatus.PARTLY_FAILED
         else:
             status = RequestStatus.FAILED
-        parts = [f"{len(ok)} of {attempted} server(s) reset."]
-        if unknown:
-            parts.append(f"{len(unknown)} unknown.")
-        if failed:
-            parts.append(f"{len(failed)} failed.")
-        if resumed:
-            parts.append("Finished after a restart of the bot.")
-        if reboot_note:
-            parts.append(reboot_note)
-        elif ok and request.reboot == RebootMode.NONE:
-            parts.append("The new password takes effect after the server's next restart.")
-        outcome = " ".join(parts)
+        if not reboot_note and ok and request.reboot == RebootMode.NONE:
+            reboot_note = say.EFFECT_AT_NEXT_RESTART
+        outcome = say.finished(
+            len(ok), attempted, len(unknown), len(failed), resumed=resumed, after=reboot_note
+        )
         deliver = passwords is not None and bool(ok or unknown)
         expires_at = self.clock.now() + self.settings.reveal_ttl
         # One transaction: the final status, its audit event, and the sealed secret armed for the reveal

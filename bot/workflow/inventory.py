@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.ecs import EcsClient, EcsError, Server, ServerListing
+from bot.workflow import sentences as say
 
 log = logging.getLogger(__name__)
 
@@ -134,21 +135,18 @@ class Inventory:
         snap = self._snapshots.get(target)
         if snap is None or snap.incomplete is None:
             return None
-        return f"Incomplete list: {len(snap.servers)} servers listed, more exist"[:75]
+        return say.incomplete_label(len(snap.servers))
 
     def incomplete(self, target: str) -> str | None:
         """A sentence for people when the cached list of `target` is known to miss servers, else None."""
         snap = self._snapshots.get(target)
         if snap is None or snap.incomplete is None:
             return None
-        return (
-            f"The server list of {target} is incomplete: {snap.incomplete}. "
-            "A server missing from it cannot be found here; tell the bot's operator."
-        )
+        return say.incomplete_list(target, snap.incomplete)
 
     async def _snapshot(self, target: str, max_wait_s: float) -> _Snapshot:
         if target not in self._clients:
-            raise InventoryUnavailable(f"Unknown target {target}.")
+            raise InventoryUnavailable(say.unknown_target(target))
         snap = self._snapshots.get(target)
         if snap is not None:
             if self._clock.monotonic() - snap.fetched_at > self._max_age_s:
@@ -158,11 +156,9 @@ class Inventory:
         try:
             return await asyncio.wait_for(asyncio.shield(task), timeout=max_wait_s)
         except TimeoutError:
-            raise InventoryUnavailable(
-                f"The server list of {target} is still loading; try again in a few seconds."
-            ) from None
+            raise InventoryUnavailable(say.list_loading(target)) from None
         except EcsError as exc:
-            raise InventoryUnavailable(f"Could not list the servers of {target}: {exc}") from None
+            raise InventoryUnavailable(say.list_failed(target, exc)) from None
 
     async def search(
         self, target: str, query: str, *, limit: int = 100, max_wait_s: float = 2.0

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from bot.domain import FINAL_STATUSES, NewServer, RequestStatus
 from bot.store import Store
+from bot.workflow import sentences as say
 
 UNFINISHED = frozenset(RequestStatus) - FINAL_STATUSES
 """A request in any of these still holds its servers and counts against its requester."""
@@ -32,16 +33,10 @@ async def over_limit(store: Store, limits: RequestLimits, requester_id: str, now
     """Why this requester may not submit now (a sentence for them), or None."""
     unfinished = await store.count_requests(requester_id=requester_id, statuses=UNFINISHED)
     if unfinished >= limits.max_open_requests:
-        return (
-            f"You have {unfinished} requests still open, the most allowed at once. Wait until one is "
-            "decided or finished, or cancel one (`cancel <number>`), then submit again."
-        )
+        return say.too_many_open(unfinished)
     recent = await store.count_requests(requester_id=requester_id, since=now - timedelta(minutes=1))
     if recent >= limits.max_submissions_per_minute:
-        return (
-            f"You submitted {recent} requests in the last minute, the most allowed. "
-            "Submit this one again in a minute."
-        )
+        return say.too_many_per_minute(recent)
     return None
 
 
@@ -56,14 +51,4 @@ async def already_requested(store: Store, target: str, servers: Sequence[NewServ
     for server in servers:
         if server.server_id in held:
             by_request.setdefault(held[server.server_id], []).append(server.name or server.server_id)
-    parts = []
-    for request_id, names in sorted(by_request.items()):
-        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-        parts.append(f"{shown} (request #{request_id})")
-    return (
-        "Already in an open request of "
-        + target
-        + ": "
-        + "; ".join(parts)
-        + ". Wait for it to finish, or cancel it, before asking again."
-    )
+    return say.already_requested(target, by_request)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from bot.config import ConfigError, Principals, Target
 from bot.domain import RequestRecord
+from bot.workflow import sentences as say
 from bot.workflow.ports import Directory, DirectoryUnavailable
 
 log = logging.getLogger(__name__)
@@ -21,10 +22,6 @@ DECISION_MAX_AGE_S = 5.0
 """Default for how old a membership list may be when it decides (BOT_MEMBERSHIP_MAX_AGE)."""
 BROWSE_MAX_AGE_S = 60.0
 """How old it may be for what only shapes a form (which targets, which servers): no decision rests on it."""
-UNKNOWN_MEMBERSHIP = (
-    "Slack did not say who is in the user groups of {target} just now, and the bot never decides on an "
-    "old list: nothing was changed. Try again in a minute."
-)
 
 
 class MembershipUnknown(DirectoryUnavailable):
@@ -32,7 +29,7 @@ class MembershipUnknown(DirectoryUnavailable):
 
     def __init__(self, target: str) -> None:
         self.target = target
-        super().__init__(UNKNOWN_MEMBERSHIP.format(target=target))
+        super().__init__(say.membership_unknown(target))
 
 
 class Policy:
@@ -183,15 +180,13 @@ class Policy:
     async def refuse_decision(self, user_id: str, request: RequestRecord) -> str | None:
         """Returns why this user may not approve or deny this request, or None if they may."""
         if user_id == request.requester_id:
-            return f"You cannot approve or deny your own request #{request.id}."
+            return say.own_request(request.id)
         try:
             approver = await self.may_approve(user_id, request.target)
         except MembershipUnknown as exc:
             return str(exc)
         if not approver:
-            return (
-                f"You are not an approver for target {request.target}, so you cannot decide on #{request.id}."
-            )
+            return say.not_an_approver(request.target, request.id)
         return None
 
     async def refuse_cancel(self, user_id: str, request: RequestRecord) -> str | None:
@@ -204,4 +199,4 @@ class Policy:
                 return None
         except MembershipUnknown as exc:
             return str(exc)
-        return f"Only the requester or an approver of {request.target} can cancel request #{request.id}."
+        return say.may_not_cancel(request.target, request.id)

@@ -6,18 +6,11 @@ import asyncio
 from collections.abc import Mapping
 
 from bot.domain import RequestRecord, RequestStatus
-from bot.ecs import (
-    EcsAuthError,
-    EcsClient,
-    EcsCredentialsRefused,
-    EcsError,
-    EcsNotFound,
-    EcsTlsError,
-    ResetOutcome,
-)
+from bot.ecs import EcsClient, EcsCredentialsRefused, EcsError, EcsNotFound, ResetOutcome
 from bot.logs import bind_request
 from bot.passwords import generate_password
 from bot.store.records import ServerUpdate
+from bot.workflow import sentences as say
 from bot.workflow.breakglass import BreakGlassRuns
 from bot.workflow.ports import EventKind, notify_safely
 from bot.workflow.states import Move
@@ -60,7 +53,7 @@ class Preflight(BreakGlassRuns):
                 request,
                 Move.PREFLIGHT_FAILED,
                 EventKind.PREFLIGHT_FAILED,
-                outcome=f"The pre-flight check {_failed_how(exc)}: {exc}",
+                outcome=say.preflight_failed(exc),
             )
             await self._release_break_glass(request)
             return
@@ -71,15 +64,15 @@ class Preflight(BreakGlassRuns):
                 request,
                 Move.PREFLIGHT_FAILED,
                 EventKind.PREFLIGHT_FAILED,
-                outcome=f"None of the {len(servers)} servers can be reset; see the list.",
+                outcome=say.none_resettable(len(servers)),
             )
             await self._release_break_glass(request)
             return
         notes = []
         if failed:
-            notes.append(f"{len(failed)} of {len(servers)} servers cannot be reset and will be skipped.")
+            notes.append(say.some_skipped(len(failed), len(servers)))
         if client.batch_reset_supported is False:
-            notes.append("This cloud has no batch reset API: the dry run could not check the servers.")
+            notes.append(say.NO_BATCH_DRY_RUN)
         note = " ".join(notes) or None
         if request.break_glass is not None:
             await self.store.add_audit(
@@ -125,16 +118,18 @@ class Preflight(BreakGlassRuns):
             if error:
                 errors[sid] = str(error)
             elif locked.get(sid):
-                errors[sid] = "The server is locked."
+                errors[sid] = say.SERVER_LOCKED
             elif flag is False:
-                errors[sid] = "The password reset plug-in is not installed on this server."
+                errors[sid] = say.PLUGIN_MISSING
         candidates = [sid for sid in server_ids if sid not in errors]
         if candidates:
             # A throwaway password: a dry run checks it like a real one and changes nothing.
             results = await client.reset_passwords(candidates, generate_password(), dry_run=True)
             for result in results:
                 if result.outcome != ResetOutcome.SUCCEEDED:
-                    errors[result.server_id] = _result_sentence(result.error_message, result.error_code)
+                    errors[result.server_id] = say.cloud_refused_server(
+                        result.error_message, result.error_code
+                    )
         return [
             ServerUpdate(
                 server_id=sid,
@@ -144,16 +139,3 @@ class Preflight(BreakGlassRuns):
             )
             for sid in server_ids
         ]
-
-
-def _failed_how(error: EcsError) -> str:
-    if isinstance(error, EcsAuthError):
-        return "was refused by the cloud"
-    if isinstance(error, EcsTlsError):
-        return "could not trust the cloud's certificate"
-    return "could not reach the cloud"
-
-
-def _result_sentence(message: str | None, code: str | None) -> str:
-    text = message or "The cloud refused this server."
-    return f"{text} ({code})" if code and code not in text else text

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from bot.domain import ServerRecord
 from bot.ecs import BATCH_LIMIT, Job, JobStatus
+from bot.workflow import sentences as say
 
 
 def reboot_sentence(kind: str, servers: Sequence[ServerRecord], jobs: Sequence[Job]) -> str:
@@ -13,7 +14,7 @@ def reboot_sentence(kind: str, servers: Sequence[ServerRecord], jobs: Sequence[J
     whose status is SUCCESS may hold failed sub-jobs); a job without sub-jobs speaks for all its servers
     (the jobs are in the order of the chunks of `BATCH_LIMIT` servers the reboot was sent in)."""
     restarted: list[str] = []
-    failed: list[str] = []
+    failed: list[tuple[str, str | None]] = []
     unconfirmed: list[str] = []
     for index, server in enumerate(servers):
         job = jobs[min(index // BATCH_LIMIT, len(jobs) - 1)] if jobs else None
@@ -28,19 +29,5 @@ def reboot_sentence(kind: str, servers: Sequence[ServerRecord], jobs: Sequence[J
         if status == JobStatus.SUCCESS:
             restarted.append(server.name)
         else:
-            failed.append(f"{server.name} ({reason or 'no reason given'})")
-    if not failed and not unconfirmed:
-        return f"{len(restarted)} server(s) restarted ({kind}); the new password is in effect."
-    parts = []
-    if restarted:
-        parts.append(f"Restarted ({kind}), the new password in effect: {', '.join(restarted)}.")
-    if failed:
-        parts.append(
-            f"The {kind} restart failed on {'; '.join(failed)}: "
-            "the new password takes effect at the server's next restart."
-        )
-    if unconfirmed:
-        parts.append(
-            f"The cloud did not report the restart of {', '.join(unconfirmed)}: it is not confirmed."
-        )
-    return " ".join(parts)
+            failed.append((server.name, reason))
+    return say.restarted(kind, restarted, failed, unconfirmed)

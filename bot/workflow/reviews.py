@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from bot.domain import RequestRecord, Review, ReviewState
 from bot.logs import bind_request
 from bot.metrics import BREAK_GLASS
+from bot.workflow import sentences as say
 from bot.workflow.breakglass import BreakGlassRuns
 from bot.workflow.policy import MembershipUnknown
 from bot.workflow.ports import EventKind, WorkflowEvent, notify_safely
@@ -46,17 +47,17 @@ class Reviews(BreakGlassRuns):
     async def _refuse_review(self, user_id: str, request: RequestRecord, review: Review) -> str | None:
         review_of = request.break_glass
         if review_of is None:
-            return f"Request #{request.id} was approved as usual: there is no break-glass to review."
+            return say.nothing_to_review(request.id)
         if user_id == request.requester_id:
-            return f"You cannot review your own break-glass request #{request.id}."
+            return say.own_break_glass(request.id)
         try:
             approver = await self.policy.may_approve(user_id, request.target)
         except MembershipUnknown as exc:
             return str(exc)
         if not approver:
-            return f"Only approvers of {request.target} review break-glass request #{request.id}."
+            return say.only_approvers_review(request.target, request.id)
         if review_of.state is None:
-            return f"Break-glass request #{request.id} has not run yet; review it once it has."
+            return say.not_run_yet(request.id)
         if review_of.state not in _FROM[review]:
             return _settled(request)
         return None
@@ -66,7 +67,7 @@ class Reviews(BreakGlassRuns):
         A pre-check (e.g. before a reason form opens); `review` checks again. Raises StoreUnavailable."""
         request = await self.store.get_request(request_id)
         if request is None:
-            return f"There is no request #{request_id}."
+            return say.no_request(request_id)
         return await self._refuse_review(user_id, request, review)
 
     async def review(
@@ -77,7 +78,7 @@ class Reviews(BreakGlassRuns):
         bind_request(request_id)
         request = await self.store.get_request(request_id)
         if request is None:
-            return ActionResult(False, f"There is no request #{request_id}.")
+            return ActionResult(False, say.no_request(request_id))
         refusal = await self._refuse_review(user_id, request, review)
         if refusal is not None:
             await self.store.add_audit(request_id, user_id, "review_refused", {"why": refusal})
@@ -85,9 +86,9 @@ class Reviews(BreakGlassRuns):
         why = (reason or "").strip() or None
         if review == Review.FLAG:
             if why is None:
-                return ActionResult(False, "Say why you flag it: the requester and the audit channel see it.")
+                return ActionResult(False, say.FLAG_NEEDS_REASON)
             if len(why) > MAX_FLAG_REASON_LENGTH:
-                return ActionResult(False, f"Keep the reason under {MAX_FLAG_REASON_LENGTH} characters.")
+                return ActionResult(False, say.reason_too_long(MAX_FLAG_REASON_LENGTH))
         else:
             why = None
         moved = await self.store.review_break_glass(
@@ -101,9 +102,8 @@ class Reviews(BreakGlassRuns):
         await self._notify(request_id, "request_updated", lambda v: self.notifier.request_updated(v, event))
         if review == Review.FLAG:
             log.warning("break-glass request #%d flagged by %s: disputed", request_id, user_id)
-            text = f"Request #{request_id} is flagged as disputed; everyone is told."
-            return ActionResult(True, text, moved)
-        return ActionResult(True, f"Break-glass request #{request_id} acknowledged.", moved)
+            return ActionResult(True, say.flagged(request_id), moved)
+        return ActionResult(True, say.acknowledged(request_id), moved)
 
     async def remind_reviews(self, now: datetime) -> int:
         """Reminds the approvers and the audit channel of every break-glass run nobody reviewed within
@@ -137,7 +137,7 @@ class Reviews(BreakGlassRuns):
 def _settled(request: RequestRecord) -> str:
     review = request.break_glass
     if review is None or review.state is None:
-        return f"Break-glass request #{request.id} cannot be reviewed now."
+        return say.cannot_review_now(request.id)
     if review.state == ReviewState.DISPUTED:
-        return f"Break-glass request #{request.id} was already flagged: it is disputed."
-    return f"Break-glass request #{request.id} was already acknowledged."
+        return say.already_flagged(request.id)
+    return say.already_acknowledged(request.id)

@@ -13,6 +13,7 @@ from datetime import timedelta
 from bot.domain import RequestRecord, RevealOutcome
 from bot.logs import bind_request
 from bot.store.records import RevealResult
+from bot.workflow import sentences as say
 from bot.workflow.decisions import Decisions
 from bot.workflow.home import Homes
 from bot.workflow.policy import MembershipUnknown
@@ -20,7 +21,6 @@ from bot.workflow.ports import NotShown, ShowSecrets
 from bot.workflow.results import ActionResult, Field, Submission, SubmitResult
 from bot.workflow.reviews import Reviews
 from bot.workflow.sealed import SealedPasswords, delivered_secrets
-from bot.workflow.states import STATUS_WORDS
 from bot.workflow.submission import MAX_REASON_LENGTH, Submissions
 
 REVEAL_LEASE = timedelta(seconds=30)
@@ -69,7 +69,7 @@ class Workflow(Reviews, Submissions, Decisions, Homes):
         not theirs to see, the directory unreadable). Raises `StoreUnavailable`."""
         request = await self.store.get_request(request_id)
         if request is None:
-            return ActionResult(False, f"There is no request #{request_id}.")
+            return ActionResult(False, say.no_request(request_id))
         try:
             visible = user_id == request.requester_id or await self.policy.may_approve(
                 user_id, request.target, fresh=False
@@ -77,8 +77,8 @@ class Workflow(Reviews, Submissions, Decisions, Homes):
         except MembershipUnknown as exc:
             return ActionResult(False, str(exc))
         if not visible:
-            return ActionResult(False, f"Request #{request_id} is not yours to see.")
-        return ActionResult(True, f"Request #{request.id} is {STATUS_WORDS[request.status]}.", request)
+            return ActionResult(False, say.not_yours_to_see(request_id))
+        return ActionResult(True, say.status_is(request.id, request.status), request)
 
     def target_names(self) -> list[str]:
         """Every configured target, in config order (what a form offers when who may request what is

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from bot.config import Target
 from bot.domain import NewRequest, NewServer, PasswordMode, RebootMode, RequestRecord, RequestStatus
 from bot.metrics import REQUESTS
 from bot.store import StoreUnavailable
+from bot.workflow import sentences as say
 from bot.workflow.inventory import InventoryUnavailable, ServerChoice
 from bot.workflow.limits import already_requested, over_limit
 from bot.workflow.policy import MembershipUnknown
@@ -21,10 +22,6 @@ from bot.workflow.results import CheckedSubmission, Field, Submission, SubmitRes
 log = logging.getLogger(__name__)
 
 MAX_REASON_LENGTH = 1000
-STORE_FAILED = (
-    "The bot could not record the request right now (its database failed). "
-    "Nothing was created; submit again in a minute."
-)
 
 T = TypeVar("T")
 
@@ -117,7 +114,7 @@ class Submissions(Preflight):
                 refusal = await self.refuse_break_glass(sub.requester_id, sub.target)
             except StoreUnavailable as exc:
                 log.warning("break-glass of %s not checked: %s", sub.requester_id, exc)
-                refusal = STORE_FAILED
+                refusal = say.STORE_FAILED
             if refusal is not None:
                 return None, {Field.TARGET: refusal}
         target = self.targets.get(sub.target)
@@ -125,28 +122,23 @@ class Submissions(Preflight):
             allowed = target is not None and await self.policy.may_request(sub.requester_id, sub.target)
         except DirectoryUnavailable as exc:
             errors[Field.TARGET] = (
-                str(exc)
-                if isinstance(exc, MembershipUnknown)
-                else f"The bot is misconfigured and cannot check who may request: {exc}."
+                str(exc) if isinstance(exc, MembershipUnknown) else say.cannot_check_requesters(exc)
             )
             return None, errors
         if target is None or not allowed:
-            errors[Field.TARGET] = f"You may not request resets for target {sub.target!r}."
+            errors[Field.TARGET] = say.may_not_request(sub.target)
             return None, errors
         reason = sub.reason.strip()
         if not reason:
-            errors[Field.REASON] = "Give a reason: approvers see it on the card."
+            errors[Field.REASON] = say.REASON_MISSING
         elif len(reason) > MAX_REASON_LENGTH:
-            errors[Field.REASON] = f"Keep the reason under {MAX_REASON_LENGTH} characters."
+            errors[Field.REASON] = say.reason_too_long(MAX_REASON_LENGTH)
         elif target.reason_pattern and not re.search(target.reason_pattern, reason):
-            errors[Field.REASON] = (
-                f"For {target.name} the reason must match {target.reason_pattern} "
-                "(for example start with a ticket ID)."
-            )
+            errors[Field.REASON] = say.reason_must_match(target.name, target.reason_pattern)
         if sub.password_mode == PasswordMode.PER_SERVER and not target.allow_per_server_passwords:
-            errors[Field.PASSWORD_MODE] = f"{target.name} allows only one password for the whole batch."
+            errors[Field.PASSWORD_MODE] = say.one_password_only(target.name)
         if sub.reboot != RebootMode.NONE and not target.allow_restart:
-            errors[Field.REBOOT] = f"{target.name} does not allow the bot to restart servers."
+            errors[Field.REBOOT] = say.no_restart(target.name)
         servers_error, resolved = await self._resolve_servers(target, sub)
         if servers_error:
             errors[Field.SERVERS] = servers_error
@@ -181,7 +173,7 @@ class Submissions(Preflight):
                 return {}
         except StoreUnavailable as exc:
             log.warning("limits of a submission by %s not checked: %s", sub.requester_id, exc)
-            return {Field.REASON: STORE_FAILED}
+            return {Field.REASON: say.STORE_FAILED}
         return {field: refused} if refused else {}
 
     async def record(self, checked: CheckedSubmission) -> RequestRecord:
@@ -246,28 +238,25 @@ class Submissions(Preflight):
                 tagged = await self.inventory.with_tag(target.name, sub.tag)
                 incomplete = self.inventory.incomplete(target.name)
                 if incomplete:  # "every server with the tag" would silently leave some out
-                    return f"{incomplete} Name the servers instead of giving a tag.", []
+                    return say.tag_on_incomplete_list(incomplete), []
                 if not tagged:
-                    return f"No server of {target.name} has the tag {sub.tag.strip()!r}.", []
+                    return say.no_server_with_tag(target.name, sub.tag.strip()), []
                 refs.extend(s.id for s in tagged)
             if not refs:
-                return "Pick at least one server, paste names or IDs, or give a tag.", []
+                return say.NO_SERVERS_GIVEN, []
             resolution = await self.inventory.resolve(target.name, refs)
         except InventoryUnavailable as exc:
             return str(exc), []
         problems: list[str] = []
         if resolution.unknown:
-            problems.append("Unknown servers: " + _short_list(resolution.unknown) + ".")
+            problems.append(say.unknown_servers(resolution.unknown))
             problems.append(self.inventory.incomplete(target.name) or "")
         for ref, matches in list(resolution.ambiguous.items())[:3]:
-            problems.append(f"{ref!r} matches {len(matches)} servers; use its ID.")
+            problems.append(say.ambiguous_server(ref, len(matches)))
         if resolution.duplicates:
-            problems.append("Listed more than once: " + _short_list(resolution.duplicates) + ".")
+            problems.append(say.listed_twice(resolution.duplicates))
         if len(resolution.servers) > target.max_servers:
-            problems.append(
-                f"{len(resolution.servers)} servers is over the limit of {target.max_servers} "
-                f"for {target.name}."
-            )
+            problems.append(say.over_server_limit(len(resolution.servers), target.max_servers, target.name))
         if problems:
             return " ".join(p for p in problems if p), []
         names = await self.inventory.name_counts(target.name)
@@ -284,8 +273,3 @@ class Submissions(Preflight):
             )
             for s in resolution.servers
         ]
-
-
-def _short_list(items: Sequence[str], limit: int = 10) -> str:
-    shown = ", ".join(items[:limit])
-    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")

@@ -12,7 +12,7 @@ from bot.domain import RequestRecord, RequestStatus, ServerPhase
 from bot.passwords import generate_password
 from bot.store import ServerUpdate
 from bot.workflow import SealedPasswords
-from bot.workflow.execution import LOST_IN_FLIGHT, NOT_ATTEMPTED
+from bot.workflow.sentences import LOST_IN_FLIGHT, NOT_ATTEMPTED
 
 from .conftest import REQUESTER, Env, EnvFactory
 
