@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
 
 import aiohttp
 import pytest
 from sim_http import Api
+from support.polling import eventually
 from support.simulator import running_simulator
 
 DETAIL = "/cloudservers/detail"
@@ -77,16 +77,10 @@ async def test_timeout_holds_the_request_until_the_client_gives_up() -> None:
                 sim.url + f"/v1/{sim.project_id}{DETAIL}", timeout=aiohttp.ClientTimeout(total=0.3)
             )
         assert time.monotonic() - started < 5
-        await asyncio.wait_for(_until(lambda: sim.in_flight == 1), 5)
+        await eventually(lambda: sim.in_flight == 1, 5, "the held request in flight", interval=0.01)
         # stop() releases the held request instead of waiting 60 s.
     assert time.monotonic() - started < 10
     assert sim.in_flight == 0
-
-
-async def _until(condition: Callable[[], bool]) -> None:
-    """Poll a plain counter or buffer (nothing to await on); callers bound it with wait_for."""
-    while not condition():  # noqa: ASYNC110
-        await asyncio.sleep(0.01)
 
 
 async def test_latency_is_applied_and_adjustable(api: Api) -> None:
@@ -157,7 +151,7 @@ async def test_serve_forever_prints_what_it_accepts() -> None:
 
     out = io.StringIO()
     task = asyncio.create_task(serve_forever(0, servers=5, seed=1, latency_ms=0, out=out))
-    await asyncio.wait_for(_until(lambda: "listening" in out.getvalue()), 5)
+    await eventually(lambda: "listening" in out.getvalue(), 5, "the simulator listening", interval=0.01)
     text = out.getvalue()
     for fact in (DEMO_PROJECT_ID, DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_USER.name, "http://127.0.0.1:"):
         assert fact in text

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from slack_helpers import REQUESTER, deny, resettable_servers, submit_request
 from support.clock import FakeClock
+from support.polling import eventually
 
 from bot.app import Runtime, Tuning
 from bot.demo import World
@@ -42,10 +43,10 @@ async def test_a_refused_notice_is_sent_once_by_the_bots_after_a_restart(world: 
 
     stores = [store]
 
-    deadline = asyncio.get_running_loop().time() + 15
-    while "requester_denied" not in await owed():
-        assert asyncio.get_running_loop().time() < deadline, await owed()
-        await asyncio.sleep(0.05)
+    async def owed_denial() -> bool:
+        return "requester_denied" in await owed()
+
+    await eventually(owed_denial, 15, "the refused 'denied' DM owed in the database")
     [notice] = [n for n in await store.notices_due(far) if n.unit == "requester_denied"]
     assert notice.route == "to_requester"
     assert "was denied" in str(notice.text)
@@ -64,11 +65,15 @@ async def test_a_refused_notice_is_sent_once_by_the_bots_after_a_restart(world: 
     stores.append(replicas[0].store)
     try:
         await asyncio.gather(*(r.start() for r in replicas))
+
         # And again, both at the same instant, until the debt is settled; then once more.
-        deadline = asyncio.get_running_loop().time() + 15
-        while "requester_denied" in await owed():
-            assert asyncio.get_running_loop().time() < deadline, "the owed DM was never sent"
+        async def settled() -> bool:
+            if "requester_denied" not in await owed():
+                return True
             await asyncio.gather(*(r.sweeper.sweep(clock.now()) for r in replicas))
+            return False
+
+        await eventually(settled, 15, "the owed DM sent by the new bots")
         await asyncio.gather(*(r.sweeper.sweep(clock.now()) for r in replicas))
         await asyncio.gather(*(r.tasks.idle() for r in replicas))
         assert len(denied_dm(world, request.id)) == 1, "sent exactly once by the two bots"

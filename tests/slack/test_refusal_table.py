@@ -15,10 +15,9 @@ timeout: they are left out here (named in `NOT_HERE`) and classified in test_ref
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +39,7 @@ from slack_helpers import (
     targets_file,
     view_json,
 )
+from support.polling import eventually
 from support.slack_errors import ALL_CASES, TIMEOUT, ErrorClass, SlackErrorCase
 
 from bot.demo import World
@@ -53,6 +53,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")  # one loop for the shared
 
 ONCALL, LEADS = "S0ONCALL", "S0LEADS"
 APPROVER = APPROVERS[0]
+WITHIN_S = 20.0  # for what the sweeper (every second in a World) sends when Slack takes it again
 KINDS = {
     ErrorClass.RETRY_LATER: RefusalKind.RETRY_LATER,
     ErrorClass.OPERATOR_MUST_FIX: RefusalKind.OPERATOR_MUST_FIX,
@@ -158,15 +159,6 @@ def refusals(method: str, error: str, kind: str) -> float:
     return REGISTRY.get_sample_value("ecs_reset_slack_refusals_total", labels) or 0.0
 
 
-async def until(check: Callable[[], Any], what: str, timeout_s: float = 20.0) -> Any:
-    """Polls `check` (the sweeper runs every second in a World) until it returns something truthy."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not (found := check()):
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
-    return found
-
-
 def told(world: World, user: str, since: int) -> list[str]:
     """What `user` was shown since call `since`: ephemerals, response_url answers, DMs, modals."""
     dm = world.slack.dm_channel(user)
@@ -214,7 +206,9 @@ class Flow:
                 ]
                 return opened or [a for a in told(self.world, self.requester, s) if "again" in a]
 
-            found = await until(opened_or_told, "the form, or the requester told it did not open")
+            found = await eventually(
+                opened_or_told, WITHIN_S, "the form, or the requester told it did not open"
+            )
             if (
                 isinstance(found[0], SlackCall)
                 and view_json(found[0]).get("callback_id") == ids.REQUEST_MODAL
@@ -248,7 +242,9 @@ class Flow:
         for attempt in range(2):
             since = self.slack.call_count
             await self.world.click(APPROVER, ids.APPROVE_ACTION, card(self.world, request_id))
-            answer = await until(lambda s=since: told(self.world, APPROVER, s), "an answer to the approver")
+            answer = await eventually(
+                lambda s=since: told(self.world, APPROVER, s), WITHIN_S, "an answer to the approver"
+            )
             if await status_of(self.world, request_id) != RequestStatus.PENDING:
                 assert any(f"Request #{request_id} is running" in a or "Approved" in a for a in answer), (
                     answer
@@ -260,10 +256,10 @@ class Flow:
     async def reveal(self, request_id: int) -> dict[str, str]:
         dm = self.slack.dm_channel(self.requester)
         text = f"Your new password for request #{request_id} "
-        offer = await until(
+        offer = await eventually(
             lambda: next((m for m in reversed(self.slack.messages(dm)) if m.text.startswith(text)), None),
-            "the Reveal offer",
             30.0,
+            "the Reveal offer",
         )
         for attempt in range(2):
             since = self.slack.call_count
@@ -274,7 +270,9 @@ class Flow:
                 told_again = [a for a in told(self.world, self.requester, s) if "again" in a]
                 return shown or told_again
 
-            found = await until(shown_or_told, "the password shown, or the requester told to click again")
+            found = await eventually(
+                shown_or_told, WITHIN_S, "the password shown, or the requester told to click again"
+            )
             if isinstance(found[0], SlackCall):
                 return passwords_by_server(view_json(found[0])["blocks"])
             assert attempt == 0, "the reveal did not open twice"
@@ -334,15 +332,17 @@ async def test_one_refusal_in_the_flow(
     # Every notice landed in the end (refused ones retried by the sweeper).
     await card_where(world, request_id, card_says("*Done*"), 30.0)
     dm = world.slack.dm_channel(requester)
-    await until(
+    await eventually(
         lambda: any(f"Your request #{request_id} is finished" in m.text for m in world.slack.messages(dm)),
+        WITHIN_S,
         "the requester's 'finished' DM",
     )
-    await until(
+    await eventually(
         lambda: any(
             "server(s) reset" in m.text
             for m in world.slack.replies(APPROVERS_CHANNEL, card(world, request_id).ts)
         ),
+        WITHIN_S,
         "the outcome in the card's thread",
     )
     # The fault answered once (it hit the call it was meant for, and nothing later).
@@ -374,10 +374,7 @@ async def test_one_refusal_in_the_flow(
         async with world.http.get(f"{world.bot_url}/healthz") as response:
             return response.status == 200
 
-    deadline = asyncio.get_running_loop().time() + 20
-    while not await healthy():
-        assert asyncio.get_running_loop().time() < deadline, "health did not recover"
-        await asyncio.sleep(0.2)
+    await eventually(healthy, WITHIN_S, "/healthz 200 again", interval=0.2)
     # The bot did not crash: no listener or background task failed.
     crashed = [
         r.getMessage() for r in caplog.records if r.exc_info and r.name in ("bot.app", "bot.workflow.tasks")

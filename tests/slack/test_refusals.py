@@ -7,7 +7,6 @@ the right person is told, nothing else is skipped, and no password is lost.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -31,6 +30,7 @@ from slack_helpers import (
     targets_file,
     view_json,
 )
+from support.polling import eventually
 
 from bot.demo import World
 from bot.domain import RequestStatus
@@ -49,14 +49,6 @@ def dm_texts(world: World, user: str = REQUESTER) -> str:
     return "\n".join(
         m.text + block_texts(m.blocks) for m in world.slack.messages(world.slack.dm_channel(user))
     )
-
-
-async def until(check: Callable[[], bool], timeout_s: float = 15.0) -> None:
-    """Polls `check` (the sweeper runs every second in a World) until it holds."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not check():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
 
 
 def requester_told_denied(world: World, request_id: int) -> Callable[[SlackCall], bool]:
@@ -118,7 +110,7 @@ async def test_an_approvers_channel_without_the_bot_is_told_at_once(world: World
         REQUESTER, view, target="demo-aksk", servers=names, reason="OPS-1 lost"
     )
     assert (status, answer.strip()) == (200, "")
-    await until(lambda: "Approvers cannot see your request" in dm_texts(world))
+    await eventually(lambda: "Approvers cannot see your request" in dm_texts(world), 15, "the requester told")
     told = dm_texts(world)
     assert f"<#{APPROVERS_CHANNEL}>" in told
     assert "not a member" in told
@@ -130,9 +122,11 @@ async def test_an_approvers_channel_without_the_bot_is_told_at_once(world: World
 
     world.slack.invite(APPROVERS_CHANNEL, world.slack.bot_user_id)
     request = (await world.runtime.store.list_requests(requester_id=REQUESTER, limit=1))[0]
-    await until(lambda: bool(world.slack.messages(APPROVERS_CHANNEL)), 30.0)
+    await eventually(lambda: world.slack.messages(APPROVERS_CHANNEL), 30, "the card, once the bot is invited")
     assert f"#{request.id}" in card(world, request.id).text
-    await until(lambda: "Approvers can now see your request" in dm_texts(world))
+    await eventually(
+        lambda: "Approvers can now see your request" in dm_texts(world), 15, "the requester told again"
+    )
     assert metric("ecs_reset_slack_channel_unusable", channel=APPROVERS_CHANNEL) == 0
     assert APPROVERS_CHANNEL not in (await healthz(world))[1]["slack"]
 
@@ -150,10 +144,12 @@ async def test_an_undeliverable_password_is_loud_and_still_offered(world: World)
     await world.click(APPROVERS[0], ids.APPROVE_ACTION, card(world, request.id))
     final = await card_where(world, request.id, card_says("Password NOT delivered"), 30.0)
     assert "*Done*" in block_texts(final.blocks) or "reset" in block_texts(final.blocks)
-    await until(
+    await eventually(
         lambda: any(
             "Password NOT delivered" in m.text for m in world.slack.replies(APPROVERS_CHANNEL, final.ts)
-        )
+        ),
+        15,
+        "the card's thread saying the password was not delivered",
     )
     await world.runtime.tasks.idle()
     events = [a.event for a in await world.runtime.store.audit(request.id)]
@@ -163,14 +159,16 @@ async def test_an_undeliverable_password_is_loud_and_still_offered(world: World)
 
     world.slack.faults.remove(ephemeral)
     world.slack.faults.remove(archived)
-    await until(lambda: any("ready to reveal" in m.text for m in world.slack.messages(dm)), 30.0)
+    await eventually(
+        lambda: any("ready to reveal" in m.text for m in world.slack.messages(dm)), 30, "the Reveal offer"
+    )
     offer = await reveal_offer(world, request.id)
     since = world.slack.call_count
     await world.click(REQUESTER, ids.REVEAL_ACTION, offer)
     shown = await world.slack.wait_for("views.open", None, 5.0, since=since)
     password = passwords_by_server(view_json(shown)["blocks"])[names[0]]
     assert world.sim.fleet.password_matches(server_id(world, names[0]), password)
-    await until(lambda: "Reveal" in block_texts(card(world, request.id).blocks))
+    await eventually(lambda: "Reveal" in block_texts(card(world, request.id).blocks), 15, "the card's reveal")
 
 
 async def test_a_slash_command_whose_form_cannot_open_is_answered(world: World) -> None:
@@ -232,10 +230,11 @@ async def test_a_revoked_token_fails_health_and_people_are_told(world: World) ->
     )
 
     world.slack.restore_token()
-    deadline = asyncio.get_running_loop().time() + 20
-    while (await healthz(world))[0] != 200:
-        assert asyncio.get_running_loop().time() < deadline, "health did not recover"
-        await asyncio.sleep(0.25)
+
+    async def healthy() -> bool:
+        return (await healthz(world))[0] == 200
+
+    await eventually(healthy, 20, "/healthz 200 again", interval=0.25)
     assert metric("ecs_reset_slack_token_refused") == 0
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import aiohttp
 
+from support.polling import eventually
+
 PYTHON = sys.executable
 
 
@@ -57,19 +59,23 @@ class BotProcess:
                 start_new_session=True,
                 preexec_fn=die_with_parent,
             )
-        deadline = time.monotonic() + timeout
+        proc = self.proc
         async with aiohttp.ClientSession() as http:
-            while time.monotonic() < deadline:
-                if self.proc.poll() is not None:
+
+            async def serving() -> bool:
+                if proc.poll() is not None:
                     raise RuntimeError(
-                        f"the bot exited with {self.proc.returncode} before serving:\n{self.log_tail()}"
+                        f"the bot exited with {proc.returncode} before serving:\n{self.log_tail()}"
                     )
                 with contextlib.suppress(aiohttp.ClientError, OSError, TimeoutError):
                     async with http.get(f"{self.url}/healthz", timeout=aiohttp.ClientTimeout(total=2)) as r:
-                        if r.status == 200:
-                            return
-                await asyncio.sleep(0.1)
-        raise TimeoutError(f"/healthz did not answer 200 within {timeout}s:\n{self.log_tail()}")
+                        return r.status == 200
+                return False
+
+            try:
+                await eventually(serving, timeout, "/healthz to answer 200", interval=0.1)
+            except TimeoutError as exc:
+                raise TimeoutError(f"{exc}:\n{self.log_tail()}") from None
 
     @property
     def running(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from support.polling import eventually
 
 from bot.simulator import Fleet
 from bot.workflow import Inventory, InventoryUnavailable, ServerChoice
@@ -59,13 +60,9 @@ async def test_stale_list_is_served_then_refreshed_in_the_background(env: Env) -
     env.sim.fleet.add("web-05", addresses=["10.0.1.5"])
     # The stale list answers at once; a refresh starts behind it.
     assert len(await inventory.search(T, "web")) == 4
-    for _ in range(100):
-        cached = inventory.cached(T) or []
-        if any(s.name == "web-05" for s in cached):
-            break
-        await asyncio.sleep(0.02)
-    else:
-        pytest.fail("the stale server list was never refreshed")
+    await eventually(
+        lambda: any(s.name == "web-05" for s in inventory.cached(T) or []), 10, "the stale list refreshed"
+    )
     assert _list_calls(env) >= 2
 
 
