@@ -174,11 +174,14 @@ async def check_slack(runtime: Runtime, *, max_backoff_s: float = 60.0) -> tuple
 WORKSPACE_CHECK_DEADLINE_S = 10.0
 
 
-async def warn_about_the_workspace(runtime: Runtime, bot: BotTokenCheck) -> int:
+async def warn_about_the_workspace(
+    runtime: Runtime, bot: BotTokenCheck, *, deadline_s: float = WORKSPACE_CHECK_DEADLINE_S
+) -> int:
     """What `doctor` checks of the workspace (scopes, channels, people), at start: one WARNING line per
     problem, with its fix. Not a reason to stop: the bot serves the targets that work, and a requester
     whose approvers channel is unusable is told so; but the operator hears of it now, not from a
-    colleague. Returns the number of problems (for tests); silent when Slack does not answer in time."""
+    colleague. Returns the number of problems (for tests); silent (DEBUG) when Slack does not answer
+    within `deadline_s` seconds (tests shorten it)."""
     from bot.app import slack_web_client
     from bot.slack.inspection import WorkspaceProblems, check_channels, check_people, check_scopes
 
@@ -200,14 +203,14 @@ async def warn_about_the_workspace(runtime: Runtime, bot: BotTokenCheck) -> int:
     ]
     problems: list[str] = []
     try:
-        async with asyncio.timeout(WORKSPACE_CHECK_DEADLINE_S):
+        async with asyncio.timeout(deadline_s):
             for outcome in await asyncio.gather(*checks, return_exceptions=True):
                 if isinstance(outcome, WorkspaceProblems):
                     problems.extend(outcome.problems)
                 elif isinstance(outcome, Exception):
                     log.debug("workspace check at start did not finish: %s", outcome)
     except TimeoutError:
-        log.debug("workspace checks at start took over %g s; skipped", WORKSPACE_CHECK_DEADLINE_S)
+        log.debug("workspace checks at start took over %g s; skipped", deadline_s)
     for problem in problems:
         log.warning("workspace: %s (`python -m bot doctor` lists every check)", problem)
     return len(problems)
