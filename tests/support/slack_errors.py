@@ -8,7 +8,7 @@ the fake's fault API; `arrange`, where the error comes from a state a workspace 
 scope missing), arranges that state instead, so the test sees what production sees.
 
 Use: ``@pytest.mark.parametrize("case", cases_for("chat.postMessage"), ids=str)`` or `ALL_CASES`.
-`tests/simulator/test_slack_error_table.py` checks the table covers every method the bot calls and
+`tests/simulator/slack/test_slack_error_table.py` checks the table covers every method the bot calls and
 that each case makes the fake answer as the table says.
 """
 
