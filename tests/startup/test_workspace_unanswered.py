@@ -3,7 +3,7 @@ all: `conversations.info` and `users.info` go to the fake Slack over real HTTP, 
 
 The check is advice, never a gate: it ends by its bound whatever Slack does, says a Slack that did not
 answer at DEBUG, and the bot becomes ready all the same. The "not found" answers (WARNING lines with their
-fix) are tested with the other start-up checks.
+fix) are in test_workspace.py.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from bot.serve import check_slack, warn_about_the_workspace
 from bot.simulator import Simulator
 from bot.simulator.slack import FakeSlack, SlackFault
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LOOKUPS = ("conversations.info", "users.info")
 SHORT_BOUND_S = 0.5
 """The check's bound in the in-process tests (production's is 10 s: WORKSPACE_CHECK_DEADLINE_S)."""
