@@ -1,6 +1,6 @@
 """Full-bot execution: approve a request of 1,000 / 10,000 servers and time it to the delivered password.
 
-The `World` of bot/demo.py runs in this process (fake Slack, the real bot over HTTP, SQLite store); the
+The `World` of bot/demo/ runs in this process (fake Slack, the real bot over HTTP, SQLite store); the
 simulator runs in a child process (bench/sim_child.py), as the cloud is another machine in production
 (--in-process-sim: in this process, as before 2026-11-27 23:30; its CPU then counts against the bot). Per size and password mode:
   1. a request for every server (tag filter) is submitted and passes pre-flight with the simulator at
