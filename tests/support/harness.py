@@ -2,13 +2,13 @@
 
 The test process owns the fakes: an ECS/IAM `Simulator` and a `FakeSlack`. Each bot subprocess reads
 only its environment (the same contract an operator uses), logs at DEBUG to a file the tests read back,
-and is reached on a free port. `Stack` holds all of it and knows the moves people make in Slack.
+and is reached on a free port. `Stack` holds all of it; the moves people make in Slack are
+`bot.demo.People`'s, aimed at one of its bots.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import os
 import re
@@ -21,58 +21,47 @@ import aiohttp
 import pytest
 from cryptography.fernet import Fernet
 
-from bot.demo import button_value, submission_values
-from bot.simulator import DEMO_ACCESS_KEY, DEMO_PROJECT_ID, DEMO_SECRET_KEY, DEMO_USER, Fleet, Simulator
+from bot.demo import LocalSlack, People
+from bot.simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_USER, Fleet, Simulator
 from bot.simulator.slack import (
     FAKE_BOT_TOKEN,
     FakeSlack,
     SignedRequest,
     SlackCall,
     SlackRequests,
-    SlackUser,
     StoredMessage,
 )
 from bot.slack import ids
+from support.e2e_cast import (
+    APPROVERS,
+    APPROVERS_CHANNEL,
+    CLOUD_SECRETS,
+    OTHER_REQUESTER,
+    OUTSIDER,
+    REQUESTER,
+    SIGNING_SECRET,
+    fake_slack_users,
+    write_targets,
+)
 from support.processes import BotProcess, free_port
 
+# The cast is imported from here by the end-to-end tests.
+__all__ = [
+    "APPROVERS",
+    "APPROVERS_CHANNEL",
+    "CLOUD_SECRETS",
+    "OTHER_REQUESTER",
+    "OUTSIDER",
+    "REQUESTER",
+    "SIGNING_SECRET",
+    "Flow",
+    "Stack",
+    "make_stack",
+    "passwords_in_blocks",
+    "stack",
+]
+
 REPO = Path(__file__).resolve().parents[2]
-SIGNING_SECRET = "e2e-signing-secret-0123456789"
-REQUESTER = "UREQUESTER1"
-OTHER_REQUESTER = "UREQUESTER2"
-OUTSIDER = "UOUTSIDER1"
-APPROVERS = tuple(f"UAPPROVER{i:02d}" for i in range(1, 61))
-APPROVERS_CHANNEL = "CE2EAPPROVALS"
-
-# The IAM user's password and the AK/SK are secrets too: the leak tests look for them as well.
-CLOUD_SECRETS = (DEMO_SECRET_KEY, DEMO_USER.password)
-
-TARGETS_YAML = """\
-targets:
-  - name: e2e-aksk
-    cloud: huaweicloud
-    region: eu-west-101
-    project_id: {project_id}
-    ecs_endpoint: "{sim_url}"
-    iam_endpoint: "{sim_url}"
-    auth: {{type: aksk, access_key_env: E2E_AK, secret_key_env: E2E_SK}}
-    requesters: []
-    approvers: [{approvers}]
-    approvals_required: 1
-    approvers_channel: {channel}
-    request_ttl: {ttl}
-  - name: e2e-iam
-    cloud: otc
-    region: eu-de
-    project_id: {project_id}
-    ecs_endpoint: "{sim_url}"
-    iam_endpoint: "{sim_url}"
-    auth: {{type: password, user_env: E2E_IAM_USER, password_env: E2E_IAM_PASSWORD, domain: {domain}}}
-    requesters: [{requester}, {other_requester}]
-    approvers: [{approvers}]
-    approvals_required: 2
-    approvers_channel: {channel}
-    request_ttl: {ttl}
-"""
 
 
 @dataclass
@@ -167,10 +156,20 @@ class Stack:
                 texts.append(bot.log_text())
         return "\n".join(texts)
 
-    # -- the moves people make ------------------------------------------------------------------
+    # -- the moves people make: bot.demo's People, at one bot ------------------------------------
+
+    def people(self, bot: BotProcess | None = None) -> People:
+        """People's moves against `bot` (the latest started when None)."""
+        return People(
+            (bot or self.bot).events_url,
+            self.requests,
+            self.http,
+            LocalSlack(self.slack),
+            approvers_channel=APPROVERS_CHANNEL,
+        )
 
     async def send(self, request: SignedRequest, bot: BotProcess | None = None) -> tuple[int, str]:
-        return await self.requests.deliver((bot or self.bot).events_url, request, self.http)
+        return await self.people(bot).send(request)
 
     async def post_raw(
         self, body: bytes, headers: Mapping[str, str], bot: BotProcess | None = None
@@ -179,20 +178,7 @@ class Stack:
             return r.status, await r.text()
 
     async def open_modal(self, user_id: str, text: str = "", bot: BotProcess | None = None) -> dict[str, Any]:
-        since = self.slack.call_count
-        # This command's own trigger: a views.open that an earlier click caused may land meanwhile.
-        trigger = self.slack.new_trigger_id(user_id)
-        command = self.requests.slash_command(ids.COMMAND, text, user_id=user_id, trigger_id=trigger)
-        status, _ = await self.send(command, bot)
-        assert status == 200, status
-        call = await self.slack.wait_for(
-            "views.open", lambda c: c.args.get("trigger_id") == trigger, 10.0, since=since
-        )
-        view = call.args["view"]
-        parsed = json.loads(view) if isinstance(view, str) else dict(view)
-        # The fake stored it under an id; submissions echo that stored view.
-        stored = [v for v in self.slack.open_views(user_id) if v.callback_id == parsed.get("callback_id")]
-        return {"id": stored[-1].id} if stored else parsed
+        return await self.people(bot).open_modal(user_id, text)
 
     async def submit(
         self,
@@ -205,47 +191,32 @@ class Stack:
         reboot: str = "none",
         bot: BotProcess | None = None,
     ) -> tuple[int, str]:
-        view = await self.open_modal(user_id, bot=bot)
-        values = submission_values(
-            target=target, paste="\n".join(servers), reason=reason, mode=mode, reboot=reboot
+        """Opens the form and submits it."""
+        people = self.people(bot)
+        view = await people.open_modal(user_id)
+        return await people.submit(
+            user_id, view, target=target, servers=servers, reason=reason, mode=mode, reboot=reboot
         )
-        return await self.send(self.requests.view_submission(user_id=user_id, view=view, values=values), bot)
 
     async def card(self, request_id: int, timeout: float = 15.0) -> StoredMessage:  # noqa: ASYNC109
         """The approval card of a request as it stands now (the bot edits it in place)."""
-        await self.slack.wait_for(
-            "chat.postMessage",
-            lambda c: (
-                c.args.get("channel") == APPROVERS_CHANNEL
-                and not c.args.get("thread_ts")
-                and f"#{request_id} " in str(c.args.get("text"))
-            ),
-            timeout,
-        )
-        for message in self.slack.messages(APPROVERS_CHANNEL):
-            if message.thread_ts is None and f"#{request_id} " in message.text:
-                return message
-        raise LookupError(f"no card for #{request_id}")
+        return await self.people().card(request_id, timeout)
 
     async def new_request(
-        self, user_id: str = REQUESTER, servers: list[str] | None = None, **kwargs: Any
+        self,
+        user_id: str = REQUESTER,
+        servers: list[str] | None = None,
+        *,
+        target: str = "e2e-aksk",
+        reason: str = "OPS-1 lost root password",
+        mode: str = "shared",
+        reboot: str = "none",
+        bot: BotProcess | None = None,
     ) -> tuple[int, StoredMessage]:
-        """Submits and waits for the card; returns the request number and the card."""
-        since = self.slack.call_count
-        status, answer = await self.submit(user_id, servers or self.resettable(2), **kwargs)
-        assert status == 200, (status, answer)
-        assert not answer.strip(), answer
-        call = await self.slack.wait_for(
-            "chat.postMessage",
-            lambda c: c.args.get("channel") == APPROVERS_CHANNEL and not c.args.get("thread_ts"),
-            20.0,
-            since=since,
+        """Submits and waits for the card; returns the request number and a snapshot of the card."""
+        return await self.people(bot).new_request(
+            user_id, servers or self.resettable(2), target=target, reason=reason, mode=mode, reboot=reboot
         )
-        match = re.search(r"#(\d+)", str(call.args.get("text")))
-        assert match, call.args
-        request_id = int(match.group(1))
-        # A snapshot, as an approver's Slack window shows it: the bot later edits the card in place.
-        return request_id, copy.deepcopy(await self.card(request_id))
 
     async def click(
         self,
@@ -256,25 +227,13 @@ class Stack:
         value: str | None = None,
         bot: BotProcess | None = None,
     ) -> tuple[int, str]:
-        request = self.requests.block_actions(
-            user_id=user_id,
-            action_id=action_id,
-            value=value if value is not None else button_value(message.blocks, action_id),
-            channel_id=message.channel,
-            message_ts=message.ts,
-            message=message.as_api(),
-        )
-        return await self.send(request, bot)
+        return await self.people(bot).click(user_id, action_id, message, value=value)
 
     async def deny(
         self, user_id: str, request_id: int, reason: str, bot: BotProcess | None = None
     ) -> tuple[int, str]:
         """Submits the deny-reason modal (as if the Deny click had opened it)."""
-        view = {"callback_id": ids.DENY_MODAL, "private_metadata": str(request_id)}
-        values = {
-            ids.DENY_REASON_BLOCK: {ids.DENY_REASON_ACTION: {"type": "plain_text_input", "value": reason}}
-        }
-        return await self.send(self.requests.view_submission(user_id=user_id, view=view, values=values), bot)
+        return await self.people(bot).deny(user_id, request_id, reason)
 
     def dm_messages(self, user_id: str = REQUESTER) -> list[StoredMessage]:
         return self.slack.messages(self.slack.dm_channel(user_id))
@@ -375,31 +334,6 @@ class Stack:
                 server_id = call.path.rsplit("/", 2)[-2]
                 counts[server_id] = counts.get(server_id, 0) + 1
         return counts
-
-
-def write_targets(path: Path, sim_url: str, *, ttl: str = "1h") -> None:
-    path.write_text(
-        TARGETS_YAML.format(
-            project_id=DEMO_PROJECT_ID,
-            sim_url=sim_url,
-            approvers=", ".join(APPROVERS),
-            channel=APPROVERS_CHANNEL,
-            ttl=ttl,
-            domain=DEMO_USER.domain,
-            requester=REQUESTER,
-            other_requester=OTHER_REQUESTER,
-        )
-    )
-
-
-def fake_slack_users() -> list[SlackUser]:
-    users = [
-        SlackUser(REQUESTER, "alice", "Alice (on call)"),
-        SlackUser(OTHER_REQUESTER, "dave", "Dave (on call)"),
-        SlackUser(OUTSIDER, "mallory", "Mallory"),
-    ]
-    users += [SlackUser(a, f"approver{i}", f"Approver {i}") for i, a in enumerate(APPROVERS, 1)]
-    return users
 
 
 @contextlib.asynccontextmanager
