@@ -2,63 +2,42 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain import Decision
 from bot.slack import ids, sentences
-from bot.slack.blocks.modals import deny_modal, notice_modal
-from bot.slack.context import SlackContext, slack_context
-from bot.slack.payloads import Click, deny_submission, user_of
-from bot.slack.replies import StillRunning, click_listener, dm_unless_done, tell_clicker, within_ack
+from bot.slack.blocks.modals import deny_modal
+from bot.slack.context import SlackContext
+from bot.slack.payloads import Click
+from bot.slack.reason_forms import ReasonForm, open_reason_form, reason_form_listener
+from bot.slack.replies import click_listener, tell_clicker
 from bot.workflow import DirectoryUnavailable
 
 log = logging.getLogger(__name__)
+
+DENY_FORM = ReasonForm(
+    kind="deny",
+    block_id=ids.DENY_REASON_BLOCK,
+    action_id=ids.DENY_REASON_ACTION,
+    failed=lambda _: sentences.DENIAL_NOT_RECORDED,
+    failed_later=lambda _: sentences.DENIAL_FAILED,
+    late_title="Denial being recorded",
+    late=sentences.DENIAL_LATE,
+)
+deny_reason = reason_form_listener(
+    DENY_FORM,
+    lambda ctx, request_id, user_id, reason: ctx.workflow.decide(request_id, user_id, Decision.DENY, reason),
+)
+"""The deny modal's submission: the denial is recorded, or the modal says why it was not."""
 
 
 def register(app: AsyncApp) -> None:
     app.action(ids.APPROVE_ACTION)(approve)
     app.action(ids.DENY_ACTION)(open_deny)
     app.view(ids.DENY_MODAL)(deny_reason)
-
-
-async def deny_reason(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    view: dict[str, Any],
-    client: AsyncWebClient,
-    context: AsyncBoltContext,
-) -> None:
-    """The deny modal's submission: the denial is recorded, or the modal says why it was not."""
-    ctx = slack_context(context)
-    user_id = user_of(body)
-    request_id, reason = deny_submission(view)
-    if request_id is None:
-        await ack(response_action="errors", errors={ids.DENY_REASON_BLOCK: sentences.FORM_DAMAGED})
-        return
-    try:
-        result = await within_ack(
-            ctx,
-            ctx.workflow.decide(request_id, user_id, Decision.DENY, reason),
-            name=f"deny-{request_id}",
-            then=dm_unless_done(ctx, client, user_id, sentences.DENIAL_FAILED),
-        )
-    except StillRunning:
-        log.warning("deny of #%s by %s still being recorded at the deadline", request_id, user_id)
-        await ack(response_action="update", view=notice_modal("Denial being recorded", sentences.DENIAL_LATE))
-        return
-    except Exception as exc:
-        log.error("deny of #%s by %s failed: %s", request_id, user_id, exc)
-        await ack(response_action="errors", errors={ids.DENY_REASON_BLOCK: sentences.DENIAL_NOT_RECORDED})
-        return
-    if not result.ok:
-        await ack(response_action="errors", errors={ids.DENY_REASON_BLOCK: result.message})
-        return
-    await ack()
 
 
 @click_listener
@@ -85,17 +64,12 @@ async def approve_answer(ctx: SlackContext, click: Click) -> str:
 
 @click_listener
 async def open_deny(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:
-    request_id, user_id, trigger_id = click.request_id, click.user_id, click.trigger_id
-    refusal: str | None = sentences.DENY_DAMAGED if request_id is None else None
-    if request_id is not None:
-        try:
-            refusal = await asyncio.wait_for(ctx.workflow.may_decide(request_id, user_id), 2.0)
-        except Exception as exc:  # decide() checks again on submit; the modal must open in time
-            log.warning("pre-check of deny #%s skipped: %s", request_id, exc)
-    if refusal or request_id is None:
-        await client.views_open(trigger_id=trigger_id, view=notice_modal("Cannot deny", refusal or ""))
-        return
-    await client.views_open(
-        trigger_id=trigger_id,
-        view=deny_modal(request_id, sentences.deny_intro(request_id)),
+    """Deny asks for a reason first; who may deny is checked before the form opens, and again on submit."""
+    await open_reason_form(
+        client,
+        click,
+        precheck=lambda request_id: ctx.workflow.may_decide(request_id, click.user_id),
+        form=lambda request_id: deny_modal(request_id, sentences.deny_intro(request_id)),
+        damaged=sentences.DENY_DAMAGED,
+        refused_title="Cannot deny",
     )

@@ -14,11 +14,12 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import ids, sentences
-from bot.slack.blocks.breakglass import confirmed_submission, flag_modal
-from bot.slack.blocks.modals import notice_modal
+from bot.slack.blocks.breakglass import confirmed_submission
+from bot.slack.blocks.modals import flag_modal, notice_modal
 from bot.slack.context import ACK_BUDGET_S, SlackContext, slack_context
-from bot.slack.payloads import Click, flag_submission, submission_key, user_of
-from bot.slack.replies import StillRunning, click_listener, dm_unless_done, tell_clicker, within_ack
+from bot.slack.payloads import Click, submission_key, user_of
+from bot.slack.reason_forms import ReasonForm, open_reason_form, reason_form_listener
+from bot.slack.replies import click_listener, tell_clicker
 from bot.slack.requests import RECORDING_LATE, record_in_time, recorded_before, still_recording_modal
 from bot.workflow import ActionResult, Review
 
@@ -84,57 +85,30 @@ async def acknowledge(ctx: SlackContext, client: AsyncWebClient, click: Click) -
 @click_listener
 async def open_flag(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:
     """Flag asks for a reason first; who may flag is checked before the form opens, and again on submit."""
-    request_id = click.request_id
-    refusal: str | None = sentences.FLAG_DAMAGED if request_id is None else None
-    if request_id is not None:
-        try:
-            refusal = await asyncio.wait_for(
-                ctx.workflow.may_review(request_id, click.user_id, Review.FLAG), 2.0
-            )
-        except Exception as exc:  # review() checks again on submit; the modal must open in time
-            log.warning("pre-check of flag #%s skipped: %s", request_id, exc)
-    if refusal or request_id is None:
-        await client.views_open(trigger_id=click.trigger_id, view=notice_modal("Cannot flag", refusal or ""))
-        return
-    await client.views_open(trigger_id=click.trigger_id, view=flag_modal(request_id))
+    await open_reason_form(
+        client,
+        click,
+        precheck=lambda request_id: ctx.workflow.may_review(request_id, click.user_id, Review.FLAG),
+        form=flag_modal,
+        damaged=sentences.FLAG_DAMAGED,
+        refused_title="Cannot flag",
+    )
 
 
-async def flag(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    view: dict[str, Any],
-    client: AsyncWebClient,
-    context: AsyncBoltContext,
-) -> None:
-    """The flag reason submitted: the request is marked disputed, or the form says why not."""
-    ctx = slack_context(context)
-    user_id = user_of(body)
-    request_id, reason = flag_submission(view)
-    if request_id is None:
-        await ack(response_action="errors", errors={ids.FLAG_REASON_BLOCK: sentences.FORM_DAMAGED})
-        return
-    try:
-        result = await within_ack(
-            ctx,
-            ctx.workflow.review(request_id, user_id, Review.FLAG, reason),
-            name=f"flag-{request_id}",
-            then=dm_unless_done(ctx, client, user_id, sentences.review_not_recorded(request_id)),
-        )
-    except StillRunning:
-        log.warning("flag of #%s by %s still being recorded at the deadline", request_id, user_id)
-        await ack(response_action="update", view=notice_modal("Flag being recorded", sentences.FLAG_LATE))
-        return
-    except Exception as exc:
-        log.error("flag of #%s by %s failed: %s", request_id, user_id, exc)
-        await ack(
-            response_action="errors",
-            errors={ids.FLAG_REASON_BLOCK: sentences.review_not_recorded(request_id)},
-        )
-        return
-    if not result.ok:
-        await ack(response_action="errors", errors={ids.FLAG_REASON_BLOCK: result.message})
-        return
-    await ack()
+FLAG_FORM = ReasonForm(
+    kind="flag",
+    block_id=ids.FLAG_REASON_BLOCK,
+    action_id=ids.FLAG_REASON_ACTION,
+    failed=sentences.review_not_recorded,
+    failed_later=sentences.review_not_recorded,
+    late_title="Flag being recorded",
+    late=sentences.FLAG_LATE,
+)
+flag = reason_form_listener(
+    FLAG_FORM,
+    lambda ctx, request_id, user_id, reason: ctx.workflow.review(request_id, user_id, Review.FLAG, reason),
+)
+"""The flag reason submitted: the request is marked disputed, or the form says why not."""
 
 
 async def _review(ctx: SlackContext, click: Click, review: Review) -> ActionResult:

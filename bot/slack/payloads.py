@@ -123,21 +123,9 @@ def parse_submission(
     ), {}
 
 
-def deny_submission(view: dict[str, Any]) -> tuple[int | None, str]:
-    """The deny modal's request number (from `private_metadata`; None when it is not a number) and the
-    reason typed."""
+def reason_submission(view: dict[str, Any], block_id: str, action_id: str) -> tuple[int | None, str]:
+    """A reason form's (Deny, Flag) request number, from `private_metadata` (None when it is not a
+    number a request can have), and the reason typed in its `block_id` / `action_id` field."""
     metadata = str(view.get("private_metadata") or "")
-    reason = str(
-        input_value(view_values(view), ids.DENY_REASON_BLOCK, ids.DENY_REASON_ACTION).get("value") or ""
-    )
-    return (int(metadata) if metadata.isdigit() else None), reason
-
-
-def flag_submission(view: dict[str, Any]) -> tuple[int | None, str]:
-    """The flag modal's request number (from `private_metadata`; None when it is not a number) and the
-    reason typed."""
-    metadata = str(view.get("private_metadata") or "")
-    reason = str(
-        input_value(view_values(view), ids.FLAG_REASON_BLOCK, ids.FLAG_REASON_ACTION).get("value") or ""
-    )
+    reason = str(input_value(view_values(view), block_id, action_id).get("value") or "")
     return (int(metadata) if metadata.isdigit() and len(metadata) < 12 else None), reason

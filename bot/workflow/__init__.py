@@ -42,7 +42,7 @@ from bot.workflow.ports import (
 )
 from bot.workflow.results import CheckedSubmission
 from bot.workflow.sealed import SealedPasswords
-from bot.workflow.sentences import NO_TARGETS, STORE_FAILED, duration_words
+from bot.workflow.sentences import NO_TARGETS, STORE_FAILED, duration_words, names_list
 from bot.workflow.service import ActionResult, Field, Submission, SubmitResult, Workflow
 from bot.workflow.states import OPEN_STATUSES, STATUS_WORDS
 from bot.workflow.sweeper import Sweeper, SweepSettings
@@ -107,4 +107,5 @@ __all__ = [
     "WorkflowEvent",
     "duration_words",
     "message_text",
+    "names_list",
 ]

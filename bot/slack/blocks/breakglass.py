@@ -9,14 +9,10 @@ from dataclasses import replace
 from typing import Any
 
 from slack_sdk.models.blocks import (
-    ActionsBlock,
     Block,
-    ButtonElement,
     CheckboxesElement,
-    ConfirmObject,
     InputBlock,
     Option,
-    PlainTextInputElement,
 )
 from slack_sdk.models.views import View
 
@@ -24,6 +20,7 @@ from bot.config import Target
 from bot.domain import PasswordMode, RebootMode
 from bot.slack import ids
 from bot.slack.blocks.common import context, escape, markdown, slack_date
+from bot.slack.blocks.summary import RESTART, shown_names
 from bot.workflow import CheckedSubmission, RequestView, ReviewState, Submission, duration_words
 
 MAX_METADATA = 3000
@@ -39,11 +36,6 @@ EMERGENCY_OPTION = Option(
 WHAT_RUNS = {
     PasswordMode.SHARED: "one new password for all of them",
     PasswordMode.PER_SERVER: "a different new password for each",
-}
-RESTART = {
-    RebootMode.NONE: "no restart (the password takes effect at the next restart)",
-    RebootMode.SOFT: "a soft restart afterwards",
-    RebootMode.HARD: "a hard restart afterwards",
 }
 
 
@@ -122,8 +114,6 @@ def confirmation_view(
     """Says exactly what will happen and who will be told; only its submission creates the request."""
     config = target.break_glass
     assert config is not None
-    shown = ", ".join(escape(n) for n in server_names[:SERVERS_SHOWN])
-    more = f" and {len(server_names) - SERVERS_SHOWN} more" if len(server_names) > SERVERS_SHOWN else ""
     told = [
         f"• <#{target.approvers_channel}>: the request's card, marked *BREAK-GLASS*",
         f"• every approver of {target.name}, by DM ({_who(target.approvers)})",
@@ -136,7 +126,8 @@ def confirmation_view(
             f"*What will happen:* right after the checks, the login password of {len(server_names)} "
             f"server(s) of *{target.name}* is reset with {WHAT_RUNS[submission.password_mode]}, then "
             f"{RESTART[submission.reboot]}. No approver is asked. The password comes to you privately.\n"
-            f"*Servers:* {shown}{more}\n*Incident reason:* {escape(submission.reason)}"
+            f"*Servers:* {shown_names(server_names, SERVERS_SHOWN)}\n"
+            f"*Incident reason:* {escape(submission.reason)}"
         ),
         markdown("*Who is told at once:*\n" + "\n".join(told)),
         context(
@@ -184,57 +175,3 @@ def card_marking(view: RequestView) -> list[Block]:
             )
         )
     return blocks
-
-
-def review_buttons(view: RequestView) -> list[Block]:
-    """Acknowledge while nobody reviewed it; Flag until somebody did (an acknowledged run can still be
-    disputed). Every click is checked again on the server."""
-    review = view.request.break_glass
-    if review is None or review.state not in (ReviewState.AWAITING, ReviewState.ACKNOWLEDGED):
-        return []
-    r = view.request
-    buttons = []
-    if review.state == ReviewState.AWAITING:
-        buttons.append(
-            ButtonElement(
-                text="Acknowledge",
-                action_id=ids.ACKNOWLEDGE_ACTION,
-                value=str(r.id),
-                style="primary",
-                confirm=ConfirmObject(
-                    title="Acknowledge?",
-                    confirm="Acknowledge",
-                    deny="Back",
-                    text=f"You saw break-glass #{r.id} and find it justified.",
-                ),
-            )
-        )
-    buttons.append(ButtonElement(text="Flag", action_id=ids.FLAG_ACTION, value=str(r.id), style="danger"))
-    return [ActionsBlock(block_id=f"review-{r.id}", elements=buttons)]
-
-
-# -- the flag form -------------------------------------------------------
-
-
-def flag_modal(request_id: int) -> View:
-    return View(
-        type="modal",
-        callback_id=ids.FLAG_MODAL,
-        title=f"Flag #{request_id}",
-        submit="Flag",
-        close="Back",
-        private_metadata=str(request_id),
-        blocks=[
-            context(
-                f"Flagging marks break-glass request #{request_id} as disputed. The requester and the "
-                "audit channel see your reason."
-            ),
-            InputBlock(
-                block_id=ids.FLAG_REASON_BLOCK,
-                label="Why?",
-                element=PlainTextInputElement(
-                    action_id=ids.FLAG_REASON_ACTION, multiline=True, max_length=1000
-                ),
-            ),
-        ],
-    )

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmObject, DividerBlock
+from slack_sdk.models.blocks import Block, DividerBlock
 
-from bot.domain import PasswordMode, RebootMode, RequestStatus
+from bot.domain import PasswordMode, RequestStatus
 from bot.slack import ids
-from bot.slack.blocks.breakglass import card_marking, review_buttons
+from bot.slack.blocks.breakglass import card_marking
 from bot.slack.blocks.common import (
     context,
     escape,
@@ -18,16 +18,12 @@ from bot.slack.blocks.common import (
     slack_date,
     status_line,
 )
+from bot.slack.blocks.summary import RESTART, decide_buttons, review_buttons
 from bot.workflow import RequestView
 
 WHAT_RUNS = {
     PasswordMode.SHARED: "one new password for all servers",
     PasswordMode.PER_SERVER: "a different new password for each server",
-}
-RESTART = {
-    RebootMode.NONE: "no restart (the password takes effect at the next restart)",
-    RebootMode.SOFT: "a soft restart afterwards",
-    RebootMode.HARD: "a hard restart afterwards",
 }
 
 
@@ -80,26 +76,9 @@ def approval_card(view: RequestView) -> list[Block]:
     if r.status == RequestStatus.PENDING:
         blocks += [
             context(f"Expires {slack_date(r.expires_at)}."),
-            ActionsBlock(
-                block_id=f"decide-{r.id}",
-                elements=[
-                    ButtonElement(
-                        text="Approve",
-                        action_id=ids.APPROVE_ACTION,
-                        value=str(r.id),
-                        style="primary",
-                        confirm=ConfirmObject(
-                            title="Approve this reset?",
-                            confirm="Approve",
-                            deny="Back",
-                            text=f"{len(resettable)} server(s) of {r.target} get a new login password.",
-                        ),
-                    ),
-                    ButtonElement(text="Deny", action_id=ids.DENY_ACTION, value=str(r.id), style="danger"),
-                ],
-            ),
+            decide_buttons(view, approve_action=ids.APPROVE_ACTION, block_id=f"decide-{r.id}"),
         ]
-    blocks += review_buttons(view)
+    blocks += review_buttons(view, acknowledge_action=ids.ACKNOWLEDGE_ACTION, block_id=f"review-{r.id}")
     blocks.append(DividerBlock())
     return blocks
 

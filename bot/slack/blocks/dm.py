@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmObject
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.slack import ids
 from bot.slack.blocks.common import (
@@ -18,14 +18,15 @@ from bot.slack.blocks.common import (
     slack_date,
     status_line,
 )
-from bot.workflow import OPEN_STATUSES, DeliveredSecret, RequestView, ServerPhase
+from bot.slack.blocks.summary import again_button, cancel_button, request_name
+from bot.workflow import OPEN_STATUSES, DeliveredSecret, RequestView
 
 
 def requester_status(view: RequestView) -> list[Block]:
     r = view.request
     blocks: list[Block] = [
         markdown(
-            f"Your password reset request *#{r.id}* for *{r.target}* "
+            f"Your password reset request {request_name(r)} "
             f"({len(view.servers)} server(s))\n{status_line(r.status)}"
         ),
         markdown(f"*Servers*\n{server_lines(view.servers)}"),
@@ -39,31 +40,10 @@ def requester_status(view: RequestView) -> list[Block]:
         blocks.append(
             ActionsBlock(
                 block_id=f"cancel-{r.id}",
-                elements=[
-                    ButtonElement(
-                        text="Cancel request",
-                        action_id=ids.CANCEL_ACTION,
-                        value=str(r.id),
-                        style="danger",
-                        confirm=ConfirmObject(
-                            title="Cancel this request?",
-                            text="Approvers will be told.",
-                            confirm="Cancel it",
-                            deny="Keep it",
-                        ),
-                    ),
-                ],
+                elements=[cancel_button(r.id, action_id=ids.CANCEL_ACTION, text="Cancel request")],
             )
         )
     return blocks
-
-
-def again_button(view: RequestView) -> ButtonElement | None:
-    """ "Request again for these servers", on a finished request with failed or unknown servers."""
-    r = view.request
-    if not r.status.is_final or not view.servers_in(ServerPhase.FAILED, ServerPhase.UNKNOWN):
-        return None
-    return ButtonElement(text="Request again for these servers", action_id=ids.AGAIN_ACTION, value=str(r.id))
 
 
 def ephemeral_passwords(request_id: int, secrets: Sequence[DeliveredSecret]) -> list[list[Block]]:

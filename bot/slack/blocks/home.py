@@ -12,7 +12,6 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    ConfirmObject,
     DividerBlock,
     HeaderBlock,
 )
@@ -31,7 +30,7 @@ from bot.slack.blocks.common import (
     slack_date,
     status_line,
 )
-from bot.slack.blocks.dm import again_button
+from bot.slack.blocks.summary import again_button, cancel_button, decide_buttons, request_name, shown_names
 from bot.slack.blocks.text import name_as_shown
 from bot.workflow import HomeView, OwnRequest, RequestView
 
@@ -75,9 +74,7 @@ def home_view(home: HomeView, notice: str | None = None) -> View:
 
 
 def server_names(servers: Sequence[ServerRecord]) -> str:
-    names = ", ".join(escape(name_as_shown(s.name)) for s in servers[:NAMES_SHOWN])
-    more = f" and {len(servers) - NAMES_SHOWN} more" if len(servers) > NAMES_SHOWN else ""
-    return f"{len(servers)} server(s): {names}{more}"
+    return f"{len(servers)} server(s): {shown_names((name_as_shown(s.name) for s in servers), NAMES_SHOWN)}"
 
 
 def _reason(reason: str) -> str:
@@ -89,7 +86,7 @@ def waiting_entry(view: RequestView) -> list[Block]:
     r = view.request
     card = f" (card in <#{view.approvers_channel}>)" if view.approvers_channel else ""
     lines = [
-        f"*#{r.id}* for *{r.target}* by <@{r.requester_id}>{card}",
+        f"{request_name(r)} by <@{r.requester_id}>{card}",
         f"*Reason:* {_reason(r.reason)}",
         f"{server_names(view.resettable)}, with {WHAT_RUNS[r.password_mode]}",
         f"{len(view.approvals)} of {r.approvals_required} approval(s); expires {slack_date(r.expires_at)}",
@@ -102,24 +99,7 @@ def waiting_entry(view: RequestView) -> list[Block]:
         lines.append(f":warning: {skipped} server(s) failed the pre-flight and will be skipped.")
     return [
         markdown(clip("\n".join(lines))),
-        ActionsBlock(
-            block_id=f"home-decide-{r.id}",
-            elements=[
-                ButtonElement(
-                    text="Approve",
-                    action_id=ids.HOME_APPROVE_ACTION,
-                    value=str(r.id),
-                    style="primary",
-                    confirm=ConfirmObject(
-                        title="Approve this reset?",
-                        confirm="Approve",
-                        deny="Back",
-                        text=f"{len(view.resettable)} server(s) of {r.target} get a new login password.",
-                    ),
-                ),
-                ButtonElement(text="Deny", action_id=ids.DENY_ACTION, value=str(r.id), style="danger"),
-            ],
-        ),
+        decide_buttons(view, approve_action=ids.HOME_APPROVE_ACTION, block_id=f"home-decide-{r.id}"),
     ]
 
 
@@ -127,7 +107,7 @@ def own_entry(own: OwnRequest) -> list[Block]:
     """One of the person's requests: where it stands, its servers and outcome, and what they can do."""
     view, r = own.view, own.view.request
     lines = [
-        f"*#{r.id}* for *{r.target}*, {slack_date(r.created_at)}: {status_line(r.status)}",
+        f"{request_name(r)}, {slack_date(r.created_at)}: {status_line(r.status)}",
         server_names(view.servers),
     ]
     if r.outcome_message:
@@ -143,20 +123,7 @@ def own_entry(own: OwnRequest) -> list[Block]:
             )
         )
     if own.cancellable:
-        buttons.append(
-            ButtonElement(
-                text="Cancel",
-                action_id=ids.HOME_CANCEL_ACTION,
-                value=str(r.id),
-                style="danger",
-                confirm=ConfirmObject(
-                    title="Cancel this request?",
-                    text="Approvers will be told.",
-                    confirm="Cancel it",
-                    deny="Keep it",
-                ),
-            )
-        )
+        buttons.append(cancel_button(r.id, action_id=ids.HOME_CANCEL_ACTION, text="Cancel"))
     again = again_button(view)
     if again is not None:
         buttons.append(again)

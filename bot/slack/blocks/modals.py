@@ -145,24 +145,61 @@ def request_modal_dict(
     return request_modal(targets, reason_hint=reason_hint, emergency_targets=emergency_targets).to_dict()
 
 
-def deny_modal(request_id: int, context_text: str) -> View:
+def reason_modal(
+    request_id: int,
+    *,
+    callback_id: str,
+    title: str,
+    submit: str,
+    intro: str,
+    block_id: str,
+    action_id: str,
+    max_length: int,
+) -> View:
+    """A form that asks why (Deny, Flag) before a decision on `request_id`, which it carries in
+    `private_metadata`; `intro` says what the decision does and who reads the reason."""
     return View(
         type="modal",
-        callback_id=ids.DENY_MODAL,
-        title=f"Deny request #{request_id}",
-        submit="Deny",
+        callback_id=callback_id,
+        title=title,
+        submit=submit,
         close="Back",
         private_metadata=str(request_id),
         blocks=[
-            context(context_text),
+            context(intro),
             InputBlock(
-                block_id=ids.DENY_REASON_BLOCK,
+                block_id=block_id,
                 label="Why?",
-                element=PlainTextInputElement(
-                    action_id=ids.DENY_REASON_ACTION, multiline=True, max_length=500
-                ),
+                element=PlainTextInputElement(action_id=action_id, multiline=True, max_length=max_length),
             ),
         ],
+    )
+
+
+def deny_modal(request_id: int, context_text: str) -> View:
+    return reason_modal(
+        request_id,
+        callback_id=ids.DENY_MODAL,
+        title=f"Deny request #{request_id}",
+        submit="Deny",
+        intro=context_text,
+        block_id=ids.DENY_REASON_BLOCK,
+        action_id=ids.DENY_REASON_ACTION,
+        max_length=500,
+    )
+
+
+def flag_modal(request_id: int) -> View:
+    return reason_modal(
+        request_id,
+        callback_id=ids.FLAG_MODAL,
+        title=f"Flag #{request_id}",
+        submit="Flag",
+        intro=f"Flagging marks break-glass request #{request_id} as disputed. The requester and the "
+        "audit channel see your reason.",
+        block_id=ids.FLAG_REASON_BLOCK,
+        action_id=ids.FLAG_REASON_ACTION,
+        max_length=1000,
     )
 
 
