@@ -21,7 +21,7 @@ from bot.slack.payloads import Click, submission_key, user_of
 from bot.slack.reason_forms import ReasonForm, open_reason_form, reason_form_listener
 from bot.slack.replies import click_listener, tell_clicker
 from bot.slack.requests import RECORDING_LATE, record_in_time, recorded_before, still_recording_modal
-from bot.workflow import ActionResult, Review
+from bot.workflow import Review
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +76,19 @@ async def confirm(
 @click_listener
 async def acknowledge(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:
     """Acknowledge on a break-glass card: the clicker is told the outcome (the card shows it)."""
+    await tell_clicker(client, click, await acknowledge_answer(ctx, click))
+
+
+async def acknowledge_answer(ctx: SlackContext, click: Click) -> str:
+    """Acknowledges for the clicker, wherever they clicked (the card, the Home tab), with every check of
+    the workflow; returns the sentence that tells them what happened."""
     if click.request_id is None:
-        await tell_clicker(client, click, sentences.ACKNOWLEDGE_DAMAGED)
-        return
-    await tell_clicker(client, click, (await _review(ctx, click, Review.ACKNOWLEDGE)).message)
+        return sentences.ACKNOWLEDGE_DAMAGED
+    try:
+        return (await ctx.workflow.review(click.request_id, click.user_id, Review.ACKNOWLEDGE)).message
+    except Exception as exc:
+        log.error("acknowledge of #%d by %s failed: %s", click.request_id, click.user_id, exc)
+        return sentences.review_not_recorded(click.request_id)
 
 
 @click_listener
@@ -109,12 +118,3 @@ flag = reason_form_listener(
     lambda ctx, request_id, user_id, reason: ctx.workflow.review(request_id, user_id, Review.FLAG, reason),
 )
 """The flag reason submitted: the request is marked disputed, or the form says why not."""
-
-
-async def _review(ctx: SlackContext, click: Click, review: Review) -> ActionResult:
-    assert click.request_id is not None
-    try:
-        return await ctx.workflow.review(click.request_id, click.user_id, review)
-    except Exception as exc:
-        log.error("%s of #%d by %s failed: %s", review.value, click.request_id, click.user_id, exc)
-        return ActionResult(False, sentences.review_not_recorded(click.request_id))

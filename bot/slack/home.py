@@ -1,9 +1,11 @@
-"""The Home tab: published when someone opens it, and its buttons (New request, Approve, Cancel, Reveal).
+"""The Home tab: published when someone opens it, and its buttons (New request, Approve, Acknowledge,
+Cancel, Reveal).
 
 A click on the Home tab has no message to answer in and no `response_url`: its answer is a notice on
 top of the Home tab, published at once, or a DM when Slack refuses that, so nobody is left guessing.
-Approve and Cancel go through the same workflow calls as the card's and the DM's buttons; Deny is the
-card's own button (the same deny-reason modal); Reveal is the DM's one-time reveal, by request number.
+Approve, Acknowledge and Cancel go through the same workflow calls as the card's and the DM's buttons;
+Deny and Flag are the card's own buttons (the same reason forms); Reveal is the DM's one-time reveal, by
+request number.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from bot.domain import RevealOutcome
 from bot.slack import ids, sentences
 from bot.slack.approvals import approve_answer
 from bot.slack.blocks.dm import reveal_done
+from bot.slack.breakglass import acknowledge_answer
 from bot.slack.context import SlackContext, slack_context
 from bot.slack.delivery import answer_unrevealed, shown_in_modal
 from bot.slack.forms import open_request_form
@@ -34,6 +37,7 @@ def register(app: AsyncApp) -> None:
     app.action(ids.HOME_APPROVE_ACTION)(approve)
     app.action(ids.HOME_CANCEL_ACTION)(cancel)
     app.action(ids.HOME_REVEAL_ACTION)(reveal)
+    app.action(ids.HOME_ACKNOWLEDGE_ACTION)(acknowledge)
 
 
 async def opened(event: dict[str, Any], context: AsyncBoltContext) -> None:
@@ -64,6 +68,11 @@ async def new_request(ctx: SlackContext, client: AsyncWebClient, click: Click) -
 @click_listener
 async def approve(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:
     await tell_on_home(ctx, client, click.user_id, await approve_answer(ctx, click))
+
+
+@click_listener
+async def acknowledge(ctx: SlackContext, client: AsyncWebClient, click: Click) -> None:
+    await tell_on_home(ctx, client, click.user_id, await acknowledge_answer(ctx, click))
 
 
 @click_listener

@@ -30,8 +30,10 @@ HOME_NEW_REQUEST_ACTION = "home_new_request"
 HOME_APPROVE_ACTION = "home_approve"
 HOME_CANCEL_ACTION = "home_cancel"
 HOME_REVEAL_ACTION = "home_reveal"
+HOME_ACKNOWLEDGE_ACTION = "home_acknowledge"
 """The Home tab's own buttons: a click there has no message to answer in, so its answer is drawn on the
-Home tab itself. Its Deny is the card's (`DENY_ACTION`): both open the same deny-reason modal."""
+Home tab itself. Its Deny and Flag are the card's (`DENY_ACTION`, `FLAG_ACTION`): each opens the same
+reason form wherever it is clicked."""
 
 EMERGENCY_BLOCK, EMERGENCY_ACTION = "emergency", "emergency_pick"
 BREAK_GLASS_MODAL = "break_glass_confirm"

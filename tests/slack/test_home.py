@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
+from home_aids import buttons, click_home, published_for, publishes, text_of
 from slack_helpers import (
     APPROVERS,
     GOOD_REASON,
@@ -32,54 +32,9 @@ from surfaces import url_verification
 from bot.app import Tuning
 from bot.demo import World
 from bot.domain import RequestStatus
-from bot.simulator.slack import FAKE_APP_TOKEN, SlackCall, StoredView
+from bot.simulator.slack import FAKE_APP_TOKEN
 from bot.slack import ids
 from bot.slack_link import SocketModeLink
-
-JsonDict = dict[str, Any]
-
-
-async def click_home(world: World, user: str, action_id: str, value: str | None) -> None:
-    """A click on the person's Home tab as Slack sends it (container `view`), `value` as given: a
-    crafted value is a click on a button the person was never shown."""
-    home = world.slack.home(user)
-    view: JsonDict = {"id": home.id} if home is not None else {"type": "home"}
-    request = world.requests.block_actions(user_id=user, action_id=action_id, value=value, view=view)
-    status, _ = await world.send(request)
-    assert status == 200
-
-
-async def published_for(world: World, user: str, text: str, since: int = 0) -> JsonDict:
-    """The Home tab published for `user` (after call `since`) whose text holds `text`."""
-    call = await world.slack.wait_for(
-        "views.publish",
-        lambda c: c.args.get("user_id") == user and text in text_of(view_json(c)),
-        15.0,
-        since=since,
-    )
-    assert call.ok, call.response
-    return view_json(call)
-
-
-def publishes(world: World, since: int) -> list[SlackCall]:
-    """The views.publish calls Slack took since call number `since`."""
-    return [c for c in world.slack.calls()[since:] if c.method == "views.publish" and c.ok]
-
-
-def text_of(home: StoredView | JsonDict) -> str:
-    view = home.view if isinstance(home, StoredView) else home
-    return block_texts(view["blocks"])
-
-
-def buttons(home: StoredView | JsonDict) -> list[tuple[str, str]]:
-    """(action_id, value) of every button on the Home tab."""
-    view = home.view if isinstance(home, StoredView) else home
-    return [
-        (str(e["action_id"]), str(e.get("value") or ""))
-        for b in view["blocks"]
-        for e in b.get("elements") or []
-        if isinstance(e, dict) and e.get("type") == "button"
-    ]
 
 
 async def test_each_person_sees_what_concerns_them_and_an_outsider_nothing_of_others(world: World) -> None:

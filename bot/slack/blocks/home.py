@@ -1,4 +1,5 @@
-"""The Home tab: what waits on this person's decision, their own requests, and a New request button.
+"""The Home tab: what waits on this person's decision or review, their own requests, and a New request
+button.
 
 Drawn from the workflow's `HomeView` only: no password ever reaches it (the Reveal button opens the
 one-time modal), and every text from people or the cloud goes through `escape`.
@@ -30,7 +31,14 @@ from bot.slack.blocks.common import (
     slack_date,
     status_line,
 )
-from bot.slack.blocks.summary import again_button, cancel_button, decide_buttons, request_name, shown_names
+from bot.slack.blocks.summary import (
+    again_button,
+    cancel_button,
+    decide_buttons,
+    request_name,
+    review_buttons,
+    shown_names,
+)
 from bot.slack.blocks.text import name_as_shown
 from bot.workflow import HomeView, OwnRequest, RequestView
 
@@ -64,12 +72,16 @@ def home_view(home: HomeView, notice: str | None = None) -> View:
         channels = sorted({f"<#{v.approvers_channel}>" for v in home.waiting if v.approvers_channel})
         where = " in " + ", ".join(channels) if channels else ""
         blocks.append(context(f"More requests wait on you: see their cards{where}."))
+    if home.reviewing:
+        blocks += [DividerBlock(), HeaderBlock(text="Break-glass runs to review")]
+        for view in home.reviewing:
+            blocks += review_entry(view)
     blocks += [DividerBlock(), HeaderBlock(text="Your requests")]
     if not home.mine:
         blocks.append(context(f"You have no requests yet. Click *New request* or type `{ids.COMMAND}`."))
     for own in home.mine:
         blocks += own_entry(own)
-    # 15 waiting and 10 own requests of 2 blocks each, plus 10 at most: within a view's 100 blocks.
+    # 15 waiting, 10 to review and 10 own requests of 2 blocks each, plus 12 at most: within 100 blocks.
     return View(type="home", blocks=blocks[:VIEW_BLOCK_LIMIT])
 
 
@@ -100,6 +112,23 @@ def waiting_entry(view: RequestView) -> list[Block]:
     return [
         markdown(clip("\n".join(lines))),
         decide_buttons(view, approve_action=ids.HOME_APPROVE_ACTION, block_id=f"home-decide-{r.id}"),
+    ]
+
+
+def review_entry(view: RequestView) -> list[Block]:
+    """A break-glass run awaiting this approver's review: who ran what and why, and Acknowledge / Flag,
+    as on its card (every click is checked again on the server)."""
+    r = view.request
+    card = f" (card in <#{view.approvers_channel}>)" if view.approvers_channel else ""
+    lines = [
+        f":rotating_light: {request_name(r)} by <@{r.requester_id}>{card}: run without approval "
+        f"{slack_date(r.created_at)}, {status_line(r.status)}",
+        f"*Incident reason:* {_reason(r.reason)}",
+        server_names(view.servers),
+    ]
+    return [
+        markdown(clip("\n".join(lines))),
+        *review_buttons(view, acknowledge_action=ids.HOME_ACKNOWLEDGE_ACTION, block_id=f"home-review-{r.id}"),
     ]
 
 

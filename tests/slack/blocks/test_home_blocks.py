@@ -30,7 +30,22 @@ def full_home() -> HomeView:
         )
         for i in range(10)
     ]
-    return HomeView("UDEMOAPPROVER1", waiting, True, mine, problem="Slack did not say who is in @sre-leads")
+    awaiting = BreakGlassReview(ReviewState.AWAITING)
+    reviewing = [
+        replace(view, request=replace(view.request, break_glass=awaiting))
+        for view in (
+            make_view(40, request_id=200 + i, status=RequestStatus.SUCCEEDED, reason=HOSTILE)
+            for i in range(10)
+        )
+    ]
+    return HomeView(
+        "UDEMOAPPROVER1",
+        waiting,
+        True,
+        mine,
+        problem="Slack did not say who is in @sre-leads",
+        reviewing=reviewing,
+    )
 
 
 def test_the_fullest_home_tab_is_within_slacks_limits() -> None:
@@ -42,6 +57,9 @@ def test_the_fullest_home_tab_is_within_slacks_limits() -> None:
     assert "More requests wait on you" in text
     assert "Approved. Request #3 is running now." in text
     assert "Some requests may be missing here" in text
+    assert "Break-glass runs to review" in text
+    assert "#209" in text, "the last run to review fits"
+    assert "#109" in text, "and so does the last own request, after it"
 
 
 def test_outside_text_on_the_home_tab_is_escaped() -> None:
@@ -62,7 +80,14 @@ def test_buttons_carry_only_request_numbers() -> None:
         for e in b.get("elements") or []
         if isinstance(e, dict) and e.get("type") == "button"
     }
-    assert set(values) >= {ids.HOME_APPROVE_ACTION, ids.DENY_ACTION, ids.HOME_REVEAL_ACTION, ids.AGAIN_ACTION}
+    assert set(values) >= {
+        ids.HOME_APPROVE_ACTION,
+        ids.DENY_ACTION,
+        ids.HOME_ACKNOWLEDGE_ACTION,
+        ids.FLAG_ACTION,
+        ids.HOME_REVEAL_ACTION,
+        ids.AGAIN_ACTION,
+    }
     assert all(value.isdigit() or value == "" for value in values.values())
 
 
