@@ -39,17 +39,12 @@ def decide_buttons(view: RequestView, *, approve_action: str, block_id: str) -> 
     return ActionsBlock(
         block_id=block_id,
         elements=[
-            ButtonElement(
-                text="Approve",
-                action_id=approve_action,
-                value=str(r.id),
-                style="primary",
-                confirm=ConfirmObject(
-                    title="Approve this reset?",
-                    confirm="Approve",
-                    deny="Back",
-                    text=f"{len(view.resettable)} server(s) of {r.target} get a new login password.",
-                ),
+            _confirmed(
+                "Approve",
+                approve_action,
+                r.id,
+                "Approve this reset?",
+                f"{len(view.resettable)} server(s) of {r.target} get a new login password.",
             ),
             ButtonElement(text="Deny", action_id=ids.DENY_ACTION, value=str(r.id), style="danger"),
         ],
@@ -90,18 +85,24 @@ def review_buttons(view: RequestView, *, acknowledge_action: str, block_id: str)
     buttons = []
     if review.state == ReviewState.AWAITING:
         buttons.append(
-            ButtonElement(
-                text="Acknowledge",
-                action_id=acknowledge_action,
-                value=str(r.id),
-                style="primary",
-                confirm=ConfirmObject(
-                    title="Acknowledge?",
-                    confirm="Acknowledge",
-                    deny="Back",
-                    text=f"You saw break-glass #{r.id} and find it justified.",
-                ),
+            _confirmed(
+                "Acknowledge",
+                acknowledge_action,
+                r.id,
+                "Acknowledge?",
+                f"You saw break-glass #{r.id} and find it justified.",
             )
         )
     buttons.append(ButtonElement(text="Flag", action_id=ids.FLAG_ACTION, value=str(r.id), style="danger"))
     return [ActionsBlock(block_id=block_id, elements=buttons)]
+
+
+def _confirmed(label: str, action_id: str, request_id: int, title: str, text: str) -> ButtonElement:
+    """A primary button that asks first (`title`, `text`), confirmed by its own label or gone Back."""
+    return ButtonElement(
+        text=label,
+        action_id=action_id,
+        value=str(request_id),
+        style="primary",
+        confirm=ConfirmObject(title=title, confirm=label, deny="Back", text=text),
+    )
