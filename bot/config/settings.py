@@ -180,6 +180,10 @@ class Settings(BaseModel):
                 "written with quotes around it; remove them (an --env-file or a Kubernetes secret takes "
                 "the value exactly as written)"
             )
+        if "…" in text or text.endswith("..."):
+            raise ValueError(
+                "still the placeholder of the README's example (…); paste the whole value as Slack shows it"
+            )
         mistaken = _TOKEN_MISTAKES.get(info.field_name or "", {})
         for prefix, sentence in mistaken.items():
             if text.startswith(prefix):

@@ -224,12 +224,19 @@ def test_a_slack_url_without_its_scheme_gets_no_cloud_example(tmp_path: Path) ->
         ),
         ({"SLACK_BOT_TOKEN": "xoxp-1-2-canary"}, ["SLACK_BOT_TOKEN: this is a user token"]),
         ({"SLACK_BOT_TOKEN": '"xoxb-1-2-canary"'}, ["SLACK_BOT_TOKEN: written with quotes around it"]),
+        (  # README's step 6 copied as it stands
+            {"SLACK_BOT_TOKEN": "xoxb-…", "SLACK_APP_TOKEN": "xapp-canary..."},
+            [
+                "SLACK_BOT_TOKEN: still the placeholder of the README's example",
+                "SLACK_APP_TOKEN: still the placeholder of the README's example",
+            ],
+        ),
         (
             {"SLACK_SIGNING_SECRET": "xoxb-1-2-canary", "BOT_MODE": "http"},
             ["SLACK_SIGNING_SECRET: this is a token"],
         ),
     ],
-    ids=["swapped", "user-token", "quoted", "token-as-signing-secret"],
+    ids=["swapped", "user-token", "quoted", "placeholder", "token-as-signing-secret"],
 )
 def test_a_token_in_the_wrong_form_is_named_before_slack_is_asked(
     tmp_path: Path, env: dict[str, str], says: list[str]
