@@ -11,6 +11,7 @@ More checks are added to `checks()`.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -185,11 +186,19 @@ def _target_check(target: Target, session: aiohttp.ClientSession) -> Check:
     return Check(f"target {target.name}", CLOUD_DEADLINE_S, run, endpoints)
 
 
+def _path_as_run_sees_it(url: str) -> tuple[str | None, bool]:
+    """What `run` would refuse of a SQLite path (None: nothing), and whether the file is still to make."""
+    from bot.database_checks import database_path_problem, sqlite_file
+
+    database = sqlite_file(url)
+    return database_path_problem(url), database is not None and not os.path.exists(database)
+
+
 def _database_check(config: AppConfig) -> Check:
     """BOT_DATABASE_URL as `run` would open it, read-only: answers, and where its schema stands. A SQLite
-    file that does not exist yet is fine when its folder can be made (`run` creates both)."""
-    from bot.database_checks import check_database_folder, database_display, database_unavailable, sqlite_file
-    from bot.exit_codes import StartupFailure
+    path is first checked as `run` checks it (`database_path_problem`: the same sentence for the same
+    path); a file that does not exist yet is fine when it can be made (`run` creates the folder and it)."""
+    from bot.database_checks import database_display, database_unavailable
     from bot.store import StoreUnavailable
 
     url = config.settings.database_url
@@ -198,12 +207,10 @@ def _database_check(config: AppConfig) -> Check:
     async def run() -> str:
         from bot.store import Store
 
-        database = sqlite_file(url)
-        if database is not None and not database.exists():
-            try:
-                check_database_folder(url, create=False)
-            except StartupFailure as exc:
-                raise _Failed(str(exc)) from None
+        problem, missing = await asyncio.to_thread(_path_as_run_sees_it, url)
+        if problem is not None:
+            raise _Failed(problem)
+        if missing:
             return f"{where}: not created yet; `run` creates it"
         keys = [k.get_secret_value() for k in config.settings.secret_keys]
         store = await Store.open(url, secret_keys=keys, connect_timeout=DATABASE_DEADLINE_S)

@@ -59,6 +59,14 @@ async def _open_runtime(config: AppConfig, tuning: Tuning | None) -> Runtime:
     except PermissionError as exc:  # the file itself (the folder was checked): not ours to write
         database = sqlite_file(url)
         raise StartupFailure(unwritable_folder(database.parent) if database else str(exc)) from exc
+    except OSError as exc:  # creating the file, where the checks foresaw nothing wrong
+        database = sqlite_file(url)
+        if database is None or exc.filename != str(database):
+            raise
+        raise StartupFailure(
+            f"cannot create the database file {database} ({exc.strerror or exc}); point BOT_DATABASE_URL at "
+            "a file in a writable folder"
+        ) from exc
 
 
 async def _start_runtime(runtime: Runtime) -> None:

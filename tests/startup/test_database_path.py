@@ -58,8 +58,17 @@ def test_an_unwritable_database_folder_names_the_folder_and_the_fix(
         ),
         ("{tmp}/adir", "BOT_DATABASE_URL names the folder {tmp}/adir; name a file in it, e.g. "),
         ("/proc/ecs-reset-bot/bot.sqlite3", "cannot make the database folder /proc/ecs-reset-bot ("),
+        (
+            "/proc/ecs-reset-bot.sqlite3",
+            "cannot create the database file /proc/ecs-reset-bot.sqlite3 (/proc is on the proc filesystem, ",
+        ),
     ],
-    ids=["a-file-as-folder", "a-folder-as-file", "a-folder-that-cannot-be-made"],
+    ids=[
+        "a-file-as-folder",
+        "a-folder-as-file",
+        "a-folder-that-cannot-be-made",
+        "a-file-that-cannot-be-made",
+    ],
 )
 def test_a_database_path_that_cannot_work_is_one_line_with_the_fix(
     tmp_path: Path, where: str, says: str
@@ -74,6 +83,51 @@ def test_a_database_path_that_cannot_work_is_one_line_with_the_fix(
         check_database_folder(f"sqlite+aiosqlite:///{where.format(tmp=tmp_path)}")
     assert str(info.value).startswith(says.format(tmp=tmp_path)), str(info.value)
     assert "chown" not in str(info.value)
+
+
+def test_a_read_only_filesystem_is_named_as_such_not_as_a_folder_to_chown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`docker run --read-only` without a volume on /data: root may write nothing there either."""
+    from bot.database_checks import check_database_folder
+    from bot.exit_codes import StartupFailure
+
+    real_statvfs = os.statvfs
+
+    class ReadOnly:
+        def __init__(self, real: os.statvfs_result) -> None:
+            self.f_flag = real.f_flag | os.ST_RDONLY
+
+    def statvfs(path: Any) -> Any:
+        real = real_statvfs(path)
+        return ReadOnly(real) if str(path) == str(tmp_path) else real
+
+    monkeypatch.setattr(os, "statvfs", statvfs)
+    with pytest.raises(StartupFailure) as info:
+        check_database_folder(f"sqlite+aiosqlite:///{tmp_path}/data/bot.sqlite3", create=False)
+    assert str(info.value).startswith(
+        f"cannot make the database folder {tmp_path}/data ({tmp_path} is on a read-only filesystem); "
+        "mount a writable volume there"
+    ), str(info.value)
+    assert "chown" not in str(info.value)
+    assert not (tmp_path / "data").exists()
+
+
+def test_a_database_file_this_process_may_not_write_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Doctor once opened it read-only and said OK; `run` then failed writing it."""
+    from bot.database_checks import database_path_problem
+
+    database = tmp_path / "bot.sqlite3"
+    database.write_bytes(b"")
+    real_access = os.access
+    monkeypatch.setattr(
+        os, "access", lambda path, mode: str(path) != str(database) and real_access(path, mode)
+    )
+    problem = database_path_problem(f"sqlite+aiosqlite:///{database}")
+    assert problem is not None
+    assert problem.startswith(f"cannot write the database file {database} (owned by uid "), problem
 
 
 def test_a_database_folder_that_may_not_be_searched_is_named_not_a_traceback(tmp_path: Path) -> None:
@@ -102,3 +156,48 @@ def test_a_database_folder_that_may_not_be_searched_is_named_not_a_traceback(tmp
         with pytest.raises(StartupFailure) as info:
             check_database_folder(f"sqlite+aiosqlite:///{folder}/ecs-reset-bot.sqlite3")
     assert str(info.value).startswith(f"cannot write the database folder {folder} ("), str(info.value)
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "/proc/ecs-reset-bot.sqlite3",
+        "/proc/ecs-reset-bot/bot.sqlite3",
+        "{tmp}/afile/bot.sqlite3",
+        "{tmp}/adir",
+    ],
+    ids=["a-file-in-proc", "a-folder-in-proc", "a-file-as-folder", "a-folder-as-file"],
+)
+async def test_doctor_refuses_the_database_path_run_refuses_in_the_same_words(
+    tmp_path: Path, outside_world: tuple[Simulator, FakeSlack], bots: list[Bot], where: str
+) -> None:
+    """One check of the path for both: `doctor` once said OK to a file under /proc that `run` then
+    refused (with a traceback). Doctor still makes nothing: it reads what `run` would refuse."""
+    sim, slack = outside_world
+    (tmp_path / "afile").write_text("not a folder")
+    (tmp_path / "adir").mkdir()
+    url = f"sqlite+aiosqlite:///{where.format(tmp=tmp_path)}"
+    env = environment(tmp_path, sim.url, slack.api_url, BOT_DATABASE_URL=url)
+    bots.append(run := Bot(env, tmp_path / "run.log"))
+    bots.append(doctor := Bot(env, tmp_path / "doctor.log", "doctor"))
+    assert await run.wait_exit() == 1
+    assert await doctor.wait_exit() == 1
+    assert_quiet(run.text())
+    [refused] = [line.split("cannot start: ", 1)[1] for line in run.text().splitlines() if " ERROR " in line]
+    assert "BOT_DATABASE_URL" in refused, refused
+    [checked] = [
+        line for line in doctor.text().splitlines() if line.startswith("database (BOT_DATABASE_URL)")
+    ]
+    assert checked.split(": FAILED after ", 1)[1].split(" s: ", 1)[1] == refused, doctor.text()
+
+
+async def test_doctor_makes_no_folder_for_a_database_run_will_create(
+    tmp_path: Path, outside_world: tuple[Simulator, FakeSlack], bots: list[Bot]
+) -> None:
+    sim, slack = outside_world
+    folder = tmp_path / "new" / "deeper"
+    env = environment(tmp_path, sim.url, slack.api_url, BOT_DATABASE_URL=f"sqlite+aiosqlite:///{folder}/x.db")
+    bots.append(doctor := Bot(env, tmp_path / "doctor.log", "doctor"))
+    assert await doctor.wait_exit() == 0, doctor.text()
+    assert f"sqlite ({folder}/x.db): not created yet; `run` creates it" in doctor.text()
+    assert not (tmp_path / "new").exists()
