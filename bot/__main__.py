@@ -39,7 +39,7 @@ from bot.exit_codes import EXIT_CONFIG  # noqa: E402
 from bot.logs import configure_logging  # noqa: E402
 
 if TYPE_CHECKING:
-    from bot.config import AppConfig
+    from bot.config import AppConfig, ConfigError
 
 T = TypeVar("T")
 
@@ -68,8 +68,14 @@ def _load(nothing: str = "nothing was started") -> AppConfig:
     try:
         return load_app_config()
     except ConfigError as exc:
-        click.echo(f"The configuration has problems; {nothing}.\n{exc}", err=True)
-        sys.exit(EXIT_CONFIG)
+        _configuration_problems(exc, nothing)
+
+
+def _configuration_problems(exc: ConfigError, consequence: str) -> NoReturn:
+    """The one listing of configuration problems, exit 2: those of the files and the environment, and
+    those `run` finds once Slack answers (a user group the workspace does not have)."""
+    click.echo(exc.block(consequence), err=True)
+    _exit(EXIT_CONFIG)
 
 
 async def _until_signal(work: Coroutine[Any, Any, T]) -> T | None:
@@ -113,9 +119,14 @@ def run() -> None:
         _exit(_play_demo())
     config = _load()
     configure_logging(config.settings.log_level, config.settings.log_format)
+    from bot.config import ConfigError
     from bot.serve import serve
 
-    _exit(asyncio.run(serve(config)))
+    try:
+        code = asyncio.run(serve(config))
+    except ConfigError as exc:  # found once Slack answered: listed as the others are
+        _configuration_problems(exc, "the bot stopped before serving")
+    _exit(code)
 
 
 def _play_demo() -> int:

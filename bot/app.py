@@ -249,9 +249,16 @@ class Runtime:
 
     async def start(self) -> None:
         """Groups pinned first (an unknown handle stops start-up with ConfigError naming it), then the
-        schema, whatever a previous process left behind, and the periodic chores."""
+        schema, then `begin`. `run` takes these steps apart (bot/serve.py): the schema before it listens,
+        the groups once Slack has accepted the bot token, so a refused token or an unreachable Slack is
+        named as such rather than as a failed `usergroups.list`."""
         await self.workflow.policy.pin_groups()
         await self.store.migrate()
+        await self.begin()
+
+    async def begin(self) -> None:
+        """Whatever a previous process left behind, and the periodic chores: after the schema and the
+        groups, since a resumed break-glass tells the target's approvers, group members included."""
         await self.sweeper.recover(self.workflow.clock.now())
         self._loops.append(asyncio.create_task(self.sweeper.run_forever(), name="sweeper"))
         for name in self.workflow.targets:

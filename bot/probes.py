@@ -27,6 +27,7 @@ __all__ = [
     "check_app_token",
     "check_bot_token",
     "token_advice",
+    "tokens_advice",
 ]
 
 # Slack's answers that mean "this token will not do" (docs: auth.test, apps.connections.open errors).
@@ -181,3 +182,21 @@ def token_advice(variable: str, refused: Refused) -> str:
     if refused.error == "missing_scope" and variable == "SLACK_APP_TOKEN":
         return f"Slack refuses {variable}: it lacks the scope connections:write; {where}"
     return f"Slack refuses {variable} ({refused.error}: {refused.cause}); {where}"
+
+
+def tokens_advice(refused: Mapping[str, Refused]) -> str:
+    """One line for every token Slack refuses, variable -> its refusal (insertion order kept): the same
+    sentence as `token_advice` for one; for several, each variable with its error, then where each
+    right value is, so an operator who replaced both tokens learns it from one start, not two."""
+    if len(refused) == 1:
+        [(variable, refusal)] = refused.items()
+        return token_advice(variable, refusal)
+    causes = {f"{r.error}: {r.cause}" for r in refused.values()}
+    names = " and ".join(refused)
+    if len(causes) == 1:
+        head = f"Slack refuses {names} ({causes.pop()})"
+    else:
+        each = "; ".join(f"{v}: {r.error}, {r.cause}" for v, r in refused.items())
+        head = f"Slack refuses {names} ({each})"
+    fixes = "; ".join(f"{v}: {_WHERE.get(v, f'check {v}')}" for v in refused)
+    return f"{head}; {fixes}"

@@ -2,10 +2,13 @@
 
 Order: signal handlers first (SIGTERM/SIGINT stop the bot at any moment, even before Slack answers), then
 the database, the HTTP server (`/livez`, `/healthz`, `/metrics`, and `/slack/events` in HTTP mode), then
-Slack: `auth.test` with the bot token and, in Socket Mode, `apps.connections.open` with the app token.
-A token Slack refuses ends the start with one line naming the variable (exit 3); an unreachable Slack is
-retried with backoff, one WARNING line per attempt. Known failures (database down, port in use, folder
-not writable) are one ERROR line and exit 1; the traceback is there at DEBUG.
+Slack: `auth.test` with the bot token and, in Socket Mode, `apps.connections.open` with the app token;
+then the user groups the targets name, and only then the work a previous process left behind.
+Tokens Slack refuses end the start with one line naming every such variable (exit 3); an unreachable
+Slack is retried with backoff, one WARNING line per attempt. Known failures (database down, port in use,
+folder not writable) are one ERROR line and exit 1; the traceback is there at DEBUG. A user group the
+workspace does not have is a configuration problem: `serve` raises ConfigError, and the command line
+lists it as it lists the others (exit 2).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import gc
 import logging
 import re
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
@@ -31,14 +34,25 @@ from bot.database_checks import (
     sqlite_file,
     unwritable_folder,
 )
-from bot.exit_codes import EXIT_CONFIG, EXIT_FAILED, EXIT_REFUSED, StartupFailure
+from bot.exit_codes import EXIT_FAILED, EXIT_REFUSED, StartupFailure
 from bot.health import Health
 from bot.outbound import proxy_for
-from bot.probes import BotTokenCheck, Refused, Unreachable, check_app_token, check_bot_token, token_advice
+from bot.probes import (
+    BotTokenCheck,
+    Refused,
+    Unreachable,
+    cause_of,
+    check_app_token,
+    check_bot_token,
+    token_advice,
+    tokens_advice,
+)
 from bot.slack_link import SocketModeLink
 from bot.store.errors import StoreUnavailable
 
 if TYPE_CHECKING:
+    from slack_sdk.web.async_client import AsyncWebClient
+
     from bot.app import Runtime, Tuning
 
 __all__ = ["EXIT_FAILED", "EXIT_REFUSED", "StartupFailure", "database_display", "serve"]
@@ -69,13 +83,13 @@ async def _open_runtime(config: AppConfig, tuning: Tuning | None) -> Runtime:
         ) from exc
 
 
-async def _start_runtime(runtime: Runtime) -> None:
+@contextlib.contextmanager
+def _database_named(runtime: Runtime) -> Iterator[None]:
+    """The database failing under a start step: one line naming it (kind and place, no secret)."""
     try:
-        await runtime.start()
+        yield
     except StoreUnavailable as exc:
         raise StartupFailure(database_unavailable(runtime.config.settings.database_url, exc)) from exc
-    except ConfigError as exc:  # found only once Slack answers, e.g. a user-group handle it does not have
-        raise StartupFailure(str(exc), EXIT_CONFIG) from exc
 
 
 async def _listen(runtime: Runtime, stack: contextlib.AsyncExitStack) -> None:
@@ -146,6 +160,18 @@ async def _accepted(
         raise StartupFailure(token_advice(variable, exc), EXIT_REFUSED) from exc
 
 
+async def _app_token_refusal(app_client: AsyncWebClient) -> dict[str, Refused]:
+    """The app token's answer once the bot token was refused, so the one line names every token Slack
+    refuses: one call, no retry (Slack just answered; unreachable now, the line names the bot token)."""
+    try:
+        await check_app_token(app_client, deadline_s=SLACK_CHECK_DEADLINE_S)
+    except Refused as exc:
+        return {"SLACK_APP_TOKEN": exc}
+    except Unreachable:
+        pass
+    return {}
+
+
 async def check_slack(runtime: Runtime, *, max_backoff_s: float = 60.0) -> tuple[BotTokenCheck, str | None]:
     """The bot token, and in Socket Mode the app token, as Slack sees them.
 
@@ -158,16 +184,24 @@ async def check_slack(runtime: Runtime, *, max_backoff_s: float = 60.0) -> tuple
     assert settings.slack_bot_token is not None
     bot_client = slack_web_client(runtime.session, settings.slack_bot_token.get_secret_value(), settings)
     health.report("slack", "checking the Slack tokens", level=logging.DEBUG)
-    bot = await _accepted(
-        "SLACK_BOT_TOKEN",
-        lambda: check_bot_token(bot_client, deadline_s=SLACK_CHECK_DEADLINE_S),
-        max_backoff_s,
-        health,
-    )
-    wss_url = None
+    app_client = None
     if settings.mode == "socket":
         assert settings.slack_app_token is not None
         app_client = slack_web_client(runtime.session, settings.slack_app_token.get_secret_value(), settings)
+    try:
+        bot = await _until_reachable(
+            "SLACK_BOT_TOKEN",
+            lambda: check_bot_token(bot_client, deadline_s=SLACK_CHECK_DEADLINE_S),
+            max_backoff_s,
+            health,
+        )
+    except Refused as exc:
+        refused = {"SLACK_BOT_TOKEN": exc}
+        if app_client is not None:
+            refused.update(await _app_token_refusal(app_client))
+        raise StartupFailure(tokens_advice(refused), EXIT_REFUSED) from exc
+    wss_url = None
+    if app_client is not None:
         opened = await _accepted(
             "SLACK_APP_TOKEN",
             lambda: check_app_token(app_client, deadline_s=SLACK_CHECK_DEADLINE_S),
@@ -177,6 +211,35 @@ async def check_slack(runtime: Runtime, *, max_backoff_s: float = 60.0) -> tuple
         wss_url = opened.url
     health.clear("slack")
     return bot, wss_url
+
+
+async def pin_user_groups(runtime: Runtime, *, max_backoff_s: float = 60.0) -> None:
+    """The targets' `@handles` resolved to group IDs (`usergroups.list`), once Slack has accepted the bot
+    token: a refused token is named as such, not as a failed `usergroups.list`. A group the workspace
+    does not have raises ConfigError (the command line lists it with the other configuration problems,
+    exit 2); an unreachable Slack is retried as the tokens are; a refusal (a missing scope) is one line,
+    exit 3."""
+    from bot.slack.refusals import RefusalKind, classify
+
+    url = f"{runtime.config.settings.slack_api_url}usergroups.list"
+
+    async def pin() -> None:
+        try:
+            await runtime.workflow.policy.pin_groups()
+        except ConfigError:
+            raise
+        except Exception as exc:
+            refusal = classify(exc, "usergroups.list")
+            if refusal.kind is RefusalKind.RETRY_LATER:
+                raise Unreachable(url, cause_of(exc, deadline_s=SLACK_CHECK_DEADLINE_S)) from exc
+            raise StartupFailure(
+                f"cannot read the user groups the targets name: {refusal.operator_sentence()}", EXIT_REFUSED
+            ) from exc
+
+    health = runtime.health
+    health.report("slack", "reading the user groups the targets name", level=logging.DEBUG)
+    await _until_reachable("the user groups (usergroups.list)", pin, max_backoff_s, health)
+    health.clear("slack")
 
 
 WORKSPACE_CHECK_DEADLINE_S = 10.0
@@ -255,9 +318,15 @@ async def _start(config: AppConfig, stack: contextlib.AsyncExitStack, tuning: Tu
     settings = config.settings
     runtime = await _open_runtime(config, tuning)
     stack.push_async_callback(runtime.close)
-    await _start_runtime(runtime)
+    # Not ready until the last start-up step: the steps between the Slack checks await too.
+    runtime.health.report("starting", "starting up", level=logging.DEBUG)
+    with _database_named(runtime):
+        await runtime.store.migrate()
     await _listen(runtime, stack)
     bot, wss_url = await check_slack(runtime)
+    await pin_user_groups(runtime)
+    with _database_named(runtime):
+        await runtime.begin()
     identity = f"@{bot.user} in {bot.team}"
     _background(stack, runtime.slack_client.recheck_refused_token(), "token-recheck")
     if settings.mode == "socket":
@@ -300,7 +369,8 @@ def summary(config: AppConfig, identity: str) -> str:
 
 
 async def serve(config: AppConfig, *, tuning: Tuning | None = None) -> int:
-    """Runs until SIGTERM or SIGINT; returns the process's exit code (0 after a clean stop)."""
+    """Runs until SIGTERM or SIGINT; returns the process's exit code (0 after a clean stop). Raises
+    ConfigError for configuration problems found once Slack answers (a user group it does not have)."""
     from bot.app import Tuning
 
     tuning = tuning or Tuning(

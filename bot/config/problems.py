@@ -25,6 +25,12 @@ class ConfigError(Exception):
         head = f"{n} configuration problem{'s' if n != 1 else ''}:"
         return "\n".join([head, *(f"  - {p}" for p in self.problems)])
 
+    def block(self, consequence: str) -> str:
+        """What the command line prints, wherever the problems were found (the environment, the targets
+        file, or the workspace, for a user group Slack does not have): a line saying what was not done
+        (`consequence`, e.g. "nothing was started"), then each problem with its fix. Exit code 2."""
+        return f"The configuration has problems; {consequence}.\n{self}"
+
 
 _HINTS: dict[str, str] = {
     "targets": "write `targets:` followed by a list of targets (see examples/targets.yml)",

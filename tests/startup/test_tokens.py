@@ -64,4 +64,29 @@ async def test_run_stops_with_the_variable_slack_refuses(
     assert "serving as" not in out
     assert wrong not in out
     assert_quiet(out)
-    assert slack.calls("apps.connections.open") == [] or variable == "SLACK_APP_TOKEN"
+    other = "SLACK_APP_TOKEN" if variable == "SLACK_BOT_TOKEN" else "SLACK_BOT_TOKEN"
+    assert other not in out.partition("cannot start:")[2].partition(";")[0], out
+    # In Socket Mode a refused bot token costs one more call, to tell whether the app token is refused too.
+    assert len(slack.calls("apps.connections.open")) == (0 if mode else 1)
+    assert len(slack.calls("auth.test")) == 1
+
+
+async def test_run_names_both_tokens_when_slack_refuses_both(
+    tmp_path: Path, outside_world: tuple[Simulator, FakeSlack], bots: list[Bot]
+) -> None:
+    """An operator who pasted two wrong tokens learns it from one start, not from two in turn."""
+    sim, slack = outside_world
+    wrong = {"SLACK_BOT_TOKEN": "xoxb-0-wrong", "SLACK_APP_TOKEN": "xapp-0-wrong"}
+    bots.append(bot := Bot(environment(tmp_path, sim.url, slack.api_url, **wrong), tmp_path / "run.log"))
+    assert await bot.wait_exit() == 3
+    out = bot.text()
+    [line] = [line for line in out.splitlines() if " ERROR " in line]
+    assert "cannot start: Slack refuses SLACK_BOT_TOKEN and SLACK_APP_TOKEN (invalid_auth: " in line, out
+    # Where each right value is: the OAuth & Permissions page, and an app-level token with connections:write.
+    assert "SLACK_BOT_TOKEN: copy the Bot User OAuth Token (xoxb-...)" in line, line
+    assert "SLACK_APP_TOKEN: create an app-level token (xapp-...) with the scope connections:write" in line
+    assert not any(token in out for token in wrong.values())
+    assert "serving as" not in out
+    assert_quiet(out)
+    # One answer each, no retry: Slack answered, so nothing more to ask.
+    assert [len(slack.calls(m)) for m in ("auth.test", "apps.connections.open")] == [1, 1]
