@@ -1,10 +1,11 @@
 """A fake Slack as strict as Slack, so the demo and every test run the real bot over real HTTP.
 
-`FakeSlack` (server) answers the Web API methods the bot calls, refusing as Slack refuses: workspace
-state (workspace: channels, membership, archive, deactivated members), token and scopes (scopes),
-Block Kit limits (limits), rate-limit tiers (rate_limits), scripted faults (faults); Socket Mode lives
-in socket_mode. `SlackRequests` (requests) signs what Slack sends to the bot. Facts: docs.slack.dev
-and /work/shared/reference/slack-platform.md.
+`FakeSlack` (server) answers the Web API methods the bot calls (chat, views, directory), refusing as
+Slack refuses: workspace state (state, workspace: channels, membership, archive, deactivated members),
+token and scopes (scopes), Block Kit limits (limits), rate-limit tiers (rate_limits), scripted faults
+(faults); it keeps calls (recording), messages (message_store) and views (view_store), and applies
+the bot's answers (answers); Socket Mode lives in socket_mode. `SlackRequests` (requests) signs what
+Slack sends to the bot. Facts: docs.slack.dev and /work/shared/reference/slack-platform.md.
 """
 
 from bot.simulator.slack.faults import SlackFault

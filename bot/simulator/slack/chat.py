@@ -11,11 +11,11 @@ limits on every call (``invalid_blocks`` with ``errors`` and ``response_metadata
 from __future__ import annotations
 
 from bot.simulator.slack import limits
+from bot.simulator.slack.message_store import MessageStore
 from bot.simulator.slack.records import JsonDict, MethodError, require
-from bot.simulator.slack.state import SlackState
 
 
-class ChatMethods(SlackState):
+class ChatMethods(MessageStore):
     """``chat.postMessage``, ``chat.update``, ``chat.postEphemeral``, ``chat.delete``, ``reactions.add``."""
 
     def resolve_channel(self, args: JsonDict) -> str:

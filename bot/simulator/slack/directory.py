@@ -7,11 +7,11 @@ list them, and the bot cannot open a DM with them (``user_disabled``); nor with 
 
 from __future__ import annotations
 
+from bot.simulator.slack.message_store import MessageStore
 from bot.simulator.slack.records import JsonDict, MethodError, as_bool, require
-from bot.simulator.slack.state import SlackState
 
 
-class DirectoryMethods(SlackState):
+class DirectoryMethods(MessageStore):
     """The methods that read the workspace or open a DM."""
 
     def auth_test(self, args: JsonDict) -> JsonDict:

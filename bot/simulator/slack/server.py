@@ -20,8 +20,10 @@ from aiohttp import web
 
 from bot.simulator.slack import faults as scripted
 from bot.simulator.slack import limits
+from bot.simulator.slack.answers import BotAnswers
 from bot.simulator.slack.chat import ChatMethods
 from bot.simulator.slack.directory import DirectoryMethods
+from bot.simulator.slack.recording import CallRecord
 from bot.simulator.slack.records import JsonDict, MethodError, ResponseUrl, SlackCall, as_bool
 from bot.simulator.slack.render import render_message
 from bot.simulator.slack.scopes import missing_scope, scopes_for
@@ -34,7 +36,7 @@ Handler = Callable[[JsonDict], JsonDict]
 _JSON_ARGS = ("blocks", "attachments", "view", "metadata")
 
 
-class FakeSlack(ChatMethods, ViewMethods, DirectoryMethods, SocketMode):
+class FakeSlack(ChatMethods, ViewMethods, DirectoryMethods, SocketMode, BotAnswers, CallRecord):
     """A Slack workspace and Web API on localhost, as strict as Slack: the bot cannot tell them apart.
 
     Arrange the workspace with `add_user`, `add_channel`, `remove_from_channel`, `archive_channel`,

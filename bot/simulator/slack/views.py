@@ -10,10 +10,10 @@ from __future__ import annotations
 from bot.simulator.slack import limits
 from bot.simulator.slack.records import JsonDict, MethodError, Trigger, require
 from bot.simulator.slack.render import render_view
-from bot.simulator.slack.state import SlackState
+from bot.simulator.slack.view_store import ViewStore
 
 
-class ViewMethods(SlackState):
+class ViewMethods(ViewStore):
     """``views.open``, ``views.push``, ``views.update``, ``views.publish``."""
 
     def use_trigger(self, args: JsonDict) -> Trigger:
@@ -79,8 +79,7 @@ class ViewMethods(SlackState):
             raise MethodError("not_found")
         if args.get("hash") and args["hash"] != stored.hash:
             raise MethodError("hash_conflict")
-        stored.view = self.complete_view(view, stored.view.get("state"))
-        stored.hash = self.new_hash()
+        self.replace_view(stored, view, stored.view.get("state"))
         self.show(f"[modal for {self.who(stored.user)}, updated] {render_view(stored.view, self)}")
         return {"view": self.view_api(stored)}
 
