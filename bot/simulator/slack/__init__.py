@@ -4,8 +4,9 @@
 Slack refuses: workspace state (state, workspace: channels, membership, archive, deactivated members),
 token and scopes (scopes), Block Kit limits (limits), rate-limit tiers (rate_limits), scripted faults
 (faults); it keeps calls (recording), messages (message_store) and views (view_store), and applies
-the bot's answers (answers); Socket Mode lives in socket_mode. `SlackRequests` (requests) signs what
-Slack sends to the bot. Facts: docs.slack.dev and /work/shared/reference/slack-platform.md.
+the bot's answers (answers); Socket Mode lives in socket_mode. `SlackRequests` (requests) builds what
+Slack sends to the bot, each a `SignedRequest` (signed), and posts it (delivery). Facts: docs.slack.dev
+and /work/shared/reference/slack-platform.md.
 """
 
 from bot.simulator.slack.faults import SlackFault
@@ -19,8 +20,9 @@ from bot.simulator.slack.records import (
     StoredView,
 )
 from bot.simulator.slack.render import render_blocks, render_message, render_view
-from bot.simulator.slack.requests import SignedRequest, SlackRequests
+from bot.simulator.slack.requests import SlackRequests
 from bot.simulator.slack.server import FakeSlack
+from bot.simulator.slack.signed import SignedRequest
 from bot.simulator.slack.state import FAKE_APP_TOKEN, FAKE_BOT_TOKEN, GENERAL_CHANNEL, TOKEN_ERRORS
 from bot.simulator.slack.workspace import SlackChannel, SlackUser, SlackUsergroup
 

@@ -1,7 +1,9 @@
-"""What Slack does with the bot's answer to a request it sent: applied, or refused with an error.
+"""What Slack does with the bot's answer to a request it sent: shown, applied, or refused with an error.
 
-A modal submission's answer is applied to the modal (errors on its fields, update, push, close); an
-options answer that breaks a limit shows no options. `SlackRequests.deliver` hands answers here.
+A request the bot fails (not HTTP 200) or answers after Slack's 3 s deadline shows the person Slack's
+own error, recorded in `shown_errors`; a modal submission's answer is applied to the modal (errors on
+its fields, update, push, close); an options answer that breaks a limit shows no options; a command's
+answer is shown to its user alone. Events are retried by Slack (delivery), never shown.
 """
 
 from __future__ import annotations
@@ -10,15 +12,55 @@ import json
 
 from bot.simulator.slack import limits
 from bot.simulator.slack.records import JsonDict
-from bot.simulator.slack.render import render_view
+from bot.simulator.slack.render import render_message, render_view
+from bot.simulator.slack.signed import SignedRequest
 from bot.simulator.slack.view_store import ViewStore
 
+# Where Slack shows a person that the app failed them, per payload type.
+_SURFACES = {
+    "block_actions": "button",
+    "view_submission": "modal",
+    "block_suggestion": "select menu",
+    "shortcut": "shortcut",
+    "message_action": "shortcut",
+    "view_closed": "modal",
+}
 # What Slack shows in a modal whose answer it cannot apply.
 _MODAL_TROUBLE = "We had some trouble connecting. Try again?"
 
 
 class BotAnswers(ViewStore):
-    """The fake's side of the bot's answers to modal submissions and options requests."""
+    """The fake's side of the bot's answers; `SlackRequests.deliver` hands each one here."""
+
+    def take_answer(self, request: SignedRequest, status: int, answer: str, elapsed_s: float) -> None:
+        """Do what Slack does with the bot's HTTP `answer` to `request`, which took `elapsed_s` seconds.
+
+        A late answer is still applied, unlike on Slack, so a loaded test machine does not change a
+        test's outcome: the error Slack would have shown is in `shown_errors` all the same.
+        """
+        kind, payload = request.decoded()
+        if kind == "events_api":
+            return  # retried by Slack when refused, never shown to anyone
+        if kind == "interactive":
+            user, where = str(payload["user"]["id"]), _SURFACES.get(str(payload.get("type")), "app")
+        else:
+            user, where = str(payload["user_id"]), f"command {payload.get('command', '')}"
+        if status != 200:
+            self.show_error(user, where, f'failed with the error "dispatch_failed" (HTTP {status})')
+            return
+        if elapsed_s > limits.ACK_DEADLINE_SECONDS:
+            self.show_error(user, where, f'failed with the error "operation_timeout" ({elapsed_s:.1f} s)')
+        if payload.get("type") == "view_submission":
+            self.apply_view_ack(user, payload["view"]["id"], answer)
+        elif payload.get("type") == "block_suggestion":
+            self.apply_options_answer(user, answer)
+        elif kind == "slash_commands" and answer.strip():
+            try:
+                parsed = json.loads(answer)
+                shown = render_message(str(parsed.get("text") or ""), list(parsed.get("blocks") or []), self)
+            except (json.JSONDecodeError, AttributeError):
+                shown = answer
+            self.show(f"[{self.only(str(payload['channel_id']), user)}] bot: {shown}")
 
     def apply_view_ack(self, user_id: str, view_id: str, ack_body: str) -> None:
         """Apply the bot's answer to a ``view_submission`` as Slack would (errors, update, push, clear).

@@ -1,8 +1,9 @@
-"""Inbound signing: the requests Slack sends to the bot, signed as Slack signs them.
+"""What Slack sends the bot: slash commands, interactions and Events API callbacks, signed as Slack signs.
 
 `SlackRequests` builds slash commands, interaction payloads (clicks, modal submissions, options
 requests, shortcuts) and Events API callbacks, with the ``v0`` HMAC signature Bolt verifies, so tests
-exercise Bolt's own signature check and parsing over HTTP (or Socket Mode, via `FakeSlack.socket_deliver`).
+exercise Bolt's own signature check and parsing over HTTP (`deliver`, delivery) or Socket Mode
+(`FakeSlack.socket_deliver`).
 """
 
 from __future__ import annotations
@@ -12,37 +13,21 @@ import secrets
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 from slack_sdk.signature import SignatureVerifier
 
-from bot.simulator.slack import limits
+from bot.simulator.slack.delivery import RequestDelivery
 from bot.simulator.slack.records import JsonDict
-from bot.simulator.slack.render import render_message
+from bot.simulator.slack.signed import SignedRequest
 
 if TYPE_CHECKING:
     from bot.simulator.slack.server import FakeSlack
 
-# Where Slack shows a person that the app failed them, per payload type.
-_SURFACES = {
-    "block_actions": "button",
-    "view_submission": "modal",
-    "block_suggestion": "select menu",
-    "shortcut": "shortcut",
-    "message_action": "shortcut",
-    "view_closed": "modal",
-}
+__all__ = ["SignedRequest", "SlackRequests"]
 
 
-class SignedRequest(NamedTuple):
-    """A request body and headers as Slack sends them; unpacks as ``body, headers``."""
-
-    body: bytes
-    headers: dict[str, str]
-
-
-class SlackRequests:
+class SlackRequests(RequestDelivery):
     """Builds signed requests to the bot, shaped as Slack sends them, so Bolt verifies and parses them.
 
     Pass ``slack=`` (a started FakeSlack) to mint real trigger ids and response URLs by default and to
@@ -361,103 +346,3 @@ class SlackRequests:
                 "removed_users_count": str(len(removed)),
             }
         )
-
-    async def deliver(
-        self, url: str, request: SignedRequest, session: aiohttp.ClientSession | None = None
-    ) -> tuple[int, str]:
-        """POST a signed request to the bot and return (status, body).
-
-        With a linked FakeSlack, a modal submission's answer is applied as Slack would (errors shown,
-        view updated or pushed, modal closed), and a command's non-empty answer is shown to its user.
-        What Slack shows the person instead when the bot fails to answer (not 200) or answers after
-        Slack's 3 s deadline is recorded in the fake's `shown_errors`. A late answer is still applied,
-        unlike on Slack, so a loaded test machine does not change a test's outcome: assert on
-        `shown_errors` to check the deadline.
-        """
-        status, text, elapsed = await self._post(url, request.body, request.headers, session)
-        if self.slack is not None:
-            self._check_answer(request, status, elapsed)
-            if status == 200:
-                self._apply(request, text)
-        return status, text
-
-    async def deliver_event(
-        self,
-        url: str,
-        request: SignedRequest,
-        session: aiohttp.ClientSession | None = None,
-        *,
-        retries: int = 3,
-    ) -> list[tuple[int, str]]:
-        """POST an Events API callback as Slack does: again (up to `retries` times) while the bot fails
-        to answer 200 within 3 s, with ``X-Slack-Retry-Num`` and ``X-Slack-Retry-Reason``.
-
-        Slack waits about a minute, then five, between attempts; the fake retries at once. Returns
-        every attempt's (status, body).
-        """
-        answers: list[tuple[int, str]] = []
-        headers = dict(request.headers)
-        for attempt in range(retries + 1):
-            status, text, elapsed = await self._post(url, request.body, headers, session)
-            answers.append((status, text))
-            if status == 200 and elapsed <= limits.ACK_DEADLINE_SECONDS:
-                break
-            reason = "http_timeout" if status == 200 else "http_error"
-            headers = {
-                **request.headers,
-                "X-Slack-Retry-Num": str(attempt + 1),
-                "X-Slack-Retry-Reason": reason,
-            }
-        return answers
-
-    @staticmethod
-    async def _post(
-        url: str, body: bytes, headers: Mapping[str, str], session: aiohttp.ClientSession | None
-    ) -> tuple[int, str, float]:
-        own = session is None
-        client = session or aiohttp.ClientSession()
-        started = time.monotonic()
-        try:
-            async with client.post(url, data=body, headers=dict(headers)) as response:
-                return response.status, await response.text(), time.monotonic() - started
-        finally:
-            if own:
-                await client.close()
-
-    def _check_answer(self, request: SignedRequest, status: int, elapsed: float) -> None:
-        """Record what Slack shows when the bot's answer failed or came after the deadline."""
-        if request.headers.get("Content-Type") == "application/json":
-            return  # events are retried by Slack, not shown to anyone
-        slack = self.slack
-        assert slack is not None
-        form = urllib.parse.parse_qs(request.body.decode())
-        if "payload" in form:
-            payload = json.loads(form["payload"][0])
-            user, where = str(payload["user"]["id"]), _SURFACES.get(str(payload.get("type")), "app")
-        else:
-            user, where = form["user_id"][0], "command " + form.get("command", [""])[0]
-        if status != 200:
-            slack.show_error(user, where, f'failed with the error "dispatch_failed" (HTTP {status})')
-        elif elapsed > limits.ACK_DEADLINE_SECONDS:
-            slack.show_error(user, where, f'failed with the error "operation_timeout" ({elapsed:.1f} s)')
-
-    def _apply(self, request: SignedRequest, answer: str) -> None:
-        if request.headers.get("Content-Type") == "application/json":
-            return  # an event: its answer carries nothing Slack shows
-        form = urllib.parse.parse_qs(request.body.decode())
-        slack = self.slack
-        assert slack is not None
-        if "payload" in form:
-            payload = json.loads(form["payload"][0])
-            if payload.get("type") == "view_submission":
-                slack.apply_view_ack(payload["user"]["id"], payload["view"]["id"], answer)
-            elif payload.get("type") == "block_suggestion":
-                slack.apply_options_answer(payload["user"]["id"], answer)
-        elif "command" in form and answer.strip():
-            try:
-                parsed = json.loads(answer)
-                shown = render_message(str(parsed.get("text") or ""), list(parsed.get("blocks") or []), slack)
-            except (json.JSONDecodeError, AttributeError):
-                shown = answer
-            user, channel = form["user_id"][0], form["channel_id"][0]
-            slack.show(f"[{slack.only(channel, user)}] bot: {shown}")

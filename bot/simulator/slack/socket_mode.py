@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import urllib.parse
 
 import aiohttp
 from aiohttp import web
 
 from bot.simulator.slack.records import JsonDict
-from bot.simulator.slack.requests import SignedRequest
+from bot.simulator.slack.signed import SignedRequest
 from bot.simulator.slack.state import SlackState
 
 DISCONNECT_REASONS = ("warning", "refresh_requested", "link_disabled", "too_many_websockets")
@@ -96,14 +95,7 @@ class SocketMode(SlackState):
     async def socket_deliver(self, request: SignedRequest, timeout: float = 5.0) -> JsonDict:  # noqa: ASYNC109
         """Send what `SlackRequests` built over Socket Mode instead of HTTP; return the ack's payload."""
         await self.socket_connected(timeout)
-        if request.headers.get("Content-Type") == "application/json":
-            kind, payload = "events_api", json.loads(request.body)
-        else:
-            form = urllib.parse.parse_qs(request.body.decode())
-            if "payload" in form:
-                kind, payload = "interactive", json.loads(form["payload"][0])
-            else:
-                kind, payload = "slash_commands", {k: v[0] for k, v in form.items()}
+        kind, payload = request.decoded()
         envelope_id = secrets.token_hex(8)
         waiter: asyncio.Future[JsonDict] = asyncio.get_running_loop().create_future()
         self._socket_acks[envelope_id] = waiter
