@@ -69,7 +69,10 @@ class Outcome:
         routes = "; ".join(
             f"{url.rstrip('/')} {describe_route(url, reached=self.ok)}" for url in self.check.endpoints
         )
-        detail = f"{self.detail} ({routes})" if routes else self.detail
+        # On the check's own line: a listing of problems below it ends with its last problem, not the route.
+        first, newline, listing = self.detail.partition("\n")
+        colon = ":" if newline and first.endswith(":") else ""
+        detail = f"{first.removesuffix(colon)} ({routes}){colon}{newline}{listing}" if routes else self.detail
         if self.ok:
             return f"{head}: OK in {self.elapsed_s:.1f} s: {detail}"
         if not self.checked:

@@ -246,6 +246,10 @@ async def test_unknown_group_handles_and_ids(sim: Simulator, slack: FakeSlack, t
     block = line_of(out, "slack: user groups")
     assert "no user group @ghost-leads" in block
     assert "no user group S0NOSUCH" in block
+    # The route is said on the check's line, not after the last problem of its listing.
+    head, *problems = block.splitlines()
+    assert head.endswith(f"4 problem(s) ({slack.api_url.rstrip('/')} direct, no TLS (http)):"), head
+    assert all("direct, no TLS" not in p for p in problems), problems
 
 
 async def test_a_refused_token_fails_once_and_the_rest_say_not_checked(
