@@ -83,6 +83,27 @@ async def test_user_groups_are_asked_for_after_the_tokens(
     assert_quiet(bot.text())
 
 
+async def test_a_token_without_usergroups_read_is_one_line_naming_the_scope(
+    tmp_path: Path, outside_world: tuple[Simulator, FakeSlack], bots: list[Bot]
+) -> None:
+    """The app installed before usergroups:read was in the manifest: Slack refuses usergroups.list."""
+    sim, slack = outside_world
+    slack.scopes = slack.scopes - {"usergroups:read"}
+    env = environment(
+        tmp_path, sim.url, slack.api_url, BOT_CONFIG=str(with_approvers(tmp_path, '["@sre-leads"]'))
+    )
+    bots.append(bot := Bot(env, tmp_path / "run.log"))
+    assert await bot.wait_exit() == 3
+    out = bot.text()
+    assert (
+        "cannot start: cannot read the user groups the targets name: the Slack app lacks the scope" in out
+    ), out
+    assert "usergroups:read" in out
+    assert len([line for line in out.splitlines() if " ERROR " in line]) == 1, out
+    assert "serving as" not in out
+    assert_quiet(out)
+
+
 async def test_user_groups_wait_for_an_unreachable_slack_like_the_tokens(
     tmp_path: Path, outside_world: tuple[Simulator, FakeSlack], bots: list[Bot]
 ) -> None:
