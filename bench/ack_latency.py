@@ -36,10 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import aiohttp
 from common import header, p50_p99, parse_args, timed_posts, verdict, write_json
-from procs import RemoteWorld, start_bare, start_bot, start_fakes
+from procs import RemoteFakes, remote_people, start_bare, start_bot, start_fakes
 
-from bot.demo import APPROVERS, REQUESTER
+from bot.demo import APPROVERS, REQUESTER, CallMatch, People, button_value
 from bot.simulator import Fleet
+from bot.simulator.slack import GENERAL_CHANNEL, StoredMessage
 from bot.slack import ids
 
 TAG = "bench=all"
@@ -54,17 +55,14 @@ def extra(parser: Any) -> None:
     )
 
 
-async def request_makers(world: RemoteWorld, card: dict[str, Any], n: int) -> dict[str, Any]:
+async def request_makers(people: People, fakes: RemoteFakes, card: StoredMessage, n: int) -> dict[str, Any]:
     """Fresh makers for `n` requests of each kind (trigger ids and response URLs are used once)."""
-    signer = world.requests
-    commands, command_urls = await world.mint(REQUESTER, n)
-    clicks, click_urls = await world.mint(REQUESTER, n, channel=card["channel"], message_ts=card["ts"])
-    value = next(
-        e["value"]
-        for b in card["message"]["blocks"]
-        for e in b.get("elements") or []
-        if isinstance(e, dict) and e.get("action_id") == ids.APPROVE_ACTION
-    )
+    signer = people.requests
+    commands = await fakes.triggers(REQUESTER, n)
+    command_urls = await fakes.response_urls(GENERAL_CHANNEL, REQUESTER, None, n)
+    clicks = await fakes.triggers(REQUESTER, n)
+    click_urls = await fakes.response_urls(card.channel, REQUESTER, card.ts, n)
+    value = button_value(card.blocks, ids.APPROVE_ACTION)
     view = {
         "callback_id": ids.REQUEST_MODAL,
         "private_metadata": "",
@@ -84,9 +82,9 @@ async def request_makers(world: RemoteWorld, card: dict[str, Any], n: int) -> di
             user_id=REQUESTER,
             action_id=ids.APPROVE_ACTION,
             value=value,
-            channel_id=card["channel"],
-            message_ts=card["ts"],
-            message=card["message"],
+            channel_id=card.channel,
+            message_ts=card.ts,
+            message=card.as_api(),
             trigger_id=clicks.pop(),
             response_url=click_urls.pop(),
         ),
@@ -112,13 +110,13 @@ async def measure(
     return await timed_posts(session, url, make, clients=clients, per_client=per_client, check=check)
 
 
-async def settle(world: RemoteWorld, quiet_s: float = 0.3, timeout: float = 30) -> None:
+async def settle(fakes: RemoteFakes, quiet_s: float = 0.3, timeout: float = 30) -> None:
     """Wait until the bot has made no Slack call for `quiet_s` (its background work is done)."""
     deadline = time.monotonic() + timeout
-    last = await world.count()
+    last = await fakes.call_count()
     while time.monotonic() < deadline:
         await asyncio.sleep(quiet_s)
-        now = await world.count()
+        now = await fakes.call_count()
         if now == last:
             return
         last = now
@@ -143,17 +141,18 @@ async def main() -> int:
         }
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector) as session:
-            world = RemoteWorld(procs, session)
-            _, view = await world.open_modal(REQUESTER)
+            people, fakes = remote_people(procs, session)
             # A small pending request whose card the requester clicks (refused: own request).
-            await world.submit(REQUESTER, view, servers=[s.name for s in list(fleet)[:3]])
-            card = await world.card(1)
-            await settle(world)
-            makers = await request_makers(world, card, 3 * len(apps))
+            names = [s.name for s in list(fleet)[:3]]
+            _, card = await people.new_request(
+                REQUESTER, names, target="bench", reason="BENCH-1", timeout=120, approvable=True
+            )
+            await settle(fakes)
+            makers = await request_makers(people, fakes, card, 3 * len(apps))
             for url in apps.values():  # warm every path once
                 for make in makers.values():
                     await measure(session, url, make, 1, 3)
-            await settle(world)
+            await settle(fakes)
             rounds = args.rounds
             for level in LEVELS:
                 per_round = max(1, total // rounds // level) * level
@@ -164,9 +163,9 @@ async def main() -> int:
                     for turn in range(rounds):
                         names = list(apps)[turn % len(apps) :] + list(apps)[: turn % len(apps)]
                         for name in names:
-                            make = (await request_makers(world, card, per_round))[kind]
+                            make = (await request_makers(people, fakes, card, per_round))[kind]
                             pooled[name] += await measure(session, apps[name], make, level, per_round)
-                            await settle(world)  # the bot's background work is not the next app's
+                            await settle(fakes)  # the bot's background work is not the next app's
                     row = {name: p50_p99(samples) for name, samples in pooled.items()}
                     bot99, dflt99, pbr99 = row["bot"][1], row["bare-default"][1], row["bare-pbr"][1]
                     met = bot99 <= dflt99 and bot99 <= 1.5 * pbr99
@@ -184,20 +183,27 @@ async def main() -> int:
                         flush=True,
                     )
             # Under load: a 1,000-server per-server execution with the simulator at 50 ms.
-            _, view = await world.open_modal(REQUESTER)
-            await world.submit(REQUESTER, view, mode="per_server", tag=TAG)
-            big = await world.card(2, timeout=300)
-            await settle(world)
-            await world.rpc("sim_latency", seconds=0.05)
-            await world.rpc("sim_reset")
-            since = await world.count()
-            status, _ = await world.send(await world.click_request(APPROVERS[0], big))
+            _, big = await people.new_request(
+                REQUESTER,
+                [],
+                target="bench",
+                reason="BENCH-1",
+                mode="per_server",
+                tag=TAG,
+                timeout=300,
+                approvable=True,
+            )
+            await settle(fakes)
+            await fakes.rpc("sim_latency", seconds=0.05)
+            await fakes.rpc("sim_reset")
+            since = await fakes.call_count()
+            status, _ = await people.send(await people.click_request(APPROVERS[0], ids.APPROVE_ACTION, big))
             assert status == 200
             await asyncio.sleep(0.3)  # let it start calling the cloud
             started = time.perf_counter()
             under = min(total, 500)  # all three kinds inside the ~3 s the execution lasts
             for kind in ("command", "approve", "options"):
-                make = (await request_makers(world, card, 50 * max(1, under // 50)))[kind]
+                make = (await request_makers(people, fakes, card, 50 * max(1, under // 50)))[kind]
                 p50, p99 = p50_p99(await measure(session, apps["bot"], make, 50, under))
                 figures["under_load"][kind] = {"p50_ms": p50 * 1000, "p99_ms": p99 * 1000}
                 print(
@@ -207,13 +213,13 @@ async def main() -> int:
                 )
                 ok_all &= p99 < 0.100
             measured_for = time.perf_counter() - started
-            resets = (await world.rpc("sim_calls", method="PUT", path_contains="os-reset-password"))["count"]
+            resets = (await fakes.rpc("sim_calls", method="PUT", path_contains="os-reset-password"))["count"]
             print(
                 f"# measured for {measured_for:.1f} s; reset calls made by then: {resets} of 1000",
                 flush=True,
             )
             figures["under_load"]["reset_calls_during_measurement"] = resets
-            await world.wait_for("chat.postEphemeral", since=since, contains="New password", timeout=600)
+            await fakes.wait_for(CallMatch("chat.postEphemeral", text="New password"), 600, since=since)
     finally:
         await procs.stop()
     print(f"all targets {verdict(ok_all)}")

@@ -1,4 +1,4 @@
-"""Shared helpers of the benchmarks: figures, peak RSS, a bench targets file, bare Bolt apps, a World.
+"""Shared helpers of the benchmarks: figures, peak RSS, a bench targets file, bare Bolt apps.
 
 Every script in bench/ is a plain program: `.venv/bin/python bench/<name>.py [--quick|--full]`.
 Nothing here asserts on time; the scripts print figures and say whether a target was met.
@@ -147,60 +147,6 @@ def bench_targets_file() -> Path:
     path = tmp / "targets.yml"
     path.write_text(BENCH_TARGETS)
     return path
-
-
-async def start_world(
-    servers: int, *, latency_s: float = 0.0, all_resettable: bool = True, **env: str
-) -> Any:
-    """A `World` (simulator + fake Slack + the real bot over HTTP) on the bench target."""
-    from bot.demo import World
-    from bot.simulator import Fleet
-
-    if all_resettable:
-        fleet = Fleet.generate(servers, seed=7, no_plugin_share=0.0, locked_share=0.0)
-    else:
-        fleet = Fleet.generate(servers, seed=7)
-    world = await World.start(
-        fleet=fleet, latency_s=latency_s, env={"BOT_CONFIG": str(bench_targets_file()), **env}
-    )
-    # Wait for the warm-up of the server list (start() spawns it) so searches hit the cache.
-    await world.runtime.tasks.idle()
-    return world
-
-
-async def submit_request(world: Any, server_names: list[str], mode: str = "shared") -> Any:
-    """Command, modal, submission, pre-flight: returns the approval card (a StoredMessage)."""
-    from bot.demo import REQUESTER
-
-    view = await world.open_modal(REQUESTER)
-    status, answer = await world.submit(
-        REQUESTER, view, target="bench", servers=server_names, reason="BENCH-1 benchmark", mode=mode
-    )
-    if status != 200 or answer.strip():
-        raise RuntimeError(f"submission refused ({status}): {answer[:500]}")
-    before = len(world.slack.calls())
-
-    def ready(call: Any) -> bool:
-        return call.args.get("channel") == "CDEMOAPPROVALS" and "Approve" in json.dumps(
-            call.args.get("blocks")
-        )
-
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:  # the card is posted, then edited in place when pre-flight ends
-        for message in reversed(world.slack.messages("CDEMOAPPROVALS")):
-            if message.thread_ts is None and "approve" in json.dumps(message.blocks).lower():
-                from bot.slack import ids
-
-                try:
-                    from bot.demo import button_value
-
-                    button_value(message.blocks, ids.APPROVE_ACTION)
-                    return message
-                except LookupError:
-                    pass
-        await asyncio.sleep(0.05)
-    del before, ready
-    raise TimeoutError("no approval card with an Approve button within 300 s")
 
 
 # ------------------------------------------------------------------------------------------- bare Bolt

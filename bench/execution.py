@@ -133,7 +133,7 @@ async def one_case(
         )
         if status != 200 or answer.strip():
             raise RuntimeError(f"submission refused: {status} {answer[:300]}")
-        card = await _ready_card(world, timeout=600)
+        card = await world.card(timeout=600, approvable=True)
         preflight_s = time.perf_counter() - t0
         if child is not None:
             child.ask(f"latency {latency_s}")
@@ -204,22 +204,6 @@ async def one_case(
         await world.close()
         if child is not None:
             child.close()
-
-
-async def _ready_card(world: World, timeout: float) -> Any:
-    from bot.demo import button_value
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for message in reversed(world.slack.messages("CDEMOAPPROVALS")):
-            if message.thread_ts is None:
-                try:
-                    button_value(message.blocks, ids.APPROVE_ACTION)
-                    return message
-                except LookupError:
-                    pass
-        await asyncio.sleep(0.05)
-    raise TimeoutError("pre-flight did not end with an Approve button")
 
 
 async def main() -> int:

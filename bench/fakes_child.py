@@ -5,7 +5,8 @@ under test (`python -m bot run`, or a bare Bolt app: bench/bare_child.py) and th
 the bot's background work, the fakes' work and the load generator never share an event loop.
 
 Prints one JSON line {"sim_url", "slack_api_url", "rpc_url", "team_id", "app_id"}; stops on EOF on stdin.
-RPC: POST {rpc_url} with {"op": ..., ...}; answers JSON (see `ops` below).
+RPC: POST {rpc_url} with {"op": ..., ...}; answers JSON (see `make_ops` below); bench/procs.py's
+`RemoteFakes` is its client, the Slack side `bot.demo.People` plays the people's moves with.
 
     python bench/fakes_child.py --servers 1000 --seed 5 [--tag bench=all] [--latency-ms 0]
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -23,57 +25,44 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aiohttp import web
 
-from bot.demo import APPROVERS, APPROVERS_CHANNEL, REQUESTER
+from bot.demo import APPROVERS_CHANNEL, CallMatch, demo_users
+from bot.demo.slack_side import open_view_payload
 from bot.simulator import Fleet, Simulator
-from bot.simulator.slack import FakeSlack, SlackCall, SlackUser
+from bot.simulator.slack import FakeSlack, SlackCall
 
 
-def call_json(index: int, call: SlackCall) -> dict[str, Any]:
-    return {"index": index, "method": call.method, "args": call.args, "ts": call.ts, "ok": call.ok}
+def call_json(call: SlackCall) -> dict[str, Any]:
+    return dataclasses.asdict(call)
 
 
 def make_ops(sim: Simulator, slack: FakeSlack) -> dict[str, Any]:
+    """The fake Slack's side as bench/procs.py's `RemoteFakes` reads it, and the simulator's knobs."""
+
     async def wait_for(a: dict[str, Any]) -> dict[str, Any]:
-        """The first call of `method` from index `since` whose JSON args contain `contains` (if given)."""
-        method, since, contains = a["method"], int(a.get("since", 0)), a.get("contains")
-        channel = a.get("channel")
+        """The first call from index `since` that the `match` (a `CallMatch` as JSON) matches."""
+        match = CallMatch.from_json(a["match"])
+        since, timeout = int(a.get("since", 0)), float(a.get("timeout", 30))
+        return call_json(await slack.wait_for(match.method, match.matches, timeout, since=since))
 
-        def match(c: SlackCall) -> bool:
-            if channel is not None and c.args.get("channel") != channel:
-                return False
-            return contains is None or contains in json.dumps(c.args, default=str)
+    async def triggers(a: dict[str, Any]) -> dict[str, Any]:
+        return {"triggers": [slack.new_trigger_id(a["user"]) for _ in range(int(a.get("n", 1)))]}
 
-        call = await slack.wait_for(method, match, float(a.get("timeout", 30)), since=since)
-        return call_json(slack._calls.index(call), call)
-
-    async def mint(a: dict[str, Any]) -> dict[str, Any]:
-        user, n = a["user"], int(a.get("n", 1))
-        channel = a.get("channel", "C0GENERAL")
-        return {
-            "triggers": [slack.new_trigger_id(user) for _ in range(n)],
-            "response_urls": [slack.new_response_url(channel, user, a.get("message_ts")) for _ in range(n)],
-        }
+    async def response_urls(a: dict[str, Any]) -> dict[str, Any]:
+        user, channel, ts = a["user"], a["channel"], a.get("message_ts")
+        return {"urls": [slack.new_response_url(channel, user, ts) for _ in range(int(a.get("n", 1)))]}
 
     async def count(_: dict[str, Any]) -> dict[str, Any]:
-        return {"count": len(slack._calls)}
+        return {"count": slack.call_count}
 
     async def messages(a: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "messages": [
-                {
-                    "message": m.as_api(),
-                    "channel": m.channel,
-                    "ts": m.ts,
-                    "text": m.text,
-                    "thread_ts": m.thread_ts,
-                }
-                for m in slack.messages(a["channel"])
-            ]
-        }
+        return {"messages": [dataclasses.asdict(m) for m in slack.messages(a["channel"])]}
 
-    async def view_payload(a: dict[str, Any]) -> dict[str, Any]:
-        opened = slack.open_views(a["user"])
-        return {"view": slack.view_payload(opened[-1].id) if opened else None}
+    async def open_view(a: dict[str, Any]) -> dict[str, Any]:
+        return {"view": open_view_payload(slack, a["user"], a["callback_id"])}
+
+    async def home(a: dict[str, Any]) -> dict[str, Any]:
+        view = slack.home(a["user"])
+        return {"home": dataclasses.asdict(view) if view is not None else None}
 
     async def sim_reset(_: dict[str, Any]) -> dict[str, Any]:
         sim.reset_stats()
@@ -94,10 +83,12 @@ def make_ops(sim: Simulator, slack: FakeSlack) -> dict[str, Any]:
 
     return {
         "wait_for": wait_for,
-        "mint": mint,
+        "triggers": triggers,
+        "response_urls": response_urls,
         "count": count,
         "messages": messages,
-        "view_payload": view_payload,
+        "open_view": open_view,
+        "home": home,
         "sim_reset": sim_reset,
         "sim_latency": sim_latency,
         "sim_calls": sim_calls,
@@ -118,12 +109,7 @@ async def main() -> None:
     sim = Simulator(fleet, latency_s=args.latency_ms / 1000)
     await sim.start()
     slack = FakeSlack(
-        users=[
-            SlackUser(REQUESTER, "alice", "Alice (on call)"),
-            SlackUser(APPROVERS[0], "bob", "Bob (lead)"),
-            SlackUser(APPROVERS[1], "carol", "Carol (security)"),
-        ],
-        channels={APPROVERS_CHANNEL: "ecs-approvals"},
+        users=demo_users(incident_commander=False), channels={APPROVERS_CHANNEL: "ecs-approvals"}
     )
     await slack.start()
     ops = make_ops(sim, slack)

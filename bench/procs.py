@@ -1,18 +1,17 @@
 """The processes of the HTTP benchmarks: the fakes (bench/fakes_child.py), the bot (`python -m bot run`)
 and the bare Bolt baselines (bench/bare_child.py), each alone in its process; the measuring client is
-the parent. `RemoteWorld` plays the people (command, submit, click) against them.
+the parent. `remote_people` gives it the one driver of people's moves (`bot.demo.People`) reading
+Slack's side from the fakes' process (`RemoteFakes`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,9 +26,8 @@ import aiohttp  # noqa: E402
 from common import bench_targets_file  # noqa: E402
 from support.processes import BotProcess, free_port  # noqa: E402
 
-from bot.demo import SIGNING_SECRET, demo_environment, submission_values  # noqa: E402
-from bot.simulator.slack import SignedRequest, SlackRequests  # noqa: E402
-from bot.slack import ids  # noqa: E402
+from bot.demo import SIGNING_SECRET, CallMatch, People, demo_environment  # noqa: E402
+from bot.simulator.slack import SlackCall, SlackRequests, StoredMessage, StoredView  # noqa: E402
 
 
 def _stderr() -> Any:
@@ -132,119 +130,59 @@ def start_bare(procs: Processes, name: str, *, pbr: bool) -> str:
     return child.first_line
 
 
-class RemoteWorld:
-    """The people's moves against the processes, from the measuring client."""
+class RemoteFakes:
+    """The fakes' process from the measuring client: the `SlackSide` `People` read (over its JSON RPC,
+    bench/fakes_child.py), and `rpc` for the simulator's knobs (sim_reset, sim_latency, sim_calls)."""
 
-    def __init__(self, procs: Processes, session: aiohttp.ClientSession) -> None:
-        self.procs = procs
+    def __init__(self, rpc_url: str, session: aiohttp.ClientSession) -> None:
+        self.rpc_url = rpc_url
         self.http = session
-        self.requests = SlackRequests(
-            SIGNING_SECRET, team_id=procs.info["team_id"], api_app_id=procs.info["app_id"]
-        )
 
-    async def rpc(self, op: str, **args: Any) -> Any:
-        async with self.http.post(self.procs.info["rpc_url"], json={"op": op, **args}) as response:
+    async def rpc(self, op: str, *, wait_s: float = 0.0, **args: Any) -> Any:
+        """One operation of bench/fakes_child.py (`wait_s`: how long it may wait there, beyond the
+        session's own timeout); TimeoutError when its wait timed out there."""
+        # The session's default timeout (five minutes), on top of the wait.
+        timeout = aiohttp.ClientTimeout(total=300 + wait_s)
+        async with self.http.post(self.rpc_url, json={"op": op, **args}, timeout=timeout) as response:
             answer = await response.json()
         if response.status != 200:
             raise TimeoutError(answer.get("error"))
         return answer
 
-    async def send(self, request: SignedRequest, url: str | None = None) -> tuple[int, str]:
-        async with self.http.post(url or self.procs.bot_url, data=request.body, headers=request.headers) as r:
-            return r.status, await r.text()
-
-    async def count(self) -> int:
+    async def call_count(self) -> int:
         return int((await self.rpc("count"))["count"])
 
-    async def wait_for(
-        self,
-        method: str,
-        *,
-        since: int = 0,
-        contains: str | None = None,
-        channel: str | None = None,
-        timeout: float = 30,
-    ) -> dict[str, Any]:
-        answer: dict[str, Any] = await self.rpc(
-            "wait_for", method=method, since=since, contains=contains, channel=channel, timeout=timeout
+    async def wait_for(self, match: CallMatch, timeout: float = 30.0, *, since: int = 0) -> SlackCall:
+        answer = await self.rpc(
+            "wait_for", wait_s=timeout, match=match.to_json(), since=since, timeout=timeout
         )
-        return answer
+        return SlackCall(**answer)
 
-    async def mint(self, user: str, n: int = 1, **kw: Any) -> tuple[list[str], list[str]]:
-        answer = await self.rpc("mint", user=user, n=n, **kw)
-        return answer["triggers"], answer["response_urls"]
+    async def triggers(self, user_id: str, n: int = 1) -> list[str]:
+        return list((await self.rpc("triggers", user=user_id, n=n))["triggers"])
 
-    async def command(self, user: str) -> SignedRequest:
-        (trigger,), (url,) = await self.mint(user)
-        return self.requests.slash_command(
-            ids.COMMAND, "", user_id=user, trigger_id=trigger, response_url=url
-        )
+    async def response_urls(
+        self, channel: str, user_id: str, message_ts: str | None = None, n: int = 1
+    ) -> list[str]:
+        answer = await self.rpc("response_urls", channel=channel, user=user_id, message_ts=message_ts, n=n)
+        return list(answer["urls"])
 
-    async def open_modal(self, user: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Sends the command; returns (the views.open call, the view as Slack echoes it)."""
-        since = await self.count()
-        status, _ = await self.send(await self.command(user))
-        assert status == 200, status
-        call = await self.wait_for("views.open", since=since)
-        view = (await self.rpc("view_payload", user=user))["view"]
-        if view is None:
-            raw = call["args"]["view"]
-            view = json.loads(raw) if isinstance(raw, str) else dict(raw)
-        return call, view
+    async def open_view(self, user_id: str, callback_id: str) -> dict[str, Any] | None:
+        view: dict[str, Any] | None = (await self.rpc("open_view", user=user_id, callback_id=callback_id))[
+            "view"
+        ]
+        return view
 
-    async def submit(
-        self,
-        user: str,
-        view: dict[str, Any],
-        *,
-        servers: list[str] | None = None,
-        reason: str = "BENCH-1",
-        mode: str = "shared",
-        tag: str | None = None,
-    ) -> None:
-        values = submission_values(
-            target="bench", paste="\n".join(servers or []), reason=reason, mode=mode, tag=tag
-        )
-        (trigger,), _ = await self.mint(user)
-        request = self.requests.view_submission(user_id=user, view=view, values=values, trigger_id=trigger)
-        status, answer = await self.send(request)
-        if status != 200 or answer.strip():
-            raise RuntimeError(f"submission refused ({status}): {answer[:300]}")
+    async def messages(self, channel: str) -> list[StoredMessage]:
+        return [StoredMessage(**m) for m in (await self.rpc("messages", channel=channel))["messages"]]
 
-    async def card(self, number: int | None = None, timeout: float = 120) -> dict[str, Any]:
-        """The approval card of request #number (or the latest) once it carries an Approve button."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for m in reversed((await self.rpc("messages", channel="CDEMOAPPROVALS"))["messages"]):
-                if (
-                    m["thread_ts"] is None
-                    and (number is None or f"#{number} " in m["text"])
-                    and _button(m["message"]["blocks"], ids.APPROVE_ACTION) is not None
-                ):
-                    card: dict[str, Any] = m
-                    return card
-            await asyncio.sleep(0.02)
-        raise TimeoutError(f"no approval card for #{number}")
-
-    async def click_request(
-        self, user: str, card: dict[str, Any], action_id: str = ids.APPROVE_ACTION
-    ) -> SignedRequest:
-        (trigger,), (url,) = await self.mint(user, channel=card["channel"], message_ts=card["ts"])
-        return self.requests.block_actions(
-            user_id=user,
-            action_id=action_id,
-            value=_button(card["message"]["blocks"], action_id),
-            channel_id=card["channel"],
-            message_ts=card["ts"],
-            message=card["message"],
-            trigger_id=trigger,
-            response_url=url,
-        )
+    async def home(self, user_id: str) -> StoredView | None:
+        home = (await self.rpc("home", user=user_id))["home"]
+        return StoredView(**home) if home is not None else None
 
 
-def _button(blocks: list[dict[str, Any]], action_id: str) -> str | None:
-    for block in blocks:
-        for element in block.get("elements") or []:
-            if isinstance(element, dict) and element.get("action_id") == action_id:
-                return str(element["value"])
-    return None
+def remote_people(procs: Processes, session: aiohttp.ClientSession) -> tuple[People, RemoteFakes]:
+    """The people's moves against the bot process, and the fakes' process they read Slack's side from."""
+    fakes = RemoteFakes(procs.info["rpc_url"], session)
+    requests = SlackRequests(SIGNING_SECRET, team_id=procs.info["team_id"], api_app_id=procs.info["app_id"])
+    return People(procs.bot_url, requests, session, fakes), fakes

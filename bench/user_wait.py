@@ -24,10 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import aiohttp
 from common import header, p50_p99, parse_args, verdict, write_json
-from procs import RemoteWorld, start_bot, start_fakes
+from procs import remote_people, start_bot, start_fakes
 
-from bot.demo import APPROVERS, REQUESTER
+from bot.demo import APPROVERS, REQUESTER, CallMatch, Refused
 from bot.simulator import Fleet
+from bot.slack import ids
 
 RESET_PATH = "os-reset-password"
 FLEET, SEED = 200, 9
@@ -50,30 +51,37 @@ async def main() -> int:
     try:
         await start_bot(procs)
         async with aiohttp.ClientSession() as session:
-            world = RemoteWorld(procs, session)
+            people, fakes = remote_people(procs, session)
             for run in range(runs):
                 chosen = names[(run * args.servers) % 190 : (run * args.servers) % 190 + args.servers]
-                command = await world.command(REQUESTER)
-                since = await world.count()
+                command = await people.command(REQUESTER)
+                since = await fakes.call_count()
                 sent = time.time()
-                status, _ = await world.send(command)
+                status, _ = await people.send(command)
                 assert status == 200
-                opened = await world.wait_for("views.open", since=since)
-                waits["command -> modal"].append(opened["ts"] - sent)
-                view = (await world.rpc("view_payload", user=REQUESTER))["view"]
-                await world.submit(REQUESTER, view, servers=chosen, reason="BENCH-2")
-                card = await world.card(run + 1, timeout=30)
+                opened = await fakes.wait_for(CallMatch("views.open"), since=since)
+                waits["command -> modal"].append(opened.ts - sent)
+                view = await fakes.open_view(REQUESTER, ids.REQUEST_MODAL)
+                assert view is not None, opened
+                status, answer = await people.submit(
+                    REQUESTER, view, target="bench", servers=chosen, reason="BENCH-2"
+                )
+                if status != 200 or answer.strip():
+                    raise Refused(f"submission refused ({status}): {answer[:300]}")
+                card = await people.card(run + 1, timeout=30, approvable=True)
                 await asyncio.sleep(0.2)  # let the bot settle (card edits, DMs) before the timed click
-                await world.rpc("sim_reset")
-                click = await world.click_request(APPROVERS[0], card)
-                since = await world.count()
+                await fakes.rpc("sim_reset")
+                click = await people.click_request(APPROVERS[0], ids.APPROVE_ACTION, card)
+                since = await fakes.call_count()
                 clicked = time.time()
-                status, _ = await world.send(click)
+                status, _ = await people.send(click)
                 assert status == 200
-                delivered = await world.wait_for("chat.postEphemeral", since=since, contains="New password")
-                puts = (await world.rpc("sim_calls", method="PUT", path_contains=RESET_PATH))["started"]
+                delivered = await fakes.wait_for(
+                    CallMatch("chat.postEphemeral", text="New password"), since=since
+                )
+                puts = (await fakes.rpc("sim_calls", method="PUT", path_contains=RESET_PATH))["started"]
                 waits["approve -> cloud"].append(min(puts) - clicked)
-                waits["cloud -> password"].append(delivered["ts"] - max(puts))
+                waits["cloud -> password"].append(delivered.ts - max(puts))
                 await asyncio.sleep(0.1)
     finally:
         await procs.stop()

@@ -124,10 +124,11 @@ class People:
         reboot: str = "none",
         tag: str | None = None,
         timeout: float = 20.0,  # noqa: ASYNC109  (seconds, for the card)
+        approvable: bool = False,
     ) -> tuple[int, StoredMessage]:
         """Command, form, submission, card: the request's number and its card as an approver's Slack
-        window shows it then (a copy: the bot edits the card in place later). Refused when the form is
-        not accepted as is."""
+        window shows it then (a copy: the bot edits the card in place later; `approvable`: once it
+        carries an Approve button, see `card`). Refused when the form is not accepted as is."""
         since = await self.side.call_count()
         view = await self.open_modal(user_id)
         status, answer = await self.submit(
@@ -141,7 +142,7 @@ class People:
         if number is None:
             raise LookupError(f"no request number in the card {call.args!r}")
         request_id = int(number.group(1))
-        return request_id, copy.deepcopy(await self.card(request_id, timeout))
+        return request_id, copy.deepcopy(await self.card(request_id, timeout, approvable=approvable))
 
     # -- the approval card ---------------------------------------------------------------------
 
