@@ -25,8 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aiohttp import web
 
-from bot.demo import APPROVERS_CHANNEL, CallMatch, demo_users
-from bot.demo.slack_side import open_view_payload
+from bot.demo import APPROVERS_CHANNEL, CallMatch, demo_users, open_view_payload
 from bot.simulator import Fleet, Simulator
 from bot.simulator.slack import FakeSlack, SlackCall
 

@@ -153,6 +153,7 @@ class RemoteFakes:
         return int((await self.rpc("count"))["count"])
 
     async def wait_for(self, match: CallMatch, timeout: float = 30.0, *, since: int = 0) -> SlackCall:
+        """Waits in the fakes' process (30 s by default: the bot is another process on a busy machine)."""
         answer = await self.rpc(
             "wait_for", wait_s=timeout, match=match.to_json(), since=since, timeout=timeout
         )

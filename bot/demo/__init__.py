@@ -19,7 +19,14 @@ from bot.demo.cast import (
 from bot.demo.forms import button_value, deny_values, submission_values
 from bot.demo.people import People, Refused
 from bot.demo.script import NEXT_STEPS, indented, run_demo
-from bot.demo.slack_side import CallMatch, LocalSlack, SlackSide, latest_message, parsed_view
+from bot.demo.slack_side import (
+    CallMatch,
+    LocalSlack,
+    SlackSide,
+    latest_message,
+    open_view_payload,
+    parsed_view,
+)
 from bot.demo.world import World
 
 __all__ = [
@@ -42,6 +49,7 @@ __all__ = [
     "deny_values",
     "indented",
     "latest_message",
+    "open_view_payload",
     "parsed_view",
     "run_demo",
     "submission_values",
