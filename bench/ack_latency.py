@@ -4,7 +4,7 @@ Three requests, each sent signed (as Slack would) to /slack/events over HTTP on 
   command  `/reset-ecs-password` with no text (the bot acks, then opens the modal in the background)
   approve  an Approve click on a pending request by its own requester: the realistic full path of a click
            (ack, then in the background: store read, policy refusal, audit row, ephemeral answer)
-  options  the servers typeahead (block_suggestion, "web-0", target picked) on a 1,000-server target
+  options  the servers typeahead (block_suggestion, "web-0", target picked) on a 1,003-server target
 against three apps, interleaved per level:
   bot           the real bot (`python -m bot run`, SQLite store, pointed at the fakes)
   bare-default  a Bolt AsyncApp whose listeners only ack (default settings; bench/bare_child.py)
@@ -45,7 +45,10 @@ from bot.slack import ids
 
 TAG = "bench=all"
 LEVELS = (1, 10, 50)
-FLEET, SEED = 1000, 5
+SMALL = 3
+"""Servers of the small pending request whose card is clicked; they lack the tag, so the 1,000-server
+request (by tag) under load does not overlap it (the bot refuses a server already in an open request)."""
+FLEET, SEED = 1000 + SMALL, 5
 
 
 def extra(parser: Any) -> None:
@@ -130,7 +133,7 @@ async def main() -> int:
         "interleaved rounds; one process per app"
     )
     fleet = Fleet.generate(FLEET, seed=SEED, locked_share=0.0, no_plugin_share=0.0)
-    procs = start_fakes(FLEET, seed=SEED, tag=TAG)
+    procs = start_fakes(FLEET, seed=SEED, tag=TAG, untagged=SMALL)
     figures: dict[str, Any] = {"levels": {}, "under_load": {}}
     ok_all = True
     try:
@@ -143,7 +146,7 @@ async def main() -> int:
         async with aiohttp.ClientSession(connector=connector) as session:
             people, fakes = remote_people(procs, session)
             # A small pending request whose card the requester clicks (refused: own request).
-            names = [s.name for s in list(fleet)[:3]]
+            names = [s.name for s in list(fleet)[:SMALL]]
             _, card = await people.new_request(
                 REQUESTER, names, target="bench", reason="BENCH-1", timeout=120, approvable=True
             )

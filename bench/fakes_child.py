@@ -8,7 +8,7 @@ Prints one JSON line {"sim_url", "slack_api_url", "rpc_url", "team_id", "app_id"
 RPC: POST {rpc_url} with {"op": ..., ...}; answers JSON (see `make_ops` below); bench/procs.py's
 `RemoteFakes` is its client, the Slack side `bot.demo.People` plays the people's moves with.
 
-    python bench/fakes_child.py --servers 1000 --seed 5 [--tag bench=all] [--latency-ms 0]
+    python bench/fakes_child.py --servers 1000 --seed 5 [--tag bench=all [--untagged 3]] [--latency-ms 0]
 """
 
 from __future__ import annotations
@@ -98,12 +98,13 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--servers", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=5)
-    parser.add_argument("--tag", default=None, help="a tag every server carries")
+    parser.add_argument("--tag", default=None, help="a tag every server carries (but the --untagged first)")
+    parser.add_argument("--untagged", type=int, default=0, help="how many first servers lack --tag")
     parser.add_argument("--latency-ms", type=float, default=0.0)
     args = parser.parse_args()
     fleet = Fleet.generate(args.servers, seed=args.seed, locked_share=0.0, no_plugin_share=0.0)
     if args.tag:
-        for server in fleet:
+        for server in list(fleet)[args.untagged :]:
             server.tags.append(args.tag)
     sim = Simulator(fleet, latency_s=args.latency_ms / 1000)
     await sim.start()

@@ -89,9 +89,12 @@ class Processes:
             child.stop()
 
 
-def start_fakes(servers: int, *, seed: int = 5, tag: str | None = None, latency_ms: float = 0.0) -> Processes:
+def start_fakes(
+    servers: int, *, seed: int = 5, tag: str | None = None, untagged: int = 0, latency_ms: float = 0.0
+) -> Processes:
+    """The fakes' process: `servers` servers, all but the first `untagged` carrying `tag` (if given)."""
     args = [str(HERE / "fakes_child.py"), "--servers", str(servers), "--seed", str(seed)]
-    args += ["--latency-ms", str(latency_ms)] + (["--tag", tag] if tag else [])
+    args += ["--latency-ms", str(latency_ms)] + (["--tag", tag, "--untagged", str(untagged)] if tag else [])
     fakes = spawn(args)
     return Processes(fakes, json.loads(fakes.first_line))
 
