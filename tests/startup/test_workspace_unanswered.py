@@ -19,9 +19,10 @@ import pytest
 from support.processes import BotProcess, free_port
 
 from bot.demo import World, demo_environment
-from bot.serve import check_slack, warn_about_the_workspace
+from bot.serve import warn_about_the_workspace
 from bot.simulator import Simulator
 from bot.simulator.slack import FakeSlack, SlackFault
+from bot.slack_checks import check_slack
 
 ROOT = Path(__file__).resolve().parents[2]
 LOOKUPS = ("conversations.info", "users.info")
