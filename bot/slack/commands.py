@@ -17,7 +17,7 @@ from bot.slack.context import ACK_BUDGET_S, SlackContext, slack_context
 from bot.slack.forms import emergency_targets
 from bot.slack.refusals import RefusalKind, classify
 from bot.slack.replies import StillRunning, dm_unless_done, respond, within_ack
-from bot.workflow import STATUS_WORDS, DirectoryUnavailable
+from bot.workflow import DirectoryUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +59,7 @@ async def _reading(ctx: SlackContext, word: str, arg: str, user_id: str) -> str:
         requests = await workflow.history_for(user_id)
         if not requests:
             return sentences.NO_HISTORY
-        return "\n".join(
-            f"#{r.id} {r.target}: {STATUS_WORDS[r.status]} ({r.created_at:%Y-%m-%d %H:%M} UTC), "
-            f"reason {escape(r.reason)}"
-            for r in requests
-        )
+        return "\n".join(sentences.history_line(r) for r in requests)
     number = arg.partition(" ")[0].lstrip("#")
     if not number.isdigit():
         return sentences.usage(word)

@@ -50,7 +50,7 @@ async def reveal(ctx: SlackContext, client: AsyncWebClient, click: Click) -> Non
                 await client.chat_update(
                     channel=click.channel,
                     ts=click.message_ts,
-                    text="Password revealed",
+                    text=sentences.PASSWORD_REVEALED,
                     blocks=reveal_done(result.request_id, datetime.now(UTC)),
                 )
             except Exception as exc:  # the reveal happened; a stale button only answers "already revealed"

@@ -113,7 +113,7 @@ async def _mark_offer_revealed(ctx: SlackContext, client: AsyncWebClient, reques
             await client.chat_update(
                 channel=offer.channel_id,
                 ts=offer.message_ts,
-                text="Password revealed",
+                text=sentences.PASSWORD_REVEALED,
                 blocks=reveal_done(request_id, datetime.now(UTC)),
             )
     except Exception as exc:  # the reveal happened; the offer's button answers "already revealed"

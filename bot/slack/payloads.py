@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain import PasswordMode, RebootMode
-from bot.slack import ids
+from bot.slack import ids, sentences
 from bot.workflow import Submission
 
 MAX_PASTED = 5000
@@ -88,25 +88,25 @@ def parse_submission(
     errors: dict[str, str] = {}
     target = selected_value(values, ids.TARGET_BLOCK, ids.TARGET_ACTION)
     if not target:
-        errors[ids.TARGET_BLOCK] = "Pick a target."
+        errors[ids.TARGET_BLOCK] = sentences.PICK_TARGET
     picked = input_value(values, ids.SERVERS_BLOCK, ids.SERVERS_ACTION).get("selected_options") or []
     refs = [str(o["value"]) for o in picked if isinstance(o, dict) and "value" in o]
     pasted = str(input_value(values, ids.PASTE_BLOCK, ids.PASTE_ACTION).get("value") or "")
     pasted_refs = [r for r in SPLIT.split(pasted) if r]
     if len(pasted_refs) > MAX_PASTED:
-        errors[ids.PASTE_BLOCK] = f"Paste at most {MAX_PASTED} names or IDs at once."
+        errors[ids.PASTE_BLOCK] = sentences.too_many_pasted(MAX_PASTED)
     tag = input_value(values, ids.TAG_BLOCK, ids.TAG_ACTION).get("value")
     reason = str(input_value(values, ids.REASON_BLOCK, ids.REASON_ACTION).get("value") or "")
     emergency = input_value(values, ids.EMERGENCY_BLOCK, ids.EMERGENCY_ACTION).get("selected_options") or []
     try:
         mode = PasswordMode(selected_value(values, ids.MODE_BLOCK, ids.MODE_ACTION) or PasswordMode.SHARED)
     except ValueError:
-        errors[ids.MODE_BLOCK] = "Pick one of the password options."
+        errors[ids.MODE_BLOCK] = sentences.PICK_PASSWORD_MODE
         mode = PasswordMode.SHARED
     try:
         reboot = RebootMode(selected_value(values, ids.REBOOT_BLOCK, ids.REBOOT_ACTION) or RebootMode.NONE)
     except ValueError:
-        errors[ids.REBOOT_BLOCK] = "Pick one of the restart options."
+        errors[ids.REBOOT_BLOCK] = sentences.PICK_RESTART
         reboot = RebootMode.NONE
     if errors or target is None:
         return None, errors

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.domain import RevealOutcome
+from bot.domain import RequestRecord, RevealOutcome
 from bot.slack import ids
 from bot.slack.blocks.common import escape, slack_date
-from bot.workflow import NO_TARGETS, STORE_FAILED, EventKind
+from bot.workflow import NO_TARGETS, STATUS_WORDS, STORE_FAILED, EventKind
 
 # -- the command ------------------------------------------------------------------------------------------
 
@@ -27,6 +27,14 @@ HELP = (
     "(an approver cancelling someone else's request gives the reason)\n"
     "The new password comes to you privately in my DM."
 )
+def history_line(r: RequestRecord) -> str:
+    """One request of `history`: number, target, state, when, reason (escaped)."""
+    return (
+        f"#{r.id} {r.target}: {STATUS_WORDS[r.status]} ({r.created_at:%Y-%m-%d %H:%M} UTC), "
+        f"reason {escape(r.reason)}"
+    )
+
+
 REQUESTS_UNREADABLE = "I could not read the requests right now; nothing was changed. Try again in a minute."
 NO_HISTORY = "You have no requests yet."
 
@@ -53,6 +61,15 @@ def cancel_failed(request_id: int) -> str:
 # -- the request form -------------------------------------------------------------------------------------
 
 NOT_ALLOWED_ANY_TARGET = NO_TARGETS
+
+
+PICK_TARGET = "Pick a target."
+PICK_PASSWORD_MODE = "Pick one of the password options."
+PICK_RESTART = "Pick one of the restart options."
+
+
+def too_many_pasted(limit: int) -> str:
+    return f"Paste at most {limit} names or IDs at once."
 
 
 def reason_hint(pattern: str | None) -> str | None:
@@ -144,6 +161,10 @@ REVEAL_REFUSALS = {
     RevealOutcome.BEING_SHOWN: "Your password is being shown in another window right now. "
     "If none opened, click again in half a minute: it is still there.",
 }
+
+
+PASSWORD_REVEALED = "Password revealed"
+"""The notification text of the DM's Reveal offer once it was used."""
 
 
 def reveal_not_shown(request_id: int | None, expires_at: datetime | None) -> str:
