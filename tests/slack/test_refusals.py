@@ -143,6 +143,11 @@ async def test_an_undeliverable_password_is_loud_and_still_offered(world: World)
     archived = world.slack.fail("chat.postMessage", "is_archived", None, channel=dm)
     await world.click(APPROVERS[0], ids.APPROVE_ACTION, card(world, request.id))
     final = await card_where(world, request.id, card_says("Password NOT delivered"), 30.0)
+    # The delivery failed and the card says so: the DM works again from here. Kept refusing while the
+    # checks below run, the sweeper's retries of the offer would space out (2, 4, 8, 16 s...) as long as a
+    # loaded machine makes those checks take, past the wait for the offer further down.
+    world.slack.faults.remove(ephemeral)
+    world.slack.faults.remove(archived)
     assert "*Done*" in block_texts(final.blocks) or "reset" in block_texts(final.blocks)
     await eventually(
         lambda: any(
@@ -157,15 +162,20 @@ async def test_an_undeliverable_password_is_loud_and_still_offered(world: World)
     assert "delivered" not in events
     assert metric("ecs_reset_passwords_undelivered_total") == before + 1
 
-    world.slack.faults.remove(ephemeral)
-    world.slack.faults.remove(archived)
     await eventually(
         lambda: any("ready to reveal" in m.text for m in world.slack.messages(dm)), 30, "the Reveal offer"
     )
     offer = await reveal_offer(world, request.id)
-    since = world.slack.call_count
-    await world.click(REQUESTER, ids.REVEAL_ACTION, offer)
-    shown = await world.slack.wait_for("views.open", None, 5.0, since=since)
+    for attempt in range(2):
+        since = world.slack.call_count
+        await world.click(REQUESTER, ids.REVEAL_ACTION, offer)
+        shown = await world.slack.wait_for("views.open", None, 10.0, since=since)
+        if shown.ok:
+            break
+        # Slack's 3 s for the click's trigger passed on a starved machine: the reveal stays usable, the
+        # requester is told to click again, and does.
+        assert shown.error == "expired_trigger_id", (shown.status, shown.error)
+        assert attempt == 0, "the reveal modal did not open twice"
     password = passwords_by_server(view_json(shown)["blocks"])[names[0]]
     assert world.sim.fleet.password_matches(server_id(world, names[0]), password)
     await eventually(lambda: "Reveal" in block_texts(card(world, request.id).blocks), 15, "the card's reveal")
@@ -245,7 +255,11 @@ async def test_a_refusal_that_cannot_be_posted_goes_through_response_url(world: 
     world.slack.fail("chat.postEphemeral", "user_not_in_channel", None)
     since = world.slack.call_count
     await world.click(REQUESTER, ids.APPROVE_ACTION, card(world, request.id))
-    answer = await world.slack.wait_for("response_url", None, 10.0, since=since)
+    # The click's own response_url (in the approvers channel): a slash command's, answering a form whose
+    # trigger expired on a loaded machine, is another channel's and no answer to this click.
+    answer = await world.slack.wait_for(
+        "response_url", lambda c: c.args.get("_channel") == APPROVERS_CHANNEL, 30.0, since=since
+    )
     assert answer.ok
     assert answer.args["text"] == f"You cannot approve or deny your own request #{request.id}."
     assert answer.args.get("response_type") == "ephemeral"
