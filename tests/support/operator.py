@@ -23,6 +23,7 @@ from cryptography.fernet import Fernet
 from bot.demo import DEMO_TARGETS
 from bot.simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_USER
 from bot.simulator.slack import FAKE_APP_TOKEN, FAKE_BOT_TOKEN
+from support.polling import eventually
 from support.processes import die_with_parent, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,15 +96,21 @@ class Bot:
         return self.log.read_text(errors="replace")
 
     async def wait_for_log(self, pattern: str, count: int = 1, timeout: float = 60) -> list[str]:  # noqa: ASYNC109
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def missing() -> AssertionError:
+            return AssertionError(
+                f"{pattern!r} x{count} not logged (exit {self.proc.poll()}):\n{self.text()}"
+            )
+
+        def logged() -> list[str]:
             found = re.findall(pattern, self.text())
-            if len(found) >= count:
-                return found
-            if self.proc.poll() is not None:
-                break
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"{pattern!r} x{count} not logged (exit {self.proc.poll()}):\n{self.text()}")
+            if len(found) < count and self.proc.poll() is not None:
+                raise missing()  # it will not come now
+            return found if len(found) >= count else []
+
+        try:
+            return await eventually(logged, timeout, f"{pattern!r} x{count} in the log", interval=0.1)
+        except TimeoutError:
+            raise missing() from None
 
     async def wait_exit(self, timeout: float = 60) -> int:  # noqa: ASYNC109
         deadline = time.monotonic() + timeout
@@ -123,18 +130,26 @@ class Bot:
             return response.status, await response.json()
 
     async def health_becomes(self, status: int, timeout: float = 60) -> dict[str, object]:  # noqa: ASYNC109
-        deadline = time.monotonic() + timeout
-        last: object = None
-        while time.monotonic() < deadline:
+        last: list[object] = [None]
+
+        def never() -> AssertionError:
+            return AssertionError(f"/healthz never answered {status} (last {last[0]}):\n{self.text()}")
+
+        async def answered() -> tuple[dict[str, object], ...]:
             with contextlib.suppress(aiohttp.ClientError, OSError, TimeoutError):
                 got, body = await self.health()
                 if got == status:
-                    return body
-                last = (got, body)
+                    return (body,)
+                last[0] = (got, body)
             if self.proc.poll() is not None:
-                break
-            await asyncio.sleep(0.2)
-        raise AssertionError(f"/healthz never answered {status} (last {last}):\n{self.text()}")
+                raise never()  # it will not answer now
+            return ()
+
+        try:
+            (body,) = await eventually(answered, timeout, f"/healthz {status}", interval=0.2)
+        except TimeoutError:
+            raise never() from None
+        return body
 
     def stop(self) -> None:
         if self.proc.poll() is None:
