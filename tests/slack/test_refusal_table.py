@@ -64,8 +64,8 @@ KINDS = {
 NOT_HERE = {
     "auth.test": "Bolt's authorization asks once per process (tests/startup/test_tokens.py: its refusals)",
     "usergroups.list": "read once at start-up to pin the handles (a refusal stops the start)",
-    "conversations.info": "doctor's channel check (tests/test_doctor.py)",
-    "users.info": "doctor's people check (tests/test_doctor.py)",
+    "conversations.info": "doctor's and start-up's channel check (tests/test_doctor.py, tests/startup/)",
+    "users.info": "doctor's and start-up's people check (tests/test_doctor.py, tests/startup/)",
     "views.publish": "the Home tab, off the request's flow (tests/slack/test_home.py: a refused publish)",
 }
 
