@@ -45,8 +45,8 @@ def submission_values(
     return values
 
 
-def deny_values(reason: str) -> dict[str, Any]:
-    """The deny-reason modal's `state.values` as Slack sends them on submit."""
+def deny_values(reason: str | None) -> dict[str, Any]:
+    """The deny-reason modal's `state.values` as Slack sends them on submit (None: left empty)."""
     return {ids.DENY_REASON_BLOCK: {ids.DENY_REASON_ACTION: {"type": "plain_text_input", "value": reason}}}
 
 

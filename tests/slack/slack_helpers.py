@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.demo import APPROVERS, APPROVERS_CHANNEL, DEMO_TARGETS, REQUESTER, World, button_value
+from bot.demo import APPROVERS, APPROVERS_CHANNEL, DEMO_TARGETS, REQUESTER, World, button_value, deny_values
 from bot.domain import (
     DecisionRecord,
     MessageRef,
@@ -260,9 +260,7 @@ async def deny(world: World, request_id: int, reason: str) -> None:
         world.requests.view_submission(
             user_id=APPROVERS[0],
             view=world.slack.view_payload(opened.id),
-            values={
-                ids.DENY_REASON_BLOCK: {ids.DENY_REASON_ACTION: {"type": "plain_text_input", "value": reason}}
-            },
+            values=deny_values(reason),
         )
     )
     assert (status, body.strip()) == (200, "")

@@ -22,7 +22,7 @@ from slack_helpers import (
     view_json,
 )
 
-from bot.demo import World
+from bot.demo import World, deny_values
 from bot.domain import RequestStatus
 from bot.simulator.slack import SlackCall
 from bot.slack import ids
@@ -47,10 +47,6 @@ async def deny_view_for(world: World, user: str, request_id: int) -> tuple[dict[
     assert call.ok
     [opened] = world.slack.open_views(user)
     return world.slack.view_payload(opened.id), call
-
-
-def deny_values(reason: str | None) -> dict[str, object]:
-    return {ids.DENY_REASON_BLOCK: {ids.DENY_REASON_ACTION: {"type": "plain_text_input", "value": reason}}}
 
 
 def never_reset(world: World, names: list[str]) -> bool:

@@ -30,7 +30,7 @@ from support.polling import eventually
 from surfaces import url_verification
 
 from bot.app import Tuning
-from bot.demo import World
+from bot.demo import World, deny_values
 from bot.domain import RequestStatus
 from bot.simulator.slack import FAKE_APP_TOKEN
 from bot.slack import ids
@@ -153,9 +153,7 @@ async def test_deny_from_home_asks_for_a_reason_as_on_the_card(world: World) -> 
     await world.slack.wait_for("views.open", None, 10.0, since=since)
     [modal] = world.slack.open_views(denier)
     assert modal.callback_id == ids.DENY_MODAL
-    values = {
-        ids.DENY_REASON_BLOCK: {ids.DENY_REASON_ACTION: {"type": "plain_text_input", "value": "freeze"}}
-    }
+    values = deny_values("freeze")
     status, answer = await world.send(
         world.requests.view_submission(user_id=denier, view=world.slack.view_payload(modal.id), values=values)
     )

@@ -26,7 +26,7 @@ from slack_helpers import (
     submit_request,
 )
 
-from bot.demo import World
+from bot.demo import World, deny_values
 from bot.domain import DecisionRecord, RequestStatus, ServerPhase
 from bot.simulator import Fleet
 from bot.slack import ids
@@ -246,7 +246,7 @@ async def test_a_hostile_request_stays_inert_everywhere(make_world: Any) -> None
     await world.click(APPROVERS[0], ids.DENY_ACTION, shown)
     await world.slack.wait_for("views.open", None, 5.0, since=since)
     [opened] = world.slack.open_views(APPROVERS[0])
-    deny = {ids.DENY_REASON_BLOCK: {ids.DENY_REASON_ACTION: {"type": "plain_text_input", "value": reason}}}
+    deny = deny_values(reason)
     status, _ = await world.send(
         world.requests.view_submission(
             user_id=APPROVERS[0], view=world.slack.view_payload(opened.id), values=deny
