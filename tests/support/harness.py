@@ -212,10 +212,18 @@ class Stack:
         mode: str = "shared",
         reboot: str = "none",
         bot: BotProcess | None = None,
+        approvable: bool = True,
     ) -> tuple[int, StoredMessage]:
-        """Submits and waits for the card; returns the request number and a snapshot of the card."""
+        """Submits and waits for the card; returns the request number and a snapshot of the card, by
+        default once pre-flight has put its Approve button on it (`approvable=False`: as first posted)."""
         return await self.people(bot).new_request(
-            user_id, servers or self.resettable(2), target=target, reason=reason, mode=mode, reboot=reboot
+            user_id,
+            servers or self.resettable(2),
+            target=target,
+            reason=reason,
+            mode=mode,
+            reboot=reboot,
+            approvable=approvable,
         )
 
     async def click(
