@@ -27,11 +27,13 @@ __all__ = [
 
 
 def database_display(url: str) -> str:
-    """`sqlite (/data/x.sqlite3)` or `postgresql (db.internal:5432/ecs)`: the kind and place, no secrets."""
+    """`sqlite (/data/x.sqlite3)` or `postgresql (db.internal:5432/ecs)`: the kind and place, no secrets.
+    A SQLite path is shown absolute: the default (`./data/...`) depends on the folder `run` starts in,
+    so `doctor` started elsewhere would look at another file; the line says which."""
     parsed = make_url(url)
     kind = parsed.get_backend_name()
     if kind == "sqlite":
-        return f"sqlite ({parsed.database or 'in memory'})"
+        return f"sqlite ({sqlite_file(url) or 'in memory'})"
     where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}"
     return f"{kind} ({where})"
 

@@ -201,3 +201,16 @@ async def test_doctor_makes_no_folder_for_a_database_run_will_create(
     assert await doctor.wait_exit() == 0, doctor.text()
     assert f"sqlite ({folder}/x.db): not created yet; `run` creates it" in doctor.text()
     assert not (tmp_path / "new").exists()
+
+
+def test_a_relative_sqlite_path_is_shown_where_it_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default `./data/...` depends on the folder the bot starts in: doctor and the start-up summary
+    name the file itself, so an operator sees when doctor looked elsewhere."""
+    from bot.database_checks import database_display
+
+    monkeypatch.chdir(tmp_path)
+    assert (
+        database_display("sqlite+aiosqlite:///./data/bot.sqlite3") == f"sqlite ({tmp_path}/data/bot.sqlite3)"
+    )
+    assert database_display("sqlite+aiosqlite://") == "sqlite (in memory)"
+    assert database_display("postgresql+asyncpg://bot:pw@db:5433/ecs") == "postgresql (db:5433/ecs)"
