@@ -17,6 +17,7 @@ from bot.config import Target
 
 __all__ = [
     "BOT_SCOPES",
+    "SlackUnanswered",
     "WorkspaceProblems",
     "check_channels",
     "check_people",
@@ -51,6 +52,14 @@ class WorkspaceProblems(Exception):
     def __init__(self, problems: Sequence[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = list(problems)
+
+
+class SlackUnanswered(Exception):
+    """Slack answered a look-up with a 5xx or a rate limit: nothing is known of the workspace from it, so
+    it is no problem of the workspace (said once, by the caller, as a check that did not finish)."""
+
+    def __init__(self, method: str, status: int) -> None:
+        super().__init__(f"Slack answered {method} with HTTP {status}; try again later")
 
 
 def _names_groups(targets: Iterable[Target]) -> list[str]:
@@ -102,7 +111,11 @@ def check_scopes(granted: frozenset[str] | None, targets: Sequence[Target]) -> s
 
 
 def _refused(exc: SlackApiError, subject: str, method: str, not_found: str) -> str:
-    """The problem line for a look-up Slack refused: `not_found` when it says there is no such thing."""
+    """The problem line for a look-up Slack refused: `not_found` when it says there is no such thing.
+    Raises SlackUnanswered when Slack did not really answer (a 5xx, a rate limit)."""
+    status = exc.response.status_code if exc.response is not None else 200
+    if status >= 500 or status == 429:
+        raise SlackUnanswered(method, status) from None
     data = exc.response.data if exc.response is not None else None
     error = str((data.get("error") if isinstance(data, dict) else None) or f"HTTP {exc.response.status_code}")
     if error in ("channel_not_found", "user_not_found", "users_not_found"):
@@ -132,7 +145,11 @@ async def _each(items: Sequence[str], check: Callable[[str], Awaitable[str | Non
         async with gate:
             return await check(item)
 
-    problems = [p for p in await asyncio.gather(*(one(i) for i in items)) if p]
+    answers = await asyncio.gather(*(one(i) for i in items), return_exceptions=True)
+    for answer in answers:  # every look-up has ended: none is left running behind a failure
+        if isinstance(answer, BaseException):
+            raise answer
+    problems = [p for p in answers if isinstance(p, str) and p]
     if problems:
         raise WorkspaceProblems(problems)
 

@@ -90,11 +90,6 @@ async def test_look_ups_slack_answers_5xx_end_at_once_and_are_not_called_missing
     assert await healthz(world) == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/slack/inspection.py `_refused` turns a 5xx into a workspace problem, so start-up says it "
-    "as one WARNING per channel and person; a Slack that did not answer belongs at DEBUG, as a timeout is",
-)
 async def test_look_ups_slack_answers_5xx_are_said_at_debug(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
