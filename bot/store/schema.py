@@ -197,3 +197,23 @@ post_claims = Table(
     Column("what", String(64), primary_key=True),
     Column("until", UTCDateTime, nullable=False),
 )
+
+# A break-glass submission that passed every check, waiting for its requester's confirmation (migration
+# 0009): the confirmation modal carries only a random key, whose SHA-256 is `key_hash`, so any replica can
+# take it and any number of servers fits. Taken once, by its owner, before `expires_at` (`taken_at` set);
+# the sweeper drops rows past `expires_at`. Nothing secret: the requester's own words and server IDs.
+break_glass_holds = Table(
+    "break_glass_holds",
+    metadata,
+    Column("key_hash", String(64), primary_key=True),
+    Column("user_id", String(64), nullable=False),
+    Column("target", String(200), nullable=False),
+    Column("password_mode", String(20), nullable=False),
+    Column("reboot", String(20), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("server_ids", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("taken_at", UTCDateTime, nullable=True),
+    Index(None, "expires_at"),
+)

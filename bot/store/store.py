@@ -18,6 +18,7 @@ from bot.store.decisions import Decisions
 from bot.store.engine import MIGRATIONS_DIR, open_engine
 from bot.store.execution import Executions
 from bot.store.group_commit import GroupCommit
+from bot.store.holds import BreakGlassHolds
 from bot.store.home import Overviews
 from bot.store.notices import Notices
 from bot.store.requests import Requests
@@ -27,7 +28,9 @@ from bot.store.sealing import Sealer
 __all__ = ["MIGRATIONS_DIR", "Store"]
 
 
-class Store(BreakGlassStore, Requests, Decisions, Executions, Reveals, Overviews, Notices, Audit):
+class Store(
+    BreakGlassStore, BreakGlassHolds, Requests, Decisions, Executions, Reveals, Overviews, Notices, Audit
+):
     """Async access to requests, servers, decisions, audit events and sealed secrets.
 
     Build it with `await Store.open(url, secret_keys=[...])`, then `await store.migrate()` once at start.
@@ -42,7 +45,9 @@ class Store(BreakGlassStore, Requests, Decisions, Executions, Reveals, Overviews
     unseal_secret, lease_reveal, confirm_reveal, release_reveal, erase_expired_reveals), one person's
     overview (`home`: awaiting_decision, revealable, reveal_token_of), break-glass (`breakglass`:
     create_break_glass_request, last_break_glass, release_break_glass, start_break_glass,
-    review_break_glass, awaiting_review, mark_review_reminded), the notices a chat refused (`notices`:
+    review_break_glass, awaiting_review, mark_review_reminded), break-glass confirmations waiting for
+    their requester (`holds`: hold_break_glass, take_break_glass_hold, drop_expired_break_glass_holds), the
+    notices a chat refused (`notices`:
     owe_notice, notices_due, take_notice, settle_notice, claim_post,
     release_post, reveal_offer_of) and the trail (`audit`:
     add_audit, audit). A compare-and-set that lost returns None or False, never raises.

@@ -18,7 +18,7 @@ from bot.store.schema import decisions, metadata, request_servers, requests
 from bot.store.store import MIGRATIONS_DIR
 
 StoreFactory = Callable[..., Awaitable[Store]]
-HEAD = "0008"
+HEAD = "0009"
 
 
 async def _version(store: Store) -> list[str]:
