@@ -1,7 +1,9 @@
 """Break-glass listeners: the confirmation that creates the request, and Acknowledge / Flag on its card.
 
-The form's Emergency choice is read with the rest of the form (`requests`), which pushes the
-confirmation; its submission here is checked again in full, on fresh facts, before anything is created.
+The form's Emergency choice is read with the rest of the form (`requests`), which has the workflow hold
+the checked submission and pushes the confirmation carrying only its key; the confirmation's submission
+here takes the submission back (once, its owner only, before it expires, on any replica) and checks it
+again in full, on fresh facts, before anything is created.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import ids, sentences
-from bot.slack.blocks.breakglass import confirmed_submission
 from bot.slack.blocks.modals import flag_modal, notice_modal
 from bot.slack.context import ACK_BUDGET_S, SlackContext, slack_context
 from bot.slack.payloads import Click, submission_key, user_of
@@ -42,21 +43,34 @@ async def confirm(
     client: AsyncWebClient,
     context: AsyncBoltContext,
 ) -> None:
-    """The confirmation submitted: every check again (who may break glass, now; the cooldown; the
-    servers; the reason), then the request is recorded and both views close."""
+    """The confirmation submitted: the held submission taken back by its key, every check again (who
+    may break glass, now; the cooldown; the servers; the reason), then the request is recorded and both
+    views close. A key unknown, expired, used or someone else's creates nothing and says so."""
     ctx = slack_context(context)
     user_id = user_of(body)
-    submission = confirmed_submission(user_id, str(view.get("private_metadata") or ""), submission_key(view))
-    if submission is None:
-        await ack(response_action="update", view=notice_modal(NOT_RUN, sentences.FORM_DAMAGED))
-        return
-    if await recorded_before(ctx, submission) is not None:
+    key = submission_key(view)
+    if await recorded_before(ctx, key) is not None:
         await ack(response_action="clear")  # a replay: answered as the first was
         return
     loop = asyncio.get_running_loop()
     deadline = loop.time() + ACK_BUDGET_S
+    held = str(view.get("private_metadata") or "")
     try:
-        checked, errors = await asyncio.wait_for(ctx.workflow.check(submission), deadline - loop.time())
+        taken = await asyncio.wait_for(
+            ctx.workflow.take_break_glass(held, user_id, submission_key=key), deadline - loop.time()
+        )
+    except Exception as exc:
+        log.error("break-glass confirmation by %s could not be taken: %s", user_id, exc)
+        await ack(response_action="update", view=notice_modal(NOT_RUN, sentences.BREAK_GLASS_NOT_CHECKED))
+        return
+    if taken.submission is None:
+        if taken.used and await recorded_before(ctx, key) is not None:
+            await ack(response_action="clear")  # a double click the first copy recorded meanwhile
+            return
+        await ack(response_action="update", view=notice_modal(NOT_RUN, taken.refusal or NOT_RUN))
+        return
+    try:
+        checked, errors = await asyncio.wait_for(ctx.workflow.check(taken.submission), deadline - loop.time())
     except Exception as exc:
         log.error("break-glass confirmation by %s could not be checked: %s", user_id, exc)
         checked, errors = None, {}

@@ -25,7 +25,7 @@ from bot.slack.payloads import (
     view_values,
 )
 from bot.slack.replies import ShuttingDown, StillRunning, within_ack
-from bot.workflow import BreakGlassRefused, CheckedSubmission, Field, InventoryUnavailable, Submission
+from bot.workflow import BreakGlassRefused, CheckedSubmission, Field, InventoryUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -66,18 +66,16 @@ async def _report_late(
     await client.chat_postMessage(channel=await ctx.notifier.dm_channel(user_id), text=text)
 
 
-async def recorded_before(ctx: SlackContext, submission: Submission) -> RequestRecord | None:
-    """The request this very submission already made (a replay), so it is answered without being
-    checked again. A look-up that fails or is slow counts as none: recording then meets the
-    submission key's unique index, which still makes no second request."""
-    if submission.submission_key is None:
+async def recorded_before(ctx: SlackContext, key: str | None) -> RequestRecord | None:
+    """The request the submission of modal `key` (`payloads.submission_key`) already made (a replay), so
+    it is answered without being checked again. A look-up that fails or is slow counts as none:
+    recording then meets the submission key's unique index, which still makes no second request."""
+    if key is None:
         return None
     try:
-        return await asyncio.wait_for(
-            ctx.workflow.request_for_submission(submission.submission_key), REPLAY_LOOKUP_WAIT_S
-        )
+        return await asyncio.wait_for(ctx.workflow.request_for_submission(key), REPLAY_LOOKUP_WAIT_S)
     except Exception as exc:
-        log.warning("could not look up earlier submissions of %s: %s", submission.submission_key, exc)
+        log.warning("could not look up earlier submissions of %s: %s", key, exc)
         return None
 
 
@@ -103,7 +101,7 @@ async def submit_request(
         return
     loop = asyncio.get_running_loop()
     deadline = loop.time() + ACK_BUDGET_S
-    earlier = await recorded_before(ctx, submission)
+    earlier = await recorded_before(ctx, submission.submission_key)
     if earlier is not None:
         # Answered as the first was (the modal closes); the request, its card and DM exist already.
         log.warning("modal %s submitted again by %s: it is request #%d", view.get("id"), user_id, earlier.id)
@@ -125,12 +123,16 @@ async def submit_request(
         await ack(response_action="errors", errors={k: v[:2000] for k, v in block_errors.items()})
         return
     if checked.submission.break_glass:
-        # Only the confirmation's submission creates it (bot/slack/breakglass.py).
-        pushed = confirmation(checked, ctx.notifier.audit_channel)
-        if isinstance(pushed, str):
-            await ack(response_action="errors", errors={ids.PASTE_BLOCK: pushed})
-        else:
-            await ack(response_action="push", view=pushed)
+        # Only the confirmation's submission creates it (bot/slack/breakglass.py). The checked submission
+        # waits in the store; the confirmation carries its key, whatever the number of servers.
+        try:
+            budget = max(deadline - loop.time(), MIN_RECORD_WAIT_S)
+            key = await asyncio.wait_for(ctx.workflow.hold_break_glass(checked), budget)
+        except Exception as exc:
+            log.error("break-glass confirmation for %s could not be kept: %s", user_id, exc)
+            await ack(response_action="errors", errors={ids.REASON_BLOCK: sentences.BREAK_GLASS_NOT_HELD})
+            return
+        await ack(response_action="push", view=confirmation(checked, ctx.notifier.audit_channel, key))
         return
     refused = await record_in_time(ctx, client, user_id, checked, deadline)
     if refused is None:

@@ -27,6 +27,8 @@ HELP = (
     "(an approver cancelling someone else's request gives the reason)\n"
     "The new password comes to you privately in my DM."
 )
+
+
 def history_line(r: RequestRecord) -> str:
     """One request of `history`: number, target, state, when, reason (escaped)."""
     return (
@@ -271,9 +273,14 @@ def still_waiting(request_id: int) -> str:
 # -- break-glass ------------------------------------------------------------------------------------------
 
 BREAK_GLASS_NOT_RUN = "Break-glass not run"
+BREAK_GLASS_NOT_HELD = (
+    "The bot could not prepare the confirmation right now (its database did not answer in time). "
+    "Nothing was run; submit again in a minute."
+)
 BREAK_GLASS_NOT_CHECKED = (
-    "The bot could not check it right now (the cloud or Slack did not answer in time). "
-    "Nothing was run; try again in a minute."
+    "The bot could not check it right now (the cloud, Slack or its database did not answer in time). "
+    "Nothing was run. In a minute, go back to your form (it is kept) and submit it again for a new "
+    "confirmation."
 )
 ACKNOWLEDGE_DAMAGED = "This button is damaged; nothing was acknowledged."
 FLAG_DAMAGED = "This button is damaged; nothing was flagged."

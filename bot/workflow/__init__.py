@@ -19,7 +19,7 @@ from bot.domain import (
     ServerRecord,
 )
 from bot.store.records import RevealResult
-from bot.workflow.breakglass import BreakGlassRefused
+from bot.workflow.breakglass import BREAK_GLASS_HOLD_TTL, BreakGlassRefused, TakenBreakGlass
 from bot.workflow.drafts import Draft, DraftRefused, Drafts, message_text
 from bot.workflow.execution import ExecutionSettings, Executor
 from bot.workflow.home import HomeView, OwnRequest
@@ -49,6 +49,7 @@ from bot.workflow.sweeper import Sweeper, SweepSettings
 from bot.workflow.tasks import KeyedLocks, TaskKeeper
 
 __all__ = [
+    "BREAK_GLASS_HOLD_TTL",
     "NO_TARGETS",
     "OPEN_STATUSES",
     "STATUS_WORDS",
@@ -102,6 +103,7 @@ __all__ = [
     "SubmitResult",
     "SweepSettings",
     "Sweeper",
+    "TakenBreakGlass",
     "TaskKeeper",
     "Workflow",
     "WorkflowEvent",

@@ -4,6 +4,11 @@ Opt-in per target (`break_glass` in the targets file). The controls: only the pe
 on fresh facts at every step), one use per requester and target per `cooldown` (claimed in the store
 with the request, so two replicas cannot both let one through), everyone told before the reset starts,
 and a review by the approvers afterwards (`reviews`).
+
+Between the form and the run stands a confirmation: the checked submission waits in the store
+(`hold_break_glass`) under a random key the front end's confirmation carries, and its submission takes it
+back once (`take_break_glass`), on any replica, to be checked again in full. So a confirmation covers as
+many servers as the target's `max_servers`, whatever a chat lets a view carry.
 """
 
 from __future__ import annotations
@@ -11,25 +16,47 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from bot.domain import NewRequest, NewServer, RequestRecord
 from bot.metrics import BREAK_GLASS
+from bot.store import HoldOutcome
 from bot.store.records import CreatedRequest
 from bot.workflow import sentences as say
 from bot.workflow.cooldown import release_cooldown
 from bot.workflow.moves import Moves
 from bot.workflow.policy import MembershipUnknown
 from bot.workflow.ports import notify_safely
+from bot.workflow.results import CheckedSubmission, Submission
 from bot.workflow.views import keep_message_refs
 
 log = logging.getLogger(__name__)
+
+BREAK_GLASS_HOLD_TTL = timedelta(minutes=15)
+"""How long a break-glass confirmation can be confirmed. Slack documents no lifetime for an open modal
+(it lasts as long as the person's client keeps it), so the bound is ours: long enough to read the
+confirmation in an incident, short enough that a stale one is made again from the form (kept beneath it)
+on fresh facts. Every check runs again at confirmation anyway; the bound is on how long the requester's
+words wait in the database."""
 
 
 class BreakGlassRefused(Exception):
     """A break-glass could not be recorded: the text says why (the cooldown, taken meanwhile) and that
     the normal approval path remains. Nothing was created."""
+
+
+@dataclass(frozen=True)
+class TakenBreakGlass:
+    """What `take_break_glass` gives back: the submission to check again and record, or, with none, the
+    sentence saying why (nothing was created). `used`: the confirmation was taken before (a double click,
+    a replay), so a front end may answer as it answered the first."""
+
+    submission: Submission | None
+    refusal: str | None = None
+    used: bool = False
 
 
 class BreakGlassRuns(Moves):
@@ -65,6 +92,58 @@ class BreakGlassRuns(Moves):
             BREAK_GLASS.labels(target, "refused").inc()
             return say.cooldown(target, last, config.break_glass.cooldown)
         return None
+
+    async def hold_break_glass(self, checked: CheckedSubmission) -> str:
+        """Keeps a checked break-glass submission (its servers by ID) for its requester's confirmation,
+        for `BREAK_GLASS_HOLD_TTL`; returns the key the confirmation carries (32 URL-safe characters,
+        unguessable, nothing secret behind it). Raises StoreUnavailable (nothing was kept)."""
+        sub = checked.submission
+        return await self.store.hold_break_glass(
+            sub.requester_id,
+            checked.target.name,
+            [s.server_id for s in checked.servers],
+            checked.reason,
+            sub.password_mode,
+            sub.reboot,
+            expires_at=self.clock.now() + BREAK_GLASS_HOLD_TTL,
+        )
+
+    async def take_break_glass(
+        self, key: str, user_id: str, *, submission_key: str | None = None
+    ) -> TakenBreakGlass:
+        """The submission `hold_break_glass` kept under `key`, for `user_id` only, once, before it expires,
+        as a `Submission` with `break_glass` (and `submission_key`, so a replay finds its request): `check`
+        it again, then `record` it. A key unknown, expired, used or someone else's gives a refusal and
+        changes nothing. Raises StoreUnavailable (nothing taken)."""
+        taken = await self.store.take_break_glass_hold(key, user_id, self.clock.now())
+        hold = taken.hold
+        if hold is None:
+            if taken.outcome == HoldOutcome.NOT_YOURS:
+                log.warning("break-glass confirmation of someone else submitted by %s: refused", user_id)
+            refusal = {
+                HoldOutcome.USED: say.CONFIRMATION_USED,
+                HoldOutcome.EXPIRED: say.confirmation_expired(BREAK_GLASS_HOLD_TTL),
+                HoldOutcome.NOT_YOURS: say.CONFIRMATION_NOT_YOURS,
+            }.get(taken.outcome, say.CONFIRMATION_UNKNOWN)
+            return TakenBreakGlass(None, refusal, used=taken.outcome == HoldOutcome.USED)
+        submission = Submission(
+            target=hold.target,
+            requester_id=user_id,
+            server_refs=list(hold.server_ids),
+            reason=hold.reason,
+            password_mode=hold.password_mode,
+            reboot=hold.reboot,
+            submission_key=submission_key,
+            break_glass=True,
+        )
+        return TakenBreakGlass(submission)
+
+    async def forget_expired_break_glass(self, now: datetime) -> None:
+        """Drops the break-glass confirmations past their time as of `now` (the sweeper, on any replica).
+        Raises StoreUnavailable."""
+        dropped = await self.store.drop_expired_break_glass_holds(now)
+        if dropped:
+            log.debug("dropped %d expired break-glass confirmation(s)", dropped)
 
     async def _create_break_glass(self, new: NewRequest, servers: list[NewServer]) -> CreatedRequest:
         """Creates the request and claims the cooldown in one transaction; BreakGlassRefused when the

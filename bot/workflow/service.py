@@ -53,9 +53,12 @@ class Workflow(Reviews, Submissions, Decisions, Homes):
     One person's overview: `home_for(user_id) -> HomeView`; `people_involved(request)` says whose
     overview a change concerns.
     Break-glass: `break_glass_targets(user_id, targets)` (for a form), a `Submission` with `break_glass`
-    (checked by `refuse_break_glass`; `record` raises BreakGlassRefused when its cooldown was taken
-    meanwhile); after the run `may_review` / `review(request_id, user_id, Review, reason)`;
-    `remind_reviews(now)` for the sweeper.
+    (checked by `refuse_break_glass`), then its confirmation: `hold_break_glass(checked) -> key` keeps
+    the checked submission in the store for the confirmation to carry only `key`, and
+    `take_break_glass(key, user_id) -> TakenBreakGlass` gives it back once, to its owner, before
+    `BREAK_GLASS_HOLD_TTL` ran out, for `check` again and `record` (which raises BreakGlassRefused when
+    its cooldown was taken meanwhile); after the run `may_review` / `review(request_id, user_id, Review,
+    reason)`; `remind_reviews(now)` and `forget_expired_break_glass(now)` for the sweeper.
 
     A refusal is an `ActionResult` with `ok` False and a sentence for the person, never an exception.
     Every call that reads or writes the store raises `StoreUnavailable` when the database does not

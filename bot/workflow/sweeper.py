@@ -1,4 +1,5 @@
-"""The periodic chores that keep no request stuck: expiry, reminders, reveal erasure, recovery."""
+"""The periodic chores that keep no request stuck: expiry, reminders, reveal erasure, expired break-glass
+confirmations, recovery."""
 
 from __future__ import annotations
 
@@ -58,6 +59,7 @@ class Sweeper:
                 view = await self.workflow.view_of(request)
                 await notify_safely(self.workflow.notifier.remind_approvers(view), "remind_approvers")
         await self.workflow.remind_reviews(now)
+        await self.workflow.forget_expired_break_glass(now)
         await self.show_unseen(now - self.settings.show_again_after, now)
         reposted = await notify_safely(
             self.workflow.notifier.retry_failed(self.workflow.view), "retry_failed"

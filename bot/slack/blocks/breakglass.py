@@ -3,10 +3,9 @@ approvers' DM, the reminder, and the flag reason form."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from datetime import timedelta
 
 from slack_sdk.models.blocks import (
     Block,
@@ -17,14 +16,19 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.config import Target
-from bot.domain import PasswordMode, RebootMode
+from bot.domain import PasswordMode
 from bot.slack import ids
 from bot.slack.blocks.common import context, escape, markdown, slack_date
 from bot.slack.blocks.summary import RESTART, shown_names
-from bot.workflow import CheckedSubmission, RequestView, ReviewState, Submission, duration_words
+from bot.workflow import (
+    BREAK_GLASS_HOLD_TTL,
+    CheckedSubmission,
+    RequestView,
+    ReviewState,
+    Submission,
+    duration_words,
+)
 
-MAX_METADATA = 3000
-"""Slack's limit on `private_metadata`: the confirmation carries the checked submission in it."""
 SERVERS_SHOWN = 20
 
 EMERGENCY_OPTION = Option(
@@ -54,50 +58,18 @@ def emergency_block(targets: Sequence[str]) -> InputBlock:
 # -- the confirmation -------------------------------------------------------------------------------------
 
 
-def confirmation(checked: CheckedSubmission, audit_channel: str | None) -> View | str:
-    """The view pushed over the form once a break-glass submission passed every check, or, when the
-    servers are too many for the confirmation to carry, the sentence for the form."""
+def confirmation(
+    checked: CheckedSubmission,
+    audit_channel: str | None,
+    key: str,
+    valid_for: timedelta = BREAK_GLASS_HOLD_TTL,
+) -> View:
+    """The view pushed over the form once a break-glass submission passed every check. It carries only
+    `key` (the workflow's `hold_break_glass`): the checked submission waits in the bot's database, so
+    any number of servers fits and any replica can take the confirmation."""
     submission = replace(checked.submission, reason=checked.reason)
-    metadata = confirmation_metadata(submission, [s.server_id for s in checked.servers])
-    if metadata is None:
-        return (
-            f"Break-glass covers at most about {MAX_METADATA // 40} servers at once (these are "
-            f"{len(checked.servers)}). Name fewer, or untick Emergency to ask for approval."
-        )
     names = [s.name or s.server_id for s in checked.servers]
-    return confirmation_view(submission, names, checked.target, audit_channel, metadata)
-
-
-def confirmation_metadata(submission: Submission, server_ids: Sequence[str]) -> str | None:
-    """What the confirmation carries to its submission: the checked form, servers by ID. Checked again
-    in full when confirmed (it comes back through Slack). None when it does not fit Slack's limit."""
-    data = {
-        "t": submission.target,
-        "s": list(server_ids),
-        "r": submission.reason,
-        "m": submission.password_mode.value,
-        "b": submission.reboot.value,
-    }
-    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    return text if len(text) <= MAX_METADATA else None
-
-
-def confirmed_submission(user_id: str, metadata: str, key: str | None) -> Submission | None:
-    """The submission a confirmation carries; None when it is damaged (or forged out of shape)."""
-    try:
-        data: Any = json.loads(metadata)
-        return Submission(
-            target=str(data["t"]),
-            requester_id=user_id,
-            server_refs=[str(s) for s in data["s"]][:1000],
-            reason=str(data["r"]),
-            password_mode=PasswordMode(data["m"]),
-            reboot=RebootMode(data["b"]),
-            submission_key=key,
-            break_glass=True,
-        )
-    except (ValueError, KeyError, TypeError):
-        return None
+    return confirmation_view(submission, names, checked.target, audit_channel, key, valid_for)
 
 
 def _who(principals: Sequence[str]) -> str:
@@ -109,7 +81,8 @@ def confirmation_view(
     server_names: Sequence[str],
     target: Target,
     audit_channel: str | None,
-    metadata: str,
+    key: str,
+    valid_for: timedelta = BREAK_GLASS_HOLD_TTL,
 ) -> View:
     """Says exactly what will happen and who will be told; only its submission creates the request."""
     config = target.break_glass
@@ -134,6 +107,7 @@ def confirmation_view(
             f"The approvers review it afterwards (Acknowledge or Flag); when nobody has within "
             f"{duration_words(config.review_within)}, they and the audit channel are reminded. "
             f"You can break glass on {target.name} once per {duration_words(config.cooldown)}. "
+            f"Confirm within {duration_words(valid_for)}, or submit the form again. "
             "Go back to submit it for approval instead."
         ),
     ]
@@ -143,7 +117,7 @@ def confirmation_view(
         title="Confirm break-glass",
         submit="Run without approval",
         close="Back",
-        private_metadata=metadata,
+        private_metadata=key,
         blocks=blocks,
     )
 

@@ -11,12 +11,16 @@ password. Log lines for operators stay beside the code that logs them.
 from __future__ import annotations
 
 from bot.workflow.sentences.break_glass import (
+    CONFIRMATION_NOT_YOURS,
+    CONFIRMATION_UNKNOWN,
+    CONFIRMATION_USED,
     FLAG_NEEDS_REASON,
     acknowledged,
     already_acknowledged,
     already_flagged,
     break_glass_off,
     cannot_review_now,
+    confirmation_expired,
     cooldown,
     duration_words,
     flagged,
@@ -109,6 +113,9 @@ from bot.workflow.sentences.outcomes import (
 
 __all__ = [
     "CANCELLED_OUTCOME",
+    "CONFIRMATION_NOT_YOURS",
+    "CONFIRMATION_UNKNOWN",
+    "CONFIRMATION_USED",
     "DENIAL_NEEDS_REASON",
     "EFFECT_AT_NEXT_RESTART",
     "EXPIRED_OUTCOME",
@@ -143,6 +150,7 @@ __all__ = [
     "cannot_check_requesters",
     "cannot_review_now",
     "cloud_refused_server",
+    "confirmation_expired",
     "cooldown",
     "denied",
     "denied_outcome",

@@ -44,6 +44,28 @@ def cooldown(target: str, last: datetime, cooldown: timedelta) -> str:
     )
 
 
+AGAIN_FROM_THE_FORM = "Go back to your form (it is kept) and submit it again for a new confirmation."
+CONFIRMATION_UNKNOWN = (
+    "This confirmation is not known to the bot (it expired, or it was never made here). Nothing was run. "
+    + AGAIN_FROM_THE_FORM
+)
+CONFIRMATION_USED = (
+    "This confirmation was already submitted (twice?): it runs at most once. If it was recorded, you get "
+    "a message with the request's number; if not, nothing was run. " + AGAIN_FROM_THE_FORM
+)
+CONFIRMATION_NOT_YOURS = (
+    "This confirmation belongs to someone else: nothing was run. To break glass yourself, open the form "
+    "and submit your own request."
+)
+
+
+def confirmation_expired(valid_for: timedelta) -> str:
+    return (
+        f"This confirmation expired (each is valid for {duration_words(valid_for)}, so the checks are "
+        f"recent). Nothing was run. {AGAIN_FROM_THE_FORM}"
+    )
+
+
 def nothing_to_review(request_id: int) -> str:
     return f"Request #{request_id} was approved as usual: there is no break-glass to review."
 
