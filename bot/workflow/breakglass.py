@@ -114,12 +114,16 @@ class BreakGlassRuns(Moves):
         """The submission `hold_break_glass` kept under `key`, for `user_id` only, once, before it expires,
         as a `Submission` with `break_glass` (and `submission_key`, so a replay finds its request): `check`
         it again, then `record` it. A key unknown, expired, used or someone else's gives a refusal and
-        changes nothing. Raises StoreUnavailable (nothing taken)."""
+        changes nothing (someone else's is audited, `break_glass_confirmation_refused`: only a forged
+        submission carries it). Raises StoreUnavailable (nothing taken)."""
         taken = await self.store.take_break_glass_hold(key, user_id, self.clock.now())
         hold = taken.hold
         if hold is None:
-            if taken.outcome == HoldOutcome.NOT_YOURS:
+            if taken.outcome == HoldOutcome.NOT_YOURS:  # only a forged submission gets here: kept on record
                 log.warning("break-glass confirmation of someone else submitted by %s: refused", user_id)
+                await self.store.add_audit(
+                    None, user_id, "break_glass_confirmation_refused", {"why": "not_yours"}
+                )
             refusal = {
                 HoldOutcome.USED: say.CONFIRMATION_USED,
                 HoldOutcome.EXPIRED: say.confirmation_expired(BREAK_GLASS_HOLD_TTL),
