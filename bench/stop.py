@@ -44,7 +44,9 @@ def sample(command: list[str], cwd: Path, env: dict[str, str], ready: str) -> fl
         seen, deadline = b"", time.monotonic() + 60
         while ready.encode() not in seen:
             if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError(f"{command[-1]!r} never printed {ready!r}:\n{seen.decode(errors='replace')}")
+                raise RuntimeError(
+                    f"{command[-1]!r} never printed {ready!r}:\n{seen.decode(errors='replace')}"
+                )
             if select.select([proc.stdout], [], [], 0.5)[0]:
                 seen += os.read(proc.stdout.fileno(), 65536)
         started = time.perf_counter()

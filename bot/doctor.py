@@ -160,11 +160,7 @@ def _workspace_checks(config: AppConfig, client: WatchedWebClient, route: str) -
     ]
     if any(p.user_ids for t in targets for _, p in t.named_principals):
         found.append(Check("slack: people named in the targets (users.info)", after_token, people))
-    named = any(
-        p.group_handles or p.group_ids
-        for t in targets
-        for _, p in t.named_principals
-    )
+    named = any(p.group_handles or p.group_ids for t in targets for _, p in t.named_principals)
     if named:  # only targets naming user groups have something to resolve
         found.append(Check("slack: user groups (usergroups.list)", after_token, groups, (route,)))
     return found

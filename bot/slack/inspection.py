@@ -63,12 +63,7 @@ class SlackUnanswered(Exception):
 
 
 def _names_groups(targets: Iterable[Target]) -> list[str]:
-    return [
-        t.name
-        for t in targets
-        for _, p in t.named_principals
-        if p.group_handles or p.group_ids
-    ]
+    return [t.name for t in targets for _, p in t.named_principals if p.group_handles or p.group_ids]
 
 
 def scopes_needed(targets: Sequence[Target]) -> dict[str, str]:

@@ -156,8 +156,11 @@ def _problems_of(tmp_path: Path, **env: str) -> list[str]:
         ("BOT_HTTP_PORT", "99999", "BOT_HTTP_PORT: '99999' is out of range; write a number from 1 to 65535"),
         ("BOT_METRICS_PORT", "0", "BOT_METRICS_PORT: '0' is out of range; write a number from 1 to 65535"),
         ("BOT_HTTP_PORT", "http", "BOT_HTTP_PORT: 'http' is not a whole number"),
-        ("BOT_ECS_CONCURRENCY", "0",
-         "BOT_ECS_CONCURRENCY: '0' is out of range; write a number from 1 to 500"),
+        (
+            "BOT_ECS_CONCURRENCY",
+            "0",
+            "BOT_ECS_CONCURRENCY: '0' is out of range; write a number from 1 to 500",
+        ),
         ("BOT_LOG_FORMAT", "xml", "BOT_LOG_FORMAT: 'xml' is not one of 'text' or 'json'"),
     ],
 )

@@ -47,8 +47,10 @@ async def test_a_taken_metrics_port_names_that_port_and_its_variable(
     finally:
         holder.close()
     out = bot.text()
-    assert f"cannot start: port {taken} on 127.0.0.1 is already in use by another program; stop it or set " \
-        "BOT_METRICS_PORT" in out, out
+    assert (
+        f"cannot start: port {taken} on 127.0.0.1 is already in use by another program; stop it or set "
+        "BOT_METRICS_PORT" in out
+    ), out
     assert_quiet(out)
 
 

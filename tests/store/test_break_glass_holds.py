@@ -12,7 +12,7 @@ from bot.store import HoldOutcome, Store
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 IDS = [f"{i:08d}-0000-4000-8000-000000000000" for i in range(300)]
-REASON = "INC-7 <!channel> `rm -rf` \"quoted\"\nsecond line ✓"
+REASON = 'INC-7 <!channel> `rm -rf` "quoted"\nsecond line ✓'
 
 
 async def hold(store: Store, *, user: str = "U_IC", expires_in: timedelta = timedelta(minutes=15)) -> str:
