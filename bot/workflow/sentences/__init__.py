@@ -10,7 +10,7 @@ password. Log lines for operators stay beside the code that logs them.
 
 from __future__ import annotations
 
-from bot.workflow.sentences.break_glass import (
+from bot.workflow.sentences.breakglass import (
     CONFIRMATION_NOT_YOURS,
     CONFIRMATION_UNKNOWN,
     CONFIRMATION_USED,
