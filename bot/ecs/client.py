@@ -37,6 +37,17 @@ class EcsClient:
     `clock` is the UTC clock used to sign and to measure the offset to the gateway's clock.
     `mark_ahead_bound` caps how many servers per-server resets announce ahead of their calls (default
     `max_concurrency // 2`; 0: each server is announced as its call takes its place).
+
+    Its public methods, each in this map (tests/test_facades.py checks it): reads `list_servers(name=,
+    ip=, tags=, status=) -> ServerListing`, `get_server(server_id) -> Server`,
+    `reset_plugin_installed(server_id) -> bool | None`, `check_access()`; resets
+    `reset_passwords(server_ids, password, dry_run=) -> list[ServerResetResult]` and
+    `reset_passwords_each(passwords, dry_run=) -> list[ServerResetResult]` (never raise for a cloud
+    failure: each server's result says what is known); reboots and jobs `reboot(server_ids, hard=) ->
+    list[str]`, `get_job(job_id) -> Job`, `wait_job(job_id, timeout_s=) -> Job`. Properties:
+    `batch_reset_supported`, `mark_ahead_bound`, `clock_offset_s`. The others raise the `EcsError` that
+    says what failed: `EcsNotFound`, `EcsAuthError`, `EcsThrottled`, `EcsServerError`,
+    `EcsUnavailable`, `EcsJobTimeout`, ... (`bot.ecs.errors`).
     """
 
     def __init__(
@@ -128,7 +139,8 @@ class EcsClient:
 
     async def check_access(self) -> None:
         """A cheap read (a one-server page) that proves endpoint, credentials and permissions; raises the
-        `EcsError` that says which fails (for `doctor`)."""
+        `EcsError` that says which fails (for `doctor`): `EcsAuthError` (credentials, permissions),
+        `EcsApiNotFound` (endpoint or project), `EcsTlsError`, `EcsUnavailable`, ..."""
         await self._caller.call("GET", "/cloudservers/detail", query={"offset": "1", "limit": "1"})
 
     # ---------------------------------------------------------------- resets
@@ -172,7 +184,8 @@ class EcsClient:
         servers beyond those whose calls hold their place, and only as far as hides the time it takes
         behind the calls in flight (none when a call takes far longer than a write, as against a real
         cloud): a crash leaves at most `max_concurrency + mark_ahead_bound` servers announced and
-        unanswered. Servers of a group whose write raised are not sent (they fail "not sent")."""
+        unanswered. Servers of a group whose write raised are not sent (they fail "not sent"). Never
+        raises for a cloud failure, as `reset_passwords`."""
         return await self._resets.each(
             passwords, dry_run=dry_run, on_before_call=on_before_call, on_results=on_results
         )

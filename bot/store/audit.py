@@ -28,7 +28,8 @@ class Audit(Database):
         event: str,
         detail: Mapping[str, Any] | None = None,
     ) -> None:
-        """Append to the trail. `detail` must be JSON-serialisable and must never contain a secret."""
+        """Append to the trail. `detail` must be JSON-serialisable and must never contain a secret.
+        Rows are written in group commits; raises `StoreUnavailable` when its group's write failed."""
         row = {
             "request_id": request_id,
             "actor": actor,
@@ -43,7 +44,8 @@ class Audit(Database):
             await conn.execute(insert(_A), rows)
 
     async def audit(self, request_id: int | None = None, limit: int = 200) -> list[AuditRecord]:
-        """The latest `limit` events (of one request, or of all), returned oldest first."""
+        """The latest `limit` events (of one request, or of all), returned oldest first.
+        Raises `StoreUnavailable`."""
         query = select(_A).order_by(_A.c.id.desc()).limit(limit)
         if request_id is not None:
             query = query.where(_A.c.request_id == request_id)

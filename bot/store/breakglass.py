@@ -64,7 +64,7 @@ class BreakGlassStore(Requests):
 
         The claim is an UPDATE … WHERE used_at <= now - cooldown, else an INSERT … ON CONFLICT DO
         NOTHING on the (requester, target) key: of two at once (any replicas), the second waits for the
-        first's commit and then finds the row fresh, so exactly one passes."""
+        first's commit and then finds the row fresh, so exactly one passes. Raises `StoreUnavailable`."""
         now = self._clock.now()
         try:
             async with self._begin(write=True) as conn:
@@ -129,7 +129,7 @@ class BreakGlassStore(Requests):
         """Frees the cooldown a break-glass request claimed when it reset nothing (its pre-flight failed,
         or every call was refused): an attempt that changed nothing must not bar the next one. Audit
         `break_glass_released` with `why`, in the same transaction. False when another request holds it
-        (nothing written)."""
+        (nothing written). Raises `StoreUnavailable`."""
         async with self._begin(write=True) as conn:
             gone = await conn.execute(delete(_C).where(_C.c.request_id == request_id).returning(_C.c.target))
             if gone.first() is None:
@@ -141,7 +141,8 @@ class BreakGlassStore(Requests):
     async def start_break_glass(self, request_id: int, claimed_by: str) -> RequestRecord | None:
         """Compare-and-set preflight -> executing, claimed by `claimed_by`, for a break-glass request
         whose pre-flight passed: no approval is asked. Its review starts (awaiting); audit
-        `break_glass_executing`. None when it was not in pre-flight any more (cancelled meanwhile)."""
+        `break_glass_executing`. None when it was not in pre-flight any more (cancelled meanwhile).
+        Raises `StoreUnavailable`."""
         now = self._clock.now()
         async with self._begin(write=True) as conn:
             row = (
@@ -182,7 +183,8 @@ class BreakGlassStore(Requests):
     ) -> RequestRecord | None:
         """Compare-and-set of the review: `new` only from one of `from_states`, by `user_id`, with the
         audit event `break_glass_<new>` (and the flagger's reason) in the same transaction. None when the
-        review had moved on (another approver was first) or the request is no break-glass."""
+        review had moved on (another approver was first) or the request is no break-glass.
+        Raises `StoreUnavailable`."""
         now = self._clock.now()
         async with self._begin(write=True) as conn:
             row = (
@@ -211,7 +213,8 @@ class BreakGlassStore(Requests):
         return None if row is None else request_record(row)
 
     async def awaiting_review(self, started_before: datetime) -> list[RequestRecord]:
-        """Break-glass requests created before `started_before` that no approver has reviewed yet."""
+        """Break-glass requests created before `started_before` that no approver has reviewed yet.
+        Raises `StoreUnavailable`."""
         query = (
             select(_R)
             .where(
@@ -224,7 +227,8 @@ class BreakGlassStore(Requests):
         return await self._requests(query)
 
     async def mark_review_reminded(self, request_id: int, previous: datetime | None, now: datetime) -> bool:
-        """Compare-and-set on the last reminder's time: one replica, once, sends each reminder."""
+        """Compare-and-set on the last reminder's time: one replica, once, sends each reminder.
+        Raises `StoreUnavailable`."""
         last = _R.c.review_reminded_at
         stmt = (
             update(_R)

@@ -37,7 +37,9 @@ class Decisions(Database):
         decision and its audit event, count the approvals and, when this was the last one needed, move it
         pending -> executing claimed by `claimed_by` (heartbeat started), with the audit events
         `approved`, `fully_approved` and `executing`. Exactly one concurrent approver can claim it: the
-        row lock serialises them and the move is a compare-and-set on `pending`."""
+        row lock serialises them and the move is a compare-and-set on `pending`.
+        `now` defaults to the store's clock. Raises `UnknownRequest` when there is no such request, else
+        `StoreUnavailable`."""
         now = now or self._clock.now()
         approvals_so_far = (
             select(func.count())
@@ -112,7 +114,8 @@ class Decisions(Database):
     ) -> bool:
         """Record one approver's decision; False if they had already decided (the UNIQUE constraint) or,
         with `while_in`, if the request is no longer in one of those statuses. The status is read under
-        the row's lock, so a decision never lands on a request that a concurrent transition just closed."""
+        the row's lock, so a decision never lands on a request that a concurrent transition just closed.
+        Raises `UnknownRequest` when there is no such request, else `StoreUnavailable`."""
         stmt = insert(_D).values(
             request_id=request_id,
             user_id=user_id,
@@ -140,7 +143,8 @@ class Decisions(Database):
         return True
 
     async def decisions(self, request_id: int) -> list[DecisionRecord]:
-        """The decisions on request `request_id`, in the order they were made (empty: none yet)."""
+        """The decisions on request `request_id`, in the order they were made (empty: none yet).
+        Raises `StoreUnavailable`."""
         query = select(_D).where(_D.c.request_id == request_id).order_by(_D.c.id)
         async with self._begin() as conn:
             rows = (await conn.execute(query)).mappings().all()

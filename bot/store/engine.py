@@ -202,7 +202,7 @@ class Database:
         return f"Store({self._display_url!r})"
 
     async def close(self) -> None:
-        """Closes every pooled connection; the store is not used afterwards."""
+        """Closes every pooled connection; the store is not used afterwards. Raises no `StoreError`."""
         await self._engine.dispose()
 
     async def ping(self) -> None:
@@ -216,7 +216,8 @@ class Database:
             return await conn.run_sync(schema_revisions)
 
     async def migrate(self) -> None:
-        """Bring the schema to the newest revision; safe to run on every start and on replicas at once."""
+        """Bring the schema to the newest revision; safe to run on every start and on replicas at once.
+        Raises `StoreUnavailable` when the database does not answer."""
         async with self._begin(write=True) as conn:
             if conn.dialect.name == "postgresql":
                 key = _MIGRATION_LOCK_KEY

@@ -32,7 +32,7 @@ class Executions(Database):
     ) -> bool:
         """Before the first cloud call, in one transaction: check the claim (and beat), mark `skipped`
         servers, seal the password(s) (see `seal_secret`). False, with nothing written, when this worker
-        no longer holds the request."""
+        no longer holds the request. Raises `StoreUnavailable` (nothing written)."""
         now = now or self._clock.now()
         ciphertext = self._sealer.seal(plaintext)
         async with self._begin(write=True) as conn:
@@ -56,7 +56,7 @@ class Executions(Database):
         """Move an execution to its final `status` (compare-and-set from executing), append `audit`, and
         either arm the sealed secret for the reveal until `reveal_until` (`reveal_token` stays None when
         there is no sealed secret left to arm) or, when None, erase it: one transaction. None when the
-        request had already left executing (nothing written)."""
+        request had already left executing (nothing written). Raises `StoreUnavailable`."""
         now = now or self._clock.now()
         async with self._begin(write=True) as conn:
             row = await move_status(
@@ -80,12 +80,14 @@ class Executions(Database):
         return FinishedExecution(request_record(row), None if token is None else str(token))
 
     async def heartbeat(self, request_id: int, claimed_by: str, now: datetime) -> bool:
-        """Prove the executing worker is alive; False when it lost the claim (so it must stop)."""
+        """Prove the executing worker is alive; False when it lost the claim (so it must stop).
+        Raises `StoreUnavailable`."""
         async with self._begin(write=True) as conn:
             return await beat(conn, request_id, claimed_by, now)
 
     async def stale_executions(self, older_than: datetime) -> list[RequestRecord]:
-        """Executions whose worker stopped beating before `older_than`: candidates for recovery."""
+        """Executions whose worker stopped beating before `older_than`: candidates for recovery.
+        Raises `StoreUnavailable`."""
         query = (
             select(_R)
             .where(
@@ -99,7 +101,8 @@ class Executions(Database):
     async def take_over_execution(
         self, request_id: int, stale_before: datetime, claimed_by: str, now: datetime
     ) -> RequestRecord | None:
-        """Compare-and-set on the heartbeat: one replica, and only one, inherits a dead worker's execution."""
+        """Compare-and-set on the heartbeat: one replica, and only one, inherits a dead worker's execution.
+        Raises `StoreUnavailable`."""
         stmt = (
             update(_R)
             .where(

@@ -41,7 +41,7 @@ class Notices(Database):
     async def owe_notice(self, notice: OwedNotice) -> None:
         """Keeps `notice`; one already owed for the same request and unit is replaced, keeping its `until`
         (a notice refused again and again still stops mattering when the first refusal said). A request
-        that no longer exists owes nothing."""
+        that no longer exists owes nothing. Raises `StoreUnavailable`."""
         async with self._begin(write=True) as conn:
             dialect_insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
             exists = await conn.execute(
@@ -71,14 +71,14 @@ class Notices(Database):
             )
 
     async def notices_due(self, now: datetime, *, limit: int = 100) -> list[OwedNotice]:
-        """Owed notices whose `next_at` has come, oldest first, at most `limit`."""
+        """Owed notices whose `next_at` has come, oldest first, at most `limit`. Raises `StoreUnavailable`."""
         query = select(_N).where(_N.c.next_at <= now).order_by(_N.c.next_at).limit(limit)
         async with self._begin() as conn:
             return [_owed(row) for row in (await conn.execute(query)).mappings()]
 
     async def take_notice(self, notice: OwedNotice, hold_until: datetime) -> bool:
         """Compare-and-set on `next_at`: True for the one caller that moved it from what it read to
-        `hold_until` (that caller sends it; the others leave it)."""
+        `hold_until` (that caller sends it; the others leave it). Raises `StoreUnavailable`."""
         stmt = (
             update(_N)
             .where(
@@ -92,7 +92,7 @@ class Notices(Database):
             return (await conn.execute(stmt)).rowcount == 1
 
     async def settle_notice(self, request_id: int, unit: str) -> None:
-        """The notice landed or no longer matters."""
+        """The notice landed or no longer matters. Raises `StoreUnavailable`."""
         stmt = delete(_N).where(_N.c.request_id == request_id, _N.c.unit == unit)
         async with self._begin(write=True) as conn:
             await conn.execute(stmt)
@@ -100,7 +100,7 @@ class Notices(Database):
     async def claim_post(self, request_id: int, what: str, now: datetime, until: datetime) -> bool:
         """Compare-and-set: True for the one caller that may post the request's message `what` now (no
         claim on it, or the last one ended by `now`); it holds it until `until`. A request that no longer
-        exists has nothing to post (False)."""
+        exists has nothing to post (False). Raises `StoreUnavailable`."""
         async with self._begin(write=True) as conn:
             dialect_insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
             if not await _request_exists(conn, request_id):
@@ -114,14 +114,15 @@ class Notices(Database):
             return (await conn.execute(stmt)).rowcount == 1
 
     async def release_post(self, request_id: int, what: str) -> None:
-        """Gives the claim on the request's message `what` back (its post failed)."""
+        """Gives the claim on the request's message `what` back (its post failed).
+        Raises `StoreUnavailable`."""
         stmt = delete(_P).where(_P.c.request_id == request_id, _P.c.what == what)
         async with self._begin(write=True) as conn:
             await conn.execute(stmt)
 
     async def reveal_offer_of(self, request_id: int, now: datetime) -> tuple[str, datetime] | None:
         """The token and end of the request's one-time reveal while it can be revealed (armed, sealed,
-        not revealed, not expired); None otherwise."""
+        not revealed, not expired); None otherwise. Raises `StoreUnavailable`."""
         query = select(_V.c.token, _V.c.expires_at).where(
             _V.c.request_id == request_id,
             _V.c.ciphertext.is_not(None),

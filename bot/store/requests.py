@@ -43,6 +43,7 @@ class Requests(Database):
         The key's unique index decides between identical submissions, even two at once on two replicas:
         the loser's INSERT … ON CONFLICT DO NOTHING waits for the winner's commit (PostgreSQL) or its
         turn at SQLite's single writer, inserts nothing, and reads the winner's row.
+        Raises `StoreUnavailable`.
         """
         async with self._begin(write=True) as conn:
             return await self._create_in(conn, new, servers)
@@ -107,13 +108,14 @@ class Requests(Database):
         return CreatedRequest(request_record(row), created=True)
 
     async def request_for_submission(self, submission_key: str) -> RequestRecord | None:
-        """The request created from this submission, if any (see `NewRequest.submission_key`)."""
+        """The request created from this submission, if any (see `NewRequest.submission_key`).
+        Raises `StoreUnavailable`."""
         async with self._begin() as conn:
             row = (await conn.execute(by_submission(submission_key))).mappings().first()
         return None if row is None else request_record(row)
 
     async def get_request(self, request_id: int) -> RequestRecord | None:
-        """Request `request_id` as stored now, or None when there is none."""
+        """Request `request_id` as stored now, or None when there is none. Raises `StoreUnavailable`."""
         async with self._begin() as conn:
             row = (await conn.execute(select(_R).where(_R.c.id == request_id))).mappings().first()
         return None if row is None else request_record(row)
@@ -127,7 +129,7 @@ class Requests(Database):
         limit: int = 20,
     ) -> list[RequestRecord]:
         """At most `limit` requests, newest first, of one requester, one target and/or in `statuses`
-        (each filter only when given)."""
+        (each filter only when given). Raises `StoreUnavailable`."""
         query = select(_R).order_by(_R.c.id.desc()).limit(limit)
         if requester_id is not None:
             query = query.where(_R.c.requester_id == requester_id)
@@ -190,6 +192,7 @@ class Requests(Database):
         One UPDATE … WHERE status IN (…) RETURNING: the database decides the single winner. Claiming
         (`claimed_by`) also starts the heartbeat. `audit` (actor, event, detail) is appended in the same
         transaction, only when the move won: one round trip, and no event without its change.
+        Raises `StoreUnavailable`.
         """
         if not expected:
             return None
@@ -206,7 +209,7 @@ class Requests(Database):
         """Compare-and-set on `updated_at`: one replica, and only one, picks up a request in `status` that
         has not moved since `stalled_before` (a pre-flight whose process stopped, a pending request whose
         messages may be missing); it counts from `now` again, so a later pass leaves it alone unless it
-        stalls once more."""
+        stalls once more. Raises `StoreUnavailable`."""
         stmt = (
             update(_R)
             .where(
@@ -222,20 +225,23 @@ class Requests(Database):
         return None if row is None else request_record(row)
 
     async def requests_in(self, statuses: Collection[RequestStatus]) -> list[RequestRecord]:
-        """Every request in those statuses, oldest first (for recovery at start)."""
+        """Every request in those statuses, oldest first (for recovery at start).
+        Raises `StoreUnavailable`."""
         if not statuses:
             return []
         query = select(_R).where(_R.c.status.in_([s.value for s in statuses])).order_by(_R.c.id)
         return await self._requests(query)
 
     async def due_for_expiry(self, now: datetime) -> list[RequestRecord]:
-        """Requests still waiting (pre-flight or pending) whose expiry time has come."""
+        """Requests still waiting (pre-flight or pending) whose expiry time has come.
+        Raises `StoreUnavailable`."""
         waiting = [RequestStatus.PREFLIGHT.value, RequestStatus.PENDING.value]
         query = select(_R).where(_R.c.status.in_(waiting), _R.c.expires_at <= now).order_by(_R.c.expires_at)
         return await self._requests(query)
 
     async def due_for_reminder(self, before: datetime) -> list[RequestRecord]:
-        """Pending requests created before `before` that nobody has been reminded about yet."""
+        """Pending requests created before `before` that nobody has been reminded about yet.
+        Raises `StoreUnavailable`."""
         query = (
             select(_R)
             .where(
@@ -248,7 +254,8 @@ class Requests(Database):
         return await self._requests(query)
 
     async def mark_reminded(self, request_id: int, now: datetime) -> bool:
-        """Compare-and-set on reminded_at: True for the one replica that should send the reminder."""
+        """Compare-and-set on reminded_at: True for the one replica that should send the reminder.
+        Raises `StoreUnavailable`."""
         stmt = update(_R).where(_R.c.id == request_id, _R.c.reminded_at.is_(None)).values(reminded_at=now)
         async with self._begin(write=True) as conn:
             result = await conn.execute(stmt)
@@ -270,7 +277,8 @@ class Requests(Database):
             await conn.execute(update(_R).where(_R.c.id == request_id).values(message_refs=merged))
 
     async def servers(self, request_id: int) -> list[ServerRecord]:
-        """The servers of request `request_id` by name (then ID); empty when there is no such request."""
+        """The servers of request `request_id` by name (then ID); empty when there is no such request.
+        Raises `StoreUnavailable`."""
         query = (
             select(*SERVER_COLUMNS).where(_S.c.request_id == request_id).order_by(_S.c.name, _S.c.server_id)
         )
@@ -279,7 +287,8 @@ class Requests(Database):
         return [server_record(*row) for row in rows]
 
     async def update_servers(self, request_id: int, updates: Sequence[ServerUpdate]) -> None:
-        """Apply many per-server changes with one executemany; a None field keeps its stored value."""
+        """Apply many per-server changes with one executemany; a None field keeps its stored value.
+        Raises `StoreUnavailable`."""
         if not updates:
             return
         async with self._begin(write=True) as conn:

@@ -25,13 +25,16 @@ class Reveals(Database):
         `plaintext` is opaque to the store (the workflow may JSON-encode one password per server). Not
         revealable until `finish_execution` arms it. Sealing again for the same request replaces the
         secret and the token.
+        Returns the reveal token. Raises `UnknownRequest` when there is no such request, else
+        `StoreUnavailable`.
         """
         ciphertext = self._sealer.seal(plaintext)
         async with self._begin(write=True) as conn:
             return await seal(conn, request_id, user_id, ciphertext, self._clock.now())
 
     async def unseal_secret(self, request_id: int) -> str | None:
-        """Decrypt to resume an execution after a crash; None once revealed, expired or erased."""
+        """Decrypt to resume an execution after a crash; None once revealed, expired or erased.
+        Raises `SecretUnreadable` when no configured key opens it, else `StoreUnavailable`."""
         query = select(_V.c.ciphertext).where(_V.c.request_id == request_id)
         async with self._begin() as conn:
             ciphertext = (await conn.execute(query)).scalar_one_or_none()
@@ -48,6 +51,7 @@ class Reveals(Database):
         is live, other clicks get BEING_SHOWN: the row is locked (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE
         on SQLite) and the lease written in the same transaction, so concurrent clicks on any replica hand
         it out at most once at a time. Returns LEASED with `secret` and `lease`, or the refusal.
+        Raises `SecretUnreadable` (no lease is left) when no configured key opens it, else `StoreUnavailable`.
         """
         async with self._begin(write=True) as conn:
             row = (
@@ -74,7 +78,8 @@ class Reveals(Database):
 
     async def confirm_reveal(self, token: str, lease: str, now: datetime) -> bool:
         """The leased secret was shown: erase it for good. False when this lease no longer holds it
-        (it lapsed and another click took it, or the window closed and the sweeper erased it)."""
+        (it lapsed and another click took it, or the window closed and the sweeper erased it).
+        Raises `StoreUnavailable`."""
         stmt = (
             update(_V)
             .where(_V.c.token == token, _V.c.lease == lease, _V.c.ciphertext.is_not(None))
@@ -84,7 +89,8 @@ class Reveals(Database):
             return (await conn.execute(stmt)).rowcount == 1
 
     async def release_reveal(self, token: str, lease: str) -> None:
-        """The leased secret was not shown: the next click may reveal it (within its window)."""
+        """The leased secret was not shown: the next click may reveal it (within its window).
+        Raises `StoreUnavailable`."""
         stmt = (
             update(_V).where(_V.c.token == token, _V.c.lease == lease).values(lease=None, leased_until=None)
         )
@@ -92,7 +98,8 @@ class Reveals(Database):
             await conn.execute(stmt)
 
     async def erase_expired_reveals(self, now: datetime) -> int:
-        """Drop ciphertexts whose reveal window has closed; returns how many were erased."""
+        """Drop ciphertexts whose reveal window has closed; returns how many were erased.
+        Raises `StoreUnavailable`."""
         stmt = (
             update(_V)
             .where(_V.c.ciphertext.is_not(None), _V.c.expires_at.is_not(None), _V.c.expires_at <= now)

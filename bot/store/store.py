@@ -37,20 +37,26 @@ class Store(
     Timestamps in and out are timezone-aware UTC. Audit `detail` must never hold a secret: the workflow
     passes only ids, names, counts and error codes there (the store cannot tell a password from a name).
 
-    Its parts, one module each: requests and their servers (`requests`: create_request_once,
-    get_request, list_requests, transition, requests_in, due_for_expiry, due_for_reminder, mark_reminded,
-    take_over_stalled, set_message_refs, servers, update_servers), decisions (`decisions`: approve,
-    add_decision, decisions), the execution's claim (`execution`: start_execution, heartbeat,
-    finish_execution, stale_executions, take_over_execution), sealed secrets (`reveals`: seal_secret,
-    unseal_secret, lease_reveal, confirm_reveal, release_reveal, erase_expired_reveals), one person's
-    overview (`home`: awaiting_decision, revealable, reveal_token_of), break-glass (`breakglass`:
-    create_break_glass_request, last_break_glass, release_break_glass, start_break_glass,
-    review_break_glass, awaiting_review, mark_review_reminded), break-glass confirmations waiting for
-    their requester (`holds`: hold_break_glass, take_break_glass_hold, drop_expired_break_glass_holds), the
-    notices a chat refused (`notices`:
-    owe_notice, notices_due, take_notice, settle_notice, claim_post,
-    release_post, reveal_offer_of) and the trail (`audit`:
-    add_audit, audit). A compare-and-set that lost returns None or False, never raises.
+    Its public methods, each in this map (tests/test_facades.py checks it), by part, one module each:
+    building and the schema (`store.py`, `engine`: `open(url, secret_keys=)`, `migrate()`,
+    `schema_revisions()`, `ping()`, `close()`); requests and their servers (`requests`:
+    `create_request_once(...)`, `request_for_submission(key)`, `get_request(id)`, `list_requests(...)`,
+    `count_requests(...)`, `open_requests_with(...)`, `transition(...)`, `requests_in(statuses)`,
+    `due_for_expiry(now)`, `due_for_reminder(before)`, `mark_reminded(...)`, `take_over_stalled(...)`,
+    `set_message_refs(...)`, `servers(id)`, `update_servers(...)`); decisions (`decisions`:
+    `approve(...)`, `add_decision(...)`, `decisions(id)`); the execution's claim (`execution`:
+    `start_execution(...)`, `heartbeat(...)`, `finish_execution(...)`, `stale_executions(older_than)`,
+    `take_over_execution(...)`); sealed secrets (`reveals`: `seal_secret(...)`, `unseal_secret(id)`,
+    `lease_reveal(...)`, `confirm_reveal(...)`, `release_reveal(...)`, `erase_expired_reveals(now)`);
+    one person's overview (`home`: `awaiting_decision(...)`, `revealable(...)`, `reveal_token_of(id)`);
+    break-glass (`breakglass`: `create_break_glass_request(...)`, `last_break_glass(...)`,
+    `release_break_glass(...)`, `start_break_glass(...)`, `review_break_glass(...)`,
+    `awaiting_review(started_before)`, `mark_review_reminded(...)`); break-glass confirmations waiting
+    for their requester (`holds`: `hold_break_glass(...)`, `take_break_glass_hold(...)`,
+    `drop_expired_break_glass_holds(now)`); the notices a chat refused, the workflow's `NoticeLedger`
+    (`notices`: `owe_notice(notice)`, `notices_due(now)`, `take_notice(...)`, `settle_notice(...)`,
+    `claim_post(...)`, `release_post(...)`, `reveal_offer_of(...)`); and the trail (`audit`:
+    `add_audit(...)`, `audit(...)`). A compare-and-set that lost returns None or False, never raises.
 
     Errors: every call raises `StoreUnavailable` when the database does not answer (nothing was written);
     calls naming a request that does not exist raise `UnknownRequest` where they say so; reading a

@@ -65,7 +65,7 @@ class BreakGlassRuns(Moves):
     async def break_glass_targets(self, user_id: str, targets: list[str]) -> list[str]:
         """Which of `targets` this user may break glass on, for a form (membership up to a minute old;
         the submission and its confirmation are checked again on fresh facts). A directory that cannot
-        answer offers none: the normal path still works."""
+        answer offers none: the normal path still works. Never raises."""
         allowed = []
         for name in targets:
             try:
@@ -185,7 +185,9 @@ class BreakGlassRuns(Moves):
         the audit channel), waits up to `announce_wait_s` for it, then spawns `run()` (its execution).
         The start calls it, and so does recovery when it takes over a break-glass execution: a process
         that stopped before the announcement went out must not leave the approvers untold (the notifier
-        tells only what was not shown yet, so a completed announcement is not repeated)."""
+        tells only what was not shown yet, so a completed announcement is not repeated). `claimed`: the
+        record whose execution this worker holds; `name`: the execution task's name. Returns once `run()`
+        is spawned; raises nothing (the announcement's own failures are logged by its task)."""
 
         async def announce() -> None:
             approvers = await self._reviewers(claimed)

@@ -26,7 +26,8 @@ class Preflight(BreakGlassRuns):
 
     async def resume_preflight(self, request: RequestRecord) -> None:
         """A pre-flight a stopped process left (the caller took it over): that process may have stopped
-        before telling the requester, so the front end first shows whatever it has not shown yet."""
+        before telling the requester, so the front end first shows whatever it has not shown yet, then
+        `preflight` runs. A refused notice is not raised (it is retried); raises `StoreUnavailable`."""
         bind_request(request.id)
         view = await self.view_of(request)
         sent = await notify_safely(self.notifier.ensure_shown(view), "ensure_shown")

@@ -108,7 +108,8 @@ class Reviews(BreakGlassRuns):
     async def remind_reviews(self, now: datetime) -> int:
         """Reminds the approvers and the audit channel of every break-glass run nobody reviewed within
         its target's `review_within`, again every `reminder_interval` while it stays unreviewed. One
-        replica per reminder (compare-and-set). Returns how many it sent."""
+        replica per reminder (compare-and-set). `now`: timezone-aware UTC. Returns how many it sent; a
+        refused notice is not raised. Raises `StoreUnavailable`."""
         configured = [t.break_glass.review_within for t in self.targets.values() if t.break_glass]
         shortest = min([*configured, DEFAULT_REVIEW_WITHIN])
         sent = 0

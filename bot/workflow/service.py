@@ -36,29 +36,39 @@ __all__ = ["MAX_REASON_LENGTH", "ActionResult", "Field", "Submission", "SubmitRe
 class Workflow(Reviews, Submissions, Decisions, Homes):
     """The front end's only door. One instance per process; all state lives in the store, so replicas
     share the work. Its parts live in `submission`, `preflight`, `decisions`, `home`, `moves`,
-    `breakglass` and `reviews`.
+    `breakglass` and `reviews`. Every public method is in this map (tests/test_facades.py
+    checks it), each written as a call:
 
     Before a form: `requestable_targets(user_id) -> list[str]`, `reason_hint(targets) -> str | None`,
-    `search_servers(user_id, target, query, render, limit=, max_wait_s=) -> list[T]` and `search_note` (raises
-    InventoryUnavailable).
+    `search_servers(user_id, target, query, render, limit=, max_wait_s=) -> list[T]` (raises
+    InventoryUnavailable) and `search_note(user_id, target) -> str | None`.
     Submitting: `submit(Submission) -> SubmitResult` (the request, or errors per `Field`; pre-flight then
-    runs in the background), or `check` then `record` when the front end must answer in between;
-    `request_for_submission(key)` finds a replayed submission's request.
+    runs in the background), or `check(Submission) -> (CheckedSubmission | None, errors)` then
+    `record(CheckedSubmission) -> RequestRecord` when the front end must answer in between;
+    `request_for_submission(key) -> RequestRecord | None` finds a replayed submission's request.
     Deciding: `may_decide(request_id, user_id) -> str | None` (a pre-check), `decide(request_id, user_id,
     Decision, reason) -> ActionResult`, `cancel(request_id, user_id, reason) -> ActionResult`.
-    Reading: `view(request_id) -> RequestView | None`, `status_for`, `history_for`, `target_names()`.
+    Reading: `view(request_id) -> RequestView | None`, `view_of(RequestRecord) -> RequestView` (of a
+    record already read), `status_for(request_id, user_id) -> ActionResult`, `history_for(user_id,
+    limit) -> list[RequestRecord]`, `target_names() -> list[str]`.
     The chat's news: `group_changed(group_id)` when a user group's members change.
     Revealing: `reveal(token, user_id, show) -> RevealResult` (erased only once `show` returned), or
-    `reveal_request(request_id, user_id, show)` where a front end knows the request, not the token.
-    One person's overview: `home_for(user_id) -> HomeView`; `people_involved(request)` says whose
-    overview a change concerns.
-    Break-glass: `break_glass_targets(user_id, targets)` (for a form), a `Submission` with `break_glass`
-    (checked by `refuse_break_glass`), then its confirmation: `hold_break_glass(checked) -> key` keeps
-    the checked submission in the store for the confirmation to carry only `key`, and
-    `take_break_glass(key, user_id) -> TakenBreakGlass` gives it back once, to its owner, before
-    `BREAK_GLASS_HOLD_TTL` ran out, for `check` again and `record` (which raises BreakGlassRefused when
-    its cooldown was taken meanwhile); after the run `may_review` / `review(request_id, user_id, Review,
-    reason)`; `remind_reviews(now)` and `forget_expired_break_glass(now)` for the sweeper.
+    `reveal_request(request_id, user_id, show) -> RevealResult` where a front end knows the request,
+    not the token.
+    One person's overview: `home_for(user_id) -> HomeView`; `people_involved(RequestRecord) ->
+    frozenset[str]` says whose overview a change concerns.
+    Break-glass: `break_glass_targets(user_id, targets) -> list[str]` (for a form), a `Submission` with
+    `break_glass` (checked by `refuse_break_glass(user_id, target) -> str | None`), then its
+    confirmation: `hold_break_glass(CheckedSubmission) -> key` keeps the checked submission in the store
+    for the confirmation to carry only `key`, and `take_break_glass(key, user_id) -> TakenBreakGlass`
+    gives it back once, to its owner, before `BREAK_GLASS_HOLD_TTL` ran out, for `check` again and
+    `record` (which raises BreakGlassRefused when its cooldown was taken meanwhile); after the run
+    `may_review(request_id, user_id, Review) -> str | None` / `review(request_id, user_id, Review,
+    reason) -> ActionResult`.
+    The sweeper's side (time and recovery, not a front end's): `expire(RequestRecord) -> RequestRecord |
+    None`, `preflight(request_id)`, `resume_preflight(RequestRecord)` for a pre-flight a stopped process
+    left, `run_break_glass(claimed, run, name=)` for a break-glass execution taken over,
+    `remind_reviews(now) -> int` and `forget_expired_break_glass(now)`.
 
     A refusal is an `ActionResult` with `ok` False and a sentence for the person, never an exception.
     Every call that reads or writes the store raises `StoreUnavailable` when the database does not
@@ -85,11 +95,12 @@ class Workflow(Reviews, Submissions, Decisions, Homes):
 
     def target_names(self) -> list[str]:
         """Every configured target, in config order (what a form offers when who may request what is
-        not known in time; the submission checks it again)."""
+        not known in time; the submission checks it again). Never raises."""
         return list(self.targets)
 
     def group_changed(self, group_id: str) -> None:
-        """The chat says user group `group_id` changed: decisions resting on it read its members again."""
+        """The chat says user group `group_id` (an `S...` id) changed: decisions resting on it read its
+        members again. Never raises."""
         self.policy.group_changed(group_id)
 
     async def history_for(self, user_id: str, limit: int = 10) -> list[RequestRecord]:
@@ -137,7 +148,8 @@ class Workflow(Reviews, Submissions, Decisions, Homes):
     async def reveal_request(self, request_id: int, user_id: str, show: ShowSecrets) -> RevealResult:
         """`reveal` of request `request_id`'s password(s), for a front end that shows the request rather
         than the token (an overview): the same checks (its owner, once, within its window), the same
-        erasing only once shown. NOT_FOUND when the request has nothing to reveal."""
+        erasing only once shown. NOT_FOUND when the request has nothing to reveal. Raises
+        `StoreUnavailable` and `SecretUnreadable` as `reveal` does."""
         token = await self.store.reveal_token_of(request_id)
         if token is None:
             await self.store.add_audit(request_id, user_id, "reveal_not_found")

@@ -36,7 +36,8 @@ class Submissions(Preflight):
 
     def reason_hint(self, targets: Iterable[str]) -> str | None:
         """The one `reason_pattern` these targets share, to show beside the reason field; None when
-        none has a pattern or they differ (the check on submit names the one that applies)."""
+        none has a pattern or they differ (the check on submit names the one that applies). Unknown
+        target names are skipped; never raises."""
         patterns = {self.targets[t].reason_pattern for t in targets if t in self.targets} - {None}
         return next(iter(patterns)) if len(patterns) == 1 else None
 
@@ -63,7 +64,7 @@ class Submissions(Preflight):
     async def search_note(self, user_id: str, target: str | None) -> str | None:
         """A short line (at most 75 characters, a Slack option group label) for a search whose server
         list is known to miss servers; None when it is complete or not loaded yet. `target` as for
-        `search_servers`."""
+        `search_servers`. Never raises (a directory that cannot answer gives None)."""
         target = await self._search_target(user_id, target)
         return None if target is None else self.inventory.incomplete_label(target)
 
@@ -98,7 +99,8 @@ class Submissions(Preflight):
 
     async def request_for_submission(self, submission_key: str) -> RequestRecord | None:
         """The request a submission with this key already made, if any: a front end answers a
-        replayed submission as it answered the first, without checking it again."""
+        replayed submission as it answered the first, without checking it again. Raises
+        `StoreUnavailable`."""
         return await self.store.request_for_submission(submission_key)
 
     async def check(self, sub: Submission) -> tuple[CheckedSubmission | None, dict[Field, str]]:
@@ -107,7 +109,8 @@ class Submissions(Preflight):
         Result: `(CheckedSubmission, {})` for `record`, or `(None, errors)` with a sentence per `Field`
         (unknown, duplicate or too many servers, a target the user may not request for, a reason not
         matching the target's pattern). A directory or a cloud that cannot be read is an error on its
-        field too ("The bot is misconfigured ..."), not an exception."""
+        field too ("The bot is misconfigured ..."), and so is a store that does not answer: never raises
+        for those."""
         errors: dict[Field, str] = {}
         if sub.break_glass:
             try:
@@ -185,6 +188,7 @@ class Submissions(Preflight):
         cancelled half-way by a front end's deadline: shield it and tell the user it is still running.
         A submission whose key was already recorded (a replay, even one racing the first on another
         replica) returns that request and does nothing else: no audit row, pre-flight or message.
+        Raises `StoreUnavailable` or `BreakGlassRefused`, each with nothing created.
         """
         sub, target = checked.submission, checked.target
         new = NewRequest(
