@@ -1,10 +1,9 @@
-"""Suite-wide: say up front whether the PostgreSQL tests will run, so a skip is never silent; and keep
-the garbage collector's full passes short, so a pass never stands between a test and Slack's deadlines."""
+"""Suite-wide: say up front whether the PostgreSQL tests will run, so a skip is never silent; and let go
+of each test's web applications, so the collector's full passes stay short through a long run."""
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 from collections.abc import AsyncIterator, Iterator
 
@@ -23,13 +22,6 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     ci = os.environ.get("CI", "").lower() == "true"
     verdict = "CI=true, so they FAIL" if ci else "they are SKIPPED (each listed with its reason at the end)"
     return [f"PostgreSQL: {shown_url()} does not answer ({problem}); {verdict}."]
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """What importing and collecting built (every module, test and fixture) lives as long as the run:
-    frozen, the full passes of the collector no longer walk it (as the bot freezes its start-up heap)."""
-    gc.collect()
-    gc.freeze()
 
 
 @pytest.fixture(autouse=True)
