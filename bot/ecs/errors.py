@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any, ClassVar
 
 from bot.ecs.scrub import NOTHING, Scrubber
@@ -67,7 +68,10 @@ class EcsError(Exception):
             subject = f"Server {self.server_id}"
         else:
             subject = "ECS API"
-        details = [d for d in (self.code, self.http_status and f"HTTP {self.http_status}") if d]
+        status = f"HTTP {self.http_status}" if self.http_status else None
+        if status and status in self.message:  # a bare answer's sentence already names it
+            status = None
+        details = [d for d in (self.code, status) if d]
         if self.request_id:
             details.append(f"request id {self.request_id}")
         suffix = f" ({', '.join(str(d) for d in details)})" if details else ""
@@ -238,6 +242,29 @@ NO_SUCH_API_CODES = frozenset({"APIGW.0101", "APIG.0101"})
 ERROR_CODES_ON_SUCCESS = frozenset({"Common.0024"})
 
 
+#: What a bare 5xx (no code, no message: the page of a proxy or load balancer in front of the cloud) says
+#: happened; any other bare 5xx is the cloud's internal error. `bare_sentence` adds the status.
+BARE_5XX_SENTENCES: dict[int, str] = {
+    502: "a gateway in front of the cloud got no valid answer from it",
+    503: "the cloud was unavailable",
+    504: "a gateway in front of the cloud gave up waiting for it",
+}
+
+
+def bare_sentence(status: int) -> str | None:
+    """The sentence for a 5xx answer that carries no code and no message, naming the HTTP status, e.g.
+    "the cloud was unavailable (HTTP 503 Service Unavailable)"; None below 500 (the class's sentence and
+    the status in `str()` say enough there)."""
+    if status < 500:
+        return None
+    what = BARE_5XX_SENTENCES.get(status, EcsServerError.default_sentence)
+    try:
+        named = f"HTTP {status} {HTTPStatus(status).phrase}"
+    except ValueError:  # a status no RFC names (599): the number alone
+        named = f"HTTP {status}"
+    return f"{what} ({named})"
+
+
 def sentence_for(code: str | None, cloud_message: str | None = None) -> str:
     """The human sentence for a code, falling back to the cloud's own message."""
     if code and code in ERROR_CODES:
@@ -360,7 +387,15 @@ def error_from_response(
         # Only the ECS service's own 404 (an Ecs.* code) says the server does not exist; a gateway's,
         # a proxy's or an HTML 404 says the API is not there.
         cls = EcsApiNotFound
-    message = sentence_for(parsed.code, parsed.message) if parsed.code or parsed.message else None
+    message: str | None
+    if parsed.code or parsed.message:
+        message = sentence_for(parsed.code, parsed.message)
+    else:
+        # A bare answer (no code, no message) comes from a proxy or load balancer in front of the cloud.
+        # Its 5xx stays an EcsServerError by status, one that may have taken effect (a reset is "unknown"):
+        # a 502 or 504 says the call was passed on and no (timely) answer came back, and a 503 cannot say
+        # whether the call got past it (the cloud's own front answers 503 too when overloaded mid-call).
+        message = bare_sentence(status)
     return cls(
         message,
         code=parsed.code,

@@ -24,6 +24,7 @@ FaultKind = Literal[
     "server_error",  # 500 Common.0001
     "busy",  # 501 Ecs.0603
     "flow_limit_202",  # 202 with a Common.0024 error body: a 2xx that is an error
+    "unavailable",  # 503 with a plain-text body, no code: a load balancer in front of the cloud answers
     "timeout",  # hold the request for hold_s (longer than the client waits), then 504
     "malformed_json",  # 200, JSON content type, truncated body
     "app_auth",  # 401 APIGW.0303: the path is an API published with APIG app authentication (a wrong
@@ -128,6 +129,9 @@ async def fault_response(
         return errors.ecs_error(501, errors.BUSY, "Commands are being executed; retry in a minute")
     if kind == "flow_limit_202":
         return errors.ecs_error(202, errors.FLOW_LIMIT_2XX, "Flow limit exceeded")
+    if kind == "unavailable":
+        # A load balancer's own answer: plain text, no ECS error body, no code.
+        return web.Response(status=503, text="503 Service Unavailable: no healthy upstream")
     if kind == "timeout":
         # Wake early on shutdown so stop() never waits for a held request.
         with contextlib.suppress(TimeoutError):

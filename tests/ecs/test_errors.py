@@ -20,6 +20,7 @@ from bot.ecs import (
     error_from_response,
 )
 from bot.ecs.errors import EcsBusy
+from bot.ecs.scrub import Scrubber
 
 
 def body(data: object) -> bytes:
@@ -201,3 +202,51 @@ def test_app_authentication_is_a_refusal_that_names_the_endpoint_not_the_clock()
     assert "clock" not in err.message
     err.explain(None, "the target's access key and secret key")
     assert "clock" not in str(err)
+
+
+@pytest.mark.parametrize(
+    ("status", "sentence"),
+    [
+        (502, "a gateway in front of the cloud got no valid answer from it (HTTP 502 Bad Gateway)"),
+        (503, "the cloud was unavailable (HTTP 503 Service Unavailable)"),
+        (504, "a gateway in front of the cloud gave up waiting for it (HTTP 504 Gateway Timeout)"),
+        (500, "the cloud had an internal error (HTTP 500 Internal Server Error)"),
+        (599, "the cloud had an internal error (HTTP 599)"),
+    ],
+)
+@pytest.mark.parametrize(
+    "raw",
+    [b"", b"503 Service Unavailable: no healthy upstream", b"<html><h1>Bad Gateway</h1></html>", b"{}"],
+    ids=["empty", "text", "html", "json-without-code"],
+)
+def test_a_bare_5xx_names_what_happened_and_the_status(status: int, sentence: str, raw: bytes) -> None:
+    # A proxy or load balancer in front of the cloud answers without a code or message: the sentence says
+    # what happened and the status; it may have reached the cloud, so a reset through it is unknown.
+    err = error_from_response(status, {"X-Request-Id": "lb-1"}, raw, server_id="s1")
+    assert type(err) is EcsServerError
+    assert err.may_have_taken_effect
+    assert (err.code, err.cloud_message, err.http_status) == (None, None, status)
+    assert err.message == sentence
+    assert str(err) == f"Server s1: {sentence} (request id lb-1)"  # the status once, not twice
+
+
+def test_a_5xx_with_a_code_or_message_keeps_the_cloud_s_words() -> None:
+    coded = error_from_response(503, {}, body({"error_code": "Common.0001"}))
+    assert coded.message == ERROR_CODES["Common.0001"][1]
+    assert str(coded) == f"ECS API: {ERROR_CODES['Common.0001'][1]} (Common.0001, HTTP 503)"
+    said = error_from_response(502, {}, body({"error": {"message": "upstream reset"}}))
+    assert (said.message, said.code) == ("upstream reset", None)
+
+
+def test_a_bare_4xx_keeps_the_class_sentence() -> None:
+    err = error_from_response(400, {}, b"<html>Bad Request</html>")
+    assert err.message == EcsBadRequest.default_sentence
+    assert str(err) == f"ECS API: {EcsBadRequest.default_sentence} (HTTP 400)"
+
+
+def test_a_bare_answer_s_body_is_never_quoted() -> None:
+    # A proxy's page may echo the request; whatever it says stays out of the error.
+    secret = "Canary:Pw9x"
+    err = error_from_response(503, {}, f"upstream said {secret}".encode(), scrub=Scrubber([secret]))
+    assert secret not in repr(err) + str(err)
+    assert "upstream" not in str(err)

@@ -58,6 +58,16 @@ async def test_malformed_json(api: Api) -> None:
             json.loads(await response.text())
 
 
+async def test_unavailable_answers_plain_text_like_a_load_balancer(api: Api) -> None:
+    api.sim.add_fault("unavailable", DETAIL)
+    async with api.session.get(api.sim.url + api.ecs(DETAIL)) as response:
+        assert response.status == 503
+        assert response.content_type == "text/plain"
+        assert "Service Unavailable" in await response.text()
+    assert [c.error_code for c in api.sim.calls_to(DETAIL)] == [None]
+    assert (await api.call("GET", api.ecs(DETAIL))).status == 200
+
+
 @pytest.mark.parametrize("kind", ["reset", "disconnect"])
 async def test_dropped_connections(api: Api, kind: str) -> None:
     # aiohttp retries an idempotent request once after a dropped connection: fire twice.

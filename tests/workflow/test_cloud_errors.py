@@ -22,6 +22,8 @@ FAULTS = {
     "flow_limit_202": (ServerPhase.FAILED, "Common.0024"),
     "busy": (ServerPhase.FAILED, "Ecs.0603"),
     "server_error": (ServerPhase.UNKNOWN, "Common.0001"),
+    # A load balancer's bare 503: it cannot say whether the call got past it, so the outcome is unknown.
+    "unavailable": (ServerPhase.UNKNOWN, "the cloud was unavailable (HTTP 503 Service Unavailable)"),
     "malformed_json": (ServerPhase.UNKNOWN, ""),
     "reset": (ServerPhase.UNKNOWN, ""),
     "disconnect": (ServerPhase.UNKNOWN, ""),
