@@ -224,6 +224,20 @@ class RevealOutcome(StrEnum):
 
 
 @dataclass(frozen=True)
+class RevealResult:
+    """One attempt to reveal a request's password(s): what the store's lease gave the workflow, and what
+    the workflow gives a front end. `secret` and `lease` only with LEASED (the store's answer to the
+    workflow; the workflow's results never carry them); `expires_at` (UTC) is when the reveal window
+    closes."""
+
+    outcome: RevealOutcome
+    request_id: int | None = None
+    secret: str | None = field(default=None, repr=False)
+    lease: str | None = field(default=None, repr=False)
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class OwedNotice:
     """A notice the chat refused for a reason that may pass, kept until it lands or no longer matters.
 

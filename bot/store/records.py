@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any
 
-from bot.domain import RequestRecord, RequestStatus, RevealOutcome, ServerPhase
+from bot.domain import RequestRecord, RequestStatus, RevealResult, ServerPhase
+
+__all__ = [
+    "ApprovalOutcome",
+    "AuditEntry",
+    "CreatedRequest",
+    "FinishedExecution",
+    "RevealResult",  # a domain word now (the workflow hands it to front ends); re-exported as before
+    "ServerUpdate",
+]
 
 
 @dataclass(frozen=True)
@@ -32,17 +40,6 @@ class CreatedRequest:
 
     request: RequestRecord
     created: bool
-
-
-@dataclass(frozen=True)
-class RevealResult:
-    """`secret` and `lease` only with LEASED; `expires_at` (UTC) is when the reveal window closes."""
-
-    outcome: RevealOutcome
-    request_id: int | None = None
-    secret: str | None = field(default=None, repr=False)
-    lease: str | None = field(default=None, repr=False)
-    expires_at: datetime | None = None
 
 
 #: One audit row written in the same transaction as the change it describes: (actor, event, detail).

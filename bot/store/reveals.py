@@ -7,10 +7,9 @@ from datetime import datetime
 
 from sqlalchemy import RowMapping, select, update
 
-from bot.domain import RevealOutcome
+from bot.domain import RevealOutcome, RevealResult
 from bot.store import schema
 from bot.store.engine import Database
-from bot.store.records import RevealResult
 from bot.store.statements import seal
 
 _V = schema.reveals

@@ -13,12 +13,12 @@ from bot.domain import (
     RequestRecord,
     RequestStatus,
     RevealOutcome,
+    RevealResult,
     Review,
     ReviewState,
     ServerPhase,
     ServerRecord,
 )
-from bot.store.records import RevealResult
 from bot.workflow.breakglass import BREAK_GLASS_HOLD_TTL, BreakGlassRefused, TakenBreakGlass
 from bot.workflow.drafts import Draft, DraftRefused, Drafts, message_text
 from bot.workflow.execution import ExecutionSettings, Executor

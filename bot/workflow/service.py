@@ -10,9 +10,8 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from bot.domain import RequestRecord, RevealOutcome
+from bot.domain import RequestRecord, RevealOutcome, RevealResult
 from bot.logs import bind_request
-from bot.store.records import RevealResult
 from bot.workflow import sentences as say
 from bot.workflow.decisions import Decisions
 from bot.workflow.home import Homes
@@ -30,7 +29,15 @@ REVEAL_SHOW_BUDGET_S = 20.0
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MAX_REASON_LENGTH", "ActionResult", "Field", "Submission", "SubmitResult", "Workflow"]
+__all__ = [
+    "MAX_REASON_LENGTH",
+    "ActionResult",
+    "Field",
+    "RevealResult",
+    "Submission",
+    "SubmitResult",
+    "Workflow",
+]
 
 
 class Workflow(Reviews, Submissions, Decisions, Homes):
