@@ -231,6 +231,10 @@ ERROR_CODES: dict[str, tuple[type[EcsError], str]] = {
     "APIGW.0303": (EcsCredentialsRefused, _APP_AUTH),
     "APIG.0303": (EcsCredentialsRefused, _APP_AUTH),
     "APIGW.0308": (EcsThrottled, "the API gateway is throttling requests"),
+    # The gateway passed the call on and gave up waiting for the service ("Backend timeout"): the call
+    # may have run, so it is a server error (a reset through it is "unknown").
+    "APIGW.0201": (EcsServerError, "the API gateway gave up waiting for the cloud's answer"),
+    "APIG.0201": (EcsServerError, "the API gateway gave up waiting for the cloud's answer"),
     "APIGW.0101": (EcsApiNotFound, "this cloud does not offer this API"),
     "APIG.0101": (EcsApiNotFound, "this cloud does not offer this API"),
 }

@@ -92,6 +92,8 @@ def test_iam_shapes() -> None:
         (429, "Common.1503", EcsThrottled),
         (202, "Common.0024", EcsThrottled),
         (500, "Common.0001", EcsServerError),
+        (504, "APIGW.0201", EcsServerError),  # the gateway's backend timeout
+        (504, "APIG.0201", EcsServerError),
         (501, "Ecs.0603", EcsBusy),
         (401, "APIGW.0301", EcsCredentialsRefused),
         (401, "APIG.0301", EcsCredentialsRefused),
