@@ -39,7 +39,7 @@ FaultKind = Literal[
 ]
 
 #: Kinds that change how a handler answers instead of answering in its place.
-BEHAVIOURS = frozenset({"page_size_cap", "ignore_offset", "echo_password"})
+BEHAVIOURS: frozenset[FaultKind] = frozenset({"page_size_cap", "ignore_offset", "echo_password"})
 
 
 @dataclass

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from typing import get_args
 
 import aiohttp
 import pytest
@@ -18,16 +19,18 @@ from bot.ecs import (
     AkSkCredentials,
     EcsAuthError,
     EcsClient,
+    EcsCredentialsRefused,
+    EcsError,
     EcsNotFound,
     EcsProtocolError,
     Endpoints,
     JobStatus,
     PasswordCredentials,
     ResetOutcome,
-    RetryPolicy,
     ServerResetResult,
 )
-from bot.simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_USER, Fleet, Simulator
+from bot.simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_USER, FaultKind, Fleet, Simulator
+from bot.simulator.faults import BEHAVIOURS
 
 PASSWORD = "Sim-Canary7!pw"
 AKSK = AkSkCredentials(access_key=DEMO_ACCESS_KEY, secret_key=DEMO_SECRET_KEY)
@@ -177,28 +180,47 @@ async def test_wrong_secret_key_is_an_auth_error(sim: Simulator, session: aiohtt
     assert len(sim.calls_to("/cloudservers/s1")) == 1
 
 
-@pytest.mark.parametrize(
-    "kind", ["throttle", "flow_control", "server_error", "busy", "flow_limit_202", "reset", "disconnect"]
-)
+# Each kind that answers in place of the handler -> what the client makes of it: None, retried until the
+# fault passes; else the error it raises at once, without a second call.
+CLIENT_MEETS: dict[FaultKind, type[EcsError] | None] = {
+    "throttle": None,
+    "flow_control": None,
+    "server_error": None,
+    "busy": None,
+    "flow_limit_202": None,
+    "unavailable": None,
+    "timeout": None,  # the client's own timeout, then a new attempt
+    "reset": None,
+    "disconnect": None,
+    "app_auth": EcsCredentialsRefused,
+    "malformed_json": EcsProtocolError,
+}
+
+
+def test_every_kind_that_answers_is_in_the_table() -> None:
+    assert sorted(CLIENT_MEETS) == sorted(set(get_args(FaultKind)) - BEHAVIOURS)
+
+
+@pytest.mark.parametrize("kind", sorted(k for k, raised in CLIENT_MEETS.items() if raised is None))
 async def test_transient_faults_are_retried(
-    sim: Simulator, session: aiohttp.ClientSession, kind: str
+    sim: Simulator, session: aiohttp.ClientSession, kind: FaultKind
 ) -> None:
-    fault = sim.add_fault(kind, r"/cloudservers/s1$", times=2, retry_after=0.001)  # type: ignore[arg-type]
-    assert (await client_for(sim, session).get_server("s1")).id == "s1"
+    fault = sim.add_fault(kind, r"/cloudservers/s1$", times=2, retry_after=0.001)
+    assert (await client_for(sim, session, timeout_s=0.2).get_server("s1")).id == "s1"
     assert fault.hits == 2
     assert len(sim.calls_to("/cloudservers/s1")) >= 1
 
 
-async def test_timeout_fault(sim: Simulator, session: aiohttp.ClientSession) -> None:
-    sim.add_fault("timeout", r"/cloudservers/s1$", times=1)
-    client = client_for(sim, session, timeout_s=0.2)
-    assert (await client.get_server("s1")).id == "s1"
-
-
-async def test_malformed_answer_is_a_protocol_error(sim: Simulator, session: aiohttp.ClientSession) -> None:
-    sim.add_fault("malformed_json", r"/cloudservers/s1$", times=None)
-    with pytest.raises(EcsProtocolError):
-        await client_for(sim, session, retry=RetryPolicy(2, 5, 0.001, 0.005)).get_server("s1")
+@pytest.mark.parametrize(
+    ("kind", "raised"), [(k, raised) for k, raised in CLIENT_MEETS.items() if raised is not None]
+)
+async def test_lasting_faults_are_raised_without_a_retry(
+    sim: Simulator, session: aiohttp.ClientSession, kind: FaultKind, raised: type[EcsError]
+) -> None:
+    fault = sim.add_fault(kind, r"/cloudservers/s1$", times=None)
+    with pytest.raises(raised):
+        await client_for(sim, session).get_server("s1")
+    assert fault.hits == 1
 
 
 async def test_results_are_handed_over_per_call_as_they_arrive(session: aiohttp.ClientSession) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from typing import get_args
 
 import aiohttp
 import pytest
@@ -12,29 +13,52 @@ from sim_http import Api
 from support.polling import eventually
 from support.simulator import running_simulator
 
+from bot.simulator.faults import BEHAVIOURS, FaultKind
+
 DETAIL = "/cloudservers/detail"
 
 
-@pytest.mark.parametrize(
-    ("kind", "status", "code"),
-    [
-        ("throttle", 429, "APIGW.0308"),
-        ("flow_control", 429, "Common.1503"),
-        ("server_error", 500, "Common.0001"),
-        ("busy", 501, "Ecs.0603"),
-        ("flow_limit_202", 202, "Common.0024"),
-    ],
-)
-async def test_error_faults_fire_the_given_number_of_times(
-    api: Api, kind: str, status: int, code: str
+# Each kind that answers in place of the handler -> (status, the code of its error body; None: the body is
+# not the cloud's JSON error, like a load balancer's text or a truncated answer).
+ANSWERS: dict[FaultKind, tuple[int, str | None]] = {
+    "throttle": (429, "APIGW.0308"),
+    "flow_control": (429, "Common.1503"),
+    "server_error": (500, "Common.0001"),
+    "busy": (501, "Ecs.0603"),
+    "flow_limit_202": (202, "Common.0024"),
+    "app_auth": (401, "APIGW.0303"),
+    "unavailable": (503, None),
+    "malformed_json": (200, None),
+}
+# Kinds that drop the connection without an answer.
+DROPPED: tuple[FaultKind, ...] = ("reset", "disconnect")
+# Kinds that hold the request until the client gives up.
+HELD: tuple[FaultKind, ...] = ("timeout",)
+
+
+def test_every_kind_that_answers_is_in_a_table() -> None:
+    # The behaviours change how a handler answers; their tests are with the handlers they change.
+    tabled = [*ANSWERS, *DROPPED, *HELD]
+    assert sorted(tabled) == sorted(set(get_args(FaultKind)) - BEHAVIOURS)
+
+
+@pytest.mark.parametrize(("kind", "status", "code"), [(k, *a) for k, a in ANSWERS.items()])
+async def test_answering_faults_fire_the_given_number_of_times(
+    api: Api, kind: FaultKind, status: int, code: str | None
 ) -> None:
-    fault = api.sim.add_fault(kind, "cloudservers/detail", times=2)  # type: ignore[arg-type]
+    fault = api.sim.add_fault(kind, "cloudservers/detail", times=2)
     for _ in range(2):
-        answer = await api.call("GET", api.ecs(DETAIL))
-        assert answer.status == status
-        assert code in (answer.body.get("error_code"), answer.body.get("error", {}).get("code"))
-        assert "Retry-After" not in answer.headers
-        assert answer.headers["X-Request-Id"]
+        async with api.session.get(api.sim.url + api.ecs(DETAIL)) as response:
+            assert response.status == status
+            raw = await response.read()
+            assert "Retry-After" not in response.headers
+            assert response.headers["X-Request-Id"]
+        if code is None:
+            with pytest.raises(json.JSONDecodeError):
+                json.loads(raw)
+        else:
+            answer = json.loads(raw)
+            assert code in (answer.get("error_code"), answer.get("error", {}).get("code"))
     assert (await api.call("GET", api.ecs(DETAIL))).status == 200
     assert fault.hits == 2
     assert [c.error_code for c in api.sim.calls_to("detail")] == [code, code, None]
@@ -50,14 +74,6 @@ async def test_retry_after_and_always_on_faults(api: Api) -> None:
     assert (await api.call("PUT", api.ecs("/cloudservers/os-reset-passwords"), json={})).status == 400
 
 
-async def test_malformed_json(api: Api) -> None:
-    api.sim.add_fault("malformed_json", DETAIL)
-    async with api.session.get(api.sim.url + api.ecs(DETAIL)) as response:
-        assert response.status == 200
-        with pytest.raises(json.JSONDecodeError):
-            json.loads(await response.text())
-
-
 async def test_unavailable_answers_plain_text_like_a_load_balancer(api: Api) -> None:
     api.sim.add_fault("unavailable", DETAIL)
     async with api.session.get(api.sim.url + api.ecs(DETAIL)) as response:
@@ -68,19 +84,20 @@ async def test_unavailable_answers_plain_text_like_a_load_balancer(api: Api) -> 
     assert (await api.call("GET", api.ecs(DETAIL))).status == 200
 
 
-@pytest.mark.parametrize("kind", ["reset", "disconnect"])
-async def test_dropped_connections(api: Api, kind: str) -> None:
+@pytest.mark.parametrize("kind", DROPPED)
+async def test_dropped_connections(api: Api, kind: FaultKind) -> None:
     # aiohttp retries an idempotent request once after a dropped connection: fire twice.
-    api.sim.add_fault(kind, DETAIL, times=2)  # type: ignore[arg-type]
+    api.sim.add_fault(kind, DETAIL, times=2)
     with pytest.raises((aiohttp.ClientOSError, aiohttp.ServerDisconnectedError)):
         await api.call("GET", api.ecs(DETAIL))
     assert [c.status for c in api.sim.calls_to(DETAIL)] == [0, 0]
     assert (await api.call("GET", api.ecs(DETAIL))).status == 200
 
 
-async def test_timeout_holds_the_request_until_the_client_gives_up() -> None:
+@pytest.mark.parametrize("kind", HELD)
+async def test_held_requests_wait_until_the_client_gives_up(kind: FaultKind) -> None:
     async with running_simulator() as sim, aiohttp.ClientSession() as session:
-        sim.add_fault("timeout", DETAIL, hold_s=60)
+        sim.add_fault(kind, DETAIL, hold_s=60)
         started = time.monotonic()
         with pytest.raises(TimeoutError):
             await session.get(

@@ -7,33 +7,47 @@ what went wrong for each server, never claim a success, and tell the requester.
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 
 from bot.domain import Decision, RequestStatus, ServerPhase
+from bot.simulator import FaultKind
+from bot.simulator.faults import BEHAVIOURS
 
 from .conftest import Env
 
 NAMES = ["web-01", "web-02"]
 
 # fault -> (phase each server ends in, words its sentence must contain)
-FAULTS = {
+FAULTS: dict[FaultKind, tuple[ServerPhase, str]] = {
     "throttle": (ServerPhase.FAILED, "APIGW.0308"),
     "flow_control": (ServerPhase.FAILED, "Common.1503"),
     "flow_limit_202": (ServerPhase.FAILED, "Common.0024"),
     "busy": (ServerPhase.FAILED, "Ecs.0603"),
+    "app_auth": (ServerPhase.FAILED, "APIGW.0303"),
     "server_error": (ServerPhase.UNKNOWN, "Common.0001"),
     # A load balancer's bare 503: it cannot say whether the call got past it, so the outcome is unknown.
     "unavailable": (ServerPhase.UNKNOWN, "the cloud was unavailable (HTTP 503 Service Unavailable)"),
+    # The gateway's 504 after holding the call: it was passed on, so it may have run.
+    "timeout": (ServerPhase.UNKNOWN, "APIGW.0201"),
     "malformed_json": (ServerPhase.UNKNOWN, ""),
     "reset": (ServerPhase.UNKNOWN, ""),
     "disconnect": (ServerPhase.UNKNOWN, ""),
 }
 
 
+def test_every_kind_that_answers_is_in_the_table() -> None:
+    assert sorted(FAULTS) == sorted(set(get_args(FaultKind)) - BEHAVIOURS)
+
+
 @pytest.mark.parametrize("kind", sorted(FAULTS))
-async def test_failing_reset_call_ends_the_request_with_a_sentence_per_server(env: Env, kind: str) -> None:
+async def test_failing_reset_call_ends_the_request_with_a_sentence_per_server(
+    env: Env, kind: FaultKind
+) -> None:
     request = await env.submit_ready(NAMES)
-    env.sim.add_fault(kind, r"os-reset-passwords", method="PUT", times=None)  # type: ignore[arg-type]
+    # hold_s: the gateway's timeout comes well before the client's own (5 s).
+    env.sim.add_fault(kind, r"os-reset-passwords", method="PUT", times=None, hold_s=0.05)
     assert (await env.workflow.decide(request.id, "UAPP1", Decision.APPROVE)).ok
     await env.settle()
 
