@@ -98,15 +98,17 @@ def slack_web_client(
     *,
     retry_handlers: list[AsyncRetryHandler] | None = None,
     readiness: Health | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> WatchedWebClient:
     """Slack's Web API client on the bot's one session, trusting what the session trusts.
 
     slack_sdk reads `HTTPS_PROXY` itself and passes it with every call, ignoring `NO_PROXY`; with its
     proxy unset, the session (`trust_env`) picks the proxy per URL as it does for the cloud. A token
-    Slack refuses is reported to `readiness` (the bot's `/healthz`).
+    Slack refuses is reported to `readiness` (the bot's `/healthz`); `clock` paces its probes of it.
     """
     client = WatchedWebClient(
         readiness=readiness,
+        clock=clock,
         token=token,
         base_url=settings.slack_api_url,
         session=session,
@@ -188,7 +190,7 @@ class Runtime:
             else []
         )
         slack_client = slack_web_client(
-            session, token, settings, retry_handlers=retry_handlers, readiness=health
+            session, token, settings, retry_handlers=retry_handlers, readiness=health, clock=clock
         )
         tasks = TaskKeeper()
         notifier = SlackNotifier(slack_client, store, audit_channel=settings.audit_channel, clock=clock)
@@ -213,7 +215,7 @@ class Runtime:
             inventory=Inventory(clients, clock=clock),
             policy=Policy(
                 targets,
-                SlackDirectory(slack_client),
+                SlackDirectory(slack_client, clock=clock),
                 max_age_s=settings.membership_max_age.total_seconds(),
             ),
             notifier=notifier,
@@ -233,7 +235,9 @@ class Runtime:
         )
         home = HomePublisher(workflow, slack_client, tasks, window_s=tuning.home_refresh_s, clock=clock)
         notifier.on_change = home.request_changed
-        slack.register(app, SlackContext(workflow=workflow, notifier=notifier, tasks=tasks, home=home))
+        slack.register(
+            app, SlackContext(workflow=workflow, notifier=notifier, tasks=tasks, home=home, clock=clock)
+        )
 
         @app.error
         async def report(error: Exception, body: dict[str, Any], response: BoltResponse | None) -> None:

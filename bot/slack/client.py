@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +17,7 @@ import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.health import Health
 from bot.metrics import SLACK_CHANNEL_UNUSABLE, SLACK_REFUSALS, SLACK_TOKEN_REFUSED
 from bot.probes import TOKEN_ERRORS, Refused, token_advice
@@ -35,9 +35,11 @@ BOT_TOKEN, APP_TOKEN = "slack_bot_token", "slack_app_token"
 class SlackHealth:
     """What Slack refuses right now: the token (every call then fails) and channels the bot cannot use.
 
-    A refused token (bot or app-level) is also reported to `readiness`, the bot's `Health`, by name."""
+    A refused token (bot or app-level) is also reported to `readiness`, the bot's `Health`, by name.
+    `clock` paces the probes of a refused token (its `monotonic()`)."""
 
     readiness: Health = field(default_factory=Health)
+    clock: Clock = SYSTEM_CLOCK
     token_refusal: Refusal | None = None
     channels: dict[str, Refusal] = field(default_factory=dict)
     _probed_at: float = float("-inf")
@@ -83,20 +85,24 @@ class SlackHealth:
             SLACK_CHANNEL_UNUSABLE.labels(channel).set(0)
 
     def probe_due(self) -> bool:
-        if self.token_refusal is None or time.monotonic() - self._probed_at < PROBE_EVERY_S:
+        now = self.clock.monotonic()
+        if self.token_refusal is None or now - self._probed_at < PROBE_EVERY_S:
             return False
-        self._probed_at = time.monotonic()
+        self._probed_at = now
         return True
 
 
 class WatchedWebClient(AsyncWebClient):
-    """AsyncWebClient that classifies and counts every refusal and keeps `health` up to date."""
+    """AsyncWebClient that classifies and counts every refusal and keeps `health` up to date; `clock`
+    (the runtime's) paces its probes of a refused token."""
 
-    def __init__(self, *args: Any, readiness: Health | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, readiness: Health | None = None, clock: Clock = SYSTEM_CLOCK, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         # Without the bot's Health (a one-off check, e.g. start-up's token checks), refusals are the
         # caller's to report: its own Health stays silent.
-        self.health = SlackHealth(readiness or Health(log_changes=False))
+        self.health = SlackHealth(readiness or Health(log_changes=False), clock=clock)
 
     async def api_call(
         self,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from slack_bolt.context.async_context import AsyncBoltContext
 
+from bot.clock import Clock
 from bot.slack.home_publisher import HomePublisher
 from bot.slack.notifier import SlackNotifier
 from bot.workflow import TaskKeeper, Workflow
@@ -28,6 +29,9 @@ class SlackContext:
     notifier: SlackNotifier
     tasks: TaskKeeper
     home: HomePublisher
+    clock: Clock
+    """The runtime's one clock (the workflow's, the notifier's, the Home publisher's): what a listener
+    shows as "now", e.g. when a password was revealed, so tests move it instead of sleeping."""
 
 
 def attach(context: AsyncBoltContext, ctx: SlackContext) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -51,7 +50,7 @@ async def reveal(ctx: SlackContext, client: AsyncWebClient, click: Click) -> Non
                     channel=click.channel,
                     ts=click.message_ts,
                     text=sentences.PASSWORD_REVEALED,
-                    blocks=reveal_done(result.request_id, datetime.now(UTC)),
+                    blocks=reveal_done(result.request_id, ctx.clock.now()),
                 )
             except Exception as exc:  # the reveal happened; a stale button only answers "already revealed"
                 log.warning("reveal offer of #%d not marked revealed: %s", result.request_id, exc)

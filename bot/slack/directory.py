@@ -8,20 +8,21 @@ group's entry at once where events are on. A list fetched while such an event ar
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import ConfigError, Target
 from bot.slack.refusals import RefusalKind, classify
 from bot.workflow import DirectoryUnavailable, Policy
 
 
 class SlackDirectory:
-    """Group ID -> member IDs; one caller per group asks Slack while the others wait for its answer."""
+    """Group ID -> member IDs; one caller per group asks Slack while the others wait for its answer.
+    A list's age is read from `clock.monotonic()` (the runtime's clock)."""
 
-    def __init__(self, client: AsyncWebClient, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, client: AsyncWebClient, *, clock: Clock = SYSTEM_CLOCK) -> None:
         self.client = client
         self._clock = clock
         self._members: dict[str, tuple[frozenset[str], float]] = {}
@@ -30,7 +31,7 @@ class SlackDirectory:
 
     def _cached(self, group_id: str, max_age_s: float) -> frozenset[str] | None:
         entry = self._members.get(group_id)
-        if entry is not None and self._clock() - entry[1] <= max_age_s:
+        if entry is not None and self._clock.monotonic() - entry[1] <= max_age_s:
             return entry[0]
         return None
 
@@ -47,7 +48,7 @@ class SlackDirectory:
             if cached is not None:
                 return cached
             generation = self._generation.get(group_id, 0)
-            asked_at = self._clock()  # the list is as old as the question, not the answer
+            asked_at = self._clock.monotonic()  # the list is as old as the question, not the answer
             try:
                 response = await self.client.usergroups_users_list(usergroup=group_id)
             except Exception as exc:

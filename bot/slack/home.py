@@ -11,7 +11,6 @@ request number.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
@@ -114,7 +113,7 @@ async def _mark_offer_revealed(ctx: SlackContext, client: AsyncWebClient, reques
                 channel=offer.channel_id,
                 ts=offer.message_ts,
                 text=sentences.PASSWORD_REVEALED,
-                blocks=reveal_done(request_id, datetime.now(UTC)),
+                blocks=reveal_done(request_id, ctx.clock.now()),
             )
     except Exception as exc:  # the reveal happened; the offer's button answers "already revealed"
         log.warning("reveal offer of #%d not marked revealed: %s", request_id, exc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
@@ -12,6 +13,7 @@ import pytest
 from slack_helpers import targets_file
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from support.clock import FakeClock
 
 from bot.config import load_config
 from bot.demo import demo_environment
@@ -19,15 +21,6 @@ from bot.simulator.slack import FAKE_BOT_TOKEN, FakeSlack, SlackUsergroup
 from bot.slack.directory import SlackDirectory, describe_groups
 
 LEADS = "S0LEADS"
-
-
-class Clock:
-    """Seconds that the test moves by hand (`clock.now += 5`): the directory's idea of now."""
-
-    now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -45,20 +38,20 @@ async def client(slack: FakeSlack) -> AsyncIterator[AsyncWebClient]:
 async def test_members_are_read_again_once_older_than_allowed(
     slack: FakeSlack, client: AsyncWebClient
 ) -> None:
-    clock = Clock()
+    clock = FakeClock()
     directory = SlackDirectory(client, clock=clock)
     assert await directory.members_of(LEADS, max_age_s=5) == {"UBOB", "UCAROL"}
     slack.usergroups[LEADS].members.remove("UBOB")
-    clock.now += 4.9
+    clock.advance(timedelta(seconds=4.9))
     assert "UBOB" in await directory.members_of(LEADS, max_age_s=5)  # within the allowed age
     assert len(slack.calls("usergroups.users.list")) == 1
-    clock.now += 0.2
+    clock.advance(timedelta(seconds=0.2))
     assert await directory.members_of(LEADS, max_age_s=5) == {"UCAROL"}
     assert len(slack.calls("usergroups.users.list")) == 2
 
 
 async def test_forget_drops_the_list_even_one_being_fetched(slack: FakeSlack, client: AsyncWebClient) -> None:
-    clock = Clock()
+    clock = FakeClock()
     directory = SlackDirectory(client, clock=clock)
     await directory.members_of(LEADS, max_age_s=60)
     directory.forget(LEADS)
@@ -82,10 +75,10 @@ async def test_concurrent_readers_share_one_question(slack: FakeSlack, client: A
 
 
 async def test_a_refusal_is_raised_never_an_old_list(slack: FakeSlack, client: AsyncWebClient) -> None:
-    clock = Clock()
+    clock = FakeClock()
     directory = SlackDirectory(client, clock=clock)
     await directory.members_of(LEADS, max_age_s=5)
-    clock.now += 10
+    clock.advance(timedelta(seconds=10))
     slack.fail("usergroups.users.list", "ratelimited", status=429)
     with pytest.raises(SlackApiError):
         await directory.members_of(LEADS, max_age_s=5)
