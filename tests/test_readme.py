@@ -13,6 +13,8 @@ from cryptography.fernet import Fernet
 from bot.config import load_app_config
 from bot.doctor import checks, run_checks
 from bot.simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_USER, Simulator
+from bot.slack import ids
+from bot.slack.commands import SUB_COMMANDS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,6 +33,14 @@ def _exports(block: str) -> dict[str, str]:
         if words[:1] == ["export"]:
             exported.update(w.split("=", 1) for w in words[1:])  # type: ignore[misc]
     return exported
+
+
+def test_the_sub_command_list_names_exactly_the_bot_s_words() -> None:
+    # Written by hand: the README's list must name every word the bot answers to, in the bot's order.
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    (line,) = [line for line in text.splitlines() if line.startswith("Sub-commands: ")]
+    named = [code.removeprefix(f"{ids.COMMAND} ").split()[0] for code in re.findall(r"`([^`]+)`", line)]
+    assert named == list(SUB_COMMANDS)
 
 
 def test_the_simulator_recipe_names_the_simulators_own_credentials() -> None:

@@ -1,9 +1,11 @@
-"""`/reset-ecs-password`: help, status, history, cancel, or the request modal."""
+"""`/reset-ecs-password`: the sub-commands (one table, `SUB_COMMANDS`), or the request modal."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
@@ -33,40 +35,64 @@ async def reset_command(
     text = (command.get("text") or "").strip()
     user_id = str(command["user_id"])
     word, _, rest = text.partition(" ")
-    word = word.lower()
-    if word == "help":
-        await ack(text=sentences.HELP)
-    elif word in ("status", "history"):
-        try:  # a read: cutting it off at the deadline leaves nothing half-done
-            answer = await asyncio.wait_for(_reading(ctx, word, rest.strip(), user_id), ACK_BUDGET_S)
+    sub_command = SUB_COMMANDS.get(word.lower())
+    if sub_command is not None:
+        await ack(text=await sub_command.answer(ctx, client, rest.strip(), user_id))
+        return
+    await ack()
+    ctx.tasks.spawn(
+        open_modal(ctx, client, user_id, str(command["trigger_id"]), text, command.get("response_url")),
+        name=f"open-modal-{user_id}",
+    )
+
+
+Answer = Callable[[SlackContext, AsyncWebClient, str, str], Awaitable[str]]
+"""A sub-command's answer: (ctx, client, the text after the word, user id) -> the reply to `ack` with."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubCommand:
+    """A word after the command: what answers it, and its line in `help` (`usage` after the command,
+    `does` after a colon; no line when `does` is None)."""
+
+    answer: Answer
+    usage: str
+    does: str | None
+
+
+async def _help(ctx: SlackContext, client: AsyncWebClient, arg: str, user_id: str) -> str:
+    return HELP
+
+
+def _read(word: str, read: Callable[[SlackContext, str, str], Awaitable[str]]) -> Answer:
+    """The answer of a sub-command that only reads, cut off at the ack deadline (a read cut off leaves
+    nothing half-done); a failure or timeout says the requests could not be read."""
+
+    async def answer(ctx: SlackContext, client: AsyncWebClient, arg: str, user_id: str) -> str:
+        try:
+            return await asyncio.wait_for(read(ctx, arg, user_id), ACK_BUDGET_S)
         except Exception as exc:
             log.warning("%s %s failed: %r", ids.COMMAND, word, exc)  # a timeout has no text of its own
-            answer = sentences.REQUESTS_UNREADABLE
-        await ack(text=answer)
-    elif word == "cancel":
-        await ack(text=await _cancel(ctx, client, rest.strip(), user_id))
-    else:
-        await ack()
-        ctx.tasks.spawn(
-            open_modal(ctx, client, user_id, str(command["trigger_id"]), text, command.get("response_url")),
-            name=f"open-modal-{user_id}",
-        )
+            return sentences.REQUESTS_UNREADABLE
+
+    return answer
 
 
-async def _reading(ctx: SlackContext, word: str, arg: str, user_id: str) -> str:
-    workflow = ctx.workflow
-    if word == "history":
-        requests = await workflow.history_for(user_id)
-        if not requests:
-            return sentences.NO_HISTORY
-        return "\n".join(sentences.history_line(r) for r in requests)
+async def _status(ctx: SlackContext, arg: str, user_id: str) -> str:
     number = arg.partition(" ")[0].lstrip("#")
     if not number.isdigit():
-        return sentences.usage(word)
-    result = await workflow.status_for(int(number), user_id)
+        return sentences.usage("status")
+    result = await ctx.workflow.status_for(int(number), user_id)
     if result.ok and result.request and result.request.outcome_message:
         return f"{result.message} {escape(result.request.outcome_message)}"
     return result.message
+
+
+async def _history(ctx: SlackContext, arg: str, user_id: str) -> str:
+    requests = await ctx.workflow.history_for(user_id)
+    if not requests:
+        return sentences.NO_HISTORY
+    return "\n".join(sentences.history_line(r) for r in requests)
 
 
 async def _cancel(ctx: SlackContext, client: AsyncWebClient, arg: str, user_id: str) -> str:
@@ -91,6 +117,24 @@ async def _cancel(ctx: SlackContext, client: AsyncWebClient, arg: str, user_id: 
         log.warning("%s cancel failed: %r", ids.COMMAND, exc)
         return sentences.REQUESTS_UNREADABLE
     return result.message
+
+
+#: The one list of sub-commands (the word, lower case): the dispatch and `help` read it; tests check that
+#: manifest.yml's usage_hint and README.md, written by hand, name exactly these words. Any other text opens
+#: the request form.
+SUB_COMMANDS: dict[str, SubCommand] = {
+    "help": SubCommand(_help, "help", None),
+    "status": SubCommand(_read("status", _status), "status <id>", "where a request stands"),
+    "history": SubCommand(_read("history", _history), "history", "your last requests"),
+    "cancel": SubCommand(
+        _cancel,
+        "cancel <id> [reason]",
+        "cancel a request that is not approved yet (an approver cancelling someone else's request gives "
+        "the reason)",
+    ),
+}
+
+HELP = sentences.help_text((c.usage, c.does) for c in SUB_COMMANDS.values() if c.does is not None)
 
 
 TRIGGER_BUDGET_S = 1.5

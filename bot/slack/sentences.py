@@ -9,6 +9,7 @@ only through `blocks.text.escape`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from bot.domain import RequestRecord, RevealOutcome
@@ -18,15 +19,15 @@ from bot.workflow import NO_TARGETS, STATUS_WORDS, STORE_FAILED, EventKind
 
 # -- the command ------------------------------------------------------------------------------------------
 
-HELP = (
-    "*/reset-ecs-password* resets the login password of ECS servers after approval.\n"
-    "• `/reset-ecs-password [server names or IDs]`: open the request form (pre-filled)\n"
-    "• `/reset-ecs-password status <id>`: where a request stands\n"
-    "• `/reset-ecs-password history`: your last requests\n"
-    "• `/reset-ecs-password cancel <id> [reason]`: cancel a request that is not approved yet "
-    "(an approver cancelling someone else's request gives the reason)\n"
-    "The new password comes to you privately in my DM."
-)
+HELP_TITLE = f"*{ids.COMMAND}* resets the login password of ECS servers after approval."
+HELP_FORM = f"• `{ids.COMMAND} [server names or IDs]`: open the request form (pre-filled)"
+HELP_END = "The new password comes to you privately in my DM."
+
+
+def help_text(usages: Iterable[tuple[str, str]]) -> str:
+    """The reply to `help`: the title, the form, one line per (usage after the command, what it does)."""
+    lines = [f"• `{ids.COMMAND} {usage}`: {does}" for usage, does in usages]
+    return "\n".join([HELP_TITLE, HELP_FORM, *lines, HELP_END])
 
 
 def history_line(r: RequestRecord) -> str:
