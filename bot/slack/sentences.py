@@ -2,9 +2,9 @@
 
 Listeners and the notifier pick their words here, so the front end's voice is read and changed in one
 file. Sentences about a request itself (refusals, results, form errors, outcomes) are the workflow's
-(`bot/workflow/sentences.py`), which every front end shows as they are; Block Kit labels stay with their
-builders in `blocks/`. Outside text (reasons, names, Slack's error codes in notes) reaches these sentences
-only through `blocks.text.escape`.
+(the package `bot/workflow/sentences/`), which every front end shows as they are; Block Kit labels stay
+with their builders in `blocks/`. Outside text (reasons, names, Slack's error codes in notes) reaches these
+sentences only through `blocks.text.escape`.
 """
 
 from __future__ import annotations
