@@ -14,7 +14,7 @@ import pytest
 
 from bot.ecs import EcsClient
 from bot.store import Store
-from bot.workflow import Workflow
+from bot.workflow import NoticeLedger, Workflow
 
 FACADES = [Workflow, Store, EcsClient]
 
@@ -70,3 +70,13 @@ def test_the_check_sees_mixins_and_would_see_a_missing_name() -> None:
 
     assert "extra" in public_methods(Drifted) - listed_methods(Drifted)
     assert listed_methods(Drifted) == {"submit"}
+
+
+def test_the_store_is_the_notice_ledger_the_wiring_hands_the_front_end() -> None:
+    """`bot/app.py` hands the `Store` to the `SlackNotifier` as its `NoticeLedger` (a workflow port): every
+    call of the port is a Store method of the same signature, listed in the Store's map."""
+    port = {name for name in vars(NoticeLedger) if not name.startswith("_")}
+    assert port
+    assert port <= public_methods(Store) & listed_methods(Store)
+    for name in port:
+        assert inspect.signature(getattr(Store, name)) == inspect.signature(getattr(NoticeLedger, name)), name

@@ -162,8 +162,14 @@ class Notifier(Protocol):
 
 
 class NoticeLedger(Protocol):
-    """Where a front end keeps the notices it owes, so a restart or another replica sends them (the
-    store). Each is sent again by one replica at a time: `take` is a compare-and-set on `next_at`."""
+    """Where a front end keeps the notices it owes, so a restart or another replica sends them. Each is
+    sent again by one replica at a time: `take_notice` is a compare-and-set on `next_at`.
+
+    A workflow port that the store implements (`Store`'s `notices` part) and the wiring hands over:
+    `bot/app.py` gives the `Store` to the `SlackNotifier` as its ledger, so the front end owes, claims and
+    settles notices in the database while importing only this type, never the store. It mirrors the
+    `Notifier`, the port a front end implements for the workflow. The store's calls raise
+    `StoreUnavailable` when the database does not answer."""
 
     async def owe_notice(self, notice: OwedNotice) -> None:
         """Keeps `notice`, replacing the one of the same request and unit (keeping its earlier `until`)."""
