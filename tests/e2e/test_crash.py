@@ -11,30 +11,19 @@ from __future__ import annotations
 
 import collections
 import json
-import re
 import time
 from pathlib import Path
 
 import pytest
 from support.harness import APPROVERS, REQUESTER, make_stack
 from support.polling import eventually
+from support.shown import passwords_by_server
 
 from bot.slack import ids
 
 pytestmark = pytest.mark.e2e
 
 SERVERS = 40
-
-
-def passwords_by_server(blocks: list[dict]) -> dict[str, str]:  # type: ignore[type-arg]
-    """Server name -> password, from the reveal modal's blocks (names line, then ```password```)."""
-    found: dict[str, str] = {}
-    for block in blocks:
-        parts = str((block.get("text") or {}).get("text") or "").split("```")
-        for i in range(1, len(parts) - 1, 2):  # odd parts are the code spans
-            for name in re.findall(r"`([^`]+)`", parts[i - 1]):
-                found[name] = parts[i]
-    return found
 
 
 async def test_kill_9_during_execution_then_restart(tmp_path: Path) -> None:

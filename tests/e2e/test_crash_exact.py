@@ -17,9 +17,9 @@ import pytest
 from support.harness import APPROVERS, REQUESTER, make_stack
 from support.pg import PgDatabase
 from support.polling import eventually
+from support.shown import passwords_by_server
 
 from bot.slack import ids
-from e2e.test_crash import passwords_by_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 

@@ -27,6 +27,7 @@ from support.harness import (
     make_stack,
 )
 from support.pg import PG_URL, PgDatabase, asyncpg_dsn, create_pg_database, drop_pg_database
+from support.shown import is_delivery, passwords_in_blocks
 
 from bot.simulator.slack import FAKE_BOT_TOKEN
 from bot.slack import ids
@@ -54,17 +55,6 @@ def find_leaks(haystack: str, secrets: list[str], where: str) -> list[str]:
                 context = haystack[max(0, at - 80) : at + len(variant) + 80].replace(variant, "<SECRET>")
                 found.append(f"{where}: ...{context}...")
     return found
-
-
-def is_delivery(call_method: str, args: dict[str, object]) -> bool:
-    """The two sanctioned carriers of a password."""
-    if call_method == "chat.postEphemeral" and "New password(s) for request" in str(args.get("text")):
-        return True
-    if call_method == "views.open":
-        view = args.get("view")
-        view = json.loads(view) if isinstance(view, str) else view
-        return isinstance(view, dict) and view.get("callback_id") == ids.REVEAL_MODAL
-    return False
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -149,8 +139,6 @@ async def test_passwords_only_in_ephemeral_and_reveal_modal(
         for c in stack.slack.calls("chat.postEphemeral")
         if f"request #{request_id}" in str(c.args.get("text"))
     )
-    from support.harness import passwords_in_blocks
-
     blocks = sealed_call.args["blocks"]
     sealed = passwords_in_blocks(json.loads(blocks) if isinstance(blocks, str) else blocks)
     assert sealed

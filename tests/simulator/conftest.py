@@ -6,15 +6,16 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from sim_http import Api, FakeClock
-from support.fake_slack import ManualClock
+from sim_http import START, Api
+from support.clock import ManualClock
 
 from bot.simulator import Fleet, Simulator
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> ManualClock:
+    """The simulator's clock, moved by the test (token lifetimes, lockouts, stale dates)."""
+    return ManualClock(START)
 
 
 @pytest.fixture
@@ -32,13 +33,13 @@ def fleet() -> Fleet:
 
 
 @pytest.fixture
-async def simulator(fleet: Fleet, clock: FakeClock) -> AsyncIterator[Simulator]:
+async def simulator(fleet: Fleet, clock: ManualClock) -> AsyncIterator[Simulator]:
     async with Simulator(fleet, clock=clock) as sim:
         yield sim
 
 
 @pytest.fixture
-async def api(simulator: Simulator, clock: FakeClock) -> AsyncIterator[Api]:
+async def api(simulator: Simulator, clock: ManualClock) -> AsyncIterator[Api]:
     # force_close: a dropped connection must not be hidden behind a pooled one.
     connector = aiohttp.TCPConnector(force_close=True, limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:

@@ -13,25 +13,13 @@ from typing import Any
 
 import aiohttp
 from multidict import CIMultiDict
+from support.clock import ManualClock
 from yarl import URL
 
 from bot.simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, Simulator
 from bot.simulator.signature import DATE_FORMAT, sign
 
 START = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
-
-
-class FakeClock:
-    """A clock the test moves by hand (token expiry, lockout, stale dates)."""
-
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @dataclass
@@ -44,7 +32,7 @@ class Answer:
 class Api:
     """Raw HTTP to the simulator: AK/SK-signed by default, or with a token, or unauthenticated."""
 
-    def __init__(self, sim: Simulator, session: aiohttp.ClientSession, clock: FakeClock) -> None:
+    def __init__(self, sim: Simulator, session: aiohttp.ClientSession, clock: ManualClock) -> None:
         self.sim = sim
         self.session = session
         self.clock = clock

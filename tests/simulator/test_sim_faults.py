@@ -11,8 +11,8 @@ import aiohttp
 import pytest
 from sim_http import Api
 from support.polling import eventually
-from support.simulator import running_simulator
 
+from bot.simulator import Simulator
 from bot.simulator.faults import BEHAVIOURS, FaultKind
 
 DETAIL = "/cloudservers/detail"
@@ -96,7 +96,7 @@ async def test_dropped_connections(api: Api, kind: FaultKind) -> None:
 
 @pytest.mark.parametrize("kind", HELD)
 async def test_held_requests_wait_until_the_client_gives_up(kind: FaultKind) -> None:
-    async with running_simulator() as sim, aiohttp.ClientSession() as session:
+    async with Simulator() as sim, aiohttp.ClientSession() as session:
         sim.add_fault(kind, DETAIL, hold_s=60)
         started = time.monotonic()
         with pytest.raises(TimeoutError):

@@ -4,7 +4,8 @@ message, and reboot sub-jobs that end one by one (and fail under a job that says
 
 from __future__ import annotations
 
-from sim_http import Api, FakeClock
+from sim_http import Api
+from support.clock import ManualClock
 
 from bot.simulator import Fault
 
@@ -12,7 +13,7 @@ LIST = "/cloudservers/detail"
 
 
 async def test_a_stale_date_gets_the_bad_signature_answer_and_counts_toward_the_lock(
-    api: Api, clock: FakeClock
+    api: Api, clock: ManualClock
 ) -> None:
     for _ in range(5):
         stale = await api.call("GET", api.ecs(LIST), date=clock() + 20 * 60)

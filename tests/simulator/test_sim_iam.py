@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sim_http import Api, FakeClock
+from sim_http import Api
+from support.clock import ManualClock
 
 
-async def test_token_is_issued_and_accepted(api: Api, clock: FakeClock) -> None:
+async def test_token_is_issued_and_accepted(api: Api, clock: ManualClock) -> None:
     token = await api.token()
     call = api.sim.calls_to("/v3/auth/tokens")[-1]
     assert call.status == 201
@@ -18,7 +19,7 @@ async def test_token_is_issued_and_accepted(api: Api, clock: FakeClock) -> None:
     assert api.sim.tokens_issued == 1
 
 
-async def test_expires_at_follows_the_configured_lifetime(api: Api, clock: FakeClock) -> None:
+async def test_expires_at_follows_the_configured_lifetime(api: Api, clock: ManualClock) -> None:
     api.sim.token_lifetime_s = 600
     token = await api.token()
     answer = await api.call(

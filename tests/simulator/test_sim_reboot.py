@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim_http import Api, FakeClock
+from sim_http import Api
+from support.clock import ManualClock
 
 from bot.simulator import Fleet, Simulator
 
@@ -66,7 +67,7 @@ async def test_reboot_validation_and_unknown_job(api: Api) -> None:
     assert missing.status == 404
 
 
-async def test_time_based_jobs(clock: FakeClock) -> None:
+async def test_time_based_jobs(clock: ManualClock) -> None:
     import aiohttp
 
     fleet = Fleet()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from support.shown import passwords_by_server
 
 from bot.demo import APPROVERS, APPROVERS_CHANNEL, DEMO_TARGETS, REQUESTER, World, button_value, deny_values
 from bot.domain import (
@@ -26,8 +27,6 @@ from bot.workflow import RequestView
 
 GOOD_REASON = "OPS-42 root password lost after migration"
 OUTSIDER = "UOUTSIDER"
-PASSWORD_BLOCK = re.compile(r"```(.+?)```", re.DOTALL)
-NAME_IN_BACKTICKS = re.compile(r"`([^`]+)`")
 
 __all__ = [
     "APPROVERS",
@@ -75,22 +74,6 @@ def block_texts(blocks: Iterable[dict[str, Any]]) -> str:
                 inner = item["text"]
                 parts.append(str(inner.get("text", "") if isinstance(inner, dict) else inner))
     return "\n".join(parts)
-
-
-def passwords_by_server(blocks: Iterable[dict[str, Any]]) -> dict[str, str]:
-    """Reads `server -> password` from the ephemeral or the reveal modal (names in `backticks`)."""
-    found: dict[str, str] = {}
-    for block in blocks:
-        text = block.get("text")
-        if not isinstance(text, dict):
-            continue
-        body = str(text.get("text", ""))
-        names_start = 0  # a section may hold several "names\n```password```" entries
-        for secret in PASSWORD_BLOCK.finditer(body):
-            for name in NAME_IN_BACKTICKS.findall(body[names_start : secret.start()]):
-                found[name] = secret.group(1)
-            names_start = secret.end()
-    return found
 
 
 async def submit_request(

@@ -22,6 +22,7 @@ from slack_helpers import (
     submit_request,
     view_json,
 )
+from support.shown import is_delivery
 
 from bot.demo import World
 from bot.domain import RequestRecord
@@ -53,18 +54,11 @@ async def click_reveal(world: World, user: str, offer: StoredMessage) -> SlackCa
     return call
 
 
-def is_delivery(call: SlackCall) -> bool:
-    """The two places a password may travel: the ephemeral to the requester and the reveal modal."""
-    if call.method == "chat.postEphemeral":
-        return call.args.get("user") == REQUESTER and "New password(s)" in str(call.args.get("text"))
-    return call.method == "views.open" and view_json(call).get("callback_id") == ids.REVEAL_MODAL
-
-
 def assert_only_delivered(world: World, passwords: set[str]) -> None:
     """No password in any other call, stored message, button value, view or private_metadata."""
     assert passwords
     for call in world.slack.calls():
-        if is_delivery(call):
+        if is_delivery(call.method, call.args, to=REQUESTER):
             continue
         dumped = json.dumps(call.args)
         for password in passwords:

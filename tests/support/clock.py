@@ -1,4 +1,5 @@
-"""A clock the test moves: time passes when the test says so, never by sleeping."""
+"""Clocks the test moves: time passes when the test says so, never by sleeping. `FakeClock` for the bot
+(`bot.clock.Clock`); `ManualClock` for the fakes, which read plain seconds."""
 
 from __future__ import annotations
 
@@ -26,3 +27,18 @@ class FakeClock:
         self._now += by
         self._monotonic += by.total_seconds()
         return self._now
+
+
+class ManualClock:
+    """Seconds since the epoch for the fakes (the ECS simulator and the fake Slack take a `() -> float`):
+    `clock.advance(3.1)` or `clock.now += 3.1`, so trigger expiry, token lifetimes, lockouts and rate
+    windows need no sleep."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

@@ -1,4 +1,4 @@
-"""Small aids for tests of the fake Slack itself: a clock the test moves, a valid modal, a refusal."""
+"""Small aids for tests of the fake Slack itself: a valid modal, a refusal (its clock: support.clock)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,6 @@ from typing import Any
 
 import pytest
 from slack_sdk.errors import SlackApiError
-
-
-class ManualClock:
-    """A clock the test moves (``clock.now += 3.1``), so trigger expiry and rate windows need no sleep."""
-
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
 
 # A modal within every limit, with one input block ("reason") an ``errors`` answer may name.
 REASON_MODAL: dict[str, Any] = {

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +43,7 @@ from support.e2e_cast import (
     write_targets,
 )
 from support.processes import BotProcess, free_port
+from support.shown import passwords_in_blocks
 
 # The cast is imported from here by the end-to-end tests.
 __all__ = [
@@ -72,18 +72,6 @@ class Flow:
     ephemeral_passwords: list[str]
     revealed_passwords: list[str]
     servers: list[str]
-
-
-PASSWORD_IN_BLOCK = re.compile(r"```(.+?)```", re.S)
-
-
-def passwords_in_blocks(blocks: Iterable[Mapping[str, Any]]) -> list[str]:
-    found: list[str] = []
-    for block in blocks:
-        text = block.get("text")
-        if isinstance(text, Mapping):
-            found += PASSWORD_IN_BLOCK.findall(str(text.get("text") or ""))
-    return found
 
 
 @dataclass

@@ -3,7 +3,7 @@ and a card with Approve and Deny buttons."""
 
 from __future__ import annotations
 
-from support.fake_slack import ManualClock
+from support.clock import ManualClock
 
 from bot.simulator.slack import FakeSlack, SlackUser, SlackUsergroup
 from bot.simulator.slack.scopes import manifest_bot_scopes

@@ -13,7 +13,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_workspace import ANN, APPROVERS, BOB, CARD, CAROL, example_slack
-from support.fake_slack import REASON_MODAL, ManualClock
+from support.clock import ManualClock
+from support.fake_slack import REASON_MODAL
 
 from bot.simulator.slack import FakeSlack
 

@@ -11,7 +11,8 @@ import aiohttp
 import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from support.fake_slack import REASON_MODAL, ManualClock
+from support.clock import ManualClock
+from support.fake_slack import REASON_MODAL
 
 from bot.simulator.slack import FakeSlack, SlackUser
 from bot.simulator.slack.scopes import manifest_bot_scopes

@@ -17,7 +17,8 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_workspace import ANN, APPROVERS, BOB, CARD, example_slack
-from support.fake_slack import REASON_MODAL, ManualClock
+from support.clock import ManualClock
+from support.fake_slack import REASON_MODAL
 
 from bot.simulator.slack import FakeSlack, SlackRequests
 from bot.simulator.slack import limits as slack_limits

@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
-from support.fake_slack import REASON_MODAL, ManualClock, refused
+from support.clock import ManualClock
+from support.fake_slack import REASON_MODAL, refused
 
 from bot.simulator.slack import FakeSlack, SlackUser, SlackUsergroup
 from bot.simulator.slack.scopes import manifest_bot_scopes
