@@ -8,11 +8,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from support.polling import eventually
 from support.processes import die_with_parent
 from support.proxy import ForwardProxy
 
@@ -231,15 +231,15 @@ async def test_a_signal_during_the_demo_stops_it_and_leaves_no_temporary_folder(
             preexec_fn=die_with_parent,
         )
     try:
-        deadline = time.monotonic() + 60
-        while ">> @alice (on call) types" not in log.read_text() and time.monotonic() < deadline:
+
+        def playing() -> bool:
             assert proc.poll() is None, log.read_text()
-            await asyncio.sleep(0.05)
+            return ">> @alice (on call) types" in log.read_text()
+
+        await eventually(playing, 60, "the demo's first move")
         assert list(scratch.glob("ecs-reset-bot-*")), "the demo keeps its database in a temporary folder"
         proc.send_signal(sig)
-        deadline = time.monotonic() + 15
-        while proc.poll() is None and time.monotonic() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
+        await eventually(lambda: proc.poll() is not None, 15, "the demo to exit")
         assert proc.poll() == 0, log.read_text()
     finally:
         if proc.poll() is None:
