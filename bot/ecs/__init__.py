@@ -9,8 +9,8 @@ from bot.ecs.auth import (
 )
 from bot.ecs.client import EcsClient
 from bot.ecs.endpoints import Cloud, Endpoints, default_endpoints
+from bot.ecs.error_answers import ERROR_CODES, error_from_response
 from bot.ecs.errors import (
-    ERROR_CODES,
     EcsApiNotFound,
     EcsAuthError,
     EcsBadRequest,
@@ -25,7 +25,6 @@ from bot.ecs.errors import (
     EcsTlsError,
     EcsUnavailable,
     InternalError,
-    error_from_response,
 )
 from bot.ecs.gate import CredentialGate
 from bot.ecs.listing import ServerListing

@@ -13,7 +13,8 @@ import aiohttp
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from bot.clock import SYSTEM_CLOCK, Clock
-from bot.ecs.errors import EcsProtocolError, error_from_response
+from bot.ecs.error_answers import error_from_response
+from bot.ecs.errors import EcsProtocolError
 from bot.ecs.retry import RetryPolicy, retrying
 from bot.ecs.scrub import Scrubber
 from bot.ecs.signer import Signer

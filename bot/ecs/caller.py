@@ -20,15 +20,8 @@ import aiohttp
 from bot.clock import Clock
 from bot.ecs.auth import Authenticator
 from bot.ecs.endpoints import Endpoints
-from bot.ecs.errors import (
-    CLOCK_OFFSET_WORTH_NAMING_S,
-    ERROR_CODES_ON_SUCCESS,
-    EcsCredentialsRefused,
-    EcsError,
-    EcsProtocolError,
-    error_from_response,
-    parse_error_body,
-)
+from bot.ecs.error_answers import ERROR_CODES_ON_SUCCESS, error_from_response, parse_error_body
+from bot.ecs.errors import CLOCK_OFFSET_WORTH_NAMING_S, EcsCredentialsRefused, EcsError, EcsProtocolError
 from bot.ecs.gate import CredentialGate, Pass
 from bot.ecs.retry import RetryPolicy, call_with_retries
 from bot.ecs.scrub import Scrubber

@@ -5,7 +5,8 @@ cloud's own code and sentence, or unknown where the call may have reached the cl
 from __future__ import annotations
 
 from bot.ecs.caller import json_object
-from bot.ecs.errors import EcsError, parse_internal_errors, sentence_for
+from bot.ecs.error_answers import parse_internal_errors, sentence_for
+from bot.ecs.errors import EcsError
 from bot.ecs.models import ResetOutcome, ServerResetResult
 from bot.ecs.scrub import Scrubber
 from bot.ecs.transport import Answer

@@ -27,7 +27,7 @@ from bot.ecs import (
     ResetOutcome,
     ServerResetResult,
 )
-from bot.ecs.errors import error_from_response
+from bot.ecs.error_answers import error_from_response
 from bot.ecs.gate import LOCKOUT_S, Pass
 from bot.simulator import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, Fleet, Simulator
 
