@@ -19,8 +19,6 @@ from slack_helpers import (
 from bot.demo import World, submission_values
 from bot.slack import ids
 
-SLACK_DEADLINE_S = 3.0
-
 
 async def submit_values(world: World, values: dict[str, Any], user: str = REQUESTER) -> tuple[int, str]:
     view = await world.open_modal(user)
