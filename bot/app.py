@@ -36,7 +36,7 @@ from bot.health import Health
 from bot.http_server import HttpLimits, LimitedSite, serve
 from bot.logs import library_logger
 from bot.metrics import BACKGROUND_TASKS, REGISTRY
-from bot.outbound import new_session, ssl_context
+from bot.outbound import new_session, proxy_for, ssl_context
 from bot.slack.client import WatchedWebClient
 from bot.slack.context import SlackContext
 from bot.slack.directory import SlackDirectory
@@ -102,9 +102,9 @@ def slack_web_client(
 ) -> WatchedWebClient:
     """Slack's Web API client on the bot's one session, trusting what the session trusts.
 
-    slack_sdk reads `HTTPS_PROXY` itself and passes it with every call, ignoring `NO_PROXY`; with its
-    proxy unset, the session (`trust_env`) picks the proxy per URL as it does for the cloud. A token
-    Slack refuses is reported to `readiness` (the bot's `/healthz`); `clock` paces its probes of it.
+    slack_sdk reads `HTTPS_PROXY` itself and passes it with every call, ignoring `NO_PROXY`; it is given
+    the proxy `proxy_for` names for Slack's URL instead (None: direct), the rule the cloud's calls follow.
+    A token Slack refuses is reported to `readiness` (the bot's `/healthz`); `clock` paces its probes of it.
     """
     client = WatchedWebClient(
         readiness=readiness,
@@ -116,7 +116,7 @@ def slack_web_client(
         retry_handlers=retry_handlers or [],
         logger=library_logger("slack_sdk.web.async_client"),
     )
-    client.proxy = None
+    client.proxy = proxy_for(settings.slack_api_url)
     return client
 
 

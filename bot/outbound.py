@@ -1,15 +1,19 @@
 """Outbound network as enterprises run it: the environment's proxy and a private CA, for the cloud and Slack.
 
-The bot's one `aiohttp.ClientSession` is built here with `trust_env=True`, so `HTTPS_PROXY`, `HTTP_PROXY` and
-`NO_PROXY` (and their lower-case forms) apply to every call made through it, as aiohttp reads them per URL.
-Trust is the system's CA store plus `BOT_CA_BUNDLE` (a PEM file, or a directory of PEM files) when set.
+`HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` (and their lower-case forms) decide the route of every call, by
+one rule, `proxy_for(url)`: the cloud's calls ask it per call, Slack's clients (which read `HTTPS_PROXY`
+themselves and ignore `NO_PROXY`) are given its answer for Slack's URL. Trust is the system's CA store plus
+`BOT_CA_BUNDLE` (a PEM file, or a directory of PEM files) when set.
 
-slack_sdk's clients read `HTTPS_PROXY` themselves and ignore `NO_PROXY`: `slack_proxy` gives them what the
-session would use for a URL, so one rule decides for the cloud and for Slack.
+The session itself does not read the environment (`trust_env=False`): with `trust_env` aiohttp looks the
+proxy and `~/.netrc` up in a worker thread for every request, two thread hand-offs and ~0.3 ms of CPU per
+call, and on a loaded machine a wait for that thread (bench/critical_path.py, BENCHMARKS.md).
 """
 
 from __future__ import annotations
 
+import functools
+import os
 import ssl
 import urllib.request
 from pathlib import Path
@@ -52,24 +56,30 @@ def ssl_context(ca_bundle: Path | None) -> ssl.SSLContext:
 
 
 def new_session(ca_bundle: Path | None, *, sock_connect_s: float = 10) -> aiohttp.ClientSession:
-    """The bot's one session: proxies from the environment, trust from `ssl_context`."""
+    """The bot's one session, trust from `ssl_context`; each call names its proxy (`proxy_for`): the session
+    reads no environment (`trust_env` costs two thread hand-offs per call: bench/critical_path.py)."""
     return aiohttp.ClientSession(
         timeout=aiohttp.ClientTimeout(total=None, sock_connect=sock_connect_s),
         connector=aiohttp.TCPConnector(ssl=ssl_context(ca_bundle)),
-        trust_env=True,
+        trust_env=False,
     )
 
 
 def proxy_for(url: str) -> str | None:
     """The proxy the environment names for `url` (None: direct), honouring `NO_PROXY` as aiohttp does
-    (`ws`/`wss` take the `http`/`https` proxy)."""
+    (`ws`/`wss` take the `http`/`https` proxy). The environment is read at every call; urllib's reading of
+    it (~0.1 ms) is cached per scheme, host and the values of the `*_proxy` variables it reads."""
     parts = urlsplit(url)
-    host = parts.hostname or ""
+    variables = tuple(sorted((k, v) for k, v in os.environ.items() if k.lower().endswith("_proxy")))
+    return _proxy(parts.scheme, parts.hostname or "", variables)
+
+
+@functools.lru_cache(maxsize=64)
+def _proxy(scheme: str, host: str, _variables: tuple[tuple[str, str], ...]) -> str | None:
     proxies = urllib.request.getproxies()
     if not host or urllib.request.proxy_bypass(host):
         return None
-    scheme = {"wss": "https", "ws": "http"}.get(parts.scheme, parts.scheme)
-    return proxies.get(scheme)
+    return proxies.get({"wss": "https", "ws": "http"}.get(scheme, scheme))
 
 
 def describe_route(url: str, *, reached: bool) -> str:

@@ -110,6 +110,19 @@ async def test_no_proxy_sends_both_direct(
     assert proxy_for(f"{plain}/api/") is None
 
 
+def test_the_route_follows_the_environment_as_it_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # proxy_for caches urllib's reading: a change of any proxy variable must still be seen at once.
+    url = "https://ecs.example.com/v1/servers"
+    assert proxy_for(url) is None
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    assert proxy_for(url) == "http://proxy.example:3128"
+    monkeypatch.setenv("no_proxy", ".example.com")
+    assert proxy_for(url) is None
+    monkeypatch.delenv("no_proxy")
+    monkeypatch.setenv("HTTPS_PROXY", "http://other.example:8080")
+    assert proxy_for(url) == "http://other.example:8080"
+
+
 async def test_https_through_the_proxy_is_a_tunnel_to_a_private_ca_endpoint(
     monkeypatch: pytest.MonkeyPatch, proxy: ForwardProxy, tls: str, private_ca: PrivateCa
 ) -> None:

@@ -18,6 +18,7 @@ from yarl import URL
 
 from bot.ecs.errors import EcsTlsError, EcsUnavailable
 from bot.ecs.scrub import NOTHING, Scrubber
+from bot.outbound import proxy_for
 
 log = logging.getLogger("bot.ecs")
 
@@ -58,6 +59,7 @@ async def exchange(
             data=body or None,
             timeout=aiohttp.ClientTimeout(total=max(timeout_s, 0.001)),
             allow_redirects=False,
+            proxy=proxy_for(url),  # the session reads no environment (bot/outbound.py says why)
         ) as response:
             data = await response.read()
             answer = Answer(status=response.status, headers=response.headers, body=data)
