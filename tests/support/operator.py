@@ -12,7 +12,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -113,9 +112,8 @@ class Bot:
             raise missing() from None
 
     async def wait_exit(self, timeout: float = 60) -> int:  # noqa: ASYNC109
-        deadline = time.monotonic() + timeout
-        while self.proc.poll() is None and time.monotonic() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
+        with contextlib.suppress(TimeoutError):
+            await eventually(lambda: self.proc.poll() is not None, timeout, "the command to exit")
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()

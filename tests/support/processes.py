@@ -3,13 +3,11 @@ benchmarks both start (no pytest here, so bench/ imports it too)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -91,13 +89,13 @@ class BotProcess:
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else None
         self.proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while self.proc.poll() is None and time.monotonic() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
-        return self.proc.returncode
+        proc = self.proc
+        with contextlib.suppress(TimeoutError):
+            await eventually(lambda: proc.poll() is not None, timeout, "the bot to stop after SIGTERM")
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        return proc.returncode
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
